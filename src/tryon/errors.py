@@ -1,0 +1,27 @@
+"""Errors a user can cause and fix. The CLI turns them into exit code 2 and one line on stderr."""
+
+from __future__ import annotations
+
+
+class TryOnError(Exception):
+    """Base class of every error caused by the input or the set-up rather than by a bug."""
+
+
+class InputError(TryOnError):
+    """The input file or array cannot be used (unreadable, not an image, too large, ...)."""
+
+
+class NoPersonError(InputError):
+    """No person, or no usable body, was found in the person photo."""
+
+
+class MultiplePersonsError(InputError):
+    """Several persons fill the photo and none clearly dominates."""
+
+
+class GarmentError(InputError):
+    """The garment photo has no clear garment outline, or the category does not fit it."""
+
+
+class ModelUnavailableError(TryOnError):
+    """A model file is missing and cannot be fetched (offline, or the registry refused)."""

@@ -1,0 +1,79 @@
+"""Garment mask from a product photo: U^2-Net (u2netp) with a plain-background refinement."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from tryon import assets
+
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+class U2NetSession:
+    """One onnxruntime session of u2netp (salient-object segmentation, 320x320 input)."""
+
+    size = 320
+
+    def __init__(self, model_path: str | None = None, threads: int | None = None):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        path = model_path or str(assets.fetch("u2netp.onnx"))
+        self._session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Soft foreground probability (H, W) float32 in 0..1."""
+        h, w = image.shape[:2]
+        small = np.asarray(Image.fromarray(image).resize((self.size, self.size), Image.LANCZOS), np.float32)
+        small = (small / max(float(small.max()), 1.0) - _MEAN) / _STD
+        out = self._session.run(None, {self._input: small.transpose(2, 0, 1)[None]})[0][0, 0]
+        lo, hi = float(out.min()), float(out.max())
+        prob = (out - lo) / max(hi - lo, 1e-6)
+        return cv2.resize(prob.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def border_background(image: np.ndarray, ring: int = 4) -> tuple[np.ndarray, float] | None:
+    """Colour of a plain background (median of the border) and its spread, or None if not plain."""
+    border = np.concatenate([image[:ring].reshape(-1, 3), image[-ring:].reshape(-1, 3),
+                             image[:, :ring].reshape(-1, 3), image[:, -ring:].reshape(-1, 3)]).astype(np.float32)
+    colour = np.median(border, axis=0)
+    dist = np.linalg.norm(border - colour, axis=1)
+    # Plain when nearly all of the border is one colour (a product shot, not a scene).
+    if np.mean(dist < 20) < 0.9:
+        return None
+    return colour, float(np.percentile(dist, 95))
+
+
+def refine_on_plain_background(image: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Binary mask: on a plain background the exact outline comes from the colour difference,
+    while U^2-Net's coarse mask decides what is garment where colours match (white on white)."""
+    coarse = prob > 0.5
+    bg = border_background(image)
+    if bg is None:
+        return coarse
+    colour, spread = bg
+    diff = np.linalg.norm(image.astype(np.float32) - colour, axis=2)
+    differs = diff > max(12.0, 2.5 * spread)
+    # Near U^2-Net's outline trust the colour test; far inside trust U^2-Net (a white garment on
+    # white would otherwise be hollow); far outside, only clear colour differences joined to it count.
+    k = max(3, int(0.02 * max(image.shape[:2])))
+    inner = cv2.erode(coarse.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
+    outer = cv2.dilate(coarse.astype(np.uint8), np.ones((2 * k + 1, 2 * k + 1), np.uint8)).astype(bool)
+    mask = inner | (outer & differs)
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+    return fill_holes(mask)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill enclosed holes (a garment has none seen from the front, except what the border touches)."""
+    h, w = mask.shape
+    flood = np.zeros((h + 2, w + 2), np.uint8)
+    flood[1:-1, 1:-1] = mask.astype(np.uint8)
+    cv2.floodFill(flood, None, (0, 0), 2)
+    return (flood[1:-1, 1:-1] != 2)

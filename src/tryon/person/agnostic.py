@@ -1,0 +1,98 @@
+"""Cloth-agnostic masks: the region a try-on regenerates, per garment category.
+
+Following the VITON-HD / DressCode conventions, the mask covers the worn garment of that category
+plus the body parts the new garment may cover (arms for tops, legs for bottoms), drawn from the
+keypoints so that sleeves and legs of any length can be generated, and protects the face, hair,
+hands, shoes and the garments of the other category. Unlike masks that only follow the current
+outfit, it can be extended to the target garment's length so a longer garment fits.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tryon.category import Category
+from tryon.person.keypoints import Keypoints
+from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, SHOES, UPPER_GARMENT, Label
+
+
+def _draw_chain(canvas: np.ndarray, kp: Keypoints, joints: tuple[int, ...], thickness: int) -> None:
+    pts = [kp.point(j) for j in joints]
+    for a, b in zip(pts, pts[1:]):
+        if a is None or b is None:
+            return
+        cv2.line(canvas, tuple(int(v) for v in a), tuple(int(v) for v in b), 1, thickness)
+
+
+def _fill(canvas: np.ndarray, pts: list[np.ndarray | None]) -> None:
+    if all(p is not None for p in pts):
+        cv2.fillPoly(canvas, [np.round(np.array(pts)).astype(np.int32)], 1)
+
+
+def _hands(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
+    """Arm-skin pixels around each hand: kept from the photo, as try-on masks do."""
+    out = np.zeros(parse.shape, np.uint8)
+    for elbow, wrist in ((3, 4), (6, 7)):
+        e, w = kp.point(elbow), kp.point(wrist)
+        if e is None or w is None:
+            continue
+        forearm = float(np.linalg.norm(w - e))
+        centre = w + 0.35 * (w - e)
+        cv2.circle(out, tuple(int(v) for v in centre), int(0.42 * forearm), 1, -1)
+    return out.astype(bool) & np.isin(parse, ARMS)
+
+
+def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | str,
+                  length: float | None = None) -> np.ndarray:
+    """Region to regenerate (uint8, 255 = regenerate) for a garment of ``category``.
+
+    ``length`` is where the new garment ends, when known: for upper garments a fraction of the
+    neck-to-mid-hip length (1.0 = at the hips, 1.3 = a long top), for lower garments and dresses a
+    fraction of the hip-to-ankle length (0.5 = about the knee, 1.0 = the ankle). The mask then
+    reaches that far even if the garment worn now is shorter.
+    """
+    category = Category.parse(category)
+    h, w = parse.shape
+    kp = keypoints
+    sw = np.linalg.norm(kp.xy[2] - kp.xy[5]) if kp.seen(2) and kp.seen(5) else 0.2 * w
+    thick = max(3, int(0.22 * sw))
+    region = np.zeros((h, w), np.uint8)
+    upper = category in (Category.UPPER, Category.DRESS)
+    lower = category in (Category.LOWER, Category.DRESS)
+
+    if upper:
+        region |= np.isin(parse, UPPER_GARMENT + ARMS + (Label.NECK,)).astype(np.uint8)
+        _draw_chain(region, kp, (2, 3, 4), thick)
+        _draw_chain(region, kp, (5, 6, 7), thick)
+        _fill(region, [kp.point(2), kp.point(5), kp.point(12), kp.point(9)])
+        if length is not None and kp.seen(1) and kp.seen(8):
+            hem = kp.xy[1] + (kp.xy[8] - kp.xy[1]) * length
+            _fill(region, [kp.point(2), kp.point(5), np.array([kp.xy[5][0] + 0.1 * sw, hem[1]]),
+                           np.array([kp.xy[2][0] - 0.1 * sw, hem[1]])])
+    if lower:
+        region |= np.isin(parse, LOWER_GARMENT + LEGS).astype(np.uint8)
+        if kp.seen(8) and kp.seen(1):  # a dress worn now: its skirt part
+            waist = kp.xy[8][1] - 0.15 * (kp.xy[8][1] - kp.xy[1][1])
+            region[int(max(0, waist)):] |= (parse[int(max(0, waist)):] == Label.DRESS).astype(np.uint8)
+        _draw_chain(region, kp, (9, 10, 11), thick)
+        _draw_chain(region, kp, (12, 13, 14), thick)
+        _fill(region, [kp.point(9), kp.point(12), kp.point(13), kp.point(10)])
+        if length is not None and kp.seen(9) and kp.seen(12):
+            ankle_y = max((kp.xy[j][1] for j in (11, 14) if kp.seen(j)), default=h - 1)
+            hip_y = float(kp.xy[8][1]) if kp.seen(8) else float(kp.xy[9][1])
+            hem_y = hip_y + (ankle_y - hip_y) * length
+            flare = 0.15 * sw + 0.25 * sw * max(0.0, length - 0.4)
+            _fill(region, [kp.point(9), kp.point(12), np.array([kp.xy[12][0] + flare, hem_y]),
+                           np.array([kp.xy[9][0] - flare, hem_y])])
+
+    # A margin so the old garment's outline does not survive at the mask's edge.
+    grow = max(3, int(0.04 * sw))
+    region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    protect = np.isin(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES) | _hands(parse, kp)
+    if not lower:
+        protect |= np.isin(parse, LOWER_GARMENT + LEGS)
+    if not upper:
+        protect |= np.isin(parse, (Label.UPPER_CLOTHES, Label.COAT) + ARMS)
+    region[protect] = 0
+    return (region > 0).astype(np.uint8) * 255

@@ -1,0 +1,174 @@
+"""Body keypoints in the OpenPose layouts (BODY_25 and COCO-18) and their JSON files.
+
+MediaPipe's 33 landmarks are converted the way OpenPose defines its joints: the neck is the
+shoulder midpoint, the mid-hip the hip midpoint. OpenPose marks a joint it did not see with
+confidence 0 (and x = y = 0); so do we.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tryon.errors import InputError
+
+BODY25_NAMES = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
+    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+    "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
+)
+COCO18_NAMES = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+)
+#: BODY_25 index of every COCO-18 joint.
+COCO18_FROM_BODY25 = tuple(BODY25_NAMES.index(n) for n in COCO18_NAMES)
+
+#: OpenPose's BODY_25 limb pairs and colours (RGB), in its rendering order.
+BODY25_LIMBS = (
+    (1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11), (8, 12),
+    (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18), (14, 19), (19, 20),
+    (14, 21), (11, 22), (22, 23), (11, 24),
+)
+BODY25_COLORS = (
+    (255, 0, 85), (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0),
+    (85, 255, 0), (0, 255, 0), (255, 0, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255),
+    (0, 170, 255), (0, 85, 255), (0, 0, 255), (255, 0, 170), (170, 0, 255), (255, 0, 255),
+    (85, 0, 255), (0, 0, 255), (0, 0, 255), (0, 0, 255), (0, 255, 255), (0, 255, 255),
+    (0, 255, 255),
+)
+
+# BODY_25 joint -> MediaPipe landmark(s) averaged. MediaPipe's "left" is the person's left, as in OpenPose.
+_FROM_MEDIAPIPE: dict[int, tuple[int, ...]] = {
+    0: (0,), 1: (11, 12), 2: (12,), 3: (14,), 4: (16,), 5: (11,), 6: (13,), 7: (15,), 8: (23, 24),
+    9: (24,), 10: (26,), 11: (28,), 12: (23,), 13: (25,), 14: (27,), 15: (5,), 16: (2,), 17: (8,),
+    18: (7,), 19: (31,), 21: (29,), 22: (32,), 24: (30,),
+    # 20 LSmallToe and 23 RSmallToe have no MediaPipe counterpart: reported as not seen.
+}
+#: OpenPose marks the hips higher on the body than MediaPipe's hip-joint centres; on the reference
+#: OpenPose files of the evalset the gap is 5-6 % of the neck-to-mid-hip length (median), so the
+#: converted hips are moved that far up the torso axis.
+HIP_SHIFT = 0.05
+#: Joints the pose-accuracy metric uses (the body, not the face or feet).
+BODY_JOINTS = (1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14)
+
+
+@dataclass
+class Keypoints:
+    """BODY_25 keypoints in pixel coordinates of the image they were found in."""
+
+    xy: np.ndarray  # (25, 2) float32, x right, y down
+    confidence: np.ndarray  # (25,) float32; 0 = not seen
+    width: int
+    height: int
+
+    @classmethod
+    def from_mediapipe(cls, landmarks: np.ndarray, visibility: np.ndarray, width: int, height: int,
+                       min_visibility: float = 0.5) -> "Keypoints":
+        """Convert MediaPipe's 33 normalised landmarks (x, y in 0..1) to BODY_25 pixels."""
+        xy = np.zeros((25, 2), np.float32)
+        conf = np.zeros(25, np.float32)
+        pix = landmarks[:, :2] * np.array([width, height], np.float32)
+        for j, src in _FROM_MEDIAPIPE.items():
+            src = list(src)
+            v = float(np.min(visibility[src]))
+            p = pix[src].mean(axis=0)
+            inside = -0.02 * width <= p[0] <= 1.02 * width and -0.02 * height <= p[1] <= 1.02 * height
+            if v >= min_visibility and inside:
+                xy[j] = np.clip(p, 0, [width - 1, height - 1])
+                conf[j] = v
+        if conf[1] > 0 and conf[8] > 0:
+            up = (xy[1] - xy[8]) * HIP_SHIFT
+            for j in (8, 9, 12):
+                if conf[j] > 0:
+                    xy[j] = np.clip(xy[j] + up, 0, [width - 1, height - 1])
+        return cls(xy, conf, width, height)
+
+    def seen(self, joint: int) -> bool:
+        return bool(self.confidence[joint] > 0)
+
+    def point(self, joint: int) -> np.ndarray | None:
+        return self.xy[joint].copy() if self.seen(joint) else None
+
+    def scaled(self, sx: float, sy: float | None = None, width: int | None = None,
+               height: int | None = None) -> "Keypoints":
+        sy = sx if sy is None else sy
+        xy = self.xy * np.array([sx, sy], np.float32)
+        xy[self.confidence <= 0] = 0
+        return Keypoints(xy, self.confidence.copy(), width or round(self.width * sx),
+                         height or round(self.height * sy))
+
+    def coco18(self) -> tuple[np.ndarray, np.ndarray]:
+        """(18, 2) positions and (18,) confidences in OpenPose's COCO-18 order."""
+        idx = list(COCO18_FROM_BODY25)
+        return self.xy[idx].copy(), self.confidence[idx].copy()
+
+    def torso_length(self) -> float | None:
+        """Neck to mid-hip distance, the scale OpenPose-style PCK uses."""
+        if self.seen(1) and self.seen(8):
+            return float(np.linalg.norm(self.xy[1] - self.xy[8]))
+        return None
+
+    # --- OpenPose JSON ---------------------------------------------------------------
+    def to_openpose(self, layout: str = "body25") -> dict:
+        """The dict VITON-HD's ``openpose_json/<id>_keypoints.json`` files hold."""
+        if layout == "body25":
+            xy, conf = self.xy, self.confidence
+        elif layout == "coco18":
+            xy, conf = self.coco18()
+        else:
+            raise ValueError(f"unknown layout {layout!r} (body25 or coco18)")
+        flat: list[float] = []
+        for (x, y), c in zip(xy.tolist(), conf.tolist()):
+            flat += [round(x, 3), round(y, 3), round(c, 6)] if c > 0 else [0.0, 0.0, 0.0]
+        person = {
+            "person_id": [-1],
+            "pose_keypoints_2d": flat,
+            "face_keypoints_2d": [],
+            "hand_left_keypoints_2d": [],
+            "hand_right_keypoints_2d": [],
+            "pose_keypoints_3d": [],
+            "face_keypoints_3d": [],
+            "hand_left_keypoints_3d": [],
+            "hand_right_keypoints_3d": [],
+        }
+        return {"version": 1.3, "people": [person]}
+
+    def save_openpose(self, path: str | os.PathLike, layout: str = "body25") -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_openpose(layout)))
+        return path
+
+    @classmethod
+    def from_openpose(cls, data: dict, width: int, height: int) -> "Keypoints":
+        """Read an OpenPose JSON dict (BODY_25 or COCO-18) of the first person."""
+        people = data.get("people") if isinstance(data, dict) else None
+        if not people:
+            raise InputError("keypoints file lists no person")
+        flat = np.asarray(people[0].get("pose_keypoints_2d", []), np.float32)
+        if flat.size not in (75, 54):
+            raise InputError(f"pose_keypoints_2d has {flat.size} numbers; expected 75 (BODY_25) or 54 (COCO-18)")
+        pts = flat.reshape(-1, 3)
+        xy = np.zeros((25, 2), np.float32)
+        conf = np.zeros(25, np.float32)
+        if len(pts) == 25:
+            xy[:], conf[:] = pts[:, :2], pts[:, 2]
+        else:
+            idx = list(COCO18_FROM_BODY25)
+            xy[idx], conf[idx] = pts[:, :2], pts[:, 2]
+            if conf[9] > 0 and conf[12] > 0:  # COCO-18 has no mid-hip: OpenPose's definition
+                xy[8], conf[8] = (xy[9] + xy[12]) / 2, min(conf[9], conf[12])
+        return cls(xy, conf, width, height)
+
+    @classmethod
+    def load_openpose(cls, path: str | os.PathLike, width: int, height: int) -> "Keypoints":
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a readable OpenPose JSON file ({exc})") from None
+        return cls.from_openpose(data, width, height)

@@ -1,0 +1,78 @@
+"""Pose landmarks and the pose model's person segmentation, from MediaPipe's bundled BlazePose."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tryon import assets
+from tryon.errors import ModelUnavailableError, NoPersonError
+from tryon.native import quiet_stderr
+from tryon.person.keypoints import Keypoints
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PoseResult:
+    keypoints: Keypoints  # BODY_25, pixels
+    landmarks: np.ndarray  # (33, 3) MediaPipe landmarks, normalised x, y and relative z
+    visibility: np.ndarray  # (33,)
+    segmentation: np.ndarray | None  # (H, W) float32 0..1 person probability
+
+
+def _install_heavy_model() -> bool:
+    """Put the heavy landmark model where mediapipe 0.10.14 looks for it (its own package folder)."""
+    import mediapipe
+
+    target = Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / "pose_landmark_heavy.tflite"
+    if target.is_file():
+        return True
+    try:
+        source = assets.fetch("pose_landmark_heavy.tflite")
+        shutil.copyfile(source, target)
+        return True
+    except (ModelUnavailableError, OSError) as exc:
+        log.warning("heavy pose model unavailable (%s); using the bundled full model", exc)
+        return False
+
+
+class PoseEstimator:
+    """One MediaPipe pose session. Not thread-safe: use one per thread or process."""
+
+    def __init__(self, complexity: int | None = None, min_visibility: float = 0.5):
+        import mediapipe as mp
+
+        if complexity is None:
+            complexity = int(os.environ.get("TRYON_POSE_COMPLEXITY", 2))
+        if complexity == 2 and not _install_heavy_model():
+            complexity = 1
+        self.complexity = complexity
+        self.min_visibility = min_visibility
+        with quiet_stderr():
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=True,
+                model_complexity=complexity,
+                enable_segmentation=True,
+                min_detection_confidence=0.5,
+            )
+            self._pose.process(np.zeros((64, 64, 3), np.uint8))  # warm-up: graph start-up logs
+
+    def __call__(self, image: np.ndarray) -> PoseResult:
+        h, w = image.shape[:2]
+        res = self._pose.process(np.ascontiguousarray(image))
+        if res.pose_landmarks is None:
+            raise NoPersonError("no person found in the photo")
+        lm = np.array([[p.x, p.y, p.z] for p in res.pose_landmarks.landmark], np.float32)
+        vis = np.array([p.visibility for p in res.pose_landmarks.landmark], np.float32)
+        kp = Keypoints.from_mediapipe(lm, vis, w, h, self.min_visibility)
+        seg = None if res.segmentation_mask is None else np.asarray(res.segmentation_mask, np.float32)
+        return PoseResult(kp, lm, vis, seg)
+
+    def close(self) -> None:
+        self._pose.close()
