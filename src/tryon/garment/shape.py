@@ -17,64 +17,63 @@ from tryon.category import Category
 @dataclass
 class ShapeFeatures:
     aspect: float  # bbox height / width
-    leg_gap: float  # share of the bottom 30 % of rows with background at the centre between two parts
-    top_width: float  # width at 15 % height / max width
-    waist_width: float  # width at 50 % height / max width
-    hem_width: float  # width at 90 % height / max width
-    fill: float  # mask area / bbox area
+    waist_width: float  # width of the top rows (3 % down) / bbox width: a waistband spans it all
+    top_flatness: float  # spread of the top edge over the inner columns / height (0 = straight)
+    two_legs: float  # share of the bottom rows that are two separate parts (trouser legs)
+    three_parts: float  # share of lower-half rows in three parts (torso and two hanging sleeves)
+    hem_flare: float  # width near the hem / width at mid-height
 
 
 def _row_extent(mask: np.ndarray, y: int) -> tuple[int, int, int]:
+    """Leftmost x, rightmost x and pixel count of one row of a mask."""
     xs = np.nonzero(mask[y])[0]
     if len(xs) == 0:
         return 0, 0, 0
     return int(xs.min()), int(xs.max()), len(xs)
 
 
+def _runs(line: np.ndarray, min_len: int) -> int:
+    d = np.diff(np.r_[0, line.astype(np.int8), 0])
+    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+    return int(np.sum(ends - starts >= min_len))
+
+
 def shape_features(mask: np.ndarray) -> ShapeFeatures:
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
-    h, w = y1 - y0 + 1, x1 - x0 + 1
     crop = mask[y0:y1 + 1, x0:x1 + 1]
+    h, w = crop.shape
 
     def width_at(f: float) -> float:
-        lo, hi, _ = _row_extent(crop, min(h - 1, int(f * h)))
-        return (hi - lo + 1) / w if hi > lo else 0.0
+        idx = np.nonzero(crop[min(h - 1, int(f * h))])[0]
+        return (idx.max() - idx.min() + 1) / w if len(idx) else 0.0
 
-    gap_rows = 0
-    rows = range(int(0.7 * h), h)
-    for y in rows:
-        line = crop[y]
-        idx = np.nonzero(line)[0]
-        if len(idx) < 2:
-            continue
-        # Background between the leftmost and rightmost garment pixels, near the centre.
-        inner = line[idx.min():idx.max() + 1]
-        centre = len(inner) // 2
-        band = inner[max(0, centre - len(inner) // 6): centre + len(inner) // 6 + 1]
-        gap_rows += int((~band).any())
+    cols = np.nonzero(crop.any(axis=0))[0]
+    inner = cols[int(0.15 * len(cols)): max(int(0.85 * len(cols)), int(0.15 * len(cols)) + 1)]
+    top = np.argmax(crop[:, inner], axis=0)
+    min_len = max(2, int(0.03 * w))
+    runs = np.array([_runs(crop[y], min_len) for y in range(h)])
     return ShapeFeatures(
         aspect=h / w,
-        leg_gap=gap_rows / max(len(rows), 1),
-        top_width=width_at(0.15),
-        waist_width=width_at(0.5),
-        hem_width=width_at(0.9),
-        fill=float(crop.mean()),
+        waist_width=width_at(0.03),
+        top_flatness=float(np.std(top) / h),
+        two_legs=float(np.mean(runs[int(0.75 * h): int(0.97 * h) + 1] == 2)),
+        three_parts=float(np.mean(runs[int(0.55 * h): int(0.95 * h) + 1] >= 3)),
+        hem_flare=width_at(0.92) / max(width_at(0.5), 1e-3),
     )
 
 
 def detect_category(mask: np.ndarray) -> tuple[Category, float]:
     """Category and a confidence in 0..1 from the silhouette alone."""
     f = shape_features(mask)
-    if f.leg_gap > 0.5 and f.aspect > 0.9:
-        return Category.LOWER, min(1.0, f.leg_gap)
-    # A skirt: no sleeves, the top (waistband) narrower than the hem, not much taller than wide.
-    if f.aspect < 1.45 and f.top_width < 0.8 and f.hem_width > 0.85 and f.top_width < f.hem_width - 0.15:
-        return Category.LOWER, 0.6
-    if f.aspect >= 1.45 and f.hem_width >= f.waist_width * 0.95:
-        return Category.DRESS, min(1.0, 0.5 + (f.aspect - 1.45))
-    return Category.UPPER, 0.7 if f.aspect < 1.3 else 0.5
-
+    if f.two_legs >= 0.6 and f.waist_width >= 0.6:
+        return Category.LOWER, 0.9  # trousers or shorts: two legs below a waistband
+    if f.three_parts < 0.2:
+        if f.aspect >= 1.9 and f.waist_width >= 0.7 and f.top_flatness < 0.01 and f.hem_flare <= 1.12:
+            return Category.LOWER, 0.6  # long, straight, full-width waistband: trousers seen flat, long skirt
+        if (f.aspect >= 1.45 and f.hem_flare >= 1.17) or f.aspect >= 2.2:
+            return Category.DRESS, 0.7  # tall and widening to the hem, or simply long
+    return Category.UPPER, 0.8 if f.aspect < 1.45 else 0.55
 
 @dataclass
 class GarmentLandmarks:
