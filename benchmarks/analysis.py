@@ -7,7 +7,6 @@ with the machine it ran on. Usage: python benchmarks/analysis.py [--only pose|pa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -19,22 +18,10 @@ from PIL import Image
 
 from tryon.data.evalset import Evalset, find_evalset
 from tryon.imageio import load_image, load_mask
-from tryon.person.keypoints import BODY_JOINTS, Keypoints
+from tryon.metrics.analysis import mask_iou, parsing_scores, pck_hits
+from tryon.person.keypoints import Keypoints
 
-LIP_REGIONS = {"upper": (5, 6, 7), "lower": (9, 12), "arms": (14, 15), "face+hair": (2, 13), "background": (0,)}
-DRESSCODE_REGIONS = {"upper": (4, 7), "lower": (5, 6), "arms": (14, 15), "face+hair": (2, 11), "background": (0,)}
 TARGETS = {"upper": 0.80, "lower": 0.75, "arms": 0.65, "face+hair": 0.75, "background": 0.97}
-
-
-def reference_keypoints(ref_path: Path, width: int, height: int) -> Keypoints:
-    data = json.loads(ref_path.read_text())
-    if "keypoints" in data:  # DressCode: [x, y, score, id] at 384 px width, -1 where unseen
-        k = np.asarray(data["keypoints"], np.float32)
-        s = width / 384.0
-        conf = np.where((k[:, 0] >= 0) & (k[:, 1] > 0), k[:, 2], 0)
-        flat = np.c_[k[:, :2] * s, conf].ravel().tolist()
-        data = {"people": [{"pose_keypoints_2d": flat}]}
-    return Keypoints.from_openpose(data, width, height)
 
 
 def bench_pose(ev: Evalset, analyzer) -> float:
@@ -42,39 +29,26 @@ def bench_pose(ev: Evalset, analyzer) -> float:
     for ref, person in ev.references("pose_json"):
         img = load_image(person.path)
         h, w = img.shape[:2]
-        gt = reference_keypoints(ref.path, w, h)
-        pred = analyzer.pose(img).keypoints
-        scale = gt.torso_length()
-        for j in BODY_JOINTS:
-            if gt.seen(j) and pred.seen(j):
-                total += 1
-                hits += np.linalg.norm(gt.xy[j] - pred.xy[j]) / scale < 0.1
+        gt = Keypoints.load_openpose(ref.path, w, h)
+        hit, both = pck_hits(analyzer.pose(img).keypoints, gt)
+        hits, total = hits + hit, total + both
     pck = hits / max(total, 1)
     print(f"keypoints PCK@0.1 over body joints: {pck:.3f} ({hits}/{total} joints, target >= 0.95)")
     return pck
 
 
-def region_iou(pred: np.ndarray, ref: np.ndarray, pred_labels, ref_labels) -> float | None:
-    a, b = np.isin(pred, pred_labels), np.isin(ref, ref_labels)
-    if not b.any():
-        return None
-    return float((a & b).sum() / max((a | b).sum(), 1))
-
-
 def bench_parse(ev: Evalset, analyzer, verbose: bool = False) -> dict[str, float]:
-    scores: dict[str, list[float]] = {k: [] for k in LIP_REGIONS}
+    scores: dict[str, list[float]] = {k: [] for k in TARGETS}
     for ref, person in ev.references("parse"):
         if "garment parsing" in ref.notes:
             continue
         gt = np.asarray(Image.open(ref.path))
         if gt.ndim != 2:
             continue
-        regions = DRESSCODE_REGIONS if "DressCode" in ref.notes else LIP_REGIONS
         res = analyzer.analyze(person.path)
         pred = np.asarray(Image.fromarray(res.parse).resize(gt.shape[::-1], Image.NEAREST))
         row = []
-        for name, labels in regions.items():
-            iou = region_iou(pred, gt, LIP_REGIONS[name], labels)
+        for name, iou in parsing_scores(pred, gt, dresscode="DressCode" in ref.notes).items():
             if iou is not None:
                 scores[name].append(iou)
             row.append(f"{name}={'-' if iou is None else f'{iou:.2f}'}")
@@ -95,7 +69,7 @@ def bench_garment(ev: Evalset, garment_analyzer, verbose: bool = False) -> float
         gt = load_mask(ref.path)
         pred = garment_analyzer.mask(load_image(garment.path))
         pred = np.asarray(Image.fromarray(pred).resize(gt.shape[::-1], Image.NEAREST)) > 127
-        iou = float((pred & (gt > 127)).sum() / max((pred | (gt > 127)).sum(), 1))
+        iou = mask_iou(pred, gt > 127)
         ious.append(iou)
         if verbose:
             print(f"  {garment.file:52s} IoU={iou:.3f}")

@@ -101,7 +101,7 @@ def prepare(
         raise TryOnError(f"unknown layout {layout!r}: only 'vitonhd' is supported")
     report = prepare_dataset(src, dst, parse_size(size), workers or os.cpu_count() or 1, progress=True)
     typer.echo(report.summary())
-    if report.failed and not report.done:
+    if report.failed and not (report.done or report.skipped):  # nothing usable at all
         raise typer.Exit(2)
 
 

@@ -108,11 +108,12 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
         wl, wr, _ = row(top_y)
         pts["waist_left"], pts["waist_right"] = (float(wl), float(top_y)), (float(wr), float(top_y))
         pts["hem_left_outer"], pts["hem_right_outer"] = (float(lo), float(hem_y)), (float(hi), float(hem_y))
-        # The crotch: the highest background pixel of the gap between the legs, if there is one.
-        col = mask[:, int(cx)]
-        gap = np.nonzero(~col[y0:y1 + 1])[0]
-        if len(gap):
-            pts["crotch"] = (cx, float(y0 + gap.min()))
+        # The crotch: the top of the gap between the legs that opens at the bottom hem.
+        col = mask[y0:y1 + 1, int(cx)]
+        if not col[-1]:
+            filled = np.nonzero(col)[0]
+            if len(filled):
+                pts["crotch"] = (cx, float(y0 + filled.max() + 1))
         return GarmentLandmarks(pts)
     # Tops and dresses: the torso width is read at mid-height, below the sleeves.
     ml, mr, _ = row(y0 + int(0.6 * h)) if category == Category.UPPER else row(y0 + int(0.4 * h))

@@ -86,8 +86,9 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
             _fill(region, [kp.point(9), kp.point(12), np.array([kp.xy[12][0] + flare, hem_y]),
                            np.array([kp.xy[9][0] - flare, hem_y])])
 
-    # A margin so the old garment's outline does not survive at the mask's edge.
-    grow = max(3, int(0.04 * sw))
+    # A margin so the old garment's outline does not survive at the mask's edge and a looser or
+    # wider garment has room (published try-on masks are similarly generous).
+    grow = max(3, int(0.1 * sw))
     region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     protect = np.isin(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES) | _hands(parse, kp)
     if not lower:

@@ -166,9 +166,22 @@ class Keypoints:
         return cls(xy, conf, width, height)
 
     @classmethod
+    def from_dresscode(cls, data: dict, width: int, height: int) -> "Keypoints":
+        """DressCode's keypoint files: 18 COCO-order [x, y, score, id] at 384 px width, -1 if unseen."""
+        k = np.asarray(data.get("keypoints", []), np.float32)
+        if k.ndim != 2 or k.shape[0] != 18 or k.shape[1] < 3:
+            raise InputError("a DressCode keypoint file holds 18 rows of [x, y, score, id]")
+        s = width / 384.0
+        conf = np.where((k[:, 0] >= 0) & (k[:, 1] > 0), k[:, 2], 0)
+        flat = np.c_[k[:, :2] * s, conf].ravel().tolist()
+        return cls.from_openpose({"people": [{"pose_keypoints_2d": flat}]}, width, height)
+
+    @classmethod
     def load_openpose(cls, path: str | os.PathLike, width: int, height: int) -> "Keypoints":
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: not a readable OpenPose JSON file ({exc})") from None
+        if isinstance(data, dict) and "keypoints" in data:
+            return cls.from_dresscode(data, width, height)
         return cls.from_openpose(data, width, height)

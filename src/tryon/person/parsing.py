@@ -322,13 +322,17 @@ class GeometricParser:
         arms = _segments_distance((h, w), body.chain((2, 3)) + body.chain((5, 6))) < 0.08 * body.shoulder_width
         upper_seed = (upper_seed | arms) & cloth & (yy < hip_y)
         thighs = []
+        axis = (mid - neck) / max(float(np.linalg.norm(mid - neck)), 1e-3)
         for hip, knee, ankle in ((9, 10, 11), (12, 13, 14)):
             a, b = body.p(hip), body.p(knee)
-            if a is not None and b is not None:
-                thighs.append((a + 0.3 * (b - a), b))
-                c = body.p(ankle)
-                if c is not None:
-                    thighs.append((b, b + 0.5 * (c - b)))
+            if a is None:
+                continue
+            if b is None:  # knee out of the frame: the thigh continues along the torso axis
+                b = a + axis * 0.9 * body.torso_length
+            thighs.append((a + 0.3 * (b - a), b))
+            c = body.p(ankle)
+            if c is not None and body.p(knee) is not None:
+                thighs.append((b, b + 0.5 * (c - b)))
         lower_seed = (_segments_distance((h, w), thighs) < 0.08 * body.shoulder_width) & cloth & (yy > hip_y)
 
         scale = 0.1 * body.torso_length

@@ -1,0 +1,117 @@
+"""The command line on real photos: files in VITON-HD formats, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+TRYON = [sys.executable, "-m", "tryon.cli"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, TRYON_OFFLINE="1")
+    return subprocess.run([*TRYON, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+def test_analyze_writes_vitonhd_compatible_files(evalset, tmp_path, vitonhd_person):
+    out = tmp_path / "a"
+    res = run("analyze", vitonhd_person.path, "--out", out)
+    assert res.returncode == 0, res.stderr
+    w, h = Image.open(vitonhd_person.path).size
+    data = json.loads((out / "keypoints.json").read_text())
+    assert data["version"] == 1.3
+    flat = data["people"][0]["pose_keypoints_2d"]
+    assert len(flat) == 75
+    pts = np.array(flat).reshape(25, 3)
+    assert ((pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)).all()
+    parse = Image.open(out / "parse.png")
+    assert parse.mode in ("L", "P") and parse.size == (w, h)
+    labels = np.unique(np.asarray(parse))
+    assert labels.max() <= 19 and {0, 5, 13}.issubset(set(labels.tolist()))
+    for name in ("person-mask", "agnostic-mask-upper", "agnostic-mask-lower", "agnostic-mask-dress"):
+        m = np.asarray(Image.open(out / f"{name}.png"))
+        assert m.shape == (h, w) and set(np.unique(m).tolist()) <= {0, 255} and m.any(), name
+    pose = np.asarray(Image.open(out / "pose.png"))
+    assert pose.shape == (h, w, 3) and pose.any()
+    assert Image.open(out / "overlay.png").size[1] == h
+
+
+@pytest.mark.parametrize("case", ["text", "missing", "no_person", "bad_category"])
+def test_bad_input_exits_2_with_one_line(evalset, tmp_path, case):
+    target = {"text": tmp_path / "notes.jpg", "missing": tmp_path / "absent.jpg"}.get(case)
+    if case == "text":
+        target.write_text("not a picture")
+    if case in ("no_person", "bad_category"):
+        target = evalset.of_kind("garment", "upper")[0].path
+    args = ["analyze", target, "--out", tmp_path / "o"]
+    if case == "bad_category":
+        args = ["garment", target, "--out", tmp_path / "o", "--category", "hat"]
+    res = run(*args)
+    assert res.returncode == 2
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_garment_command(evalset, tmp_path):
+    dress = evalset.of_kind("garment", "dress")[0]
+    res = run("garment", dress.path, "--out", tmp_path)
+    assert res.returncode == 0, res.stderr
+    info = json.loads((tmp_path / "garment.json").read_text())
+    assert info["category"] in ("upper", "lower", "dress") and info["landmarks"]
+    assert np.asarray(Image.open(tmp_path / "garment-mask.png")).any()
+
+
+def test_prepare_vitonhd_layout_resumes_and_reports_failures(evalset, tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "image").mkdir(parents=True)
+    (src / "cloth").mkdir()
+    persons = [e for e in evalset.of_kind("person", "studio") if e.pair_id][:2]
+    cloths = evalset.of_kind("garment", "upper")[:2]
+    for e in persons:
+        shutil.copy(e.path, src / "image" / e.path.name)
+    for e in cloths:
+        shutil.copy(e.path, src / "cloth" / e.path.name)
+    (src / "image" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    (src / "pairs.txt").write_text(f"{persons[0].path.name} {cloths[1].path.name}\n"
+                                   f"{persons[1].path.name} {cloths[0].path.name}\n")
+    res = run("prepare", src, dst, "--layout", "vitonhd", "--size", "384x512", "--workers", "2")
+    assert res.returncode == 0, res.stderr
+    assert "4 written" in res.stdout and "1 failed" in res.stdout and "broken.jpg" in res.stdout
+    pid = persons[0].path.stem
+    for rel in (f"image/{pid}.jpg", f"openpose_json/{pid}_keypoints.json", f"openpose_img/{pid}_rendered.png",
+                f"image-parse-v3/{pid}.png", f"agnostic-v3.2/{pid}.jpg", f"agnostic-mask/{pid}_mask.png",
+                f"cloth/{cloths[0].path.stem}.jpg", f"cloth-mask/{cloths[0].path.stem}.jpg"):
+        assert (dst / rel).is_file(), rel
+    assert Image.open(dst / f"image/{pid}.jpg").size == (384, 512)
+    assert Image.open(dst / f"cloth/{cloths[0].path.stem}.jpg").size == (384, 512)
+    parse = np.asarray(Image.open(dst / f"image-parse-v3/{pid}.png"))  # VITON-HD's loader: labels
+    assert parse.shape == (512, 384) and parse.max() <= 19 and (parse == 5).any()
+    kp = json.loads((dst / f"openpose_json/{pid}_keypoints.json").read_text())
+    assert len(kp["people"][0]["pose_keypoints_2d"]) == 75
+    agn = np.asarray(Image.open(dst / f"agnostic-v3.2/{pid}.jpg")).astype(int)
+    mask = np.asarray(Image.open(dst / f"agnostic-mask/{pid}_mask.png")) > 127
+    assert np.abs(agn[mask] - 128).mean() < 6 and mask.mean() > 0.05
+    pairs = (dst / "test_pairs.txt").read_text().split("\n")
+    assert pairs[0] == f"{pid}.jpg {cloths[1].path.stem}.jpg"
+    # A second run resumes: nothing is redone, the broken file is reported again.
+    again = run("prepare", src, dst, "--size", "384x512", "--workers", "1")
+    assert again.returncode == 0 and "0 written, 4 already done, 1 failed" in again.stdout
+
+
+def test_prepare_refuses_a_folder_without_photos(tmp_path):
+    res = run("prepare", tmp_path, tmp_path / "out")
+    assert res.returncode == 2 and "expected image/" in res.stderr
+
+
+def test_models_list():
+    res = run("models", "list")
+    assert res.returncode == 0 and "u2netp.onnx" in res.stdout and "Apache-2.0" in res.stdout

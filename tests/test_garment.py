@@ -1,0 +1,89 @@
+"""Garment analysis on real product photos: masks against references, category, landmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tryon.category import Category
+from tryon.errors import GarmentError, InputError
+from tryon.garment.segmentation import border_background, fill_holes
+from tryon.imageio import load_image, load_mask
+from tryon.metrics.analysis import mask_iou
+
+
+def test_masks_match_reference_cloth_masks(evalset, garment_analyzer):
+    refs = [(r, g) for r, g in evalset.references("mask") if "cloth-mask" in r.notes]
+    assert len(refs) >= 5
+    ious = []
+    for ref, garment in refs:
+        gt = load_mask(ref.path) > 0
+        pred = garment_analyzer.mask(load_image(garment.path))
+        pred = np.asarray(Image.fromarray(pred).resize(gt.shape[::-1], Image.NEAREST)) > 0
+        ious.append(mask_iou(pred, gt))
+    assert np.mean(ious) >= 0.93 and min(ious) >= 0.85, ious
+
+
+def test_white_garments_on_white_stay_whole(evalset, garment_analyzer):
+    """Light garments on light backgrounds: the mask is solid, not a hollow outline."""
+    checked = 0
+    for e in evalset.of_kind("garment"):
+        img = load_image(e.path)
+        bg = border_background(img)
+        if bg is None or bg[0].min() < 225:
+            continue
+        mask = garment_analyzer.mask(img) > 0
+        if img[mask].mean() < 200:  # not a light garment
+            continue
+        checked += 1
+        assert (mask == fill_holes(mask)).all(), e.file
+        assert mask.mean() > 0.1, e.file
+        # Nearly every pixel of the garment's silhouette that differs from white is inside the mask.
+        differs = np.abs(img.astype(int) - 255).max(axis=2) > 40
+        assert (differs & mask).sum() / max(differs.sum(), 1) > 0.9, e.file
+    assert checked >= 2
+
+
+def test_category_detection_on_labelled_garments(evalset, garment_analyzer):
+    labelled = [e for e in evalset.of_kind("garment") if e.category in ("upper", "lower", "dress")]
+    right = 0
+    per_class = {c: [0, 0] for c in ("upper", "lower", "dress")}
+    for e in labelled:
+        got = garment_analyzer.analyze(e.path).category.value
+        right += got == e.category
+        per_class[e.category][0] += got == e.category
+        per_class[e.category][1] += 1
+    assert right / len(labelled) >= 0.9, per_class
+    for name, (ok, n) in per_class.items():
+        assert ok / n >= 0.75, per_class
+
+
+def test_user_category_overrides_detection(evalset, garment_analyzer):
+    shirt = evalset.of_kind("garment", "upper")[0]
+    res = garment_analyzer.analyze(shirt.path, category="dress")
+    assert res.category == Category.DRESS and res.category_confidence == 1.0
+    with pytest.raises(InputError, match="unknown category"):
+        garment_analyzer.analyze(shirt.path, category="hat")
+
+
+def test_landmarks_are_where_they_belong(evalset, garment_analyzer):
+    top = garment_analyzer.analyze(next(e for e in evalset.of_kind("garment", "upper") if "PF-AFN" in e.file).path)
+    p = top.landmarks.points
+    assert p["shoulder_left"][0] < p["collar"][0] < p["shoulder_right"][0]
+    assert p["collar"][1] < p["hem_left"][1] and p["shoulder_left"][1] < p["hem_left"][1]
+    for name, (x, y) in p.items():
+        assert top.mask[int(min(y + 2, top.mask.shape[0] - 1)), int(x)] or top.mask[int(y), int(x)], name
+    trousers = next(e for e in evalset.of_kind("garment", "lower") if garment_analyzer.analyze(e.path).category == Category.LOWER)
+    p = garment_analyzer.analyze(trousers.path).landmarks.points
+    assert p["waist_left"][1] < p["hem_left_outer"][1] and p["waist_left"][0] < p["waist_right"][0]
+    assert p["waist_left"][1] < p["crotch"][1] < p["hem_left_outer"][1]
+
+
+def test_photo_without_a_garment_outline_is_refused(garment_analyzer):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    flat = np.full((300, 300, 3), 200, np.uint8)
+    for img in (noise, flat):
+        with pytest.raises(GarmentError):
+            garment_analyzer.analyze(img)

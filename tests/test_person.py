@@ -1,0 +1,132 @@
+"""Person analysis on real evalset photos: keypoints on the body, parsing and masks against references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tryon.errors import MultiplePersonsError, NoPersonError
+from tryon.imageio import load_image, load_mask
+from tryon.metrics.analysis import parsing_scores, pck_hits
+from tryon.person.keypoints import BODY_JOINTS, Keypoints
+from tryon.person.parsing import ARMS, LOWER_GARMENT, UPPER_GARMENT, Label
+
+
+def test_keypoints_match_reference_openpose(evalset, person_analyzer):
+    hits = total = 0
+    for ref, person in evalset.references("pose_json"):
+        img = load_image(person.path)
+        gt = Keypoints.load_openpose(ref.path, img.shape[1], img.shape[0])
+        h, n = pck_hits(person_analyzer.pose(img).keypoints, gt)
+        hits, total = hits + h, total + n
+    assert total > 150
+    assert hits / total >= 0.93, f"PCK@0.1 {hits / total:.3f}"
+
+
+def test_keypoints_land_on_the_body(evalset, person_analyzer):
+    studio = [e for e in evalset.of_kind("person", "studio")][::6]
+    inside = seen = 0
+    for e in studio:
+        res = person_analyzer.analyze(e.path)
+        mask = res.person_mask > 0
+        grown = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(
+            __import__("PIL.ImageFilter", fromlist=["MaxFilter"]).MaxFilter(9))) > 0
+        for j in BODY_JOINTS:
+            if res.keypoints.seen(j):
+                x, y = res.keypoints.xy[j].astype(int)
+                seen += 1
+                inside += bool(grown[y, x])
+        assert res.keypoints.seen(1), e.file
+    assert inside / seen >= 0.95
+
+
+def test_parsing_overlaps_reference_maps(evalset, person_analyzer):
+    refs = [(r, p) for r, p in evalset.references("parse") if "human parsing" in r.notes][:8]
+    assert len(refs) >= 6
+    scores: dict[str, list[float]] = {}
+    for ref, person in refs:
+        gt = np.asarray(Image.open(ref.path))
+        res = person_analyzer.analyze(person.path)
+        assert res.parse.shape == res.image.shape[:2] and res.parse.max() <= 19
+        pred = np.asarray(Image.fromarray(res.parse).resize(gt.shape[::-1], Image.NEAREST))
+        for name, iou in parsing_scores(pred, gt).items():
+            if iou is not None:
+                scores.setdefault(name, []).append(iou)
+    mean = {k: float(np.mean(v)) for k, v in scores.items()}
+    # Well above the naive split of the person mask (0.60 / 0.46 / 0.00 / 0.54 / 0.99).
+    assert mean["background"] >= 0.97, mean
+    assert mean["upper"] >= 0.65, mean
+    assert mean["lower"] >= 0.65, mean
+    assert mean["face+hair"] >= 0.65, mean
+    assert mean["arms"] >= 0.35, mean
+
+
+def test_sides_follow_openpose(vitonhd_analysis):
+    """Label 14 (left arm) is the person's left arm, like OpenPose's L joints."""
+    parse, kp = vitonhd_analysis.parse, vitonhd_analysis.keypoints
+    for label, wrist in ((Label.LEFT_ARM, 7), (Label.RIGHT_ARM, 4)):
+        ys, xs = np.nonzero(parse == label)
+        assert len(xs) > 100
+        other = 4 if wrist == 7 else 7
+        assert abs(xs.mean() - kp.xy[wrist][0]) < abs(xs.mean() - kp.xy[other][0])
+
+
+def test_upper_mask_covers_reference_and_protects_face(evalset, vitonhd_analysis, vitonhd_person):
+    ref_entry = next(r for r, p in evalset.references("mask") if p.file == vitonhd_person.file)
+    ref = load_mask(ref_entry.path) > 0
+    ours = vitonhd_analysis.agnostic_mask("upper") > 0
+    parse = vitonhd_analysis.parse
+    # The reference (the region a published try-on model regenerates) is mostly inside ours.
+    assert (ours & ref).sum() / ref.sum() >= 0.8
+    assert not (ours & np.isin(parse, (Label.FACE,))).any()
+    assert (ours & np.isin(parse, UPPER_GARMENT)).sum() / np.isin(parse, UPPER_GARMENT).sum() >= 0.97
+    lower_garment = np.isin(parse, LOWER_GARMENT)
+    if lower_garment.any():
+        assert (ours & lower_garment).sum() / lower_garment.sum() <= 0.05
+
+
+def test_masks_per_category(evalset, person_analyzer):
+    person = next(e for e in evalset.of_kind("person") if "24_9A87AAA0D87689GS" in e.file)  # shirt and jeans
+    res = person_analyzer.analyze(person.path)
+    upper, lower, dress = (res.agnostic_mask(c) > 0 for c in ("upper", "lower", "dress"))
+    parse = res.parse
+    pants = np.isin(parse, LOWER_GARMENT)
+    shirt = np.isin(parse, UPPER_GARMENT)
+    assert pants.sum() > 1000 and shirt.sum() > 1000
+    assert (lower & pants).sum() / pants.sum() >= 0.95
+    assert (lower & shirt).sum() / shirt.sum() <= 0.05
+    assert (upper & pants).sum() / pants.sum() <= 0.05
+    assert (dress & (pants | shirt)).sum() / (pants | shirt).sum() >= 0.95
+    for m in (upper, lower, dress):
+        assert not (m & (parse == Label.FACE)).any()
+    # A longer target garment extends the region down the legs, never shrinks it.
+    long = res.agnostic_mask("lower", length=1.0) > 0
+    assert (long & ~lower).sum() >= 0 and (lower & ~long).sum() == 0
+    short_top = res.agnostic_mask("upper") > 0
+    long_top = res.agnostic_mask("upper", length=1.4) > 0
+    assert np.nonzero(long_top.any(axis=1))[0].max() > np.nonzero(short_top.any(axis=1))[0].max()
+    assert (short_top & ~long_top).sum() == 0
+
+
+def test_no_person_in_a_garment_photo(evalset, person_analyzer):
+    garment = evalset.of_kind("garment", "lower")[0]
+    with pytest.raises(NoPersonError):
+        person_analyzer.analyze(garment.path)
+
+
+def test_two_people_are_refused(evalset, person_analyzer):
+    a = load_image(next(e for e in evalset.of_kind("person") if e.pair_id == "00034_00").path)
+    b = load_image(next(e for e in evalset.of_kind("person") if e.pair_id == "00035_00").path)
+    both = np.concatenate([a, b], axis=1)
+    with pytest.raises(MultiplePersonsError, match="2 people"):
+        person_analyzer.analyze(both)
+
+
+def test_arms_are_skin_only(vitonhd_analysis):
+    """Arms (LIP 14/15) hold bare skin: their colour is close to the face's, not the garment's."""
+    img, parse = vitonhd_analysis.image.astype(float), vitonhd_analysis.parse
+    face = img[parse == Label.FACE].mean(axis=0)
+    arms = img[np.isin(parse, ARMS)].mean(axis=0)
+    top = img[np.isin(parse, UPPER_GARMENT)].mean(axis=0)
+    assert np.linalg.norm(arms - face) < np.linalg.norm(arms - top)
