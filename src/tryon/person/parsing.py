@@ -165,7 +165,13 @@ class GeometricParser:
         body = self._body(kp, fg)
 
         face_mask, face_h, face_box = self._face_region(fg, kp, face, s, body)
-        skin = self._skin(lab, img, fg, face, s, face_mask)
+        limbs = _segments_distance((h, w), body.chain((2, 3, 4), 0.4) + body.chain((5, 6, 7), 0.4)
+                                   + body.chain((9, 10, 11)) + body.chain((12, 13, 14)))
+        # Forearms, hands and shins: bare whenever any skin of that limb shows (sleeves and
+        # shorts end above them), so the body's own skin tone is learned there.
+        distal = _segments_distance((h, w), self._distal(body))
+        zone = 0.2 * body.shoulder_width
+        skin = self._skin(lab, fg, face, s, face_mask, limbs < zone, distal < zone)
         hair = self._hair(lab, fg & ~face_mask & ~skin, face_box, face_h, body)
 
         labels = np.zeros((h, w), np.uint8)
@@ -225,30 +231,61 @@ class GeometricParser:
         return mask & fg, float(max(box[3] - box[1], 4.0)), box
 
     @staticmethod
-    def _skin(lab, img, fg, face, s, face_mask) -> np.ndarray:
+    def _skin(lab, fg, face, s, face_mask, limb_zone, distal_zone) -> np.ndarray:
+        """Bare skin: a colour model learned on the face, widened in the limbs' own tone."""
         if face is not None and face.skin_points is not None and len(face.skin_points):
             pts = np.round(face.skin_points * s).astype(int)
             r = max(1, int(round(face.height * s / 30)))
-            samples = []
-            for x, y in pts:
-                patch = lab[max(0, y - r): y + r + 1, max(0, x - r): x + r + 1]
-                samples.append(patch.reshape(-1, 3))
-            samples = np.concatenate(samples)
+            samples = np.concatenate([lab[max(0, y - r): y + r + 1, max(0, x - r): x + r + 1].reshape(-1, 3)
+                                      for x, y in pts])
         else:
             samples = lab[face_mask] if face_mask.any() else np.empty((0, 3), np.float32)
         if len(samples) < 5:
             # No face to learn from: a broad prior skin chroma (OpenCV Lab, a and b offset by 128).
             samples = np.array([[160, 145, 140], [120, 150, 145], [200, 140, 135], [90, 148, 150]], np.float32)
-        mean, inv = _colour_stats(samples[:, 1:], floor=3.0)
-        chroma = _mahalanobis2(lab[..., 1:], mean, inv) < 9.0
-        lum = lab[..., 0]
         l_med = float(np.median(samples[:, 0]))
-        light = (lum > l_med - 70) & (lum < l_med + 45)
-        skin = fg & chroma & light
-        # Remove salt noise (isolated pixels of skin-like cloth) and fill small holes.
-        skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
-        skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+        mean, inv = _colour_stats(samples[:, 1:], floor=3.0)
+        d2 = _mahalanobis2(lab[..., 1:], mean, inv)
+        light = (lab[..., 0] > l_med - 75) & (lab[..., 0] < l_med + 50)
+        # Hands, forearms and shins are lit differently from the face: a looser test there.
+        skin = fg & light & ((d2 < 9.0) | (distal_zone & (d2 < 25.0)))
+        body_skin = skin & distal_zone & ~face_mask
+        if body_skin.sum() > 50:
+            # Second pass: the body's own skin tone, learned on the distal limbs, applied to the
+            # whole limbs (a garment of skin-like colour on the thighs is not learned from). Only
+            # if it is still a skin tone: trousers over the shins must not become "skin".
+            mean2, inv2 = _colour_stats(lab[body_skin][:, 1:], floor=3.0)
+            if _mahalanobis2(mean2, mean, inv) < 9.0:
+                l2 = float(np.median(lab[body_skin][:, 0]))
+                light2 = (lab[..., 0] > l2 - 60) & (lab[..., 0] < l2 + 45)
+                skin |= fg & limb_zone & light2 & (_mahalanobis2(lab[..., 1:], mean2, inv2) < 9.0)
+        # Skin is smooth; printed fabric is not. Keep skin pixels with smooth skin close by.
+        lum = lab[..., 0]
+        local_var = cv2.blur(lum * lum, (5, 5)) - cv2.blur(lum, (5, 5)) ** 2
+        smooth = skin & (local_var < 20.0 ** 2)
+        skin &= cv2.dilate(smooth.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        skin = cv2.morphologyEx(skin, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+        # Specks of skin colour inside a printed garment are not skin: drop small islands.
+        min_area = max(4, int(0.0005 * fg.sum()))
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(skin.astype(np.uint8), connectivity=8)
+        small = np.nonzero(stats[1:, cv2.CC_STAT_AREA] < min_area)[0] + 1
+        if len(small):
+            skin[np.isin(comp, small)] = False
         return skin & fg
+
+    @staticmethod
+    def _distal(body: _Body) -> list[tuple[np.ndarray, np.ndarray]]:
+        segs = []
+        for elbow, wrist in ((3, 4), (6, 7)):
+            e, w = body.p(elbow), body.p(wrist)
+            if e is not None and w is not None:
+                segs.append((e + 0.5 * (w - e), w + 0.4 * (w - e)))
+        for knee, ankle in ((10, 11), (13, 14)):
+            k, a = body.p(knee), body.p(ankle)
+            if k is not None and a is not None:
+                segs.append((k + 0.2 * (a - k), k + 0.75 * (a - k)))
+        return segs
 
     @staticmethod
     def _hair(lab, candidates, face_box, face_h, body) -> np.ndarray:
@@ -274,6 +311,17 @@ class GeometricParser:
         mean, inv = _colour_stats(lab[top], floor=6.0)
         close = _mahalanobis2(lab, mean, inv) < 16.0
         hair = zone & (close | (head_zone & (yy < y0 + 0.5 * face_h)))
+        # Below the chin hair falls beside the neck, not over the middle of the chest, and as a
+        # solid mass: dark dots of a print or a dark top joined to the hair are not hair.
+        rs, ls, rh, lh = body.p(2), body.p(5), body.p(9), body.p(12)
+        if all(p is not None for p in (rs, ls, rh, lh)):
+            torso = np.array([rs, ls, lh, rh])
+            core = _polygon_mask((h, w), torso + (torso.mean(axis=0) - torso) * 0.45)
+            hair &= ~(core & (yy > y1))
+        k = max(3, int(face_h / 8)) | 1
+        below = hair & (yy > y1)
+        below = cv2.morphologyEx(below.astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8)).astype(bool)
+        hair = (hair & (yy <= y1)) | below
         hair = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
         # Only hair connected to the head counts (not a dark garment further down).
         seed = np.zeros((h, w), np.uint8)
@@ -335,7 +383,7 @@ class GeometricParser:
                 thighs.append((b, b + 0.5 * (c - b)))
         lower_seed = (_segments_distance((h, w), thighs) < 0.08 * body.shoulder_width) & cloth & (yy > hip_y)
 
-        scale = 0.1 * body.torso_length
+        scale = 0.15 * body.torso_length
         prior_upper = 1.0 / (1.0 + np.exp(np.clip((yy - hip_y) / scale, -30, 30)))
         if lower_seed.sum() < 20 or upper_seed.sum() < 20:
             upper = cloth & (prior_upper > 0.5) if lower_seed.sum() >= 20 else cloth
@@ -397,7 +445,10 @@ class GeometricParser:
         dist = np.stack([_segments_distance((h, w), segs) for _, segs in parts])
         rs, ls, rh, lh = body.p(2), body.p(5), body.p(9), body.p(12)
         if all(p is not None for p in (rs, ls, rh, lh)):
-            dist[-1][_polygon_mask((h, w), np.array([rs, ls, lh, rh]))] = 0
+            # Skin inside the torso outline is torso skin, unless an arm is right there (a hand
+            # resting on the belly, a forearm across the body).
+            inside = _polygon_mask((h, w), np.array([rs, ls, lh, rh]))
+            dist[-1][inside] = np.minimum(dist[-1][inside], 0.12 * body.shoulder_width)
         nearest = np.argmin(dist, axis=0)
         codes = np.array([p for p, _ in parts], np.uint8)
         labels[skin] = codes[nearest[skin]]
