@@ -8,6 +8,8 @@ from PIL import Image
 
 from tryon import assets
 
+#: Colour distance (RGB) from a plain background above which a pixel belongs to the garment.
+THRESHOLD = 20.0
 _MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _STD = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -59,15 +61,29 @@ def refine_on_plain_background(image: np.ndarray, prob: np.ndarray) -> np.ndarra
         return coarse
     colour, spread = bg
     diff = np.linalg.norm(image.astype(np.float32) - colour, axis=2)
-    differs = diff > max(12.0, 2.5 * spread)
+    differs = diff > max(THRESHOLD, 2.5 * spread)
     # Near U^2-Net's outline trust the colour test; far inside trust U^2-Net (a white garment on
     # white would otherwise be hollow); far outside, only clear colour differences joined to it count.
     k = max(3, int(0.02 * max(image.shape[:2])))
     inner = cv2.erode(coarse.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
     outer = cv2.dilate(coarse.astype(np.uint8), np.ones((2 * k + 1, 2 * k + 1), np.uint8)).astype(bool)
-    mask = inner | (outer & differs)
+    # Background seen through the garment's gaps (between a sleeve and the body) is joined to the
+    # border by background-coloured pixels; U^2-Net often fills those gaps. Remove them, unless
+    # the flood leaks into the garment itself (a white garment with a broken outline).
+    outside = _border_connected(~differs)
+    if (outside & inner).sum() > 0.1 * max(inner.sum(), 1):
+        outside &= ~inner
+    mask = (inner | (outer & differs)) & ~outside
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
     return fill_holes(mask)
+
+
+def _border_connected(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ``mask`` connected to the image border."""
+    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    edge = edge[edge > 0]
+    return np.isin(labels, edge) if len(edge) else np.zeros(mask.shape, bool)
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
