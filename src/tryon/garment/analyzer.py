@@ -10,7 +10,7 @@ import numpy as np
 
 from tryon.category import Category
 from tryon.errors import GarmentError
-from tryon.garment.segmentation import U2NetSession, refine_on_plain_background
+from tryon.garment.segmentation import U2NetSession, colour_mask, refine_on_plain_background
 from tryon.garment.shape import GarmentLandmarks, detect_category, landmarks
 from tryon.imageio import ImageSource, load_image
 from tryon.person.segmentation import largest_components
@@ -32,9 +32,9 @@ class GarmentAnalyzer:
 
     def mask(self, image: np.ndarray) -> np.ndarray:
         """Garment mask (uint8, 255 = garment) of an RGB product photo."""
-        prob = self.u2net(image)
-        mask = refine_on_plain_background(image, prob)
-        mask = largest_components(mask, min_share=0.1)
+        mask = colour_mask(image)  # exact and fast on clean product shots
+        if mask is None:
+            mask = largest_components(refine_on_plain_background(image, self.u2net(image)), min_share=0.1)
         return mask.astype(np.uint8) * 255
 
     def analyze(self, source: ImageSource, category: Category | str | None = None) -> GarmentAnalysis:

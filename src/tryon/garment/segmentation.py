@@ -8,8 +8,15 @@ from PIL import Image
 
 from tryon import assets
 
-#: Colour distance (RGB) from a plain background above which a pixel belongs to the garment.
+#: Colour distance (RGB) from a plain background above which a pixel belongs to the garment;
+#: on a digitally cleaned background (no noise at all) a much smaller difference is already real.
 THRESHOLD = 20.0
+CLEAN_THRESHOLD = 6.0
+
+
+def _threshold(spread: float) -> float:
+    return CLEAN_THRESHOLD if spread < 1.0 else max(THRESHOLD, 2.5 * spread)
+
 _MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _STD = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -52,6 +59,31 @@ def border_background(image: np.ndarray, ring: int = 4) -> tuple[np.ndarray, flo
     return colour, float(np.percentile(dist, 95))
 
 
+def colour_mask(image: np.ndarray) -> np.ndarray | None:
+    """The garment on a plain background by colour difference alone, or None when that is not
+    trustworthy: no plain background, or background-like colour inside the outline (a white
+    garment or print on white), where only a learned model can tell garment from background."""
+    bg = border_background(image)
+    if bg is None:
+        return None
+    colour, spread = bg
+    differs = np.linalg.norm(image.astype(np.float32) - colour, axis=2) > _threshold(spread)
+    differs = cv2.morphologyEx(differs.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(differs.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return None
+    main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    mask = fill_holes(labels == main)
+    if mask.mean() < 0.02 or (mask & ~differs).sum() > 0.02 * mask.sum():
+        return None
+    # A garment is a compact shape; a thin sliver means the colour test saw only a shadow.
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
+    if mask.sum() < 0.5 * max(hull, 1.0):
+        return None
+    return mask
+
+
 def refine_on_plain_background(image: np.ndarray, prob: np.ndarray) -> np.ndarray:
     """Binary mask: on a plain background the exact outline comes from the colour difference,
     while U^2-Net's coarse mask decides what is garment where colours match (white on white)."""
@@ -61,7 +93,7 @@ def refine_on_plain_background(image: np.ndarray, prob: np.ndarray) -> np.ndarra
         return coarse
     colour, spread = bg
     diff = np.linalg.norm(image.astype(np.float32) - colour, axis=2)
-    differs = diff > max(THRESHOLD, 2.5 * spread)
+    differs = diff > _threshold(spread)
     # Near U^2-Net's outline trust the colour test; far inside trust U^2-Net (a white garment on
     # white would otherwise be hollow); far outside, only clear colour differences joined to it count.
     k = max(3, int(0.02 * max(image.shape[:2])))
@@ -73,7 +105,10 @@ def refine_on_plain_background(image: np.ndarray, prob: np.ndarray) -> np.ndarra
     outside = _border_connected(~differs)
     if (outside & inner).sum() > 0.1 * max(inner.sum(), 1):
         outside &= ~inner
-    mask = (inner | (outer & differs)) & ~outside
+    # On a noise-free (digitally cleaned) background any difference is real, also where U^2-Net
+    # missed a white garment entirely.
+    near = np.ones_like(outer) if spread < 1.0 else outer
+    mask = (inner | (near & differs)) & ~outside
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
     return fill_holes(mask)
 
