@@ -318,6 +318,12 @@ class GeometricParser:
             torso = np.array([rs, ls, lh, rh])
             core = _polygon_mask((h, w), torso + (torso.mean(axis=0) - torso) * 0.45)
             hair &= ~(core & (yy > y1))
+            chest = candidates & core
+            if chest.sum() > 20:
+                chest_colour = np.median(lab[chest], axis=0)
+                if _mahalanobis2(chest_colour, mean, inv) < 16.0:
+                    # The top has the hair's colour: below the chin the two cannot be told apart.
+                    hair &= yy <= y1 + 0.15 * face_h
         k = max(3, int(face_h / 8)) | 1
         below = hair & (yy > y1)
         below = cv2.morphologyEx(below.astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8)).astype(bool)
