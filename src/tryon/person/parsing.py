@@ -300,7 +300,7 @@ class GeometricParser:
         yy, xx = np.mgrid[0:h, 0:w]
         # Where hair can be: around the head, and down beside the neck over the shoulders.
         head_zone = (np.abs(xx - cx) < 1.15 * fw) & (yy < y1 + 0.35 * face_h) & (yy > y0 - 1.0 * face_h)
-        long_zone = (np.abs(xx - cx) < 1.4 * fw) & (yy < sh_y + 1.6 * face_h) & (np.abs(xx - cx) > 0.2 * fw)
+        long_zone = (np.abs(xx - cx) < 1.4 * fw) & (yy < sh_y + 2.5 * face_h) & (np.abs(xx - cx) > 0.2 * fw)
         zone = candidates & (head_zone | long_zone)
         # Hair colour: pixels above the forehead that are not skin.
         top = candidates & (yy < y0 + 0.1 * face_h) & (yy > y0 - 0.6 * face_h) & (np.abs(xx - cx) < 0.6 * fw)
@@ -308,8 +308,8 @@ class GeometricParser:
             top = candidates & head_zone & (yy < y1)
         if top.sum() < 10:
             return np.zeros((h, w), bool)
-        mean, inv = _colour_stats(lab[top], floor=6.0)
-        close = _mahalanobis2(lab, mean, inv) < 16.0
+        mean, inv = _colour_stats(lab[top], floor=8.0)
+        close = _mahalanobis2(lab, mean, inv) < 25.0
         hair = zone & (close | (head_zone & (yy < y0 + 0.5 * face_h)))
         # Below the chin hair falls beside the neck, not over the middle of the chest, and as a
         # solid mass: dark dots of a print or a dark top joined to the hair are not hair.

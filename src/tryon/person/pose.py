@@ -67,7 +67,7 @@ class PoseEstimator:
         h, w = image.shape[:2]
         res = self._pose.process(np.ascontiguousarray(image))
         if res.pose_landmarks is None:
-            raise NoPersonError("no person found in the photo")
+            raise NoPersonError("no person found in the photo (the head and shoulders must be visible)")
         lm = np.array([[p.x, p.y, p.z] for p in res.pose_landmarks.landmark], np.float32)
         vis = np.array([p.visibility for p in res.pose_landmarks.landmark], np.float32)
         kp = Keypoints.from_mediapipe(lm, vis, w, h, self.min_visibility)
