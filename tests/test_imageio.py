@@ -64,6 +64,10 @@ def test_decompression_bomb_refused_before_decoding(tmp_path):
     assert path.stat().st_size < 100_000
     with pytest.raises(InputError, match="too large"):
         load_image(path)
+    huge = tmp_path / "huge.png"
+    Image.new("1", (20000, 10000)).save(huge)  # 200 MP: past Pillow's own hard limit too
+    with pytest.raises(InputError, match="too large"):
+        load_image(huge)
 
 
 def test_truncated_and_missing_files(tmp_path):

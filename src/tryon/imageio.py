@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 from typing import Union
 
@@ -48,8 +49,13 @@ def _open(source: ImageSource) -> Image.Image:
     else:
         raise TypeError(f"unsupported image source type {type(source).__name__}")
     try:
-        # Image.open reads only the header: the size check below happens before decoding.
-        img = Image.open(io.BytesIO(data))
+        # Image.open reads only the header: the size check below happens before decoding. Our own
+        # pixel limit applies; Pillow's warning about it would only repeat it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise InputError(f"{_name(source)}: image is too large (decompression bomb refused)") from None
     except UnidentifiedImageError:
         raise InputError(f"{_name(source)}: not an image (unrecognised content)") from None
     except Exception as exc:  # truncated headers and the like
