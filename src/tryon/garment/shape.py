@@ -32,6 +32,15 @@ def _row_extent(mask: np.ndarray, y: int) -> tuple[int, int, int]:
     return int(xs.min()), int(xs.max()), len(xs)
 
 
+def _central_run(row: np.ndarray, cx: int) -> tuple[int, int] | None:
+    """First and last x of the run of True pixels that holds column ``cx``."""
+    if not 0 <= cx < len(row) or not row[cx]:
+        return None
+    left = cx - int(np.argmin(row[cx::-1])) + 1 if not row[: cx + 1].all() else 0
+    right = cx + int(np.argmin(row[cx:])) - 1 if not row[cx:].all() else len(row) - 1
+    return left, right
+
+
 def _runs(line: np.ndarray, min_len: int) -> int:
     d = np.diff(np.r_[0, line.astype(np.int8), 0])
     starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
@@ -115,16 +124,47 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
             if len(filled):
                 pts["crotch"] = (cx, float(y0 + filled.max() + 1))
         return GarmentLandmarks(pts)
-    # Tops and dresses: the torso width is read at mid-height, below the sleeves.
-    ml, mr, _ = row(y0 + int(0.6 * h)) if category == Category.UPPER else row(y0 + int(0.4 * h))
-    half = max((mr - ml) / 2, 1.0)
+    # Tops and dresses: the torso is the run of each row that holds the centre column (sleeves
+    # hanging free are separate runs); its width below the armpits (the bodice for dresses) sets
+    # the shoulder points on the top outline. The 25th percentile ignores rows where a sleeve
+    # touches the body.
+    band = (0.55, 0.95) if category == Category.UPPER else (0.2, 0.35)
+    widths, lefts, rights = [], {}, {}
+    for y in range(y0 + int(band[0] * h), y0 + int(band[1] * h) + 1):
+        run = _central_run(mask[y], int(cx))
+        if run is not None:
+            widths.append(run[1] - run[0] + 1)
+    half = max(float(np.percentile(widths, 25)) / 2 if widths else (x1 - x0) / 4, 1.0)
     collar_band = [top_at(x) for x in np.linspace(cx - 0.3 * half, cx + 0.3 * half, 7)]
     pts["collar"] = (cx, float(max(collar_band)))  # the neckline dips below the shoulders
-    for name, x in (("shoulder_left", cx - 0.9 * half), ("shoulder_right", cx + 0.9 * half)):
-        pts[name] = (float(x), top_at(x))
-    if (x1 - x0) > 2.4 * half:  # something sticks out beyond the torso: sleeves
-        left_rows, right_rows = np.nonzero(mask[:, x0])[0], np.nonzero(mask[:, x1])[0]
-        pts["sleeve_left"] = (float(x0), float(np.mean(left_rows)))
-        pts["sleeve_right"] = (float(x1), float(np.mean(right_rows)))
-    pts["hem_left"], pts["hem_right"] = (float(lo), float(hem_y)), (float(hi), float(hem_y))
+    shoulder_y = min(top_at(cx - half), top_at(cx + half))  # product shots are upright: one height
+    pts["shoulder_left"], pts["shoulder_right"] = (float(cx - half), shoulder_y), (float(cx + half), shoulder_y)
+    # Sleeves: what lies beyond the shoulders either as runs of their own (hanging beside the
+    # body) or above the armpits; a dress's flaring skirt is neither.
+    armpit = shoulder_y + 0.45 * (y1 - shoulder_y) if category == Category.UPPER else shoulder_y + 0.3 * (y1 - shoulder_y)
+    central = np.zeros_like(mask)
+    for y in range(y0, y1 + 1):
+        run = _central_run(mask[y], int(cx))
+        if run is not None:
+            central[y, run[0]:run[1] + 1] = True
+    rows = np.arange(mask.shape[0])[:, None]
+    cols = np.arange(mask.shape[1])[None, :]
+    for name, beyond in (("sleeve_left", cols < cx - 1.15 * half), ("sleeve_right", cols > cx + 1.15 * half)):
+        part = mask & beyond & (~central | (rows < armpit))
+        if part.sum() > 0.01 * mask.sum():
+            sy, sx = np.nonzero(part)
+            origin = np.array(pts[name.replace("sleeve", "shoulder")])
+            d = np.hypot(sx - origin[0], sy - origin[1])
+            far = d >= 0.97 * d.max()
+            pts[name] = (float(sx[far].mean()), float(sy[far].mean()))
+    # Hem corners a little above the lowest row (hems curve); where the run there is implausible
+    # (a sleeve cuff touching a top's hem, a slit), the torso width stands in.
+    hy = int(y0 + 0.96 * (h - 1))
+    run = _central_run(mask[hy], int(cx))
+    width = (run[1] - run[0] + 1) if run is not None else 0
+    too_wide = category == Category.UPPER and width > 1.35 * 2 * half
+    if run is None or too_wide or width < 0.6 * 2 * half:
+        l, r, _ = row(hy)
+        run = (cx - 1.05 * half, cx + 1.05 * half) if too_wide or r <= l else (l, r)
+    pts["hem_left"], pts["hem_right"] = (float(run[0]), float(hy)), (float(run[1]), float(hy))
     return GarmentLandmarks(pts)

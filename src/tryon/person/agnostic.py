@@ -43,6 +43,21 @@ def _hands(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
     return out.astype(bool) & np.isin(parse, ARMS)
 
 
+def _head(parse: np.ndarray) -> np.ndarray:
+    """Everything beside the face and hair above the chin: the mask's margin must not eat into it."""
+    ys, xs = np.nonzero(np.isin(parse, (Label.FACE, Label.HAIR)))
+    out = np.zeros(parse.shape, bool)
+    face_rows = np.nonzero((parse == Label.FACE).any(axis=1))[0]
+    if len(xs) == 0 or len(face_rows) == 0:
+        return out
+    chin = int(face_rows.max())
+    head = np.isin(parse, (Label.FACE, Label.HAIR))[: chin]
+    cols = np.nonzero(head.any(axis=0))[0]
+    if len(cols):
+        out[: chin, cols.min(): cols.max() + 1] = True
+    return out & (parse != Label.NECK)
+
+
 def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | str,
                   length: float | None = None) -> np.ndarray:
     """Region to regenerate (uint8, 255 = regenerate) for a garment of ``category``.
@@ -91,6 +106,7 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
     grow = max(3, int(0.1 * sw))
     region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     protect = np.isin(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES) | _hands(parse, kp)
+    protect |= _head(parse)
     if not lower:
         protect |= np.isin(parse, LOWER_GARMENT + LEGS)
     if not upper:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tryon.category import Category
-from tryon.errors import NoPersonError
+from tryon.errors import InputError, NoPersonError
 from tryon.imageio import ImageSource, load_image
 from tryon.person.agnostic import agnostic_mask
 from tryon.person.face import Face, FaceAnalyzer
@@ -49,7 +49,9 @@ class PersonAnalyzer:
         self.segmenter = PersonSegmenter()
         self.parser = parser or GeometricParser()
 
-    def analyze(self, source: ImageSource) -> PersonAnalysis:
+    def analyze(self, source: ImageSource, keypoints: Keypoints | None = None) -> PersonAnalysis:
+        """Analyse a person photo; ``keypoints`` (e.g. from a dataset's OpenPose files) replace
+        the pose estimate, which then only serves the person mask."""
         image = load_image(source)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -57,6 +59,11 @@ class PersonAnalyzer:
         timings["face"] = time.perf_counter() - t0
         t = time.perf_counter()
         pose = self.pose(image)
+        if keypoints is not None:
+            if (keypoints.width, keypoints.height) != (image.shape[1], image.shape[0]):
+                raise InputError(f"keypoints are for a {keypoints.width}x{keypoints.height} image, "
+                                 f"the photo is {image.shape[1]}x{image.shape[0]}")
+            pose.keypoints = keypoints
         timings["pose"] = time.perf_counter() - t
         missing = [j for j in _REQUIRED_JOINTS if not pose.keypoints.seen(j)]
         if missing:

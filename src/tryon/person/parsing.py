@@ -185,6 +185,14 @@ class GeometricParser:
         self._assign_skin(labels, fg & skin & ~face_mask & ~hair, body)
         labels[hair] = Label.HAIR
         labels[face_mask] = Label.FACE
+        if face_box is not None:
+            # Skin beside or above the face outline (forehead, ears) is part of the head, not the neck.
+            x0, y0, x1, y1 = face_box
+            fw = x1 - x0
+            head = np.zeros((h, w), bool)
+            head[max(0, int(y0 - 0.5 * face_h)):max(0, int(y1 - 0.1 * face_h)),
+                 max(0, int(x0 - 0.3 * fw)):max(0, int(x1 + 0.3 * fw))] = True
+            labels[head & (labels == Label.NECK)] = Label.FACE
         labels[shoes_l] = Label.LEFT_SHOE
         labels[shoes_r] = Label.RIGHT_SHOE
         return labels

@@ -1,0 +1,46 @@
+"""The engine interface: a person photo and a garment photo in, a try-on picture out."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tryon.category import Category
+from tryon.imageio import ImageSource
+
+
+@dataclass
+class TryOnResult:
+    """The picture and the layers that produced it (for debugging and evaluation)."""
+
+    image: np.ndarray  # (H, W, 3) uint8, the person photo's size
+    category: Category
+    agnostic_mask: np.ndarray  # (H, W) uint8, 255 = regenerated region
+    warped_garment: np.ndarray  # (H, W, 3) uint8, the garment moved onto the body
+    warped_mask: np.ndarray  # (H, W) uint8, 255 = where the warped garment is
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def debug_layers(self) -> dict[str, np.ndarray]:
+        return {"agnostic-mask": self.agnostic_mask, "warped-garment": self.warped_garment,
+                "warped-mask": self.warped_mask}
+
+
+class Engine(abc.ABC):
+    """A try-on engine. Engines hold their models; ``run`` may be called many times."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def run(self, person: ImageSource, garment: ImageSource, category: Category | str = "auto", *,
+            mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | None = None) -> TryOnResult:
+        """Dress the person in the garment.
+
+        ``category`` is auto, upper, lower or dress. ``mask`` (255 = regenerate) replaces the
+        computed agnostic mask; the engine then never reads the person's pixels inside it.
+        ``keypoints`` (an OpenPose JSON path or dict) replaces the pose estimate.
+        """
+
+    def close(self) -> None:
+        """Release models (optional)."""

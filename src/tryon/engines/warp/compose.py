@@ -1,0 +1,238 @@
+"""Fill the regenerated region: background, the person's own skin, then the garment on top.
+
+Inside the region the old garment is gone. What the new garment does not cover becomes either
+background (inpainted from the photo's own background) or skin (the person's skin colour, with
+round shading along the limbs), then the warped garment parts are laid over in depth order.
+The light of the photo can be kept on the new garment: the low-frequency brightness of the old
+garment (folds, shadows) multiplies the new one. Outside the region nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tryon.category import Category
+from tryon.engines.warp.mapping import Layer
+from tryon.person.keypoints import Keypoints
+from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label
+
+
+@dataclass
+class ComposeOptions:
+    shading: float = 0.5  # 0 = flat studio light, 1 = the old garment's light fully kept
+    wrinkles: float = 0.3  # share of the old garment's folds added to the new one
+    feather: float = 0.004  # seam feather, as a share of the image height
+
+
+def background_plate(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """The photo with ``unknown`` pixels filled from the surrounding background (coarse inpainting)."""
+    h, w = unknown.shape
+    s = min(1.0, 256 / max(h, w))
+    small = cv2.resize(image, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+    hole = cv2.resize(unknown.astype(np.uint8), small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
+    filled = cv2.GaussianBlur(filled, (0, 0), 1.5)
+    return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage and normalised distance to the axis (0 on the axis, 1 at the edge) of tapered capsules."""
+    h, w = shape
+    inside = np.zeros((h, w), bool)
+    ratio = np.full((h, w), 2.0, np.float32)
+    if len(chain) < 2:
+        return inside, ratio
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    for (a, b), (ra, rb) in zip(zip(chain, chain[1:]), zip(radii, radii[1:])):
+        lo = np.floor(np.minimum(a, b) - max(ra, rb)).astype(int)
+        hi = np.ceil(np.maximum(a, b) + max(ra, rb)).astype(int)
+        x0, y0 = max(lo[0], 0), max(lo[1], 0)
+        x1, y1 = min(hi[0] + 1, w), min(hi[1] + 1, h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        seg = b - a
+        length2 = max(float(seg @ seg), 1e-6)
+        px, py = xs[:, x0:x1] - a[0], ys[y0:y1] - a[1]
+        t = np.clip((px * seg[0] + py * seg[1]) / length2, 0, 1)
+        d = np.hypot(px - t * seg[0], py - t * seg[1])
+        r = ra + t * (rb - ra)
+        q = d / np.maximum(r, 1e-3)
+        ratio[y0:y1, x0:x1] = np.minimum(ratio[y0:y1, x0:x1], q)
+    inside = ratio <= 1.0
+    return inside, ratio
+
+
+def parts_for(category: Category) -> tuple[str, ...]:
+    return {Category.UPPER: ("arms", "torso"), Category.LOWER: ("legs",),
+            Category.DRESS: ("arms", "torso", "legs")}[category]
+
+
+def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and a
+    round-shading term (0 on a limb's axis, 1 at its edge)."""
+    h, w = shape
+    sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) if kp.seen(2) and kp.seen(5) else 0.25 * w
+    inside = np.zeros((h, w), bool)
+    ratio = np.full((h, w), 2.0, np.float32)
+
+    def add(joints: tuple[int, ...], radii: tuple[float, ...], extend: float = 0.0) -> None:
+        nonlocal inside, ratio
+        pts = []
+        for j in joints:
+            if not kp.seen(j):
+                break
+            pts.append(kp.xy[j].astype(np.float64))
+        if extend and len(pts) >= 2:
+            pts.append(pts[-1] + (pts[-1] - pts[-2]) * extend)
+        if len(pts) < 2:
+            return
+        i, r = _capsules((h, w), pts, [sw * x for x in radii[: len(pts)]])
+        inside |= i
+        ratio = np.minimum(ratio, r)
+
+    if "arms" in parts:
+        # Arms start a little below the shoulder joint: the shoulder's top is the torso's outline.
+        for s_, e_, w_ in ((2, 3, 4), (5, 6, 7)):
+            if kp.seen(s_) and kp.seen(e_):
+                start = kp.xy[s_] + 0.15 * (kp.xy[e_] - kp.xy[s_])
+                pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else [])
+                if len(pts) == 3:
+                    pts.append(pts[-1] + 0.2 * (pts[-1] - pts[-2]))
+                i, r = _capsules((h, w), [np.asarray(p, np.float64) for p in pts],
+                                 [sw * x for x in (0.15, 0.13, 0.1, 0.1)[: len(pts)]])
+                inside |= i
+                ratio = np.minimum(ratio, r)
+    if "torso" in parts:
+        add((1, 0), (0.17, 0.17))
+        if all(kp.seen(j) for j in (2, 5, 9, 12)):
+            poly = np.round(kp.xy[[2, 5, 12, 9]]).astype(np.int32)
+            torso = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(torso, [poly], 1)
+            inside |= torso.astype(bool)
+            ratio = np.where(torso > 0, np.minimum(ratio, 0.3), ratio)
+    if "legs" in parts:
+        hip = float(np.linalg.norm(kp.xy[9] - kp.xy[12])) / max(sw, 1.0) if kp.seen(9) and kp.seen(12) else 0.6
+        add((9, 10, 11), (0.55 * hip, 0.35 * hip, 0.25 * hip, 0.25 * hip))
+        add((12, 13, 14), (0.55 * hip, 0.35 * hip, 0.25 * hip, 0.25 * hip))
+        if all(kp.seen(j) for j in (9, 12, 8)):
+            poly = np.round(np.array([kp.xy[9] + (kp.xy[9] - kp.xy[12]) * 0.4, kp.xy[12] + (kp.xy[12] - kp.xy[9]) * 0.4,
+                                      kp.xy[12] + [0, 0.3 * sw], kp.xy[9] + [0, 0.3 * sw]])).astype(np.int32)
+            pelvis = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(pelvis, [poly], 1)
+            inside |= pelvis.astype(bool)
+            ratio = np.where(pelvis > 0, np.minimum(ratio, 0.4), ratio)
+    return inside, ratio
+
+
+def skin_colour(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> np.ndarray:
+    """The person's skin colour (RGB float), learned from visible skin we are allowed to read."""
+    for labels in (ARMS + LEGS + (Label.NECK,), (Label.FACE,)):
+        pick = np.isin(parse, labels) & readable
+        if pick.sum() > 50:
+            px = image[pick].astype(np.float32)
+            lum = px.mean(axis=1)
+            keep = (lum > np.percentile(lum, 20)) & (lum < np.percentile(lum, 90))
+            return px[keep].mean(axis=0) if keep.any() else px.mean(axis=0)
+    return np.array([200.0, 160.0, 135.0], np.float32)
+
+
+def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Multiplicative light (low frequency) and additive folds (high frequency) of the old garment."""
+    h = image.shape[0]
+    lum = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    weight = old_garment.astype(np.float32)
+    if weight.sum() < 100:
+        return np.ones(image.shape[:2], np.float32), np.zeros(image.shape[:2], np.float32)
+    sigma = max(2.0, 0.02 * h)
+    num = cv2.GaussianBlur(lum * weight, (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)
+    low = num / np.maximum(den, 1e-3)
+    mean = float(np.median(lum[old_garment]))
+    # Light can only be read off a plain garment: a print's dark and bright areas are not folds.
+    # The strength falls with the garment's colour spread.
+    chroma = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32)[old_garment]
+    plain = float(np.clip(1.0 - (chroma.std(axis=0).mean() - 3.0) / 9.0, 0.0, 1.0))
+    gain = np.clip(low / max(mean, 1.0), 0.7, 1.25)
+    gain = 1.0 + opts.shading * plain * (gain - 1.0)
+    band = cv2.GaussianBlur(lum, (0, 0), max(1.0, 0.004 * h)) - cv2.GaussianBlur(lum, (0, 0), max(2.0, 0.015 * h))
+    # Folds are soft; sharp strong edges are seams or print and are not copied.
+    edges = cv2.dilate((np.abs(band) > 12).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    folds = np.where(edges, 0.0, band) * opts.wrinkles * plain
+    inside = cv2.erode(old_garment.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    gain = np.where(old_garment, gain, 1.0)
+    folds = np.where(inside, np.clip(folds, -12, 12), 0.0)
+    return gain.astype(np.float32), folds.astype(np.float32)
+
+
+def _over(base: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha[..., None]
+    return rgb * a + base * (1 - a)
+
+
+def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
+            kp: Keypoints, category: Category, opts: ComposeOptions) -> np.ndarray:
+    """The try-on picture: ``region`` regenerated, everything else identical to ``image``.
+
+    ``readable`` marks the pixels the engine may look at (False inside a user-given mask).
+    """
+    h, w = region.shape
+    img = image.astype(np.float32)
+    # Background under the region that the photo shows is kept as it is; only where the old
+    # garment or body was is the background inpainted.
+    seen_background = (parse == Label.BACKGROUND) & readable
+    unknown = (region & ~seen_background) | ~readable
+    plate = background_plate(image, unknown).astype(np.float32)
+    plate = np.where(seen_background[..., None], img, plate)
+
+    body, ratio = body_shape(kp, parts_for(category), (h, w))
+    skin = skin_colour(image, parse, readable & ~region)
+    round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)[..., None]
+    skin_rgb = skin[None, None, :] * round_shade
+    # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised.
+    real_skin = np.isin(parse, ARMS + LEGS + (Label.NECK,)) & readable
+    skin_rgb = np.where(real_skin[..., None], img, skin_rgb)
+    skin_alpha = cv2.GaussianBlur(body.astype(np.float32), (0, 0), max(1.0, 0.002 * h))
+
+    if opts.shading > 0 or opts.wrinkles > 0:
+        classes = LOWER_GARMENT if category == Category.LOWER else UPPER_GARMENT
+        if category == Category.DRESS:
+            classes = UPPER_GARMENT + LOWER_GARMENT
+        old = np.isin(parse, classes) & region & readable
+        gain, folds = shading_gain(image, old, opts)
+    else:
+        gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
+
+    # Depth order: background, body skin, garment body, then either the sleeves (which dress the
+    # arms) or, for a sleeveless garment, the bare arms in front of it.
+    out = plate
+    sleeves = [l for l in layers if l.name.startswith("sleeve")]
+    bodies = [l for l in layers if not l.name.startswith("sleeve")]
+    arms = np.zeros((h, w), bool)
+    if not sleeves and category != Category.LOWER:
+        arms, _ = body_shape(kp, ("arms",), (h, w))
+    out = _over(out, skin_rgb, skin_alpha * ~arms)
+    for layer in bodies:
+        out = _over(out, _lit(layer.rgb, gain, folds), layer.alpha)
+    out = _over(out, skin_rgb, skin_alpha * arms)
+    for layer in sleeves:
+        out = _over(out, _lit(layer.rgb, gain, folds), layer.alpha)
+
+    # Feather the seam inside the region where the photo under it is known; outside, exact.
+    weight = region.astype(np.float32)
+    feather = opts.feather * h
+    if feather >= 1:
+        inner = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
+        ramp = np.clip(inner / feather, 0, 1)
+        weight = np.where(readable, ramp, 1.0) * region
+    result = img * (1 - weight[..., None]) + out * weight[..., None]
+    result = np.where(region[..., None], result, img)
+    return np.clip(result + 0.5, 0, 255).astype(np.uint8)
+
+
+def _lit(rgb: np.ndarray, gain: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    return np.clip(rgb.astype(np.float32) * gain[..., None] + folds[..., None], 0, 255)

@@ -1,0 +1,102 @@
+"""The default engine: geometric warping and compositing on the CPU, nothing to download."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from tryon.category import Category
+from tryon.engines.base import Engine, TryOnResult
+from tryon.engines.warp.compose import ComposeOptions, compose
+from tryon.engines.warp.fit import Body, fit_garment, flatten
+from tryon.errors import InputError
+from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
+from tryon.imageio import ImageSource, load_image, load_mask
+from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
+from tryon.person.keypoints import Keypoints
+
+#: Grey painted over a user-given mask before anything looks at the photo (VITON-HD's agnostic grey).
+MASK_GREY = 128
+
+
+class WarpEngine(Engine):
+    """Moves the real garment pixels onto the body, part by part, and composites them."""
+
+    name = "warp"
+
+    def __init__(self, shading: float = 0.6, wrinkles: float = 0.5, person_analyzer: PersonAnalyzer | None = None,
+                 garment_analyzer: GarmentAnalyzer | None = None):
+        self.options = ComposeOptions(shading=shading, wrinkles=wrinkles)
+        self.persons = person_analyzer or PersonAnalyzer()
+        self.garments = garment_analyzer or GarmentAnalyzer()
+
+    def run(self, person: ImageSource, garment: ImageSource, category: Category | str = "auto", *,
+            mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | Keypoints | None = None,
+            garment_analysis: GarmentAnalysis | None = None, person_analysis: PersonAnalysis | None = None
+            ) -> TryOnResult:
+        t0 = time.perf_counter()
+        image = load_image(person)
+        h, w = image.shape[:2]
+        user_mask = None
+        if mask is not None:
+            user_mask = load_mask(mask) > 0
+            if user_mask.shape != (h, w):
+                raise InputError(f"the mask is {user_mask.shape[1]}x{user_mask.shape[0]}, the photo {w}x{h}")
+            if not user_mask.any():
+                raise InputError("the mask is empty: nothing to regenerate")
+            # Pixels under the mask are unknown: nothing downstream may read them.
+            image = image.copy()
+            image[user_mask] = MASK_GREY
+        kp = _keypoints(keypoints, w, h)
+        timings: dict[str, float] = {}
+
+        g = garment_analysis or self.garments.analyze(
+            garment, None if str(category).lower() == "auto" else category)
+        timings["garment"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        p = person_analysis or self.persons.analyze(image, keypoints=kp)
+        timings["person"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        region = user_mask if user_mask is not None else p.agnostic_mask(g.category) > 0
+        readable = ~user_mask if user_mask is not None else np.ones((h, w), bool)
+        layers = fit_garment(g, Body(p.keypoints), (w, h))
+        timings["warp"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        rgb, alpha = flatten(layers)
+        if user_mask is None:
+            # A garment longer or wider than the worn one reaches past the computed mask: that
+            # part joins the region (never the face, hair, hands or the other garment).
+            grow = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+            region = region | (grow & ~_protected(p, g.category))
+        out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category, self.options)
+        timings["compose"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        warped = np.clip(rgb, 0, 255).astype(np.uint8)
+        return TryOnResult(out, g.category, region.astype(np.uint8) * 255, warped,
+                           (alpha > 0.5).astype(np.uint8) * 255, timings)
+
+    def close(self) -> None:
+        self.persons.close()
+
+
+def _protected(p: PersonAnalysis, category: Category) -> np.ndarray:
+    from tryon.person.parsing import ARMS, LOWER_GARMENT, SHOES, UPPER_GARMENT, Label
+
+    keep = (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES
+    if category == Category.UPPER:
+        keep = keep + LOWER_GARMENT
+    if category == Category.LOWER:
+        keep = keep + (Label.UPPER_CLOTHES, Label.COAT) + ARMS
+    return np.isin(p.parse, keep)
+
+
+def _keypoints(source, width: int, height: int) -> Keypoints | None:
+    if source is None or isinstance(source, Keypoints):
+        return source
+    if isinstance(source, dict):
+        return Keypoints.from_openpose(source, width, height)
+    return Keypoints.load_openpose(source, width, height)

@@ -1,0 +1,288 @@
+"""Fit a garment to a body: cut it into parts and move each with its own mapping.
+
+Tops and dresses: the body part follows the shoulders (scale from the shoulder width, so the
+garment keeps its own length and looseness) and widens where the person is wider; each sleeve is
+laid along its arm. Trousers: each half is laid along its leg from the waist down, scale from the
+hip width. Skirts: the body part follows the hips. Left and right are image sides throughout:
+the garment's left sleeve goes to the arm on the left of the photo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tryon.category import Category
+from tryon.engines.warp.mapping import Frame, Layer, body_layer, limb_layer
+from tryon.errors import InputError
+from tryon.garment.analyzer import GarmentAnalysis
+from tryon.person.keypoints import Keypoints
+
+# BODY_25 joints of each side of the body: shoulder, elbow, wrist, hip, knee, ankle.
+_SIDES = {"R": (2, 3, 4, 9, 10, 11), "L": (5, 6, 7, 12, 13, 14)}
+
+
+@dataclass
+class Body:
+    """The person's keypoints, read by image side."""
+
+    kp: Keypoints
+
+    def side_joints(self, pair: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Joint tuples of the image-left and image-right side, decided by the given joint pair."""
+        a, b = pair
+        r, l = _SIDES["R"], _SIDES["L"]
+        if self.kp.xy[a][0] <= self.kp.xy[b][0]:
+            return r, l
+        return l, r
+
+    def limb(self, joints: tuple[int, ...], start: np.ndarray, extend: float) -> np.ndarray | None:
+        pts = [start]
+        for j in joints:
+            if not self.kp.seen(j):
+                break
+            pts.append(self.kp.xy[j].astype(np.float64))
+        if len(pts) < 2:
+            return None
+        pts.append(pts[-1] + (pts[-1] - pts[-2]) * extend)
+        return np.array(pts)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-6 else np.array([0.0, 1.0])
+
+
+def _down(across: np.ndarray) -> np.ndarray:
+    d = np.array([-across[1], across[0]])
+    return d if d[1] >= 0 else -d
+
+
+def _require(kp: Keypoints, joints: tuple[int, ...], what: str) -> None:
+    if not all(kp.seen(j) for j in joints):
+        raise InputError(f"the person's {what} must be visible to dress them in this garment")
+
+
+def _runs_split(mask: np.ndarray, centre_x: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the run holding the centre column (body), runs left of it, runs right of it."""
+    h, w = mask.shape
+    body = np.zeros_like(mask)
+    cx = int(np.clip(round(centre_x), 0, w - 1))
+    for y in np.nonzero(mask.any(axis=1))[0]:
+        row = mask[y]
+        if not row[cx]:
+            continue
+        left = cx - int(np.argmin(row[cx::-1])) + 1 if not row[: cx + 1].all() else 0
+        right = cx + int(np.argmin(row[cx:])) if not row[cx:].all() else w
+        body[y, left:right] = True
+    xs = np.arange(w)[None, :]
+    return body, mask & ~body & (xs < cx), mask & ~body & (xs > cx)
+
+
+def _edges(mask: np.ndarray, y: float) -> tuple[float, float] | None:
+    yi = int(np.clip(round(y), 0, mask.shape[0] - 1))
+    xs = np.nonzero(mask[yi])[0]
+    return (float(xs.min()), float(xs.max())) if len(xs) else None
+
+
+def body_half_widths(kp: Keypoints, frame_origin: np.ndarray, down: np.ndarray):
+    """Half the body's width as a function of the distance b down the body axis from
+    ``frame_origin``: shoulders, waist, hips, then the legs' spread, from the keypoints alone
+    (they stay valid where the photo is masked)."""
+    sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) / 2 if kp.seen(2) and kp.seen(5) else None
+    hip = float(np.linalg.norm(kp.xy[9] - kp.xy[12])) / 2 if kp.seen(9) and kp.seen(12) else None
+    sw = sw or (hip * 1.4 if hip else 40.0)
+    hip = hip or sw / 1.4
+    def depth(j: int) -> float | None:
+        return float((kp.xy[j] - frame_origin) @ down) if kp.seen(j) else None
+    # Nothing is required above the armpits: straps and necklines stay as they are.
+    d_hip = depth(8) or depth(9)
+    if d_hip is None or d_hip <= 0:
+        return lambda b: 0.0
+    marks = [(0.25 * d_hip, 0.0), (0.35 * d_hip, 0.8 * sw), (0.6 * d_hip, 0.78 * sw),
+             (d_hip, max(1.7 * hip, 0.8 * sw))]
+    if d_hip > 0:
+        for knee, ankle in ((10, 13), (11, 14)):
+            dk = [depth(j) for j in (knee, ankle)]
+            if all(v is not None for v in dk) and dk[0] > d_hip:
+                spread = float(np.linalg.norm(kp.xy[knee] - kp.xy[ankle])) / 2 + 0.6 * hip
+                marks.append((float(np.mean(dk)), spread))
+    marks.sort()
+    xs, ys = zip(*marks)
+    return lambda b: float(np.interp(b, xs, ys))
+
+
+def _armpit_row(mask: np.ndarray, cx: float, half: float, side: int, start: int, default: int) -> int:
+    """First row below the sleeve where the silhouette on that side is back within the torso."""
+    seen_sleeve = False
+    for y in range(start, mask.shape[0]):
+        xs = np.nonzero(mask[y])[0]
+        if not len(xs):
+            continue
+        beyond = (xs.min() < cx - 1.1 * half) if side < 0 else (xs.max() > cx + 1.1 * half)
+        if beyond:
+            seen_sleeve = True
+        elif seen_sleeve:
+            return y
+    return default
+
+
+def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
+    """Tops and dresses: body part on the torso, sleeves along the arms."""
+    kp = body.kp
+    _require(kp, (2, 5), "shoulders")
+    pts = g.landmarks.points
+    mask = g.mask > 0
+    sl, sr = np.array(pts["shoulder_left"], float), np.array(pts["shoulder_right"], float)
+    collar = np.array(pts["collar"], float)
+    left_j, right_j = body.side_joints((2, 5))
+    jl, jr = kp.xy[left_j[0]].astype(float), kp.xy[right_j[0]].astype(float)
+    down_p = _unit(kp.xy[8] - kp.xy[1]) if kp.seen(8) and kp.seen(1) else _down(_unit(jr - jl))
+    # Shoulder seams sit outside and above the shoulder joints.
+    width = float(np.linalg.norm(jr - jl))
+    pl = jl + (jl - jr) * 0.08 - down_p * 0.1 * width
+    pr = jr + (jr - jl) * 0.08 - down_p * 0.1 * width
+    scale = float(np.linalg.norm(pr - pl) / max(np.linalg.norm(sr - sl), 1.0))
+    across_p = _unit(pr - pl)
+    origin_g = (sl + sr) / 2
+    frame = Frame(origin_g, _unit(sr - sl), _down(_unit(sr - sl)), (pl + pr) / 2, across_p, down_p, scale)
+
+    # Sleeves: what lies beside the central run of each row, and beyond the shoulders above the armpit.
+    cx = float(collar[0])
+    half = (sr[0] - sl[0]) / 2
+    core, side_l, side_r = _runs_split(mask, cx)
+    ys = np.nonzero(mask.any(axis=1))[0]
+    top, hem = int(ys.min()), int(ys.max())
+    default = int(top + (0.42 if g.category == Category.UPPER else 0.25) * (hem - top))
+    arm_l = _armpit_row(mask, cx, half, -1, int(sl[1]), default)
+    arm_r = _armpit_row(mask, cx, half, +1, int(sr[1]), default)
+    rows = np.arange(mask.shape[0])[:, None]
+    cols = np.arange(mask.shape[1])[None, :]
+    sleeve_l = side_l | (core & (rows < arm_l) & (cols < sl[0]))
+    sleeve_r = side_r | (core & (rows < arm_r) & (cols > sr[0]))
+    # A sleeve's outer edge runs from the shoulder to the far end of the cuff (the garment's
+    # sleeve landmark); it goes onto the arm's outer contour, the sleeve lies inward of it.
+    has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
+    if has_sleeves:
+        axis_l = (sl, np.array(pts["sleeve_left"], float))
+        axis_r = (sr, np.array(pts["sleeve_right"], float))
+        has_sleeves = min(np.linalg.norm(axis_l[1] - axis_l[0]),
+                          np.linalg.norm(axis_r[1] - axis_r[0])) > 0.15 * np.linalg.norm(sr - sl)
+    body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
+    # Through the neck opening a product photo shows the inside of the back: on a person the neck
+    # hides it. Cut it away above the front neckline, between the collar's sides.
+    neck_half = 0.22 * float(np.linalg.norm(sr - sl))
+    body_part = body_part & ~((rows < collar[1]) & (np.abs(cols - collar[0]) < neck_half))
+
+    need = body_half_widths(kp, frame.origin_p, down_p)
+    layers = [body_layer("body", g.image, body_part, frame, need, size)]
+    if has_sleeves:
+        arm_radius = 0.16 * width
+        for name, part, axis, joints, start_p in (
+            ("sleeve-left", sleeve_l, axis_l, left_j, pl),
+            ("sleeve-right", sleeve_r, axis_r, right_j, pr),
+        ):
+            limb = body.limb(joints[1:3], start_p, extend=0.35)
+            if limb is None:
+                continue
+            limb = _outer_contour(limb, kp.xy[1].astype(float), arm_radius, keep_first=True)
+            length_g = float(np.linalg.norm(axis[1] - axis[0]))
+            width_g = part.sum() / max(length_g, 1.0)
+            # The sleeve is at least as wide as the arm in it.
+            across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
+            reach = max(1.2 * width_g * across, 2.4 * arm_radius)
+            layers.append(limb_layer(name, g.image, part, axis, limb, scale, reach, size, across_scale=across))
+    return layers
+
+
+def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float, keep_first: bool = False) -> np.ndarray:
+    """The limb's polyline moved by ``radius`` to its side away from ``centre`` (the body's middle)."""
+    out = limb.copy()
+    for i in range(len(limb)):
+        a, b = limb[max(i - 1, 0)], limb[min(i + 1, len(limb) - 1)]
+        d = _unit(b - a)
+        n = np.array([-d[1], d[0]])
+        if n @ (limb[i] - centre) < 0:
+            n = -n
+        if not (keep_first and i == 0):
+            out[i] = limb[i] + n * radius
+    return out
+
+
+def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
+    """Trousers along the legs; skirts on the hips."""
+    kp = body.kp
+    _require(kp, (9, 12), "hips")
+    pts = g.landmarks.points
+    mask = g.mask > 0
+    wl, wr = np.array(pts["waist_left"], float), np.array(pts["waist_right"], float)
+    left_j, right_j = body.side_joints((9, 12))
+    hl, hr = kp.xy[left_j[3]].astype(float), kp.xy[right_j[3]].astype(float)
+    torso = kp.torso_length() or 2.0 * float(np.linalg.norm(hr - hl))
+    up = -_unit(kp.xy[8] - kp.xy[1]) if kp.seen(1) and kp.seen(8) else np.array([0.0, -1.0])
+    # The waistband sits a little above the hip joints and spans the hips' outer edges.
+    lift = up * 0.08 * torso
+    tl, tr = hl + (hl - hr) * 0.35 + lift, hr + (hr - hl) * 0.35 + lift
+    scale = float(np.linalg.norm(tr - tl) / max(np.linalg.norm(wr - wl), 1.0))
+    across_p = _unit(tr - tl)
+    down_p = -up
+    frame = Frame((wl + wr) / 2, _unit(wr - wl), _down(_unit(wr - wl)), (tl + tr) / 2, across_p, down_p, scale)
+
+    need = body_half_widths(kp, frame.origin_p, down_p)
+    crotch = pts.get("crotch")
+    if crotch is not None:
+        # Above the crotch the trousers move with the hips as one piece; below it each leg is
+        # laid along its own leg, starting where the pelvis piece put it.
+        cx, cy = float(crotch[0]), float(crotch[1])
+        rows = np.arange(mask.shape[0])[:, None]
+        cols = np.arange(mask.shape[1])[None, :]
+        overlap = 0.03 * (cy - wl[1])
+        layers = [body_layer("pelvis", g.image, mask & (rows < cy + overlap), frame, need, size)]
+        hem = float(np.nonzero(mask.any(axis=1))[0].max())
+        for name, half, joints in (("leg-left", mask & (cols < cx) & (rows >= cy - overlap), left_j),
+                                   ("leg-right", mask & (cols >= cx) & (rows >= cy - overlap), right_j)):
+            top_e, bottom_e = _edges(half, cy + 2), _edges(half, hem - 2)
+            if top_e is None or bottom_e is None:
+                continue
+            top_g = np.array([(top_e[0] + top_e[1]) / 2, cy])
+            bottom_g = np.array([(bottom_e[0] + bottom_e[1]) / 2, hem])
+            start = frame.to_person(top_g)
+            limb = body.limb(joints[4:6], start, extend=0.25)
+            if limb is None:
+                raise InputError("the person's knees must be visible to dress them in trousers")
+            width_g = top_e[1] - top_e[0]
+            reach = 0.9 * width_g * scale
+            layers.append(limb_layer(name, g.image, half, (top_g, bottom_g), limb, scale, reach, size))
+        return layers
+
+    # Skirt: row by row from the waist, at least as wide as the hips and the legs below them.
+    return [body_layer("skirt", g.image, mask, frame, need, size)]
+
+
+def fit_garment(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
+    if g.category == Category.LOWER:
+        return fit_bottom(g, body, size)
+    return fit_top(g, body, size)
+
+
+def coverage(layers: list[Layer]) -> np.ndarray:
+    alpha = np.zeros_like(layers[0].alpha) if layers else None
+    for layer in layers:
+        alpha = np.maximum(alpha, layer.alpha)
+    return alpha
+
+
+def flatten(layers: list[Layer]) -> tuple[np.ndarray, np.ndarray]:
+    """All parts over each other in order: (rgb float32, alpha float32)."""
+    h, w = layers[0].alpha.shape
+    rgb = np.zeros((h, w, 3), np.float32)
+    alpha = np.zeros((h, w), np.float32)
+    for layer in layers:
+        a = layer.alpha[..., None]
+        rgb = layer.rgb.astype(np.float32) * a + rgb * (1 - a)
+        alpha = layer.alpha + alpha * (1 - layer.alpha)
+    # Un-premultiply so the colours are the garment's own at partial coverage.
+    rgb = np.where(alpha[..., None] > 1e-3, rgb / np.maximum(alpha[..., None], 1e-3), 0)
+    return rgb, alpha
+

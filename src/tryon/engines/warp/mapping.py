@@ -1,0 +1,174 @@
+"""Where each garment pixel goes on the body: inverse maps for ``cv2.remap``.
+
+A garment is cut into parts that move differently. The *body* part (the torso of a top or a
+dress, a skirt) is mapped row by row along the body's axis, so it keeps the garment's length and
+looseness, leans with the person, widens where the body is wider, and cannot fold. *Limb* parts (sleeves,
+trouser legs) are laid along the person's limb polyline by arc length: a point at distance u
+along the sleeve and v across it lands at distance s*u along the arm and s*v across it, so bent
+elbows and knees are followed and short sleeves stay short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+
+@dataclass
+class Layer:
+    """A garment part moved onto the body: colours and coverage at the person photo's size."""
+
+    name: str
+    rgb: np.ndarray  # (H, W, 3) uint8
+    alpha: np.ndarray  # (H, W) float32 0..1
+
+
+def upsample_grid(grid: np.ndarray, width: int, height: int, step: int) -> np.ndarray:
+    """Bilinear, corner-aligned upsampling of values sampled every ``step`` pixels."""
+    fx = np.broadcast_to((np.arange(width, dtype=np.float32) / step)[None], (height, width))
+    fy = np.broadcast_to((np.arange(height, dtype=np.float32) / step)[:, None], (height, width))
+    return cv2.remap(grid.astype(np.float32), np.ascontiguousarray(fx), np.ascontiguousarray(fy),
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-6 else np.array([0.0, 1.0])
+
+
+def _perp(d: np.ndarray) -> np.ndarray:
+    return np.array([-d[1], d[0]])
+
+
+def remap_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
+                valid: np.ndarray | None = None) -> Layer:
+    """Pull garment colours and the part's coverage through an inverse map."""
+    rgb = cv2.remap(garment, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    soft = cv2.GaussianBlur(part_mask.astype(np.float32), (3, 3), 0)
+    alpha = cv2.remap(soft, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if valid is not None:
+        alpha = alpha * valid
+    return Layer(name, rgb, np.clip(alpha, 0, 1))
+
+
+@dataclass
+class Frame:
+    """An origin, a scale and two axes: garment coordinates expressed on the body."""
+
+    origin_g: np.ndarray
+    across_g: np.ndarray
+    down_g: np.ndarray
+    origin_p: np.ndarray
+    across_p: np.ndarray
+    down_p: np.ndarray
+    scale: float
+
+    def to_person(self, q: np.ndarray) -> np.ndarray:
+        d = np.asarray(q, np.float64) - self.origin_g
+        a, b = d @ self.across_g, d @ self.down_g
+        return self.origin_p + self.scale * (np.outer(a, self.across_p) + np.outer(b, self.down_p)).reshape(np.shape(q))
+
+
+def body_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, frame: Frame, need_half, size: tuple[int, int],
+               step: int = 4) -> Layer:
+    """Warp a garment body row by row along the body axis; it cannot fold.
+
+    A garment row at height b below the frame's origin lands at s*b along the body's down axis,
+    centred on the axis, scaled across by s or more where ``need_half(b_person)`` (the body's
+    half width there) is wider than the garment, so the torso is never left bare.
+    """
+    w, h = size
+    ys = np.nonzero(part_mask.any(axis=1))[0]
+    y_lo, y_hi = int(ys.min()), int(ys.max())
+    rows = np.arange(y_lo, y_hi + 1)
+    # Per garment row: centre and half width of its central run (smoothed over rows).
+    centres = np.full(len(rows), float(frame.origin_g[0]))
+    halves = np.zeros(len(rows))
+    for i, y in enumerate(rows):
+        xs = np.nonzero(part_mask[y])[0]
+        if len(xs):
+            centres[i], halves[i] = (xs.min() + xs.max()) / 2, (xs.max() - xs.min()) / 2
+    halves = cv2.GaussianBlur(halves.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 60)).ravel()
+    centres = cv2.GaussianBlur(centres.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 60)).ravel()
+    b_g = (rows - frame.origin_g[1]).astype(np.float64)
+    widen = np.array([min(1.5, max(1.0, need_half(b * frame.scale) / max(hw * frame.scale, 1.0))) if hw > 0 else 1.0
+                      for b, hw in zip(b_g, halves)])
+    widen = cv2.GaussianBlur(widen.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 30)).ravel()
+    # Inverse map on a coarse grid: person pixel -> (a, b) in the body frame -> garment pixel.
+    m = np.array([frame.across_p, frame.down_p]).T
+    inv = np.linalg.inv(m)
+    gx, gy = np.meshgrid(np.arange(0, w + step, step), np.arange(0, h + step, step))
+    rel = np.c_[gx.ravel(), gy.ravel()] - frame.origin_p
+    ab = rel @ inv.T / frame.scale
+    yg = frame.origin_g[1] + ab[:, 1]
+    idx = np.clip(np.round(yg - y_lo).astype(int), 0, len(rows) - 1)
+    xg = centres[idx] + ab[:, 0] / widen[idx]
+    map_x = upsample_grid(xg.reshape(gx.shape), w, h, step)
+    map_y = upsample_grid(yg.reshape(gx.shape), w, h, step)
+    return remap_layer(name, garment, part_mask, map_x, map_y)
+
+
+def polyline_coords(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arc length u, signed offset v (left of the direction is positive) and distance of each point
+    to the polyline; the polyline's ends are extended so that points beyond them still project."""
+    best_d = np.full(len(points), np.inf)
+    best_u = np.zeros(len(points))
+    best_v = np.zeros(len(points))
+    start = 0.0
+    n = len(polyline) - 1
+    for i in range(n):
+        a, b = polyline[i], polyline[i + 1]
+        seg = b - a
+        length = max(float(np.linalg.norm(seg)), 1e-6)
+        d = seg / length
+        rel = points - a
+        t = rel @ d
+        lo = -np.inf if i == 0 else 0.0
+        hi = np.inf if i == n - 1 else length
+        tc = np.clip(t, lo, hi)
+        proj = a + np.outer(tc, d)
+        off = points - proj
+        dist = np.linalg.norm(off, axis=1)
+        v = off[:, 0] * -d[1] + off[:, 1] * d[0]  # component along _perp(d)
+        better = dist < best_d
+        best_d[better], best_u[better], best_v[better] = dist[better], start + tc[better], v[better]
+        start += length
+    return best_u, best_v, best_d
+
+
+def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: tuple[np.ndarray, np.ndarray],
+               limb_p: np.ndarray, scale: float, reach: float, size: tuple[int, int], step: int = 4,
+               across_scale: float | None = None) -> Layer:
+    """Lay a sleeve or a trouser leg along the person's limb polyline (``scale`` along it,
+    ``across_scale`` across it: a sleeve never ends up narrower than the arm in it)."""
+    across_scale = across_scale or scale
+    w, h = size
+    g0, g1 = (np.asarray(p, np.float64) for p in axis_g)
+    d_g = _unit(g1 - g0)
+    p_g = _perp(d_g)
+    # Only pixels near the limb can be covered; work on their bounding box at a coarse step.
+    lo = np.maximum(np.floor(limb_p.min(axis=0) - reach), 0).astype(int)
+    hi = np.minimum(np.ceil(limb_p.max(axis=0) + reach), [w - 1, h - 1]).astype(int)
+    map_x = np.full((h, w), -1.0, np.float32)
+    map_y = np.full((h, w), -1.0, np.float32)
+    valid = np.zeros((h, w), np.float32)
+    if (hi <= lo).any():
+        return remap_layer(name, garment, part_mask, map_x, map_y, valid)
+    gx = np.arange(lo[0], hi[0] + step, step)
+    gy = np.arange(lo[1], hi[1] + step, step)
+    px, py = np.meshgrid(gx, gy)
+    u, v, dist = polyline_coords(np.c_[px.ravel(), py.ravel()].astype(np.float64), limb_p)
+    src = g0 + np.outer(u / scale, d_g) + np.outer(v / across_scale, p_g)
+    # Nothing before the limb's start: behind the shoulder (or hip) is the body part's business.
+    ok = ((dist <= reach) & (u >= -0.05 * reach)).astype(np.float32)
+    bw, bh = hi[0] - lo[0] + 1, hi[1] - lo[1] + 1
+    sx = upsample_grid(src[:, 0].reshape(px.shape), bw, bh, step)
+    sy = upsample_grid(src[:, 1].reshape(px.shape), bw, bh, step)
+    sv = upsample_grid(ok.reshape(px.shape), bw, bh, step)
+    map_x[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1] = sx
+    map_y[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1] = sy
+    valid[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1] = sv
+    return remap_layer(name, garment, part_mask, map_x, map_y, valid)
