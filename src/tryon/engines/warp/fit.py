@@ -185,7 +185,10 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
         ):
             limb = body.limb(joints[1:3], start_p, extend=0.35)
             if limb is None:
-                continue
+                # Elbow out of the frame (a bust shot): the arm hangs down beside the body.
+                side = _unit(start_p - kp.xy[1].astype(float))
+                elbow = start_p + down_p * 0.85 * width + side * 0.08 * width
+                limb = np.array([start_p, elbow, elbow + (elbow - start_p) * 0.9])
             limb = _outer_contour(limb, kp.xy[1].astype(float), arm_radius, keep_first=True)
             length_g = float(np.linalg.norm(axis[1] - axis[0]))
             width_g = part.sum() / max(length_g, 1.0)

@@ -1,0 +1,114 @@
+"""`tryon batch`: every person with every garment (or the listed pairs), in parallel, resumable."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tryon.errors import InputError, TryOnError
+from tryon.imageio import load_image, save_image
+from tryon.parallel import run_jobs
+
+_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+@dataclass
+class BatchJob:
+    person: Path
+    garment: Path
+    out: Path
+    category: str
+
+
+@dataclass
+class BatchReport:
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        lines = [f"{self.done} rendered, {self.skipped} already done, {len(self.failed)} failed in {self.seconds:.1f} s"]
+        lines += [f"  failed: {name}: {why}" for name, why in self.failed]
+        return "\n".join(lines)
+
+
+def _list(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _EXT)
+
+
+def plan(persons: Path, garments: Path, out: Path, pairs: Path | None, category: str, ext: str) -> list[BatchJob]:
+    people, clothes = _list(persons), _list(garments)
+    if pairs is not None:
+        by_stem_p = {p.stem: p for p in people}
+        by_stem_g = {g.stem: g for g in clothes}
+        from tryon.metrics.evaluate import read_pairs
+
+        combos = []
+        for p, g in read_pairs(pairs):
+            if p not in by_stem_p or g not in by_stem_g:
+                raise InputError(f"{pairs}: {p} or {g} not found in the person / garment folders")
+            combos.append((by_stem_p[p], by_stem_g[g]))
+    else:
+        combos = [(p, g) for p in people for g in clothes]
+    if not combos:
+        raise InputError("no person / garment pair to render")
+    return [BatchJob(p, g, out / f"{p.stem}_{g.stem}{ext}", category) for p, g in combos]
+
+
+def _render(job: BatchJob, state: dict) -> tuple[str, str | None]:
+    try:
+        if "engine" not in state:
+            from tryon.engines import get_engine
+
+            state["engine"] = get_engine(state["engine_name"])
+        result = state["engine"].run(job.person, job.garment, job.category)
+        save_image(result.image, job.out)
+        return job.out.name, None
+    except TryOnError as exc:
+        return job.out.name, str(exc)
+    except Exception as exc:  # one bad pair must not stop the batch
+        return job.out.name, f"internal error: {type(exc).__name__}: {exc}"
+
+
+def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str | os.PathLike,
+              pairs: str | os.PathLike | None = None, category: str = "auto", engine: str = "warp",
+              workers: int = 1, progress: bool = False, ext: str = ".jpg") -> BatchReport:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = plan(Path(persons), Path(garments), out, Path(pairs) if pairs else None, category, ext)
+    report = BatchReport()
+    todo = [j for j in jobs if not (j.out.is_file() and j.out.stat().st_size > 0)]
+    report.skipped = len(jobs) - len(todo)
+    t0 = time.perf_counter()
+    for name, error in run_jobs(_render, todo, {"engine_name": engine}, workers, progress, "try-on"):
+        if error is None:
+            report.done += 1
+        else:
+            report.failed.append((name, error))
+    report.seconds = time.perf_counter() - t0
+    write_sheet(jobs, report, out / "sheet.png")
+    return report
+
+
+def write_sheet(jobs: list[BatchJob], report: BatchReport, path: Path) -> None:
+    from tryon.sheet import contact_sheet
+
+    failed = dict(report.failed)
+    rows = []
+    for job in jobs:
+        caption = f"{job.person.name} + {job.garment.name}" + (f"  FAILED: {failed[job.out.name]}" if job.out.name in failed else "")
+        rows.append((_maybe(job.person), _maybe(job.garment), _maybe(job.out), caption))
+    save_image(contact_sheet(rows), path)
+
+
+def _maybe(path: Path):
+    """The picture, or None (a crossed tile on the sheet) when it is missing or unreadable."""
+    try:
+        return load_image(path) if path.is_file() else None
+    except TryOnError:
+        return None

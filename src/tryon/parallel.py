@@ -1,0 +1,49 @@
+"""Run independent jobs over worker processes with a progress bar, collecting failures.
+
+Each worker process keeps its own models (MediaPipe and onnxruntime sessions are not shareable
+across processes) in the ``state`` dict that the job function receives.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from typing import Any, Callable, Iterable
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(settings: dict) -> None:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning)
+    _STATE.clear()
+    _STATE.update(settings)
+
+
+def _call(args: tuple[Callable, Any]) -> tuple[str, str | None]:
+    fn, job = args
+    return fn(job, _STATE)
+
+
+def run_jobs(fn: Callable[[Any, dict], tuple[str, str | None]], jobs: Iterable, settings: dict,
+             workers: int = 1, progress: bool = False, desc: str = "") -> list[tuple[str, str | None]]:
+    """``fn(job, state) -> (name, error or None)`` for every job; ``fn`` must be a module-level function."""
+    from tqdm import tqdm
+
+    jobs = list(jobs)
+    results: list[tuple[str, str | None]] = []
+    with tqdm(total=len(jobs), unit="img", disable=not progress, desc=desc) as bar:
+        if workers <= 1 or len(jobs) <= 1:
+            _init(settings)
+            for job in jobs:
+                results.append(fn(job, _STATE))
+                bar.update(1)
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(min(workers, len(jobs)), initializer=_init, initargs=(settings,)) as pool:
+                for res in pool.imap_unordered(_call, [(fn, j) for j in jobs]):
+                    results.append(res)
+                    bar.update(1)
+    return results

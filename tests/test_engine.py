@@ -1,0 +1,112 @@
+"""The warp engine on real evalset photos: the garment lands on the body, the rest is untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tryon.category import Category
+from tryon.engines import available_engines, get_engine
+from tryon.engines.warp.engine import MASK_GREY
+from tryon.errors import GarmentError, NoPersonError, TryOnError
+from tryon.imageio import load_image, load_mask
+
+
+@pytest.fixture(scope="module")
+def engine(person_analyzer, garment_analyzer):
+    return get_engine("warp", person_analyzer=person_analyzer, garment_analyzer=garment_analyzer)
+
+
+def _lab(pixels: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(pixels.reshape(-1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(float)
+
+
+def _dominant(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.median(_lab(image[mask]), axis=0)
+
+
+def test_registry():
+    assert "warp" in available_engines()
+    with pytest.raises(TryOnError, match="unknown engine"):
+        get_engine("nope")
+
+
+def test_upper_garment_replaces_the_top(evalset, engine, vitonhd_analysis, vitonhd_person):
+    """A red polo on the person in the lilac T-shirt: red appears on the torso, lilac leaves it."""
+    polo = next(e for e in evalset.of_kind("garment", "upper") if "014396" in e.file)
+    person = load_image(vitonhd_person.path)
+    res = engine.run(person, polo.path, "upper", person_analysis=vitonhd_analysis)
+    assert res.image.shape == person.shape and res.category == Category.UPPER
+    from tryon.person.parsing import UPPER_GARMENT
+
+    torso = np.isin(vitonhd_analysis.parse, UPPER_GARMENT)
+    g = engine.garments.analyze(polo.path)
+    g_colour = _dominant(g.image, g.mask > 0)  # the red of the polo
+    before = np.linalg.norm(_lab(person[torso]) - g_colour, axis=1)
+    after = np.linalg.norm(_lab(res.image[torso]) - g_colour, axis=1)
+    assert np.mean(after < 20) > 0.6 and np.mean(before < 20) < 0.05
+    old_colour = _dominant(person, torso)
+    assert np.mean(np.linalg.norm(_lab(res.image[torso]) - old_colour, axis=1) < 10) < 0.1
+    # Outside the regenerated region every pixel is the input's.
+    outside = res.agnostic_mask == 0
+    assert (res.image[outside] == person[outside]).all()
+    assert outside.mean() > 0.5
+    # Face untouched.
+    from tryon.person.parsing import Label
+
+    face = vitonhd_analysis.parse == Label.FACE
+    assert (res.image[face] == person[face]).all()
+
+
+@pytest.mark.parametrize("category", ["upper", "lower", "dress"])
+def test_every_category_runs_and_stays_on_the_body(evalset, engine, person_analyzer, category):
+    person = next(e for e in evalset.of_kind("person") if "051482" in e.file)  # full body, studio
+    garment = next(e for e in evalset.of_kind("garment", category) if engine.garments.analyze(e.path).category.value == category)
+    analysis = person_analyzer.analyze(person.path)
+    res = engine.run(person.path, garment.path, category, person_analysis=analysis)
+    covered = res.warped_mask > 0
+    assert covered.mean() > 0.02
+    # The warped garment lies on the person, not floating off the body.
+    near_body = analysis.person_mask > 0
+    import cv2
+
+    near_body = cv2.dilate(near_body.astype(np.uint8), np.ones((41, 41), np.uint8)) > 0
+    assert (covered & near_body).sum() / covered.sum() > 0.9
+    rows = np.nonzero(covered.any(axis=1))[0]
+    kp = analysis.keypoints
+    if category == "lower":
+        assert rows.min() > kp.xy[1][1]  # trousers start below the neck
+    else:
+        assert rows.min() < kp.xy[8][1]  # tops and dresses start above the hips
+
+
+def test_user_mask_pixels_are_never_read(evalset, engine, vitonhd_person):
+    """Under --mask the engine must not read the masked pixels: changing them changes nothing."""
+    person = load_image(vitonhd_person.path)
+    mask_entry = next(r for r, p in evalset.references("mask") if p.file == vitonhd_person.file)
+    mask = load_mask(mask_entry.path, size=(person.shape[1], person.shape[0]))
+    garment = next(e for e in evalset.of_kind("garment") if e.pair_id == vitonhd_person.pair_id)
+    kp = engine.persons.pose(person).keypoints
+    a = person.copy()
+    b = person.copy()
+    rng = np.random.default_rng(1)
+    b[mask > 0] = rng.integers(0, 256, (int((mask > 0).sum()), 3), dtype=np.uint8)
+    ra = engine.run(a, garment.path, "upper", mask=mask, keypoints=kp)
+    rb = engine.run(b, garment.path, "upper", mask=mask, keypoints=kp)
+    assert (ra.image == rb.image).all()
+    assert not (ra.image[mask > 0] == MASK_GREY).all(axis=1).all()  # the region was rebuilt
+    assert (ra.image[mask == 0] == person[mask == 0]).all()
+
+
+def test_bad_inputs(evalset, engine, tmp_path):
+    person = next(e for e in evalset.of_kind("person") if e.pair_id == "00034_00")
+    garment = evalset.of_kind("garment", "upper")[0]
+    with pytest.raises(NoPersonError):
+        engine.run(garment.path, garment.path)
+    flat = np.full((400, 300, 3), 230, np.uint8)
+    with pytest.raises(GarmentError):
+        engine.run(person.path, flat)
+    with pytest.raises(TryOnError, match="mask"):
+        engine.run(person.path, garment.path, mask=np.zeros((10, 10), np.uint8))
