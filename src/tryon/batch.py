@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from tryon.data.vitonhd import read_pairs
 from tryon.errors import InputError, TryOnError
 from tryon.imageio import load_image, save_image
-from tryon.parallel import run_jobs
+from tryon.parallel import JobReport, run_jobs
 
 _EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -20,19 +21,6 @@ class BatchJob:
     garment: Path
     out: Path
     category: str
-
-
-@dataclass
-class BatchReport:
-    done: int = 0
-    skipped: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        lines = [f"{self.done} rendered, {self.skipped} already done, {len(self.failed)} failed in {self.seconds:.1f} s"]
-        lines += [f"  failed: {name}: {why}" for name, why in self.failed]
-        return "\n".join(lines)
 
 
 def _list(folder: Path) -> list[Path]:
@@ -46,8 +34,6 @@ def plan(persons: Path, garments: Path, out: Path, pairs: Path | None, category:
     if pairs is not None:
         by_stem_p = {p.stem: p for p in people}
         by_stem_g = {g.stem: g for g in clothes}
-        from tryon.metrics.evaluate import read_pairs
-
         combos = []
         for p, g in read_pairs(pairs):
             if p not in by_stem_p or g not in by_stem_g:
@@ -77,25 +63,20 @@ def _render(job: BatchJob, state: dict) -> tuple[str, str | None]:
 
 def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str | os.PathLike,
               pairs: str | os.PathLike | None = None, category: str = "auto", engine: str = "warp",
-              workers: int = 1, progress: bool = False, ext: str = ".jpg") -> BatchReport:
+              workers: int = 1, progress: bool = False, ext: str = ".jpg") -> JobReport:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = plan(Path(persons), Path(garments), out, Path(pairs) if pairs else None, category, ext)
-    report = BatchReport()
     todo = [j for j in jobs if not (j.out.is_file() and j.out.stat().st_size > 0)]
-    report.skipped = len(jobs) - len(todo)
+    report = JobReport(verb="rendered", skipped=len(jobs) - len(todo))
     t0 = time.perf_counter()
-    for name, error in run_jobs(_render, todo, {"engine_name": engine}, workers, progress, "try-on"):
-        if error is None:
-            report.done += 1
-        else:
-            report.failed.append((name, error))
+    report.add(run_jobs(_render, todo, {"engine_name": engine}, workers, progress, "try-on"))
     report.seconds = time.perf_counter() - t0
     write_sheet(jobs, report, out / "sheet.png")
     return report
 
 
-def write_sheet(jobs: list[BatchJob], report: BatchReport, path: Path) -> None:
+def write_sheet(jobs: list[BatchJob], report: JobReport, path: Path) -> None:
     from tryon.sheet import contact_sheet
 
     failed = dict(report.failed)

@@ -8,9 +8,35 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 _STATE: dict[str, Any] = {}
+
+
+@dataclass
+class JobReport:
+    """What a batch did: items done, skipped (already there), failed with their reason."""
+
+    verb: str = "done"
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, results: list[tuple[str, str | None]]) -> None:
+        for name, error in results:
+            if error is None:
+                self.done += 1
+            else:
+                self.failed.append((name, error))
+
+    def summary(self) -> str:
+        rate = self.done / self.seconds if self.seconds > 0 else 0.0
+        lines = [f"{self.done} {self.verb}, {self.skipped} already done, {len(self.failed)} failed"
+                 f" in {self.seconds:.1f} s ({rate:.1f} images/s)"]
+        lines += [f"  failed: {name}: {why}" for name, why in self.failed]
+        return "\n".join(lines)
 
 
 def _init(settings: dict) -> None:

@@ -7,7 +7,8 @@ whose output files all exist is skipped, so an interrupted run resumes where it 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from PIL import Image
 from tryon.data import vitonhd
 from tryon.errors import InputError, TryOnError
 from tryon.imageio import load_image
-from tryon.parallel import run_jobs
+from tryon.parallel import JobReport, run_jobs
 
 _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -60,21 +61,6 @@ class Job:
     item_id: str
 
 
-@dataclass
-class Report:
-    done: int = 0
-    skipped: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        rate = self.done / self.seconds if self.seconds > 0 else 0.0
-        lines = [f"{self.done} written, {self.skipped} already done, {len(self.failed)} failed"
-                 f" in {self.seconds:.1f} s ({rate:.1f} images/s)"]
-        lines += [f"  failed: {name}: {why}" for name, why in self.failed]
-        return "\n".join(lines)
-
-
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -88,14 +74,7 @@ def plan(src: Path, dst: Path) -> tuple[list[Job], list[tuple[str, str]]]:
     jobs = [Job("person", p, p.stem) for p in persons] + [Job("cloth", c, c.stem) for c in cloths]
     pairs_file = src / "pairs.txt"
     if pairs_file.is_file():
-        pairs = []
-        for n, line in enumerate(pairs_file.read_text().splitlines(), 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise InputError(f"{pairs_file}:{n}: expected 'person cloth', got {line!r}")
-            pairs.append((Path(parts[0]).stem, Path(parts[1]).stem))
+        pairs = vitonhd.read_pairs(pairs_file)
     else:  # unpaired, as VITON-HD's test_pairs: person i with garment i (cycling)
         pairs = [(p.stem, cloths[i % len(cloths)].stem) for i, p in enumerate(persons)] if cloths else []
     return jobs, pairs
@@ -127,12 +106,10 @@ def _run(job: Job, state: dict) -> tuple[str, str | None]:
 
 
 def prepare_dataset(src: str | os.PathLike, dst: str | os.PathLike, size: tuple[int, int] = (768, 1024),
-                    workers: int = 1, progress: bool = False) -> Report:
-    import time
-
+                    workers: int = 1, progress: bool = False) -> JobReport:
     src, dst = Path(src), Path(dst)
     jobs, pairs = plan(src, dst)
-    report = Report()
+    report = JobReport(verb="written")
     todo = []
     for job in jobs:
         files = vitonhd.PERSON_FILES if job.kind == "person" else vitonhd.CLOTH_FILES
@@ -142,13 +119,8 @@ def prepare_dataset(src: str | os.PathLike, dst: str | os.PathLike, size: tuple[
             todo.append(job)
     dst.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    results = run_jobs(_run, todo, {"size": size, "dst": str(dst)}, workers, progress, "prepare")
+    report.add(run_jobs(_run, todo, {"size": size, "dst": str(dst)}, workers, progress, "prepare"))
     report.seconds = time.perf_counter() - t0
-    for name, error in results:
-        if error is None:
-            report.done += 1
-        else:
-            report.failed.append((name, error))
     ok_persons = {j.item_id for j in jobs if j.kind == "person" and vitonhd.complete(dst, j.item_id, vitonhd.PERSON_FILES)}
     ok_cloths = {j.item_id for j in jobs if j.kind == "cloth" and vitonhd.complete(dst, j.item_id, vitonhd.CLOTH_FILES)}
     lines = [f"{p}.jpg {c}.jpg" for p, c in pairs if p in ok_persons and c in ok_cloths]

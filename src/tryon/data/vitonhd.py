@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from tryon.category import Category
+from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.imageio import save_image
 from tryon.person.analyzer import PersonAnalysis
@@ -27,6 +28,19 @@ CLOTH_FILES = {
     "cloth": "cloth/{id}.jpg",
     "cloth_mask": "cloth-mask/{id}.jpg",
 }
+
+
+def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """A VITON-HD pairs file (``person.jpg cloth.jpg`` per line) as (person id, cloth id) pairs."""
+    pairs = []
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise InputError(f"{path}:{n}: expected 'person cloth', got {line!r}")
+        pairs.append((Path(parts[0]).stem, Path(parts[1]).stem))
+    return pairs
 
 
 def paths(root: str | os.PathLike, item_id: str, files: dict[str, str]) -> dict[str, Path]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tryon.data.vitonhd import read_pairs
 from tryon.errors import InputError
 from tryon.imageio import load_image
 from tryon.metrics.image import ms_ssim, psnr, ssim
@@ -51,18 +52,6 @@ def _images(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder")
     return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in _EXT}
-
-
-def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
-    pairs = []
-    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 2:
-            raise InputError(f"{path}:{n}: expected 'person cloth', got {line!r}")
-        pairs.append((Path(parts[0]).stem, Path(parts[1]).stem))
-    return pairs
 
 
 def score(pred: np.ndarray, gt: np.ndarray) -> dict[str, float | None]:
