@@ -135,6 +135,31 @@ def _armpit_row(mask: np.ndarray, cx: float, half: float, side: int, start: int,
     return default
 
 
+def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, end: np.ndarray, centre: np.ndarray,
+                 hem: float) -> tuple[np.ndarray, np.ndarray]:
+    """The line along a sleeve that goes onto the arm's outer contour: shoulder to cuff.
+
+    A long sleeve's far corner lies below its outer edge; the line is turned outwards until
+    (nearly) all of the sleeve is on its inner side, so the sleeve hugs the arm instead of
+    spreading across the body. Short sleeves keep the shoulder-to-far-corner line.
+    """
+    if np.linalg.norm(end - shoulder) < 0.45 * (hem - shoulder[1]):
+        return shoulder, end
+    d = _unit(end - shoulder)
+    out = np.array([-d[1], d[0]])
+    if out @ (shoulder - centre) < 0:
+        out = -out
+    ys, xs = np.nonzero(part)
+    rel = np.c_[xs, ys].astype(np.float64) - shoulder
+    along, across = rel @ d, rel @ out
+    far = along > 0.3 * float(np.linalg.norm(end - shoulder))
+    if far.sum() > 10:
+        angle = float(np.percentile(np.arctan2(across[far], along[far]), 98))
+        if angle > 0:
+            d = d * np.cos(angle) + out * np.sin(angle)
+    return shoulder, shoulder + d * max(float(np.max(rel @ d)), 1.0)
+
+
 def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
     """Tops and dresses: body part on the torso, sleeves along the arms."""
     kp = body.kp
@@ -172,8 +197,8 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     # sleeve landmark); it goes onto the arm's outer contour, the sleeve lies inward of it.
     has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
     if has_sleeves:
-        axis_l = (sl, np.array(pts["sleeve_left"], float))
-        axis_r = (sr, np.array(pts["sleeve_right"], float))
+        axis_l = _sleeve_axis(sleeve_l, sl, np.array(pts["sleeve_left"], float), collar, hem)
+        axis_r = _sleeve_axis(sleeve_r, sr, np.array(pts["sleeve_right"], float), collar, hem)
         has_sleeves = min(np.linalg.norm(axis_l[1] - axis_l[0]),
                           np.linalg.norm(axis_r[1] - axis_r[0])) > 0.15 * np.linalg.norm(sr - sl)
     body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
