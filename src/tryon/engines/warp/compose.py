@@ -238,6 +238,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # Depth order: background, body skin, garment body, then either the sleeves (which dress the
     # arms) or, for a sleeveless garment, the bare arms in front of it.
     out = plate
+    if category == Category.UPPER:
+        out = _over(out, *_trousers_below(image, region, readable, parse, kp))
     sleeves = [l for l in layers if l.name.startswith("sleeve")]
     bodies = [l for l in layers if not l.name.startswith("sleeve")]
     arms = np.zeros((h, w), bool)
@@ -260,6 +262,22 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     result = img * (1 - weight[..., None]) + out * weight[..., None]
     result = np.where(region[..., None], result, img)
     return np.clip(result + 0.5, 0, 255).astype(np.uint8)
+
+
+def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray,
+                    kp: Keypoints) -> tuple[np.ndarray, np.ndarray]:
+    """Where a new top is shorter than the old one, the trousers' (or skirt's) waist shows: the
+    body below the waist inside the region is filled from the lower garment the photo shows."""
+    h, w = region.shape
+    source = np.isin(parse, LOWER_GARMENT) & readable & ~region
+    if source.sum() < 200 or not (kp.seen(9) and kp.seen(12)):
+        return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
+    torso = kp.torso_length() or float(np.linalg.norm(kp.xy[9] - kp.xy[12])) * 2
+    waist = min(kp.xy[9][1], kp.xy[12][1]) - 0.1 * torso
+    pelvis, _ = body_shape(kp, ("legs",), (h, w))
+    zone = pelvis & region & (np.arange(h)[:, None] > waist)
+    fill = background_plate(image, ~source).astype(np.float32)
+    return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
 
 
 def _lit(rgb: np.ndarray, gain: np.ndarray, folds: np.ndarray) -> np.ndarray:
