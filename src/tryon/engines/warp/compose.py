@@ -110,7 +110,10 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int]) ->
     if "torso" in parts:
         add((1, 0), (0.12, 0.12))
         if all(kp.seen(j) for j in (2, 5, 9, 12)):
-            poly = np.round(kp.xy[[2, 5, 12, 9]]).astype(np.int32)
+            # From the top of the shoulders (above the joints, as the garment's shoulders sit) to the hips.
+            up = kp.xy[1] - kp.xy[8] if kp.seen(1) and kp.seen(8) else np.array([0.0, -1.0])
+            up = up / max(float(np.linalg.norm(up)), 1e-6) * 0.15 * sw
+            poly = np.round(np.array([kp.xy[2] + up, kp.xy[5] + up, kp.xy[12], kp.xy[9]])).astype(np.int32)
             torso = np.zeros((h, w), np.uint8)
             cv2.fillPoly(torso, [poly], 1)
             inside |= torso.astype(bool)

@@ -135,6 +135,31 @@ def _armpit_row(mask: np.ndarray, cx: float, half: float, side: int, start: int,
     return default
 
 
+def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_half: float) -> np.ndarray:
+    """The inside of the back seen through the neck opening when the collar's top is the back
+    (polos, shirts): a region clearly darker than the garment, joined to the collar's middle."""
+    import cv2
+
+    h, w = mask.shape
+    y0, y1 = int(collar[1]), int(min(h, collar[1] + 2.2 * neck_half))
+    x0, x1 = int(max(0, collar[0] - neck_half)), int(min(w, collar[0] + neck_half))
+    out = np.zeros((h, w), bool)
+    if y1 <= y0 + 2 or x1 <= x0 + 2:
+        return out
+    lum = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    dark = (lum < float(np.median(lum[mask])) - 30) & mask
+    band = np.zeros((h, w), np.uint8)
+    band[y0:y1, x0:x1] = dark[y0:y1, x0:x1]
+    band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    n, labels = cv2.connectedComponents(band)
+    seeds = labels[y0:y0 + max(2, (y1 - y0) // 4), int(collar[0]) - 2:int(collar[0]) + 3]
+    for lab in np.unique(seeds[seeds > 0]):
+        region = labels == lab
+        if region.sum() < 0.6 * (y1 - y0) * (x1 - x0):  # a neck opening, not a dark garment
+            out |= region
+    return out
+
+
 def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, end: np.ndarray, centre: np.ndarray,
                  hem: float) -> tuple[np.ndarray, np.ndarray]:
     """The line along a sleeve that goes onto the arm's outer contour: shoulder to cuff.
@@ -206,6 +231,7 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     # hides it. Cut it away above the front neckline, between the collar's sides.
     neck_half = 0.22 * float(np.linalg.norm(sr - sl))
     body_part = body_part & ~((rows < collar[1]) & (np.abs(cols - collar[0]) < neck_half))
+    body_part = body_part & ~_inner_back(g.image, mask, collar, neck_half)
 
     need = body_half_widths(kp, frame.origin_p, down_p)
     layers = [body_layer("body", g.image, body_part, frame, need, size)]
