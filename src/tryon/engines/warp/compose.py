@@ -1,7 +1,7 @@
 """Fill the regenerated region: background, the person's own skin, then the garment on top.
 
 Inside the region the old garment is gone. What the new garment does not cover becomes either
-background (inpainted from the photo's own background) or skin (the person's skin colour, with
+background (filled smoothly from the photo's own background) or skin (the person's skin colour, with
 round shading along the limbs), then the warped garment parts are laid over in depth order.
 The light of the photo can be kept on the new garment: the low-frequency brightness of the old
 garment (folds, shadows) multiplies the new one. Outside the region nothing changes.
@@ -27,15 +27,33 @@ class ComposeOptions:
     feather: float = 0.004  # seam feather, as a share of the image height
 
 
+def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill unknown pixels smoothly from known ones: masked averages down a pyramid, then back up."""
+    if min(known.shape) <= 2 or known.all():
+        if not known.any():
+            return image
+        mean = image[known].mean(axis=0)
+        return np.where(known[..., None], image, mean)
+    h, w = known.shape
+    half = (max(1, w // 2), max(1, h // 2))
+    weight = known.astype(np.float32)
+    num = cv2.resize(image * weight[..., None], half, interpolation=cv2.INTER_AREA)
+    den = cv2.resize(weight, half, interpolation=cv2.INTER_AREA)
+    small = num / np.maximum(den, 1e-6)[..., None]
+    filled = _push_pull(small, den > 1e-6)
+    up = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.where(known[..., None], image, up)
+
+
 def background_plate(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-    """The photo with ``unknown`` pixels filled from the surrounding background (coarse inpainting)."""
+    """The photo with ``unknown`` pixels filled smoothly from the known ones (at 256 px, then up)."""
     h, w = unknown.shape
     s = min(1.0, 256 / max(h, w))
-    small = cv2.resize(image, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
-    hole = cv2.resize(unknown.astype(np.uint8), small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-    hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
-    filled = cv2.GaussianBlur(filled, (0, 0), 1.5)
+    size = (max(1, int(w * s)), max(1, int(h * s)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    known = cv2.resize((~unknown).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    known = cv2.erode(known.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    filled = cv2.GaussianBlur(_push_pull(small, known), (0, 0), 1.5)
     return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -189,7 +207,7 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     """The try-on picture: ``region`` regenerated, everything else identical to ``image``.
 
     ``readable`` marks the pixels the engine may look at (False inside a user-given mask).
-    Only the region's bounding box (with a margin for inpainting) is worked on.
+    Only the region's bounding box (with a margin for the background fill) is worked on.
     """
     ys, xs = np.nonzero(region)
     if len(ys) == 0:
@@ -212,12 +230,12 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     h, w = region.shape
     img = image.astype(np.float32)
     # Background under the region that the photo shows is kept as it is; only where the old
-    # garment or body was is the background inpainted.
+    # garment or body was is the background filled in.
     seen_background = (parse == Label.BACKGROUND) & readable
-    # Inpainting draws only on background: the person (hair, face, the other garment) is a hole
+    # The fill draws only on background: the person (hair, face, the other garment) is a hole
     # too, so none of it smears into the background the region uncovers.
     unknown = ~seen_background
-    plate = background_plate(image, unknown).astype(np.float32)
+    plate = background_plate(image, unknown)
     plate = np.where(seen_background[..., None], img, plate)
 
     body, ratio = body_shape(kp, parts_for(category), (h, w))
@@ -279,7 +297,7 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     waist = min(kp.xy[9][1], kp.xy[12][1]) - 0.1 * torso
     pelvis, _ = body_shape(kp, ("legs",), (h, w))
     zone = pelvis & region & (np.arange(h)[:, None] > waist)
-    fill = background_plate(image, ~source).astype(np.float32)
+    fill = background_plate(image, ~source)
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
 
 

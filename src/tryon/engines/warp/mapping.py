@@ -44,14 +44,29 @@ def _perp(d: np.ndarray) -> np.ndarray:
 
 
 def remap_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
-                valid: np.ndarray | None = None) -> Layer:
-    """Pull garment colours and the part's coverage through an inverse map."""
+                valid: np.ndarray | None = None, origin: tuple[int, int] = (0, 0),
+                size: tuple[int, int] | None = None) -> Layer:
+    """Pull garment colours and the part's coverage through an inverse map.
+
+    The maps may cover only a box of the output whose top-left corner is ``origin`` (x, y); the
+    layer has the output's ``size`` (w, h) and is empty outside the box.
+    """
     rgb = cv2.remap(garment, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     soft = cv2.GaussianBlur(part_mask.astype(np.float32), (3, 3), 0)
     alpha = cv2.remap(soft, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     if valid is not None:
         alpha = alpha * valid
-    return Layer(name, rgb, np.clip(alpha, 0, 1))
+    alpha = np.clip(alpha, 0, 1)
+    if size is None or (origin == (0, 0) and (map_x.shape[1], map_x.shape[0]) == tuple(size)):
+        return Layer(name, rgb, alpha)
+    w, h = size
+    x0, y0 = origin
+    full_rgb = np.zeros((h, w, 3), np.uint8)
+    full_alpha = np.zeros((h, w), np.float32)
+    bh, bw = map_x.shape
+    full_rgb[y0:y0 + bh, x0:x0 + bw] = rgb
+    full_alpha[y0:y0 + bh, x0:x0 + bw] = alpha
+    return Layer(name, full_rgb, full_alpha)
 
 
 @dataclass
@@ -97,18 +112,29 @@ def body_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, frame: Fra
     widen = np.array([min(1.5, max(1.0, need_half(b * frame.scale) / max(hw * frame.scale, 1.0))) if hw > 0 else 1.0
                       for b, hw in zip(b_g, halves)])
     widen = cv2.GaussianBlur(widen.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 30)).ravel()
+    # Only the box the garment can reach (its rows, at most 1.5x widened) is mapped.
+    xs = np.nonzero(part_mask.any(axis=0))[0]
+    corners = []
+    for a in ((xs.min() - frame.origin_g[0]) * 1.5, (xs.max() - frame.origin_g[0]) * 1.5):
+        for b in (y_lo - frame.origin_g[1], y_hi - frame.origin_g[1]):
+            corners.append(frame.origin_p + frame.scale * (a * frame.across_p + b * frame.down_p))
+    corners = np.array(corners)
+    x0, y0 = (max(0, int(np.floor(v)) - step) for v in corners.min(axis=0))
+    x1, y1 = (int(np.ceil(v)) + step for v in corners.max(axis=0))
+    x1, y1 = min(w, x1), min(h, y1)
+    if x1 <= x0 or y1 <= y0:
+        return Layer(name, np.zeros((h, w, 3), np.uint8), np.zeros((h, w), np.float32))
     # Inverse map on a coarse grid: person pixel -> (a, b) in the body frame -> garment pixel.
-    m = np.array([frame.across_p, frame.down_p]).T
-    inv = np.linalg.inv(m)
-    gx, gy = np.meshgrid(np.arange(0, w + step, step), np.arange(0, h + step, step))
-    rel = np.c_[gx.ravel(), gy.ravel()] - frame.origin_p
-    ab = rel @ inv.T / frame.scale
+    inv = np.linalg.inv(np.array([frame.across_p, frame.down_p]).T)
+    bw, bh = x1 - x0, y1 - y0
+    gx, gy = np.meshgrid(np.arange(0, bw + step, step) + x0, np.arange(0, bh + step, step) + y0)
+    ab = (np.c_[gx.ravel(), gy.ravel()] - frame.origin_p) @ inv.T / frame.scale
     yg = frame.origin_g[1] + ab[:, 1]
     idx = np.clip(np.round(yg - y_lo).astype(int), 0, len(rows) - 1)
     xg = centres[idx] + ab[:, 0] / widen[idx]
-    map_x = upsample_grid(xg.reshape(gx.shape), w, h, step)
-    map_y = upsample_grid(yg.reshape(gx.shape), w, h, step)
-    return remap_layer(name, garment, part_mask, map_x, map_y)
+    map_x = upsample_grid(xg.reshape(gx.shape), bw, bh, step)
+    map_y = upsample_grid(yg.reshape(gx.shape), bw, bh, step)
+    return remap_layer(name, garment, part_mask, map_x, map_y, origin=(x0, y0), size=(w, h))
 
 
 def polyline_coords(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,11 +178,8 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: tu
     # Only pixels near the limb can be covered; work on their bounding box at a coarse step.
     lo = np.maximum(np.floor(limb_p.min(axis=0) - reach), 0).astype(int)
     hi = np.minimum(np.ceil(limb_p.max(axis=0) + reach), [w - 1, h - 1]).astype(int)
-    map_x = np.full((h, w), -1.0, np.float32)
-    map_y = np.full((h, w), -1.0, np.float32)
-    valid = np.zeros((h, w), np.float32)
     if (hi <= lo).any():
-        return remap_layer(name, garment, part_mask, map_x, map_y, valid)
+        return Layer(name, np.zeros((h, w, 3), np.uint8), np.zeros((h, w), np.float32))
     gx = np.arange(lo[0], hi[0] + step, step)
     gy = np.arange(lo[1], hi[1] + step, step)
     px, py = np.meshgrid(gx, gy)
@@ -168,7 +191,4 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: tu
     sx = upsample_grid(src[:, 0].reshape(px.shape), bw, bh, step)
     sy = upsample_grid(src[:, 1].reshape(px.shape), bw, bh, step)
     sv = upsample_grid(ok.reshape(px.shape), bw, bh, step)
-    map_x[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1] = sx
-    map_y[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1] = sy
-    valid[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1] = sv
-    return remap_layer(name, garment, part_mask, map_x, map_y, valid)
+    return remap_layer(name, garment, part_mask, sx, sy, sv, origin=(int(lo[0]), int(lo[1])), size=(w, h))
