@@ -34,6 +34,7 @@ class ModelFile:
     size: int
     license: str
     purpose: str
+    optional: bool = False  # the code falls back to a bundled model without it
 
 
 MODELS: dict[str, ModelFile] = {
@@ -58,6 +59,7 @@ MODELS: dict[str, ModelFile] = {
             size=27_709_200,
             license="Apache-2.0 (MediaPipe BlazePose GHUM heavy)",
             purpose="most accurate MediaPipe pose landmarks",
+            optional=True,  # without it the bundled "full" pose model is used
         ),
     )
 }
@@ -130,6 +132,18 @@ def fetch(name: str) -> Path:
     return path
 
 
-def fetch_all() -> list[Path]:
-    """Fetch every model file (what ``make install`` and ``tryon models fetch`` do)."""
-    return [fetch(name) for name in MODELS]
+def fetch_all() -> tuple[list[Path], list[str]]:
+    """Fetch every model file (what ``make install`` and ``tryon models fetch`` do).
+
+    Returns the paths fetched and a warning for each optional file that could not be; a
+    required file that cannot be fetched raises :class:`ModelUnavailableError`.
+    """
+    paths, warnings = [], []
+    for name, model in MODELS.items():
+        try:
+            paths.append(fetch(name))
+        except ModelUnavailableError as exc:
+            if not model.optional:
+                raise
+            warnings.append(f"{exc} (optional: a bundled fallback is used)")
+    return paths, warnings

