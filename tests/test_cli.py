@@ -44,7 +44,8 @@ def test_analyze_writes_vitonhd_compatible_files(evalset, tmp_path, vitonhd_pers
     assert Image.open(out / "overlay.png").size[1] == h
 
 
-@pytest.mark.parametrize("case", ["text", "missing", "no_person", "bad_category"])
+@pytest.mark.parametrize("case", ["text", "missing", "no_person", "bad_category", "run_corrupt_garment",
+                                  "run_no_person"])
 def test_bad_input_exits_2_with_one_line(evalset, tmp_path, case):
     target = {"text": tmp_path / "notes.jpg", "missing": tmp_path / "absent.jpg"}.get(case)
     if case == "text":
@@ -54,6 +55,14 @@ def test_bad_input_exits_2_with_one_line(evalset, tmp_path, case):
     args = ["analyze", target, "--out", tmp_path / "o"]
     if case == "bad_category":
         args = ["garment", target, "--out", tmp_path / "o", "--category", "hat"]
+    person = next(e for e in evalset.of_kind("person") if e.pair_id == "00034_00").path
+    garment = evalset.of_kind("garment", "upper")[0].path
+    if case == "run_corrupt_garment":
+        broken = tmp_path / "shirt.jpg"
+        broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+        args = ["run", person, broken, "--out", tmp_path / "r.png"]
+    if case == "run_no_person":
+        args = ["run", garment, garment, "--out", tmp_path / "r.png"]
     res = run(*args)
     assert res.returncode == 2
     lines = [l for l in res.stderr.splitlines() if l.strip()]
