@@ -105,11 +105,18 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
     # wider garment has room (published try-on masks are similarly generous).
     grow = max(3, int(0.1 * sw))
     region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    protect = np.isin(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES) | _hands(parse, kp)
-    protect |= _head(parse)
-    if not lower:
-        protect |= np.isin(parse, LOWER_GARMENT + LEGS)
-    if not upper:
-        protect |= np.isin(parse, (Label.UPPER_CLOTHES, Label.COAT) + ARMS)
-    region[protect] = 0
+    region[protected(parse, kp, category)] = 0
     return (region > 0).astype(np.uint8) * 255
+
+
+def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str) -> np.ndarray:
+    """What a try-on of ``category`` must leave as it is: face, hair, head, hands, shoes, and the
+    garments and limbs of the other category."""
+    category = Category.parse(category)
+    protect = np.isin(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES)
+    protect |= _hands(parse, keypoints) | _head(parse)
+    if category == Category.UPPER:
+        protect |= np.isin(parse, LOWER_GARMENT + LEGS)
+    if category == Category.LOWER:
+        protect |= np.isin(parse, (Label.UPPER_CLOTHES, Label.COAT) + ARMS)
+    return protect

@@ -14,6 +14,7 @@ from tryon.engines.warp.fit import Body, fit_garment, flatten
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import ImageSource, load_image, load_mask
+from tryon.person.agnostic import protected
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.keypoints import Keypoints
 
@@ -71,7 +72,7 @@ class WarpEngine(Engine):
             # A garment longer or wider than the worn one reaches past the computed mask: that
             # part joins the region (never the face, hair, hands or the other garment).
             grow = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-            region = region | (grow & ~_protected(p, g.category))
+            region = region | (grow & ~protected(p.parse, p.keypoints, g.category))
         out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category, self.options)
         timings["compose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
@@ -80,17 +81,6 @@ class WarpEngine(Engine):
 
     def close(self) -> None:
         self.persons.close()
-
-
-def _protected(p: PersonAnalysis, category: Category) -> np.ndarray:
-    from tryon.person.parsing import ARMS, LOWER_GARMENT, SHOES, UPPER_GARMENT, Label
-
-    keep = (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES
-    if category == Category.UPPER:
-        keep = keep + LOWER_GARMENT
-    if category == Category.LOWER:
-        keep = keep + (Label.UPPER_CLOTHES, Label.COAT) + ARMS
-    return np.isin(p.parse, keep)
 
 
 def _keypoints(source, width: int, height: int) -> Keypoints | None:
