@@ -22,6 +22,10 @@ class BatchJob:
     out: Path
     category: str
 
+    @property
+    def name(self) -> str:
+        return self.out.name
+
 
 def _list(folder: Path) -> list[Path]:
     if not folder.is_dir():
@@ -46,19 +50,12 @@ def plan(persons: Path, garments: Path, out: Path, pairs: Path | None, category:
     return [BatchJob(p, g, out / f"{p.stem}_{g.stem}{ext}", category) for p, g in combos]
 
 
-def _render(job: BatchJob, state: dict) -> tuple[str, str | None]:
-    try:
-        if "engine" not in state:
-            from tryon.engines import get_engine
+def _render(job: BatchJob, state: dict) -> None:
+    if "engine" not in state:
+        from tryon.engines import get_engine
 
-            state["engine"] = get_engine(state["engine_name"])
-        result = state["engine"].run(job.person, job.garment, job.category)
-        save_image(result.image, job.out)
-        return job.out.name, None
-    except TryOnError as exc:
-        return job.out.name, str(exc)
-    except Exception as exc:  # one bad pair must not stop the batch
-        return job.out.name, f"internal error: {type(exc).__name__}: {exc}"
+        state["engine"] = get_engine(state["engine_name"])
+    save_image(state["engine"].run(job.person, job.garment, job.category).image, job.out)
 
 
 def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str | os.PathLike,

@@ -1,7 +1,8 @@
 """Run independent jobs over worker processes with a progress bar, collecting failures.
 
 Each worker process keeps its own models (MediaPipe and onnxruntime sessions are not shareable
-across processes) in the ``state`` dict that the job function receives.
+across processes) in the ``state`` dict that the job function receives. A job that fails is
+reported with its reason and the batch goes on.
 """
 
 from __future__ import annotations
@@ -49,13 +50,23 @@ def _init(settings: dict) -> None:
 
 
 def _call(args: tuple[Callable, Any]) -> tuple[str, str | None]:
+    from tryon.errors import TryOnError
+
     fn, job = args
-    return fn(job, _STATE)
+    try:
+        fn(job, _STATE)
+        return job.name, None
+    except TryOnError as exc:
+        return job.name, str(exc)
+    except Exception as exc:  # one bad item must not stop the batch; report it instead
+        return job.name, f"internal error: {type(exc).__name__}: {exc}"
 
 
-def run_jobs(fn: Callable[[Any, dict], tuple[str, str | None]], jobs: Iterable, settings: dict,
+def run_jobs(fn: Callable[[Any, dict], None], jobs: Iterable, settings: dict,
              workers: int = 1, progress: bool = False, desc: str = "") -> list[tuple[str, str | None]]:
-    """``fn(job, state) -> (name, error or None)`` for every job; ``fn`` must be a module-level function."""
+    """``fn(job, state)`` for every job (each with a ``name``); returns (name, error or None).
+
+    ``fn`` must be a module-level function so that worker processes can receive it."""
     from tqdm import tqdm
 
     jobs = list(jobs)
@@ -64,7 +75,7 @@ def run_jobs(fn: Callable[[Any, dict], tuple[str, str | None]], jobs: Iterable, 
         if workers <= 1 or len(jobs) <= 1:
             _init(settings)
             for job in jobs:
-                results.append(fn(job, _STATE))
+                results.append(_call((fn, job)))
                 bar.update(1)
         else:
             ctx = mp.get_context("spawn")

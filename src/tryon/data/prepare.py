@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from tryon.data import vitonhd
-from tryon.errors import InputError, TryOnError
+from tryon.errors import InputError
 from tryon.imageio import load_image
 from tryon.parallel import JobReport, run_jobs
 
@@ -60,6 +60,10 @@ class Job:
     source: Path
     item_id: str
 
+    @property
+    def name(self) -> str:
+        return self.source.name
+
 
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
@@ -80,29 +84,21 @@ def plan(src: Path, dst: Path) -> tuple[list[Job], list[tuple[str, str]]]:
     return jobs, pairs
 
 
-def _run(job: Job, state: dict) -> tuple[str, str | None]:
+def _run(job: Job, state: dict) -> None:
     size, dst = state["size"], state["dst"]
-    try:
-        image = load_image(job.source)
-        if job.kind == "person":
-            if "person" not in state:
-                from tryon.person.analyzer import PersonAnalyzer
+    image = load_image(job.source)
+    if job.kind == "person":
+        if "person" not in state:
+            from tryon.person.analyzer import PersonAnalyzer
 
-                state["person"] = PersonAnalyzer()
-            analysis = state["person"].analyze(cover_crop(image, size))
-            vitonhd.write_person(dst, job.item_id, analysis)
-        else:
-            if "cloth" not in state:
-                from tryon.garment.analyzer import GarmentAnalyzer
+            state["person"] = PersonAnalyzer()
+        vitonhd.write_person(dst, job.item_id, state["person"].analyze(cover_crop(image, size)))
+    else:
+        if "cloth" not in state:
+            from tryon.garment.analyzer import GarmentAnalyzer
 
-                state["cloth"] = GarmentAnalyzer()
-            analysis = state["cloth"].analyze(fit_pad(image, size))
-            vitonhd.write_cloth(dst, job.item_id, analysis)
-        return job.source.name, None
-    except TryOnError as exc:
-        return job.source.name, str(exc).replace(str(job.source) + ": ", "")
-    except Exception as exc:  # one broken photo must not stop the batch; report it instead
-        return job.source.name, f"internal error: {type(exc).__name__}: {exc}"
+            state["cloth"] = GarmentAnalyzer()
+        vitonhd.write_cloth(dst, job.item_id, state["cloth"].analyze(fit_pad(image, size)))
 
 
 def prepare_dataset(src: str | os.PathLike, dst: str | os.PathLike, size: tuple[int, int] = (768, 1024),
