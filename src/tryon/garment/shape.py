@@ -41,6 +41,17 @@ def _central_run(row: np.ndarray, cx: int) -> tuple[int, int] | None:
     return left, right
 
 
+def central_runs(mask: np.ndarray, cx: float) -> np.ndarray:
+    """For every row, the run of the mask that holds column ``cx`` (a garment's torso, without
+    sleeves hanging free beside it)."""
+    out = np.zeros_like(mask, dtype=bool)
+    for y in np.nonzero(mask.any(axis=1))[0]:
+        run = _central_run(mask[y], int(round(cx)))
+        if run is not None:
+            out[y, run[0]:run[1] + 1] = True
+    return out
+
+
 def _runs(line: np.ndarray, min_len: int) -> int:
     d = np.diff(np.r_[0, line.astype(np.int8), 0])
     starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
@@ -142,11 +153,7 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     # Sleeves: what lies beyond the shoulders either as runs of their own (hanging beside the
     # body) or above the armpits; a dress's flaring skirt is neither.
     armpit = shoulder_y + 0.45 * (y1 - shoulder_y) if category == Category.UPPER else shoulder_y + 0.3 * (y1 - shoulder_y)
-    central = np.zeros_like(mask)
-    for y in range(y0, y1 + 1):
-        run = _central_run(mask[y], int(cx))
-        if run is not None:
-            central[y, run[0]:run[1] + 1] = True
+    central = central_runs(mask, cx)
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
     for name, beyond in (("sleeve_left", cols < cx - 1.15 * half), ("sleeve_right", cols > cx + 1.15 * half)):

@@ -17,6 +17,7 @@ from tryon.category import Category
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, limb_layer
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
+from tryon.garment.shape import central_runs
 from tryon.person.keypoints import Keypoints
 
 #: Where the garment's shoulder landmarks (its torso width) land relative to MediaPipe's shoulder
@@ -66,25 +67,18 @@ def _down(across: np.ndarray) -> np.ndarray:
     return d if d[1] >= 0 else -d
 
 
+def _frame(left_g: np.ndarray, right_g: np.ndarray, left_p: np.ndarray, right_p: np.ndarray,
+           down_p: np.ndarray) -> Frame:
+    """The frame that puts two garment landmarks (shoulders, waist corners) onto two body points."""
+    scale = float(np.linalg.norm(right_p - left_p) / max(np.linalg.norm(right_g - left_g), 1.0))
+    across_g = _unit(right_g - left_g)
+    return Frame((left_g + right_g) / 2, across_g, _down(across_g), (left_p + right_p) / 2,
+                 _unit(right_p - left_p), down_p, scale)
+
+
 def _require(kp: Keypoints, joints: tuple[int, ...], what: str) -> None:
     if not all(kp.seen(j) for j in joints):
         raise InputError(f"the person's {what} must be visible to dress them in this garment")
-
-
-def _runs_split(mask: np.ndarray, centre_x: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: the run holding the centre column (body), runs left of it, runs right of it."""
-    h, w = mask.shape
-    body = np.zeros_like(mask)
-    cx = int(np.clip(round(centre_x), 0, w - 1))
-    for y in np.nonzero(mask.any(axis=1))[0]:
-        row = mask[y]
-        if not row[cx]:
-            continue
-        left = cx - int(np.argmin(row[cx::-1])) + 1 if not row[: cx + 1].all() else 0
-        right = cx + int(np.argmin(row[cx:])) if not row[cx:].all() else w
-        body[y, left:right] = True
-    xs = np.arange(w)[None, :]
-    return body, mask & ~body & (xs < cx), mask & ~body & (xs > cx)
 
 
 def _edges(mask: np.ndarray, y: float) -> tuple[float, float] | None:
@@ -109,12 +103,11 @@ def body_half_widths(kp: Keypoints, frame_origin: np.ndarray, down: np.ndarray):
         return lambda b: 0.0
     marks = [(0.25 * d_hip, 0.0), (0.35 * d_hip, 0.8 * sw), (0.6 * d_hip, 0.78 * sw),
              (d_hip, max(1.7 * hip, 0.8 * sw))]
-    if d_hip > 0:
-        for knee, ankle in ((10, 13), (11, 14)):
-            dk = [depth(j) for j in (knee, ankle)]
-            if all(v is not None for v in dk) and dk[0] > d_hip:
-                spread = float(np.linalg.norm(kp.xy[knee] - kp.xy[ankle])) / 2 + 0.6 * hip
-                marks.append((float(np.mean(dk)), spread))
+    for knee, ankle in ((10, 13), (11, 14)):
+        dk = [depth(j) for j in (knee, ankle)]
+        if all(v is not None for v in dk) and dk[0] > d_hip:
+            spread = float(np.linalg.norm(kp.xy[knee] - kp.xy[ankle])) / 2 + 0.6 * hip
+            marks.append((float(np.mean(dk)), spread))
     marks.sort()
     xs, ys = zip(*marks)
     return lambda b: float(np.interp(b, xs, ys))
@@ -200,15 +193,13 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     width = float(np.linalg.norm(jr - jl))
     pl = jl + (jl - jr) * SEAM_OUT - down_p * SEAM_UP * width
     pr = jr + (jr - jl) * SEAM_OUT - down_p * SEAM_UP * width
-    scale = float(np.linalg.norm(pr - pl) / max(np.linalg.norm(sr - sl), 1.0))
-    across_p = _unit(pr - pl)
-    origin_g = (sl + sr) / 2
-    frame = Frame(origin_g, _unit(sr - sl), _down(_unit(sr - sl)), (pl + pr) / 2, across_p, down_p, scale)
+    frame = _frame(sl, sr, pl, pr, down_p)
+    scale = frame.scale
 
     # Sleeves: what lies beside the central run of each row, and beyond the shoulders above the armpit.
     cx = float(collar[0])
     half = (sr[0] - sl[0]) / 2
-    core, side_l, side_r = _runs_split(mask, cx)
+    core = central_runs(mask, cx)
     ys = np.nonzero(mask.any(axis=1))[0]
     top, hem = int(ys.min()), int(ys.max())
     default = int(top + (0.42 if g.category == Category.UPPER else 0.25) * (hem - top))
@@ -216,8 +207,8 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     arm_r = _armpit_row(mask, cx, half, +1, int(sr[1]), default)
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
-    sleeve_l = side_l | (core & (rows < arm_l) & (cols < sl[0]))
-    sleeve_r = side_r | (core & (rows < arm_r) & (cols > sr[0]))
+    sleeve_l = mask & ((~core & (cols < cx)) | (core & (rows < arm_l) & (cols < sl[0])))
+    sleeve_r = mask & ((~core & (cols > cx)) | (core & (rows < arm_r) & (cols > sr[0])))
     # A sleeve's outer edge runs from the shoulder to the far end of the cuff (the garment's
     # sleeve landmark); it goes onto the arm's outer contour, the sleeve lies inward of it.
     has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
@@ -247,7 +238,7 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
                 side = _unit(start_p - kp.xy[1].astype(float))
                 elbow = start_p + down_p * 0.85 * width + side * 0.08 * width
                 limb = np.array([start_p, elbow, elbow + (elbow - start_p) * 0.9])
-            limb = _outer_contour(limb, kp.xy[1].astype(float), arm_radius, keep_first=True)
+            limb = _outer_contour(limb, kp.xy[1].astype(float), arm_radius)
             length_g = float(np.linalg.norm(axis[1] - axis[0]))
             width_g = part.sum() / max(length_g, 1.0)
             # The sleeve is at least as wide as the arm in it.
@@ -257,17 +248,17 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     return layers
 
 
-def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float, keep_first: bool = False) -> np.ndarray:
-    """The limb's polyline moved by ``radius`` to its side away from ``centre`` (the body's middle)."""
+def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
+    """The limb's polyline moved by ``radius`` to its side away from ``centre`` (the body's
+    middle); the first point, where the sleeve is sewn on, stays."""
     out = limb.copy()
-    for i in range(len(limb)):
+    for i in range(1, len(limb)):
         a, b = limb[max(i - 1, 0)], limb[min(i + 1, len(limb) - 1)]
         d = _unit(b - a)
         n = np.array([-d[1], d[0]])
         if n @ (limb[i] - centre) < 0:
             n = -n
-        if not (keep_first and i == 0):
-            out[i] = limb[i] + n * radius
+        out[i] = limb[i] + n * radius
     return out
 
 
@@ -285,10 +276,9 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
     # The waistband sits a little above the hip joints and spans the hips' outer edges.
     lift = up * 0.08 * torso
     tl, tr = hl + (hl - hr) * 0.35 + lift, hr + (hr - hl) * 0.35 + lift
-    scale = float(np.linalg.norm(tr - tl) / max(np.linalg.norm(wr - wl), 1.0))
-    across_p = _unit(tr - tl)
     down_p = -up
-    frame = Frame((wl + wr) / 2, _unit(wr - wl), _down(_unit(wr - wl)), (tl + tr) / 2, across_p, down_p, scale)
+    frame = _frame(wl, wr, tl, tr, down_p)
+    scale = frame.scale
 
     need = body_half_widths(kp, frame.origin_p, down_p)
     crotch = pts.get("crotch")
@@ -325,13 +315,6 @@ def fit_garment(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[L
     if g.category == Category.LOWER:
         return fit_bottom(g, body, size)
     return fit_top(g, body, size)
-
-
-def coverage(layers: list[Layer]) -> np.ndarray:
-    alpha = np.zeros_like(layers[0].alpha) if layers else None
-    for layer in layers:
-        alpha = np.maximum(alpha, layer.alpha)
-    return alpha
 
 
 def flatten(layers: list[Layer]) -> tuple[np.ndarray, np.ndarray]:
