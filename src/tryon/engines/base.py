@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tryon.category import Category
+from tryon.garment.analyzer import GarmentAnalysis
 from tryon.imageio import ImageSource
+from tryon.person.analyzer import PersonAnalysis
 
 
 @dataclass
@@ -27,20 +29,45 @@ class TryOnResult:
                 "warped-mask": self.warped_mask}
 
 
+@dataclass
+class TryOnRequest:
+    """One try-on, as ``Engine.run`` takes it; a list of them is a batch."""
+
+    person: ImageSource
+    garment: ImageSource | None
+    category: Category | str = "auto"
+    mask: ImageSource | np.ndarray | None = None
+    keypoints: str | dict | None = None
+    person_analysis: PersonAnalysis | None = None
+    garment_analysis: GarmentAnalysis | None = None
+
+
 class Engine(abc.ABC):
     """A try-on engine. Engines hold their models; ``run`` may be called many times."""
 
     name: str = ""
+    #: How many requests ``run_batch`` handles at once to advantage (GPU engines: more than 1).
+    max_batch: int = 1
 
     @abc.abstractmethod
-    def run(self, person: ImageSource, garment: ImageSource, category: Category | str = "auto", *,
-            mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | None = None) -> TryOnResult:
+    def run(self, person: ImageSource, garment: ImageSource | None, category: Category | str = "auto", *,
+            mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | None = None,
+            person_analysis: PersonAnalysis | None = None, garment_analysis: GarmentAnalysis | None = None
+            ) -> TryOnResult:
         """Dress the person in the garment.
 
         ``category`` is auto, upper, lower or dress. ``mask`` (255 = regenerate) replaces the
         computed agnostic mask; the engine then never reads the person's pixels inside it.
-        ``keypoints`` (an OpenPose JSON path or dict) replaces the pose estimate.
+        ``keypoints`` (an OpenPose JSON path or dict) replaces the pose estimate. Analyses that
+        the caller already has (a server's cache) skip the engine's own; the garment photo may
+        then be None.
         """
+
+    def run_batch(self, requests: list[TryOnRequest]) -> list[TryOnResult]:
+        """Several try-ons at once. Engines that batch on a GPU override this; the default loops."""
+        return [self.run(r.person, r.garment, r.category, mask=r.mask, keypoints=r.keypoints,
+                         person_analysis=r.person_analysis, garment_analysis=r.garment_analysis)
+                for r in requests]
 
     def close(self) -> None:
         """Release models (optional)."""

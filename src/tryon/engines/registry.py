@@ -19,6 +19,14 @@ def available_engines() -> list[str]:
     return sorted(_FACTORIES)
 
 
+def engine_max_batch(name: str) -> int:
+    """How many requests the named engine runs at once to advantage (1 unless it batches on a GPU)."""
+    _load_builtins()
+    if name not in _FACTORIES:
+        raise TryOnError(f"unknown engine {name!r}; available: {', '.join(sorted(_FACTORIES))}")
+    return int(getattr(_FACTORIES[name], "max_batch", 1))
+
+
 def get_engine(name: str = "warp", **options) -> Engine:
     """A new engine instance by name (``warp`` is the default and needs no downloads)."""
     _load_builtins()

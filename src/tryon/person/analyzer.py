@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from tryon.category import Category
@@ -16,6 +17,7 @@ from tryon.person.keypoints import Keypoints
 from tryon.person.parsing import GeometricParser, Parser
 from tryon.person.pose import PoseEstimator
 from tryon.person.segmentation import PersonSegmenter
+from tryon.person.smoothing import KeypointSmoother
 
 #: The body must show at least these BODY_25 joints (neck and both shoulders) to be dressed.
 _REQUIRED_JOINTS = (1, 2, 5)
@@ -39,19 +41,42 @@ class PersonAnalysis:
     def agnostic_mask(self, category: Category | str, length: float | None = None) -> np.ndarray:
         return agnostic_mask(self.parse, self.keypoints, category, length)
 
+    def upscaled(self, image: np.ndarray) -> "PersonAnalysis":
+        """This analysis carried to a larger copy of its photo (labels by nearest neighbour).
+
+        Live mode analyses a reduced frame, which costs a quarter as much, and dresses the full one.
+        """
+        h, w = image.shape[:2]
+        sx, sy = w / self.image.shape[1], h / self.image.shape[0]
+        size = (w, h)
+        face = None
+        if self.face is not None:
+            x0, y0, x1, y1 = self.face.box
+            box = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+            scale = np.array([sx, sy], np.float32)
+            face = Face(box, self.face.score, None if self.face.outline is None else self.face.outline * scale,
+                        self.face.skin_points * scale)
+        return PersonAnalysis(image, self.keypoints.scaled(sx, sy, w, h),
+                              cv2.resize(self.person_mask, size, interpolation=cv2.INTER_NEAREST),
+                              cv2.resize(self.parse, size, interpolation=cv2.INTER_NEAREST), face, dict(self.timings))
+
 
 class PersonAnalyzer:
     """Loads the models once; ``analyze`` is then cheap. Not thread-safe (one per worker)."""
 
-    def __init__(self, parser: Parser | None = None, pose_complexity: int | None = None):
-        self.pose = PoseEstimator(pose_complexity)
+    def __init__(self, parser: Parser | None = None, pose_complexity: int | None = None, video: bool = False):
+        """``video``: frames of one stream, in order; the pose is tracked and its keypoints smoothed."""
+        self.pose = PoseEstimator(pose_complexity, video=video)
+        self.smoother = KeypointSmoother() if video else None
         self.face = FaceAnalyzer()
         self.segmenter = PersonSegmenter()
         self.parser = parser or GeometricParser()
 
-    def analyze(self, source: ImageSource, keypoints: Keypoints | None = None) -> PersonAnalysis:
+    def analyze(self, source: ImageSource, keypoints: Keypoints | None = None,
+                timestamp: float | None = None) -> PersonAnalysis:
         """Analyse a person photo; ``keypoints`` (e.g. from a dataset's OpenPose files) replace
-        the pose estimate, which then only serves the person mask."""
+        the pose estimate, which then only serves the person mask. In video mode, ``timestamp``
+        (seconds) is the frame's time, for the smoothing."""
         image = load_image(source)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -64,6 +89,8 @@ class PersonAnalyzer:
                 raise InputError(f"keypoints are for a {keypoints.width}x{keypoints.height} image, "
                                  f"the photo is {image.shape[1]}x{image.shape[0]}")
             pose.keypoints = keypoints
+        elif self.smoother is not None:
+            pose.keypoints = self.smoother(pose.keypoints, time.perf_counter() if timestamp is None else timestamp)
         timings["pose"] = time.perf_counter() - t
         missing = [j for j in _REQUIRED_JOINTS if not pose.keypoints.seen(j)]
         if missing:

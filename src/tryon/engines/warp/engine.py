@@ -30,10 +30,23 @@ class WarpEngine(Engine):
     def __init__(self, shading: float = 0.6, wrinkles: float = 0.5, person_analyzer: PersonAnalyzer | None = None,
                  garment_analyzer: GarmentAnalyzer | None = None):
         self.options = ComposeOptions(shading=shading, wrinkles=wrinkles)
-        self.persons = person_analyzer or PersonAnalyzer()
-        self.garments = garment_analyzer or GarmentAnalyzer()
+        self._persons = person_analyzer
+        self._garments = garment_analyzer
 
-    def run(self, person: ImageSource, garment: ImageSource, category: Category | str = "auto", *,
+    @property
+    def persons(self) -> PersonAnalyzer:
+        """Loaded on first use: a caller that passes analyses (the server) never loads the models."""
+        if self._persons is None:
+            self._persons = PersonAnalyzer()
+        return self._persons
+
+    @property
+    def garments(self) -> GarmentAnalyzer:
+        if self._garments is None:
+            self._garments = GarmentAnalyzer()
+        return self._garments
+
+    def run(self, person: ImageSource, garment: ImageSource | None, category: Category | str = "auto", *,
             mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | Keypoints | None = None,
             garment_analysis: GarmentAnalysis | None = None, person_analysis: PersonAnalysis | None = None
             ) -> TryOnResult:
@@ -80,7 +93,8 @@ class WarpEngine(Engine):
                            (alpha > 0.5).astype(np.uint8) * 255, timings)
 
     def close(self) -> None:
-        self.persons.close()
+        if self._persons is not None:
+            self._persons.close()
 
 
 def _keypoints(source, width: int, height: int) -> Keypoints | None:

@@ -1,0 +1,251 @@
+"""The HTTP shell: FastAPI routes over :class:`TryOnService`, errors as JSON with the right status."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from tryon.errors import (GarmentError, ImageTooLargeError, InputError, ModelUnavailableError, MultiplePersonsError,
+                          NoPersonError, TryOnError)
+from tryon.serve.catalog import UnknownGarmentError
+from tryon.serve.live import TRY_AGAIN_LATER, live_endpoint
+from tryon.serve.metrics import Metrics
+from tryon.serve.pool import BusyError, DeadlineError
+from tryon.serve.service import FieldError, TryOnService
+from tryon.serve.settings import ServeSettings
+from tryon.serve.upload import FormError, read_form
+
+log = logging.getLogger("tryon.serve")
+
+
+class NotReadyError(TryOnError):
+    """The models are still loading (or failed to load)."""
+
+
+class AuthError(TryOnError):
+    """No API key, or a wrong one."""
+
+
+# Most specific first: the first class an error is an instance of decides its status.
+_STATUS: list[tuple[type, int, str]] = [
+    (AuthError, 401, "unauthorized"),
+    (UnknownGarmentError, 404, "not_found"),
+    (ImageTooLargeError, 413, "too_large"),
+    (NoPersonError, 422, "no_person"),
+    (MultiplePersonsError, 422, "several_persons"),
+    (GarmentError, 422, "bad_garment"),
+    (FieldError, 422, "bad_field"),
+    (FormError, 400, "bad_request"),
+    (InputError, 400, "bad_image"),
+    (BusyError, 429, "busy"),
+    (NotReadyError, 503, "not_ready"),
+    (ModelUnavailableError, 503, "model_unavailable"),
+    (DeadlineError, 504, "deadline"),
+    (TryOnError, 400, "bad_request"),
+]
+
+_FORM_SCHEMA = {
+    "person": {"type": "string", "format": "binary", "description": "Photo of one person (JPEG, PNG, WebP)."},
+    "garment": {"type": "string", "format": "binary", "description": "Product photo of the garment."},
+    "garment_id": {"type": "string", "description": "A garment of the catalog, instead of 'garment'."},
+    "category": {"type": "string", "enum": ["auto", "upper", "lower", "dress"], "default": "auto"},
+}
+
+
+def _form_doc(extra: dict, required: list[str]) -> dict:
+    schema = {"type": "object", "properties": {**_FORM_SCHEMA, **extra}, "required": required}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    for kind, status, code in _STATUS:
+        if isinstance(exc, kind):
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, BusyError) else None
+            return JSONResponse({"error": code, "message": str(exc)}, status_code=status, headers=headers)
+    raise exc
+
+
+def create_app(settings: ServeSettings | None = None) -> FastAPI:
+    """The service's ASGI app. Models load in the background; /readyz says when they are loaded."""
+    settings = settings or ServeSettings.from_env()
+    metrics = Metrics()
+    state: dict = {"service": None, "error": None}
+    live_slots = threading.BoundedSemaphore(settings.workers)
+
+    def load() -> None:
+        try:
+            state["service"] = TryOnService(settings, metrics)
+        except Exception as exc:  # reported by /readyz and every request
+            log.exception("the service failed to start")
+            state["error"] = exc
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loader = threading.Thread(target=load, name="tryon-load", daemon=True)
+        loader.start()
+        yield
+        await asyncio.to_thread(loader.join)
+        if state["service"] is not None:
+            await asyncio.to_thread(state["service"].close)
+
+    app = FastAPI(title="tryon", version=_version(), lifespan=lifespan,
+                  description="Virtual try-on: a person photo and a garment photo in, the person wearing it out.")
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["X-API-Key", "Authorization", "Content-Type"],
+                           expose_headers=["Server-Timing", "X-Tryon-Engine", "X-Tryon-Category"])
+
+    def service() -> TryOnService:
+        if state["service"] is None:
+            reason = f"the service failed to start: {state['error']}" if state["error"] else "models are loading"
+            raise NotReadyError(reason)
+        return state["service"]
+
+    def check_key(headers, query) -> None:
+        if not settings.api_keys:
+            return
+        given = headers.get("x-api-key") or query.get("key") or ""
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        if not any(hmac.compare_digest(given.encode(), k.encode()) for k in settings.api_keys):
+            raise AuthError("a valid API key is required (X-API-Key header or Authorization: Bearer)")
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        t = time.perf_counter()
+        try:
+            if request.url.path.startswith("/v1/"):
+                check_key(request.headers, request.query_params)
+            response = await call_next(request)
+        except TryOnError as exc:
+            response = error_response(exc)
+        except Exception:
+            log.exception("internal error on %s %s", request.method, request.url.path)
+            response = JSONResponse({"error": "internal", "message": "internal error; it has been logged"}, 500)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        seconds = time.perf_counter() - t
+        metrics.requests.labels(path, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(seconds)
+        if response.status_code in (401, 413, 429, 503):
+            metrics.rejections.labels(str(response.status_code)).inc()
+        log.info("%s %s %d %.0f ms", request.method, path, response.status_code, seconds * 1000)  # never bodies
+        return response
+
+    @app.exception_handler(TryOnError)
+    async def tryon_error(request: Request, exc: TryOnError):
+        return error_response(exc)
+
+    async def wait(future) -> object:
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=settings.deadline_s)
+        except asyncio.TimeoutError:
+            future.cancel()
+            raise DeadlineError(f"the request did not finish within {settings.deadline_s:.0f} s") from None
+
+    max_body = int(settings.max_upload_mb * 1024 * 1024)
+
+    @app.post("/v1/tryon", tags=["try-on"], response_class=Response, openapi_extra=_form_doc({
+        "engine": {"type": "string", "default": settings.default_engine, "enum": list(settings.engines)},
+        "format": {"type": "string", "enum": ["webp", "png", "jpeg"], "default": "webp"},
+        "anonymize": {"type": "boolean", "default": False, "description": "Blur the face in the result."},
+    }, ["person"]), responses={200: {"content": {"image/webp": {}, "image/png": {}, "image/jpeg": {}},
+                                     "description": "The try-on picture; stage timings in Server-Timing."}})
+    async def tryon(request: Request) -> Response:
+        """Dress the person in the garment. The picture has the person photo's size and no metadata."""
+        svc = service()
+        form = await read_form(request, max_body)
+        future = svc.submit_tryon(form.files.get("person"), form.files.get("garment"), form.text("garment_id"),
+                                  form.text("category", "auto"), form.text("engine"), form.text("format", "webp"),
+                                  form.flag("anonymize"))
+        out = await wait(future)
+        timing = ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in out.timings.items())
+        return Response(out.image, media_type=out.media_type, headers={
+            "Server-Timing": timing, "X-Tryon-Engine": out.engine, "X-Tryon-Category": out.category.value,
+            "X-Tryon-Person-Cache": "hit" if out.person_cached else "miss", "Cache-Control": "no-store"})
+
+    @app.post("/v1/analyze", tags=["analysis"], openapi_extra=_form_doc({}, []))
+    async def analyze(request: Request) -> JSONResponse:
+        """Keypoints (BODY_25 and COCO-18), face box, person mask, parsing and agnostic masks of a person
+        photo, and the category, landmarks and mask of a garment. Masks are PNG data URLs."""
+        svc = service()
+        form = await read_form(request, max_body)
+        future = svc.submit_analyze(form.files.get("person"), form.files.get("garment"), form.text("garment_id"),
+                                    form.text("category", "auto"))
+        return JSONResponse(await wait(future), headers={"Cache-Control": "no-store"})
+
+    @app.get("/v1/garments", tags=["catalog"])
+    async def garments() -> dict:
+        """The catalog's garments with links to their photos and thumbnails."""
+        return {"garments": [g.describe() for g in service().catalog.list()]}
+
+    @app.get("/v1/garments/{garment_id}/image", tags=["catalog"], response_class=Response)
+    async def garment_image(garment_id: str, size: str = "full") -> Response:
+        """A catalog photo as stored (``size=full``) or a WebP thumbnail (``size=thumb``)."""
+        catalog = service().catalog
+        if size == "thumb":
+            data = await asyncio.to_thread(catalog.thumbnail, garment_id)
+            return Response(data, media_type="image/webp", headers={"Cache-Control": "public, max-age=3600"})
+        if size != "full":
+            raise FieldError("size must be full or thumb")
+        item = catalog.get(garment_id)
+        media = {".png": "image/png", ".webp": "image/webp"}.get(item.path.suffix.lower(), "image/jpeg")
+        data = await asyncio.to_thread(item.path.read_bytes)
+        return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> dict:
+        """The models are loaded and requests will be served."""
+        svc = service()
+        return {"status": "ready", "engines": list(settings.engines), "garments": len(svc.catalog),
+                "queue": {name: lane.depth for name, lane in svc.lanes.items()}}
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    async def prometheus() -> Response:
+        """Prometheus metrics: requests, latency per route, engine and stage, queue depth, rejections."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.websocket("/v1/live")
+    async def live(ws: WebSocket) -> None:
+        try:
+            check_key(ws.headers, ws.query_params)
+            svc = service()
+        except TryOnError as exc:
+            await ws.close(code=1008 if isinstance(exc, AuthError) else TRY_AGAIN_LATER, reason=str(exc))
+            return
+        await live_endpoint(ws, svc, live_slots)
+
+    static = resources.files("tryon.serve") / "static"
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse((static / "index.html").read_text(encoding="utf-8"))
+
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tryon")
+    except PackageNotFoundError:
+        return "0"
