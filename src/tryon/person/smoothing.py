@@ -25,7 +25,7 @@ class KeypointSmoother:
     speed (per pixel per second, scaled to the image height so it works at any frame size).
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.7, d_cutoff: float = 1.0):
+    def __init__(self, min_cutoff: float = 0.3, beta: float = 0.05, d_cutoff: float = 1.0):
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
         self._xy: np.ndarray | None = None
         self._dxy: np.ndarray | None = None

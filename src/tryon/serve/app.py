@@ -101,10 +101,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="tryon", version=_version(), lifespan=lifespan,
                   description="Virtual try-on: a person photo and a garment photo in, the person wearing it out.")
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["X-API-Key", "Authorization", "Content-Type"],
-                           expose_headers=["Server-Timing", "X-Tryon-Engine", "X-Tryon-Category"])
+    app.state.tryon = state  # {"service": TryOnService | None, "error": ...}, for operators' hooks and tests
 
     def service() -> TryOnService:
         if state["service"] is None:
@@ -143,6 +140,12 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             metrics.rejections.labels(str(response.status_code)).inc()
         log.info("%s %s %d %.0f ms", request.method, path, response.status_code, seconds * 1000)  # never bodies
         return response
+
+    if settings.cors_origins:  # added last, so outermost: error answers carry the CORS headers too
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["X-API-Key", "Authorization", "Content-Type"],
+                           expose_headers=["Server-Timing", "X-Tryon-Engine", "X-Tryon-Category",
+                                           "X-Tryon-Person-Cache", "Retry-After"])
 
     @app.exception_handler(TryOnError)
     async def tryon_error(request: Request, exc: TryOnError):
