@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench browser clean
 
 install: $(STAMP)
 
@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml Makefile
 demo: install
 	$(BIN)/tryon demo --out demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
+
+# The page's tests drive Debian's Chromium (Playwright's own browser download cannot run here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium is not installed and this is not root; the browser tests will skip (sudo apt-get install chromium)"; fi; }
 
 bench: install
 	$(BIN)/python benchmarks/analysis.py
