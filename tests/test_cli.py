@@ -172,3 +172,9 @@ def test_demo(tmp_path):
     changed = np.abs(person - result).max(axis=2) > 0
     assert 0.05 < changed.mean() < 0.7  # the torso changed, the rest did not
     assert changed[: person.shape[0] // 6].mean() < 0.02  # the top of the photo is untouched
+
+
+def test_serve_refuses_a_missing_catalog_with_a_clear_message(tmp_path):
+    res = run("serve", "--catalog", tmp_path / "no-such-folder", "--port", "0")
+    assert res.returncode == 2
+    assert "catalog folder" in res.stderr and "does not exist" in res.stderr and "Traceback" not in res.stderr

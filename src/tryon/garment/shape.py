@@ -106,6 +106,21 @@ class GarmentLandmarks:
         return None if p is None else np.asarray(p, np.float32)
 
 
+def _shoulder_half_from_outline(top_at, cx: float, x0: int, x1: int, h: int) -> float | None:
+    """Half the shoulder width: where the top outline, followed outwards from the neck, first
+    drops steeply (more than 2.5 px down per px out, over 2% of the width), averaged over both sides."""
+    step = max(2, int(0.02 * (x1 - x0)))
+    halves = []
+    for side in (-1, 1):
+        edge = x0 if side < 0 else x1
+        start = cx + side * 0.15 * (x1 - x0)
+        for x in np.arange(start, edge - side * step, side):
+            if top_at(x + side * step) - top_at(x) > 2.5 * step and top_at(x + side * step) > top_at(start) + 0.05 * h:
+                halves.append(abs(x - cx))
+                break
+    return float(np.mean(halves)) if len(halves) == 2 else None
+
+
 def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     """Collar, shoulders, sleeve ends, hem corners (tops, dresses); waistband, hems, crotch (bottoms)."""
     ys, xs = np.nonzero(mask)
@@ -146,6 +161,13 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
         if run is not None:
             widths.append(run[1] - run[0] + 1)
     half = max(float(np.percentile(widths, 25)) / 2 if widths else (x1 - x0) / 4, 1.0)
+    fused = False
+    if category == Category.UPPER and min(top_at(cx - half), top_at(cx + half)) > y0 + 0.3 * h:
+        # Long sleeves hanging against the body all the way down (cardigans, sweaters): no row shows
+        # the torso alone, and the "shoulders" found are the cuffs. The top outline tells instead:
+        # it runs gently down the shoulder seam, then drops down the sleeve's outer edge.
+        half = _shoulder_half_from_outline(top_at, cx, x0, x1, h) or half
+        fused = True
     collar_band = [top_at(x) for x in np.linspace(cx - 0.3 * half, cx + 0.3 * half, 7)]
     pts["collar"] = (cx, float(max(collar_band)))  # the neckline dips below the shoulders
     shoulder_y = min(top_at(cx - half), top_at(cx + half))  # product shots are upright: one height
@@ -157,7 +179,7 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
     for name, beyond in (("sleeve_left", cols < cx - 1.15 * half), ("sleeve_right", cols > cx + 1.15 * half)):
-        part = mask & beyond & (~central | (rows < armpit))
+        part = mask & beyond & (~central | (rows < armpit) | fused)
         if part.sum() > 0.01 * mask.sum():
             sy, sx = np.nonzero(part)
             origin = np.array(pts[name.replace("sleeve", "shoulder")])
@@ -172,6 +194,7 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     too_wide = category == Category.UPPER and width > 1.35 * 2 * half
     if run is None or too_wide or width < 0.6 * 2 * half:
         l, r, _ = row(hy)
+        too_wide = too_wide or (category == Category.UPPER and r - l + 1 > 1.35 * 2 * half)
         run = (cx - 1.05 * half, cx + 1.05 * half) if too_wide or r <= l else (l, r)
     pts["hem_left"], pts["hem_right"] = (float(run[0]), float(hy)), (float(run[1]), float(hy))
     return GarmentLandmarks(pts)
