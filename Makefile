@@ -11,6 +11,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	# torch 2.13.0 is the CPU build on this project's machines (seconds, from local disk); the
+	# catvton extra leaves the choice of build to your pip elsewhere.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	$(BIN)/tryon models fetch
 	touch $(STAMP)

@@ -22,7 +22,7 @@ import numpy as np
 
 from tryon.data.evalset import Evalset, find_evalset
 from tryon.engines import get_engine
-from tryon.engines.warp.engine import MASK_GREY
+from tryon.engines.base import MASK_GREY
 from tryon.imageio import load_image, load_mask
 from tryon.metrics.image import ms_ssim, psnr, ssim
 

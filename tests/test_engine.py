@@ -7,7 +7,7 @@ import pytest
 
 from tryon.category import Category
 from tryon.engines import available_engines, get_engine
-from tryon.engines.warp.engine import MASK_GREY
+from tryon.engines.base import MASK_GREY
 from tryon.errors import GarmentError, NoPersonError, TryOnError
 from tryon.imageio import load_image, load_mask
 

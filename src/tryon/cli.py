@@ -127,13 +127,40 @@ def run(
     keypoints: Optional[Path] = typer.Option(None, help="Your own OpenPose JSON keypoints for the person photo."),
     shading: float = typer.Option(0.5, min=0.0, max=1.0, help="warp: how much of the photo's light the garment takes."),
     debug: Optional[Path] = typer.Option(None, help="Folder for the intermediate layers."),
+    base_model: Optional[Path] = typer.Option(None, help="catvton: diffusers folder of SD-1.5 inpainting.",
+                                              rich_help_panel="catvton"),
+    vae: Optional[Path] = typer.Option(None, help="catvton: AutoencoderKL folder (default BASE/vae).",
+                                       rich_help_panel="catvton"),
+    attn_weights: Optional[Path] = typer.Option(None, help="catvton: CatVTON folder, e.g. mix-48k-1024.",
+                                                rich_help_panel="catvton"),
+    steps: Optional[int] = typer.Option(None, help="catvton: sampling steps (50).", rich_help_panel="catvton"),
+    guidance: Optional[float] = typer.Option(None, help="catvton: guidance scale (2.5).", rich_help_panel="catvton"),
+    seed: Optional[int] = typer.Option(None, help="catvton: random seed (42).", rich_help_panel="catvton"),
+    size: Optional[str] = typer.Option(None, help="catvton: working size WxH (768x1024).", rich_help_panel="catvton"),
+    scheduler: Optional[str] = typer.Option(None, help="catvton: ddim (published), dpm++ or unipc.",
+                                            rich_help_panel="catvton"),
+    dtype: Optional[str] = typer.Option(None, help="catvton: fp32, fp16, bf16 or auto.", rich_help_panel="catvton"),
+    device: Optional[str] = typer.Option(None, help="catvton: cuda, cpu or auto.", rich_help_panel="catvton"),
+    repaint: Optional[bool] = typer.Option(None, "--repaint/--no-repaint", help="catvton: paste the photo back "
+                                           "outside the blurred mask (off: it flatters paired scores).",
+                                           rich_help_panel="catvton"),
+    offload: Optional[bool] = typer.Option(None, "--offload/--no-offload", help="catvton: model CPU offload "
+                                           "(small GPUs).", rich_help_panel="catvton"),
+    vae_tiling: Optional[bool] = typer.Option(None, "--vae-tiling/--no-vae-tiling", help="catvton: VAE tiling "
+                                              "and slicing.", rich_help_panel="catvton"),
 ) -> None:
     """Dress the person in the garment."""
     from tryon.engines import get_engine
     from tryon.imageio import save_image
 
     _output_path(out)
-    options = {"shading": shading} if engine == "warp" else {}
+    catvton = dict(base_model=base_model, vae=vae, attn_weights=attn_weights, steps=steps, guidance=guidance,
+                   seed=seed, size=size, scheduler=scheduler, dtype=dtype, device=device, repaint=repaint,
+                   offload=offload, vae_tiling=vae_tiling)
+    if engine != "catvton" and any(v is not None for v in catvton.values()):
+        given = ", ".join("--" + k.replace("_", "-") for k, v in catvton.items() if v is not None)
+        raise TryOnError(f"{given}: only for --engine catvton")
+    options = {"shading": shading} if engine == "warp" else catvton if engine == "catvton" else {}
     result = get_engine(engine, **options).run(person, garment, category, mask=mask, keypoints=keypoints)
     save_image(result.image, out)
     if debug is not None:

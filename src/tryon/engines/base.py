@@ -12,6 +12,9 @@ from tryon.garment.analyzer import GarmentAnalysis
 from tryon.imageio import ImageSource
 from tryon.person.analyzer import PersonAnalysis
 
+#: Grey painted over a user-given mask before anything looks at the photo (VITON-HD's agnostic grey).
+MASK_GREY = 128
+
 
 @dataclass
 class TryOnResult:

@@ -37,6 +37,8 @@ def get_engine(name: str = "warp", **options) -> Engine:
 
 def _load_builtins() -> None:
     if "warp" not in _FACTORIES:
+        from tryon.engines.catvton.engine import CatVTONEngine  # imports PyTorch only when built
         from tryon.engines.warp.engine import WarpEngine
 
         register_engine("warp", WarpEngine)
+        register_engine("catvton", CatVTONEngine)

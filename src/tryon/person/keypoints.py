@@ -185,3 +185,12 @@ class Keypoints:
         if isinstance(data, dict) and "keypoints" in data:
             return cls.from_dresscode(data, width, height)
         return cls.from_openpose(data, width, height)
+
+
+def as_keypoints(source: "str | os.PathLike | dict | Keypoints | None", width: int, height: int) -> Keypoints | None:
+    """Keypoints from what a user may hand an engine: an OpenPose JSON path or dict, or Keypoints."""
+    if source is None or isinstance(source, Keypoints):
+        return source
+    if isinstance(source, dict):
+        return Keypoints.from_openpose(source, width, height)
+    return Keypoints.load_openpose(source, width, height)

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.engines.base import Engine, TryOnResult
+from tryon.engines.base import MASK_GREY, Engine, TryOnResult
 from tryon.engines.warp.compose import ComposeOptions, compose
 from tryon.engines.warp.fit import Body, fit_garment, flatten
 from tryon.errors import InputError
@@ -16,10 +16,7 @@ from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import ImageSource, load_image, load_mask
 from tryon.person.agnostic import protected
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
-from tryon.person.keypoints import Keypoints
-
-#: Grey painted over a user-given mask before anything looks at the photo (VITON-HD's agnostic grey).
-MASK_GREY = 128
+from tryon.person.keypoints import Keypoints, as_keypoints
 
 
 class WarpEngine(Engine):
@@ -63,7 +60,7 @@ class WarpEngine(Engine):
             # Pixels under the mask are unknown: nothing downstream may read them.
             image = image.copy()
             image[user_mask] = MASK_GREY
-        kp = _keypoints(keypoints, w, h)
+        kp = as_keypoints(keypoints, w, h)
         timings: dict[str, float] = {}
 
         g = garment_analysis or self.garments.analyze(
@@ -95,11 +92,3 @@ class WarpEngine(Engine):
     def close(self) -> None:
         if self._persons is not None:
             self._persons.close()
-
-
-def _keypoints(source, width: int, height: int) -> Keypoints | None:
-    if source is None or isinstance(source, Keypoints):
-        return source
-    if isinstance(source, dict):
-        return Keypoints.from_openpose(source, width, height)
-    return Keypoints.load_openpose(source, width, height)

@@ -1,0 +1,67 @@
+"""CatVTON's input geometry: what the model saw in training, so what it must see at inference.
+
+The person photo and its mask are centre-cropped to the working aspect and resized (Lanczos); the
+garment is resized to fit and centred on white. Results are mapped back onto the original photo by
+the inverse of the person's crop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class Crop:
+    """The centre crop taken from the original photo: box (x0, y0, x1, y1) in its pixels."""
+
+    box: tuple[int, int, int, int]
+    size: tuple[int, int]  # working (W, H)
+
+
+def centre_crop_box(width: int, height: int, size: tuple[int, int]) -> Crop:
+    tw, th = size
+    if width * th > height * tw:  # too wide: crop the sides
+        cw = round(height * tw / th)
+        x0 = (width - cw) // 2
+        return Crop((x0, 0, x0 + cw, height), size)
+    ch = round(width * th / tw)
+    y0 = (height - ch) // 2
+    return Crop((0, y0, width, y0 + ch), size)
+
+
+def crop_resize(image: np.ndarray, crop: Crop, resample=Image.LANCZOS) -> np.ndarray:
+    return np.asarray(Image.fromarray(image).crop(crop.box).resize(crop.size, resample))
+
+
+def fit_on_white(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The garment resized to fit ``size`` (W, H), keeping its aspect, centred on white."""
+    tw, th = size
+    h, w = image.shape[:2]
+    scale = min(tw / w, th / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    canvas = Image.new("RGB", size, (255, 255, 255))
+    canvas.paste(Image.fromarray(image).resize((nw, nh), Image.LANCZOS), ((tw - nw) // 2, (th - nh) // 2))
+    return np.asarray(canvas)
+
+
+def paste_back(original: np.ndarray, result: np.ndarray, crop: Crop) -> np.ndarray:
+    """The result (working size) resized into the crop box of the original photo; what the crop
+    left out is the original's."""
+    x0, y0, x1, y1 = crop.box
+    out = original.copy()
+    out[y0:y1, x0:x1] = np.asarray(Image.fromarray(result).resize((x1 - x0, y1 - y0), Image.LANCZOS))
+    return out
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``768x1024`` as (768, 1024): width x height, each a multiple of 8 (the VAE's factor)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"size {text!r}: use WIDTHxHEIGHT, e.g. 768x1024") from None
+    if w % 8 or h % 8 or w < 64 or h < 64:
+        raise ValueError(f"size {text!r}: width and height must be multiples of 8, at least 64")
+    return w, h

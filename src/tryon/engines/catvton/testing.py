@@ -1,0 +1,68 @@
+"""Random CatVTON models in the published folder layout, for tests and benchmarks.
+
+``full`` has Stable Diffusion 1.5's architecture (the same FLOPs as the real model, random weights);
+``tiny`` keeps its block structure (16 self-attention layers, factor-8 VAE) at small widths so a
+CPU runs it in seconds. Neither produces a meaningful picture: they test plumbing and speed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tryon.engines.catvton.attention import attention_slots
+
+#: Stable Diffusion 1.5's noise schedule, as in the inpainting model's scheduler folder.
+SD15_SCHEDULE = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+                 "num_train_timesteps": 1000, "set_alpha_to_one": False, "steps_offset": 1, "clip_sample": False,
+                 "timestep_spacing": "leading"}
+
+_SIZES = {
+    "tiny": dict(unet=dict(block_out_channels=(32, 64, 64, 64), cross_attention_dim=32, attention_head_dim=8),
+                 vae=dict(block_out_channels=(32, 32, 64, 64))),
+    "full": dict(unet=dict(block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768, attention_head_dim=8),
+                 vae=dict(block_out_channels=(128, 256, 512, 512))),
+}
+
+
+def build_unet(scale: str = "tiny", in_channels: int = 9):
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        in_channels=in_channels, out_channels=4, layers_per_block=2, norm_num_groups=32, sample_size=64,
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3, **_SIZES[scale]["unet"])
+
+
+def build_vae(scale: str = "tiny"):
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, norm_num_groups=32,
+                         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+                         sample_size=256, **_SIZES[scale]["vae"])
+
+
+def attention_tensors(unet, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A random attention file for this UNet, with the published key names (fp32)."""
+    g = torch.Generator().manual_seed(seed)
+    return {s.key: torch.randn(s.shape, generator=g) * (0.02 if s.key.endswith("bias") else 0.05)
+            for s in attention_slots(unet)}
+
+
+def write_random_catvton(root: str | Path, scale: str = "tiny", mask_free: bool = False, seed: int = 0) -> dict[str, Path]:
+    """Write ``base/`` (unet, vae, scheduler) and ``attn/attention/model.safetensors`` under ``root``."""
+    from diffusers import DDIMScheduler
+    from safetensors.torch import save_file
+
+    root = Path(root)
+    torch.manual_seed(seed)
+    unet = build_unet(scale, 8 if mask_free else 9)
+    base = root / "base"
+    unet.save_pretrained(base / "unet")
+    build_vae(scale).save_pretrained(base / "vae")
+    DDIMScheduler(**SD15_SCHEDULE).save_pretrained(base / "scheduler")
+    attn = root / "attn"
+    (attn / "attention").mkdir(parents=True, exist_ok=True)
+    save_file(attention_tensors(unet, seed), str(attn / "attention" / "model.safetensors"))
+    return {"base_model": base, "vae": base / "vae", "attn_weights": attn}

@@ -1,0 +1,232 @@
+"""The catvton engine on tiny random models in the published layout (CPU, seconds)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch", reason="the catvton extra (torch, diffusers) is not installed")
+pytest.importorskip("diffusers")
+
+from safetensors.torch import load_file, save_file  # noqa: E402
+
+from tryon.engines.catvton.attention import (WeightsError, attention_slots, load_attention_weights,  # noqa: E402
+                                             skip_cross_attention)
+from tryon.engines.catvton.pipeline import CatVTONPipeline  # noqa: E402
+from tryon.engines.catvton.testing import build_unet, write_random_catvton  # noqa: E402
+
+#: CatVTON's layer order, written out independently of our code: down 0, 1, 2; up 1, 2, 3; mid last.
+PUBLISHED_ORDER = (
+    [f"down_blocks.{b}.attentions.{a}" for b in range(3) for a in range(2)]
+    + [f"up_blocks.{b}.attentions.{a}" for b in (1, 2, 3) for a in range(3)]
+    + ["mid_block.attentions.0"])
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_random_catvton(tmp_path_factory.mktemp("catvton"), "tiny")
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny):
+    return CatVTONPipeline.from_pretrained(tiny["base_model"], tiny["attn_weights"])
+
+
+def _inputs(seed=0, h=128, w=96, batch=1):
+    g = torch.Generator().manual_seed(seed)
+    person = torch.rand(batch, 3, h, w, generator=g) * 2 - 1
+    garment = torch.rand(batch, 3, h, w, generator=g) * 2 - 1
+    mask = torch.zeros(batch, 1, h, w)
+    mask[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 1
+    return person, garment, mask
+
+
+def test_file_keys_follow_the_published_layer_order(tiny):
+    unet = build_unet("tiny")
+    slots = attention_slots(unet)
+    assert len(slots) == 80
+    for i, block in enumerate(PUBLISHED_ORDER):
+        module = f"{block}.transformer_blocks.0.attn1"
+        keys = {s.key for s in slots if s.module == module}
+        assert keys == {f"{8 * i}.{p}" for p in ("to_q.weight", "to_k.weight", "to_v.weight", "to_out.0.weight",
+                                                 "to_out.0.bias")}
+    assert set(load_file(str(tiny["attn_weights"] / "attention" / "model.safetensors"))) == {s.key for s in slots}
+
+
+def test_changing_one_tensor_changes_that_layer_only(tiny, tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    tensors = load_file(str(tiny["attn_weights"] / "attention" / "model.safetensors"))
+    a = UNet2DConditionModel.from_pretrained(str(tiny["base_model"] / "unet"))
+    load_attention_weights(a, tiny["attn_weights"])
+    for name, p in a.named_parameters():  # the file's values really are in the layers
+        if name == "up_blocks.2.attentions.0.transformer_blocks.0.attn1.to_v.weight":
+            assert torch.equal(p, tensors["72.to_v.weight"])  # layer 9 = up_blocks.2.attentions.0
+    changed = dict(tensors)
+    changed["56.to_k.weight"] = tensors["56.to_k.weight"] + 1.0  # layer 7: up_blocks.1.attentions.1
+    save_file(changed, str(tmp_path / "model.safetensors"))
+    b = UNet2DConditionModel.from_pretrained(str(tiny["base_model"] / "unet"))
+    load_attention_weights(b, tmp_path / "model.safetensors")
+    sa, sb = a.state_dict(), b.state_dict()
+    differ = [k for k in sa if not torch.equal(sa[k], sb[k])]
+    assert differ == ["up_blocks.1.attentions.1.transformer_blocks.0.attn1.to_k.weight"]
+
+
+@pytest.mark.parametrize("fault, named", [
+    ("missing", "120.to_q.weight"), ("extra", "128.to_q.weight"), ("misshapen", "8.to_out.0.weight")])
+def test_attention_files_that_do_not_fit_are_refused_by_name(tiny, tmp_path, fault, named):
+    from diffusers import UNet2DConditionModel
+
+    tensors = load_file(str(tiny["attn_weights"] / "attention" / "model.safetensors"))
+    if fault == "missing":
+        del tensors[named]
+    elif fault == "extra":
+        tensors[named] = torch.zeros(4)
+    else:
+        tensors[named] = tensors[named][:, :-1].contiguous()
+    save_file(tensors, str(tmp_path / "model.safetensors"))
+    unet = UNet2DConditionModel.from_pretrained(str(tiny["base_model"] / "unet"))
+    before = {k: v.clone() for k, v in unet.state_dict().items()}
+    with pytest.raises(WeightsError, match=named.replace(".", r"\.")):
+        load_attention_weights(unet, tmp_path / "model.safetensors")
+    assert all(torch.equal(before[k], v) for k, v in unet.state_dict().items())  # nothing half-loaded
+
+
+def test_cross_attention_becomes_h_plus_norm2_h():
+    torch.manual_seed(0)
+    unet = build_unet("tiny")
+    skip_cross_attention(unet)
+    block = unet.down_blocks[1].attentions[0].transformer_blocks[0]
+    h = torch.randn(2, 64, block.norm1.normalized_shape[0])
+    with torch.no_grad():
+        got = block(h, encoder_hidden_states=None)
+        # The same block computed by hand: self-attention, then h + norm2(h), then the feed-forward.
+        attn = block.attn1
+        x = block.norm1(h)
+        b, n, c = x.shape
+        heads = attn.heads
+        q, k, v = (f(x).view(b, n, heads, -1).transpose(1, 2) for f in (attn.to_q, attn.to_k, attn.to_v))
+        weights = torch.softmax(q @ k.transpose(-1, -2) / (q.shape[-1] ** 0.5), dim=-1)
+        h1 = attn.to_out[0]((weights @ v).transpose(1, 2).reshape(b, n, c)) + h
+        h2 = h1 + block.norm2(h1)
+        expected = block.ff(block.norm3(h2)) + h2
+        without = block.ff(block.norm3(h1)) + h1  # what a true no-op would give
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    assert (got - without).abs().max() > 1e-2
+
+
+def test_output_size_and_determinism_per_seed(pipe):
+    person, garment, mask = _inputs()
+    run = lambda seed: pipe(person, garment, mask, steps=3, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    a, b, c = run(7), run(7), run(8)
+    assert a.shape == (1, 3, 128, 96) and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(a, b)
+    assert (a - c).abs().mean() > 1e-3
+
+
+def test_guidance_runs_an_unconditional_branch_without_the_garment(pipe):
+    person, garment, mask = _inputs()
+    seen = []
+    handle = pipe.unet.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    try:
+        with_cfg = pipe(person, garment, mask, steps=2, guidance=2.5, generator=torch.Generator().manual_seed(1))
+        n_cfg = len(seen)
+        no_cfg = pipe(person, garment, mask, steps=2, guidance=1.0, generator=torch.Generator().manual_seed(1))
+    finally:
+        handle.remove()
+    first, plain = seen[0], seen[n_cfg]
+    assert first.shape[:2] == (2, 9) and plain.shape[:2] == (1, 9)
+    lat_h = first.shape[-2] // 2
+    assert torch.count_nonzero(first[0, 5:9, lat_h:]) == 0  # unconditional: garment latent zeroed
+    assert torch.count_nonzero(first[1, 5:9, lat_h:]) > 0  # conditional: the garment is there
+    assert torch.count_nonzero(first[:, 4, lat_h:]) == 0  # the mask channel is zero over the garment half
+    assert (with_cfg - no_cfg).abs().mean() > 1e-4
+
+
+def test_a_batch_of_garments_matches_single_runs_in_shape(pipe):
+    person, garment, mask = _inputs(batch=3)
+    out = pipe(person, garment, mask, steps=2, generator=torch.Generator().manual_seed(3))
+    assert out.shape == (3, 3, 128, 96)
+    assert (out[0] - out[1]).abs().mean() > 1e-4
+
+
+def test_mask_free_variant(tmp_path):
+    paths = write_random_catvton(tmp_path, "tiny", mask_free=True)
+    pipe = CatVTONPipeline.from_pretrained(paths["base_model"], paths["attn_weights"])
+    assert pipe.mask_free
+    person, garment, _ = _inputs()
+    seen = []
+    handle = pipe.unet.register_forward_pre_hook(lambda m, args: seen.append(args[0].shape))
+    out = pipe(person, garment, None, steps=2, generator=torch.Generator().manual_seed(0))
+    handle.remove()
+    assert out.shape == (1, 3, 128, 96)
+    assert seen[0] == (2, 8, 16, 24)  # [noisy, person beside garment], width doubled
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "tryon.cli", *map(str, args)], capture_output=True, text=True,
+                          env=dict(os.environ, TRYON_OFFLINE="1", **(env or {})), timeout=600)
+
+
+def test_cli_end_to_end_and_masked_pixels_are_never_read(tiny, vitonhd_person, evalset, tmp_path):
+    garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00055_00").path
+    flags = ["--engine", "catvton", "--base-model", tiny["base_model"], "--attn-weights", tiny["attn_weights"],
+             "--steps", "2", "--size", "96x128"]
+    photo = np.asarray(Image.open(vitonhd_person.path).convert("RGB"))
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    mask[300:700, 200:560] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    noisy = photo.copy()
+    noisy[mask > 0] = np.random.default_rng(0).integers(0, 256, (int((mask > 0).sum()), 3))
+    Image.fromarray(noisy).save(tmp_path / "noisy.png")
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    for name in ("photo", "noisy"):
+        res = _cli("run", tmp_path / f"{name}.png", garment, "--out", tmp_path / f"{name}-out.png",
+                   "--mask", tmp_path / "mask.png", *flags)
+        assert res.returncode == 0, res.stderr
+        assert "catvton runs on the CPU" in res.stderr  # it says so
+    a = np.asarray(Image.open(tmp_path / "photo-out.png"))
+    b = np.asarray(Image.open(tmp_path / "noisy-out.png"))
+    assert a.shape == photo.shape
+    np.testing.assert_array_equal(a, b)
+
+    auto = _cli("run", vitonhd_person.path, garment, "--out", tmp_path / "auto.webp", *flags)
+    assert auto.returncode == 0, auto.stderr
+    assert "(upper)" in auto.stdout
+
+
+def test_cli_names_the_bad_key_and_the_missing_folder(tiny, vitonhd_person, evalset, tmp_path):
+    garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00055_00").path
+    tensors = load_file(str(tiny["attn_weights"] / "attention" / "model.safetensors"))
+    del tensors["120.to_q.weight"]
+    (tmp_path / "bad" / "attention").mkdir(parents=True)
+    save_file(tensors, str(tmp_path / "bad" / "attention" / "model.safetensors"))
+    base = ["run", vitonhd_person.path, garment, "--out", tmp_path / "o.png", "--engine", "catvton"]
+    res = _cli(*base, "--base-model", tiny["base_model"], "--attn-weights", tmp_path / "bad")
+    assert res.returncode == 2 and "120.to_q.weight" in res.stderr and "Traceback" not in res.stderr
+    res = _cli(*base, "--base-model", tmp_path / "nowhere", "--attn-weights", tiny["attn_weights"])
+    assert res.returncode == 2 and "nowhere" in res.stderr
+    res = _cli(*base)
+    assert res.returncode == 2 and "--base-model" in res.stderr
+
+
+def test_settings_come_from_file_then_environment_then_flags(tmp_path, tiny):
+    from tryon.engines.catvton.config import load_config
+
+    (tmp_path / "config.toml").write_text(
+        f'[catvton]\nbase_model = "{tiny["base_model"]}"\nattn_weights = "{tiny["attn_weights"]}"\n'
+        'steps = 30\nscheduler = "unipc"\nsize = "384x512"\n')
+    env = {"TRYON_CONFIG": str(tmp_path / "config.toml"), "TRYON_CATVTON_STEPS": "20"}
+    c = load_config(env, guidance=None, seed=5)
+    assert (c.base_model, c.steps, c.scheduler, c.size, c.seed) == (tiny["base_model"], 20, "unipc", (384, 512), 5)
+    assert load_config(env, steps=8).steps == 8
+    (tmp_path / "config.toml").write_text("[catvton]\nstepz = 3\n")
+    from tryon.errors import TryOnError
+
+    with pytest.raises(TryOnError, match="stepz"):
+        load_config(env)
