@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -230,3 +231,31 @@ def test_settings_come_from_file_then_environment_then_flags(tmp_path, tiny):
 
     with pytest.raises(TryOnError, match="stepz"):
         load_config(env)
+
+
+def test_service_batches_catvton_requests(tiny, vitonhd_person, evalset, monkeypatch, tmp_path):
+    """The server runs catvton requests that arrive together as one batch on its engine lane."""
+    from tryon.serve.service import TryOnService
+    from tryon.serve.settings import ServeSettings
+
+    monkeypatch.setenv("TRYON_CONFIG", str(tmp_path / "none.toml"))
+    for name, value in (("BASE_MODEL", tiny["base_model"]), ("ATTN_WEIGHTS", tiny["attn_weights"]),
+                        ("STEPS", "2"), ("SIZE", "96x128")):
+        monkeypatch.setenv(f"TRYON_CATVTON_{name}", str(value))
+    person = vitonhd_person.path.read_bytes()
+    garments = [e.path.read_bytes() for e in evalset.of_kind("garment", "upper")[:3]]
+    service = TryOnService(ServeSettings(engines=("warp", "catvton"), workers=1, batch_window_s=0.5))
+    try:
+        first = service.submit_tryon(person, garments[0], engine="catvton", fmt="png").result(120)  # warms caches
+        assert first.engine == "catvton" and "diffusion" in first.timings
+        futures = [service.submit_tryon(person, g, engine="catvton", fmt="png") for g in garments]
+        outs = [f.result(120) for f in futures]
+        assert all(o.person_cached for o in outs)
+        sample = service.metrics.registry.get_sample_value
+        assert sample("tryon_batch_size_count", {"lane": "catvton"}) == 2  # the warm-up, then one batch
+        assert sample("tryon_batch_size_sum", {"lane": "catvton"}) == 1 + len(garments)
+        images = [np.asarray(Image.open(io.BytesIO(o.image))) for o in outs]
+        assert images[0].shape == np.asarray(Image.open(vitonhd_person.path)).shape
+        assert (images[0].astype(int) - images[1].astype(int)).any()  # each request got its own garment
+    finally:
+        service.close()

@@ -86,7 +86,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     def load() -> None:
         try:
             state["service"] = TryOnService(settings, metrics)
-        except Exception as exc:  # reported by /readyz and every request
+        except TryOnError as exc:  # a set-up problem (missing weights...): said in one line, and by /readyz
+            log.error("the service failed to start: %s", exc)
+            state["error"] = exc
+        except Exception as exc:  # a bug: the traceback is for us
             log.exception("the service failed to start")
             state["error"] = exc
 

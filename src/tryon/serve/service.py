@@ -16,7 +16,7 @@ import numpy as np
 
 from tryon.category import Category
 from tryon.engines.base import Engine, TryOnRequest, TryOnResult
-from tryon.engines.registry import available_engines, engine_max_batch, get_engine
+from tryon.engines.registry import engine_max_batch, get_engine
 from tryon.errors import ImageTooLargeError, InputError
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import FORMATS, encode_image, load_image
@@ -220,9 +220,6 @@ class TryOnService:
     def __init__(self, settings: ServeSettings, metrics: Metrics | None = None):
         self.settings = settings
         self.metrics = metrics or Metrics()
-        unknown = [e for e in settings.engines if e not in available_engines()]
-        if unknown:
-            raise InputError(f"unknown engine(s) {unknown}; available: {available_engines()}")
         self.catalog = Catalog(settings.catalog)
         budget = settings.cache_mb * 1024 * 1024
         self.person_cache = AnalysisCache(budget // 2)

@@ -44,6 +44,15 @@ class ServeSettings:
         return settings
 
     def check(self) -> None:
+        from tryon.engines.registry import available_engines
+
+        unknown = [e for e in self.engines if e not in available_engines()]
+        if unknown:
+            raise TryOnError(f"unknown engine(s) {', '.join(unknown)}; available: {', '.join(available_engines())}")
+        if "catvton" in self.engines:  # its folders must be named before the server starts
+            from tryon.engines.catvton.config import load_config
+
+            load_config().check()
         if self.default_engine not in self.engines:
             raise TryOnError(f"default engine {self.default_engine!r} is not among the served engines {self.engines}")
         if self.catalog is not None and not Path(self.catalog).is_dir():
