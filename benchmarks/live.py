@@ -14,16 +14,14 @@ import io
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import time
 
-import httpx
 import numpy as np
 from PIL import Image
 from websockets.sync.client import connect
 
+from local_server import local_server
 from tryon.data.evalset import Evalset, find_evalset
 
 IN_FLIGHT = 2
@@ -51,24 +49,9 @@ def main() -> None:
     person = args.person or next(e.path for e in ev.of_kind("person") if e.pair_id == "00055_00")
     garment = next(e for e in ev.of_kind("garment") if e.pair_id == "00055_00")
     frames = frames_of(person)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "tryon.cli", "serve", "--port", str(port), "--catalog",
-                               str(garment.path.parent)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                sys.exit("the server did not start")
-            time.sleep(0.2)
+    with local_server("--catalog", str(garment.path.parent)) as (base, _):
         latencies, stages, answered_at = [], [], []
-        with connect(f"ws://127.0.0.1:{port}/v1/live", max_size=None) as ws:
+        with connect(base.replace("http", "ws") + "/v1/live", max_size=None) as ws:
             json.loads(ws.recv())  # hello
             ws.send(json.dumps({"garment_id": garment.path.stem}))
             json.loads(ws.recv())  # ready
@@ -86,9 +69,6 @@ def main() -> None:
                 stages.append(message["stages_ms"])
                 ws.send(frames[sent % len(frames)])
                 sent += 1
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     warm = 10  # the first frames include the tracker's start
     span = answered_at[-1] - answered_at[warm]
     fps = (len(answered_at) - 1 - warm) / span

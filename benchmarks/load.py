@@ -17,8 +17,6 @@ import asyncio
 import os
 import platform
 import random
-import socket
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -27,6 +25,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from local_server import local_server
 from tryon.data.evalset import Evalset, find_evalset
 
 
@@ -89,32 +88,13 @@ def main() -> None:
         sys.exit("evalset not found: set TRYON_EVALSET")
     ev = Evalset(root)
     persons = [e.path.read_bytes() for e in ev.of_kind("person") if e.pair_id][: args.persons]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "tryon.cli", "serve", "--port", str(port), "--catalog", str(root / "garments"),
-           "--workers", str(args.workers), "--queue", str(args.queue)]
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(base + "/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                sys.exit("the server did not start")
-            time.sleep(0.2)
+    with local_server("--catalog", str(root / "garments"), "--workers", str(args.workers),
+                      "--queue", str(args.queue)) as (base, server):
         garments = [g["id"] for g in httpx.get(base + "/v1/garments").json()["garments"]
                     if g["id"].split("__")[0] in ("VITON-HD", "IDM-VTON", "OOTDiffusion", "CatVTON")][:12]
         idle = rss_mb(server.pid)
         out = asyncio.run(drive(base, args.clients, args.seconds, persons, garments, server.pid))
         metrics = httpx.get(base + "/metrics").text
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     lat = np.array(out["latencies"]) * 1000
     st = out["statuses"]

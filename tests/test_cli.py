@@ -160,6 +160,7 @@ def test_run_batch_and_eval(evalset, tmp_path):
     assert summary["count"] == 1 and 0.3 < summary["ssim"] < 1.0
     assert (tmp_path / "m.csv").read_text().startswith("id,pred,gt,ssim")
     same = run("eval", "--pred", gt, "--gt", gt, "--out", tmp_path / "same.json")
+    assert same.returncode == 0, same.stderr
     assert json.loads((tmp_path / "same.json").read_text())["summary"]["ssim"] == pytest.approx(1.0)
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tryon.category import Category
-from tryon.garment.analyzer import GarmentAnalysis
+from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import ImageSource
-from tryon.person.analyzer import PersonAnalysis
+from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 
 #: Grey painted over a user-given mask before anything looks at the photo (VITON-HD's agnostic grey).
 MASK_GREY = 128
@@ -74,3 +74,27 @@ class Engine(abc.ABC):
 
     def close(self) -> None:
         """Release models (optional)."""
+
+
+class LazyAnalysers:
+    """Person and garment analysers loaded on first use: a caller that passes analyses (the
+    server, with its cache) never loads them."""
+
+    _persons: PersonAnalyzer | None = None
+    _garments: GarmentAnalyzer | None = None
+
+    @property
+    def persons(self) -> PersonAnalyzer:
+        if self._persons is None:
+            self._persons = PersonAnalyzer()
+        return self._persons
+
+    @property
+    def garments(self) -> GarmentAnalyzer:
+        if self._garments is None:
+            self._garments = GarmentAnalyzer()
+        return self._garments
+
+    def close_analysers(self) -> None:
+        if self._persons is not None:
+            self._persons.close()

@@ -155,7 +155,7 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     # the shoulder points on the top outline. The 25th percentile ignores rows where a sleeve
     # touches the body.
     band = (0.55, 0.95) if category == Category.UPPER else (0.2, 0.35)
-    widths, lefts, rights = [], {}, {}
+    widths = []
     for y in range(y0 + int(band[0] * h), y0 + int(band[1] * h) + 1):
         run = _central_run(mask[y], int(cx))
         if run is not None:

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from tryon.category import Category
-from tryon.engines.base import MASK_GREY, Engine, TryOnRequest, TryOnResult
+from tryon.engines.base import MASK_GREY, Engine, LazyAnalysers, TryOnRequest, TryOnResult
 from tryon.engines.catvton.config import CatVTONConfig, load_config
 from tryon.engines.catvton.geometry import Crop, centre_crop_box, crop_resize, fit_on_white, paste_back
 from tryon.errors import InputError, TryOnError
@@ -50,7 +50,7 @@ def _torch_settings(config: CatVTONConfig):
     return device, {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
 
 
-class CatVTONEngine(Engine):
+class CatVTONEngine(LazyAnalysers, Engine):
     """Latent-diffusion try-on; several requests run as one batch on the GPU."""
 
     name = "catvton"
@@ -83,18 +83,6 @@ class CatVTONEngine(Engine):
             self.pipeline.unet = torch.compile(self.pipeline.unet)
         self._persons = person_analyzer
         self._garments = garment_analyzer
-
-    @property
-    def persons(self) -> PersonAnalyzer:
-        if self._persons is None:
-            self._persons = PersonAnalyzer()
-        return self._persons
-
-    @property
-    def garments(self) -> GarmentAnalyzer:
-        if self._garments is None:
-            self._garments = GarmentAnalyzer()
-        return self._garments
 
     def run(self, person, garment, category="auto", *, mask=None, keypoints=None, person_analysis=None,
             garment_analysis=None) -> TryOnResult:
@@ -161,8 +149,7 @@ class CatVTONEngine(Engine):
         return results
 
     def close(self) -> None:
-        if self._persons is not None:
-            self._persons.close()
+        self.close_analysers()
 
 
 def repaint(person: np.ndarray, mask: np.ndarray, result: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.engines.base import MASK_GREY, Engine, TryOnResult
+from tryon.engines.base import MASK_GREY, Engine, LazyAnalysers, TryOnResult
 from tryon.engines.warp.compose import ComposeOptions, compose
 from tryon.engines.warp.fit import Body, fit_garment, flatten
 from tryon.errors import InputError
@@ -19,7 +19,7 @@ from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.keypoints import Keypoints, as_keypoints
 
 
-class WarpEngine(Engine):
+class WarpEngine(LazyAnalysers, Engine):
     """Moves the real garment pixels onto the body, part by part, and composites them."""
 
     name = "warp"
@@ -29,19 +29,6 @@ class WarpEngine(Engine):
         self.options = ComposeOptions(shading=shading, wrinkles=wrinkles)
         self._persons = person_analyzer
         self._garments = garment_analyzer
-
-    @property
-    def persons(self) -> PersonAnalyzer:
-        """Loaded on first use: a caller that passes analyses (the server) never loads the models."""
-        if self._persons is None:
-            self._persons = PersonAnalyzer()
-        return self._persons
-
-    @property
-    def garments(self) -> GarmentAnalyzer:
-        if self._garments is None:
-            self._garments = GarmentAnalyzer()
-        return self._garments
 
     def run(self, person: ImageSource, garment: ImageSource | None, category: Category | str = "auto", *,
             mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | Keypoints | None = None,
@@ -90,5 +77,4 @@ class WarpEngine(Engine):
                            (alpha > 0.5).astype(np.uint8) * 255, timings)
 
     def close(self) -> None:
-        if self._persons is not None:
-            self._persons.close()
+        self.close_analysers()
