@@ -66,6 +66,10 @@ def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str 
     jobs = plan(Path(persons), Path(garments), out, Path(pairs) if pairs else None, category, ext)
     todo = [j for j in jobs if not (j.out.is_file() and j.out.stat().st_size > 0)]
     report = JobReport(verb="rendered", skipped=len(jobs) - len(todo))
+    from tryon.engines.registry import engine_max_batch
+
+    if engine_max_batch(engine) > 1:
+        workers = 1  # a GPU engine: one process owns the accelerator (several would each load the model)
     t0 = time.perf_counter()
     report.add(run_jobs(_render, todo, {"engine_name": engine}, workers, progress, "try-on"))
     report.seconds = time.perf_counter() - t0
