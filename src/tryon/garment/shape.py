@@ -44,18 +44,26 @@ def _central_run(row: np.ndarray, cx: int) -> tuple[int, int] | None:
 def central_runs(mask: np.ndarray, cx: float) -> np.ndarray:
     """For every row, the run of the mask that holds column ``cx`` (a garment's torso, without
     sleeves hanging free beside it)."""
-    out = np.zeros_like(mask, dtype=bool)
-    for y in np.nonzero(mask.any(axis=1))[0]:
-        run = _central_run(mask[y], int(round(cx)))
-        if run is not None:
-            out[y, run[0]:run[1] + 1] = True
+    c = int(round(cx))
+    h, w = mask.shape
+    out = np.zeros((h, w), bool)
+    if not 0 <= c < w:
+        return out
+    cols = np.arange(w)
+    # Per row: the last gap left of the column and the first gap right of it bound the run.
+    left = np.where(~mask[:, : c + 1], cols[: c + 1], -1).max(axis=1) + 1
+    right = np.where(~mask[:, c:], cols[c:], w).min(axis=1) - 1
+    out[:] = (cols >= left[:, None]) & (cols <= right[:, None]) & mask[:, c:c + 1]
     return out
 
 
-def _runs(line: np.ndarray, min_len: int) -> int:
-    d = np.diff(np.r_[0, line.astype(np.int8), 0])
-    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
-    return int(np.sum(ends - starts >= min_len))
+def _run_counts(mask: np.ndarray, min_len: int) -> np.ndarray:
+    """Per row, how many runs of at least ``min_len`` True pixels it holds."""
+    d = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    sy, sx = np.nonzero(d == 1)
+    _, ex = np.nonzero(d == -1)  # row-major order: the n-th end closes the n-th start
+    long_enough = (ex - sx) >= min_len
+    return np.bincount(sy[long_enough], minlength=mask.shape[0])
 
 
 def shape_features(mask: np.ndarray) -> ShapeFeatures:
@@ -72,7 +80,7 @@ def shape_features(mask: np.ndarray) -> ShapeFeatures:
     inner = cols[int(0.15 * len(cols)): max(int(0.85 * len(cols)), int(0.15 * len(cols)) + 1)]
     top = np.argmax(crop[:, inner], axis=0)
     min_len = max(2, int(0.03 * w))
-    runs = np.array([_runs(crop[y], min_len) for y in range(h)])
+    runs = _run_counts(crop, min_len)
     return ShapeFeatures(
         aspect=h / w,
         waist_width=width_at(0.03),
@@ -155,12 +163,10 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     # the shoulder points on the top outline. The 25th percentile ignores rows where a sleeve
     # touches the body.
     band = (0.55, 0.95) if category == Category.UPPER else (0.2, 0.35)
-    widths = []
-    for y in range(y0 + int(band[0] * h), y0 + int(band[1] * h) + 1):
-        run = _central_run(mask[y], int(cx))
-        if run is not None:
-            widths.append(run[1] - run[0] + 1)
-    half = max(float(np.percentile(widths, 25)) / 2 if widths else (x1 - x0) / 4, 1.0)
+    central = central_runs(mask, cx)
+    band_widths = central[y0 + int(band[0] * h): y0 + int(band[1] * h) + 1].sum(axis=1)
+    widths = band_widths[band_widths > 0]
+    half = max(float(np.percentile(widths, 25)) / 2 if len(widths) else (x1 - x0) / 4, 1.0)
     fused = False
     if category == Category.UPPER and min(top_at(cx - half), top_at(cx + half)) > y0 + 0.3 * h:
         # Long sleeves hanging against the body all the way down (cardigans, sweaters): no row shows
@@ -175,7 +181,6 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     # Sleeves: what lies beyond the shoulders either as runs of their own (hanging beside the
     # body) or above the armpits; a dress's flaring skirt is neither.
     armpit = shoulder_y + 0.45 * (y1 - shoulder_y) if category == Category.UPPER else shoulder_y + 0.3 * (y1 - shoulder_y)
-    central = central_runs(mask, cx)
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
     for name, beyond in (("sleeve_left", cols < cx - 1.15 * half), ("sleeve_right", cols > cx + 1.15 * half)):

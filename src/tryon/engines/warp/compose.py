@@ -202,9 +202,21 @@ def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOption
     return gain.astype(np.float32), folds.astype(np.float32)
 
 
-def _over(base: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a = alpha[..., None]
-    return rgb * a + base * (1 - a)
+def _over(base: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, gain: np.ndarray | None = None,
+          folds: np.ndarray | None = None) -> np.ndarray:
+    """``rgb`` (lit by ``gain`` and ``folds`` when given) over ``base`` (float32, changed in place
+    and returned), worked only in the box where ``alpha`` is not zero: layers are small."""
+    rows = np.flatnonzero(alpha.max(axis=1) > 0)
+    if not len(rows):
+        return base
+    cols = np.flatnonzero(alpha.max(axis=0) > 0)
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    top = rgb[box].astype(np.float32)
+    if gain is not None:
+        top = _lit(top, gain[box], folds[box])
+    under = base[box]
+    under += (top - under) * alpha[box][..., None]
+    return base
 
 
 def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
@@ -273,10 +285,10 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         arms, _ = body_shape(kp, ("arms",), (h, w))
     out = _over(out, skin_rgb, skin_alpha * ~arms)
     for layer in bodies:
-        out = _over(out, _lit(layer.rgb, gain, folds), layer.alpha)
+        out = _over(out, layer.rgb, layer.alpha, gain, folds)
     out = _over(out, skin_rgb, skin_alpha * arms)
     for layer in sleeves:
-        out = _over(out, _lit(layer.rgb, gain, folds), layer.alpha)
+        out = _over(out, layer.rgb, layer.alpha, gain, folds)
 
     # Feather the seam inside the region where the photo under it is known; outside, exact.
     weight = region.astype(np.float32)
@@ -307,4 +319,4 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
 
 
 def _lit(rgb: np.ndarray, gain: np.ndarray, folds: np.ndarray) -> np.ndarray:
-    return np.clip(rgb.astype(np.float32) * gain[..., None] + folds[..., None], 0, 255)
+    return np.clip(rgb * gain[..., None] + folds[..., None], 0, 255)
