@@ -32,6 +32,14 @@ def _row_extent(mask: np.ndarray, y: int) -> tuple[int, int, int]:
     return int(xs.min()), int(xs.max()), len(xs)
 
 
+def row_extents(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: whether it holds any True pixel, its leftmost and its rightmost x (0 where empty)."""
+    has = mask.any(axis=1)
+    left = np.where(has, mask.argmax(axis=1), 0)
+    right = np.where(has, mask.shape[1] - 1 - mask[:, ::-1].argmax(axis=1), 0)
+    return has, left, right
+
+
 def _central_run(row: np.ndarray, cx: int) -> tuple[int, int] | None:
     """First and last x of the run of True pixels that holds column ``cx``."""
     if not 0 <= cx < len(row) or not row[cx]:

@@ -17,7 +17,7 @@ from tryon.category import Category
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, limb_layer
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
-from tryon.garment.shape import central_runs
+from tryon.garment.shape import central_runs, row_extents
 from tryon.person.keypoints import Keypoints
 
 #: Where the garment's shoulder landmarks (its torso width) land relative to MediaPipe's shoulder
@@ -115,17 +115,13 @@ def body_half_widths(kp: Keypoints, frame_origin: np.ndarray, down: np.ndarray):
 
 def _armpit_row(mask: np.ndarray, cx: float, half: float, side: int, start: int, default: int) -> int:
     """First row below the sleeve where the silhouette on that side is back within the torso."""
-    seen_sleeve = False
-    for y in range(start, mask.shape[0]):
-        xs = np.nonzero(mask[y])[0]
-        if not len(xs):
-            continue
-        beyond = (xs.min() < cx - 1.1 * half) if side < 0 else (xs.max() > cx + 1.1 * half)
-        if beyond:
-            seen_sleeve = True
-        elif seen_sleeve:
-            return y
-    return default
+    has, left, right = row_extents(mask[start:])
+    beyond = (left < cx - 1.1 * half) if side < 0 else (right > cx + 1.1 * half)
+    sleeve = np.flatnonzero(has & beyond)
+    if not len(sleeve):
+        return default
+    back = np.flatnonzero(has[sleeve[0]:] & ~beyond[sleeve[0]:])
+    return start + int(sleeve[0] + back[0]) if len(back) else default
 
 
 def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_half: float) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tryon.garment.shape import row_extents
 
 
 @dataclass
@@ -100,12 +101,9 @@ def body_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, frame: Fra
     y_lo, y_hi = int(ys.min()), int(ys.max())
     rows = np.arange(y_lo, y_hi + 1)
     # Per garment row: centre and half width of its central run (smoothed over rows).
-    centres = np.full(len(rows), float(frame.origin_g[0]))
-    halves = np.zeros(len(rows))
-    for i, y in enumerate(rows):
-        xs = np.nonzero(part_mask[y])[0]
-        if len(xs):
-            centres[i], halves[i] = (xs.min() + xs.max()) / 2, (xs.max() - xs.min()) / 2
+    has, left, right = row_extents(part_mask[y_lo:y_hi + 1])
+    centres = np.where(has, (left + right) / 2, float(frame.origin_g[0]))
+    halves = np.where(has, (right - left) / 2, 0.0)
     halves = cv2.GaussianBlur(halves.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 60)).ravel()
     centres = cv2.GaussianBlur(centres.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 60)).ravel()
     b_g = (rows - frame.origin_g[1]).astype(np.float64)
