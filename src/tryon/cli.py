@@ -204,8 +204,10 @@ def evaluate(
     report = evaluate_folders(pred, gt, pairs)
     json_path, csv_path = report.write(out)
     s = report.summary()
-    ms = f"{s['ms_ssim']:.4f}" if s["ms_ssim"] is not None else "n/a"
-    typer.echo(f"{s['count']} images: SSIM {s['ssim']:.4f}  PSNR {s['psnr']:.2f} dB  MS-SSIM {ms}"
+    shown = {k: "n/a" if s[k] is None else f"{s[k]:.{d}f}" for k, d in (("ssim", 4), ("psnr", 2), ("ms_ssim", 4))}
+    if s["psnr"] is None and s["count"]:
+        shown["psnr"] = "inf"  # every image equals its ground truth
+    typer.echo(f"{s['count']} images: SSIM {shown['ssim']}  PSNR {shown['psnr']} dB  MS-SSIM {shown['ms_ssim']}"
                + (f"  ({len(s['missing'])} without a match)" if s["missing"] else ""))
     typer.echo(f"wrote {json_path} and {csv_path}")
 

@@ -90,9 +90,18 @@ def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float
     return inside, ratio
 
 
-def parts_for(category: Category) -> tuple[str, ...]:
-    return {Category.UPPER: ("arms", "torso"), Category.LOWER: ("legs",),
-            Category.DRESS: ("arms", "torso", "legs")}[category]
+def parts_for(category: Category, region: np.ndarray | None = None, kp: Keypoints | None = None) -> tuple[str, ...]:
+    """Body parts that may show bare in the region. A top that replaces a dress leaves the legs
+    the dress covered: when the region reaches well below the hips, legs are part of it too."""
+    parts = {Category.UPPER: ("arms", "torso"), Category.LOWER: ("legs",),
+             Category.DRESS: ("arms", "torso", "legs")}[category]
+    if category == Category.UPPER and region is not None and kp is not None and all(
+            kp.seen(j) for j in (2, 5, 9, 12)):
+        hips = float(max(kp.xy[9][1], kp.xy[12][1]))
+        below = region[min(region.shape[0], int(hips + 0.5 * np.linalg.norm(kp.xy[2] - kp.xy[5]))):]
+        if below.any():
+            parts += ("legs",)
+    return parts
 
 
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -255,7 +264,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     plate = background_plate(image, unknown)
     plate = np.where(seen_background[..., None], img, plate)
 
-    body, ratio = body_shape(kp, parts_for(category), (h, w))
+    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w))
     skin = skin_colour(image, parse, readable & ~region)
     round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)[..., None]
     skin_rgb = skin[None, None, :] * round_shade
