@@ -82,6 +82,26 @@ def test_every_category_runs_and_stays_on_the_body(evalset, engine, person_analy
         assert rows.min() < kp.xy[8][1]  # tops and dresses start above the hips
 
 
+def test_a_top_on_a_dress_wearer_leaves_skin_on_the_legs(evalset, engine, person_analyzer):
+    """A dress replaced by a top: where the skirt was, the legs show in the person's skin colour."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__6.jpg"))
+    garment = evalset.of_kind("garment", "upper")[0]
+    result = engine.run(person.path, garment.path, "upper")
+    analysis = person_analyzer.analyze(person.path)
+    kp = analysis.keypoints
+    assert all(kp.seen(j) for j in (9, 12, 10, 13))
+    hip, knee = max(kp.xy[9][1], kp.xy[12][1]), min(kp.xy[10][1], kp.xy[13][1])
+    x0, x1 = sorted((kp.xy[9][0], kp.xy[12][0]))
+    band = np.zeros(result.agnostic_mask.shape, bool)
+    band[int(hip + 0.4 * (knee - hip)):int(knee), int(x0):int(x1) + 1] = True
+    band &= result.agnostic_mask > 0
+    assert band.sum() > 500  # the old skirt is part of the regenerated region
+    skin = _dominant(analysis.image, np.isin(analysis.parse, (16, 17)) & ~band)  # the calves below the hem
+    background = _dominant(analysis.image, analysis.parse == 0)
+    legs = _dominant(result.image, band)
+    assert np.linalg.norm(legs - skin) < np.linalg.norm(legs - background)
+
+
 def test_user_mask_pixels_are_never_read(evalset, engine, vitonhd_person):
     """Under --mask the engine must not read the masked pixels: changing them changes nothing."""
     person = load_image(vitonhd_person.path)
