@@ -259,3 +259,19 @@ def test_service_batches_catvton_requests(tiny, vitonhd_person, evalset, monkeyp
         assert (images[0].astype(int) - images[1].astype(int)).any()  # each request got its own garment
     finally:
         service.close()
+
+
+@pytest.mark.parametrize("scheduler", ["ddim", "dpm++", "unipc"])
+def test_bf16_matches_fp32_with_every_scheduler(tiny, pipe, scheduler):
+    """The GPU path's half precision, exercised on the CPU: same result within bf16 tolerance."""
+    half = CatVTONPipeline.from_pretrained(tiny["base_model"], tiny["attn_weights"], scheduler=scheduler,
+                                           dtype=torch.bfloat16)
+    pipe.set_scheduler(scheduler)
+    try:
+        person, garment, mask = _inputs(batch=2)
+        a = pipe(person, garment, mask, steps=4, generator=torch.Generator().manual_seed(1))
+        b = half(person, garment, mask, steps=4, generator=torch.Generator().manual_seed(1))
+    finally:
+        pipe.set_scheduler("ddim")
+    psnr = 10 * torch.log10(1 / torch.mean((a - b) ** 2))
+    assert b.dtype == torch.float32 and psnr > 35, psnr
