@@ -275,3 +275,22 @@ def test_bf16_matches_fp32_with_every_scheduler(tiny, pipe, scheduler):
         pipe.set_scheduler("ddim")
     psnr = 10 * torch.log10(1 / torch.mean((a - b) ** 2))
     assert b.dtype == torch.float32 and psnr > 35, psnr
+
+
+def test_several_garments_on_one_person_analyse_it_once(tiny, vitonhd_person, evalset, person_analyzer):
+    from tryon.engines import get_engine
+    from tryon.engines.base import TryOnRequest
+
+    engine = get_engine("catvton", base_model=tiny["base_model"], attn_weights=tiny["attn_weights"], steps=2,
+                        size="96x128", person_analyzer=person_analyzer)
+    calls = []
+    analyze = person_analyzer.analyze
+    person_analyzer.analyze = lambda *a, **k: calls.append(1) or analyze(*a, **k)
+    try:
+        garments = [e.path for e in evalset.of_kind("garment", "upper")[:3]]
+        results = engine.run_batch([TryOnRequest(vitonhd_person.path, g, "upper") for g in garments])
+    finally:
+        del person_analyzer.analyze
+    assert len(calls) == 1 and len(results) == 3
+    assert all(r.image.shape == results[0].image.shape for r in results)
+    assert (results[0].image.astype(int) - results[1].image.astype(int)).any()

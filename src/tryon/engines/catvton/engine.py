@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -89,7 +90,9 @@ class CatVTONEngine(LazyAnalysers, Engine):
         return self.run_batch([TryOnRequest(person, garment, category, mask, keypoints, person_analysis,
                                             garment_analysis)])[0]
 
-    def _prepare(self, r: TryOnRequest) -> _Prepared:
+    def _prepare(self, r: TryOnRequest, analyses: dict) -> _Prepared:
+        """Inputs at working size; ``analyses`` (per batch) analyses a person photo given as the same
+        path or object once, however many garments go on it."""
         t = time.perf_counter()
         image = load_image(r.person)
         h, w = image.shape[:2]
@@ -114,7 +117,11 @@ class CatVTONEngine(LazyAnalysers, Engine):
         else:
             p = r.person_analysis
             if p is None:
-                p = self.persons.analyze(image, keypoints=as_keypoints(r.keypoints, w, h))
+                key = (str(r.person) if isinstance(r.person, (str, os.PathLike)) else id(r.person),
+                       None if r.keypoints is None else id(r.keypoints))
+                if key not in analyses:
+                    analyses[key] = self.persons.analyze(image, keypoints=as_keypoints(r.keypoints, w, h))
+                p = analyses[key]
             region = p.agnostic_mask(category)
         crop = centre_crop_box(w, h, self.config.size)
         # As published: the mask resized like the photo (Lanczos), then binarised at one half.
@@ -125,7 +132,8 @@ class CatVTONEngine(LazyAnalysers, Engine):
     def run_batch(self, requests: list[TryOnRequest]) -> list[TryOnResult]:
         import torch
 
-        prepared = [self._prepare(r) for r in requests]
+        analyses: dict = {}
+        prepared = [self._prepare(r, analyses) for r in requests]
         t = time.perf_counter()
         pixels = lambda arrays: torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 127.5 - 1  # noqa: E731
         person = pixels([p.person for p in prepared])
