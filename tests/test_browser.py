@@ -121,7 +121,7 @@ def _y4m(path, image: np.ndarray, frames: int = 20) -> None:
             f.write(cr.resize((w // 2, h // 2)).tobytes())
 
 
-def test_live_mode_with_a_fake_camera(server, vitonhd_person, tmp_path):
+def test_live_mode_and_a_still_photo_from_a_fake_camera(server, vitonhd_person, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     url, garment_id = server
@@ -145,4 +145,15 @@ def test_live_mode_with_a_fake_camera(server, vitonhd_person, tmp_path):
         assert page.evaluate("document.getElementById('live-result').naturalWidth") == 384
         page.click("#live-stop")
         expect(page.locator("#live-card")).to_be_hidden()
+
+        # Take a still photo with the same camera, and try the garment on it.
+        page.click("#snap-start")
+        expect(page.locator("#snap-box")).to_be_visible()
+        page.wait_for_function("document.getElementById('snap-video').readyState >= 2", timeout=30_000)
+        page.click("#snap-take")
+        expect(page.locator("#person-preview")).to_be_visible()
+        expect(page.locator("#snap-box")).to_be_hidden()
+        page.click("#run")
+        expect(page.locator("#result-card")).to_be_visible(timeout=60_000)
+        expect(page.locator("#status")).to_have_text("Done.")
         browser.close()
