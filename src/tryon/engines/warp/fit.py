@@ -17,6 +17,7 @@ from tryon.category import Category
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, limb_layer
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
+from tryon.garment.segmentation import fill_holes
 from tryon.garment.shape import central_runs, row_extents
 from tryon.person.keypoints import Keypoints
 
@@ -146,6 +147,12 @@ def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
         region = labels == lab
         if region.sum() < 0.6 * (y1 - y0) * (x1 - x0):  # a neck opening, not a dark garment
             out |= region
+    if out.any():
+        # On a mottled fabric (heather, knit) the dark test catches the opening in specks: the
+        # opening is one solid piece, else skin would show through the garment in dots.
+        k = max(5, int(0.15 * neck_half)) | 1
+        out = fill_holes(cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)) > 0)
+        out &= mask
     return out
 
 
