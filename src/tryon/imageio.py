@@ -65,10 +65,11 @@ def _open(source: ImageSource) -> Image.Image:
     return img
 
 
-def _check_size(width: int, height: int, name: str) -> None:
-    if width * height > MAX_PIXELS:
+def _check_size(width: int, height: int, name: str, max_pixels: int | None = None) -> None:
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
+    if width * height > limit:
         raise ImageTooLargeError(
-            f"{name}: {width}x{height} is too large ({width * height / 1e6:.0f} MP > {MAX_PIXELS / 1e6:.0f} MP)"
+            f"{name}: {width}x{height} is too large ({width * height / 1e6:.0f} MP > {limit / 1e6:.0f} MP)"
         )
     if min(width, height) < MIN_SIDE:
         raise InputError(f"{name}: {width}x{height} is too small (sides must be at least {MIN_SIDE} px)")
@@ -88,21 +89,23 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_image(source: ImageSource) -> np.ndarray:
-    """Load any supported image as an RGB uint8 array, or raise :class:`InputError`."""
+def load_image(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
+    """Load any supported image as an RGB uint8 array, or raise :class:`InputError`.
+
+    ``max_pixels`` lowers the limit (a server's own); it is checked on the header, before decoding."""
     if isinstance(source, np.ndarray):
         arr = source
         if arr.ndim == 2:
             arr = np.repeat(arr[..., None], 3, axis=2)
         if arr.ndim != 3 or arr.shape[2] not in (3, 4):
             raise InputError(f"image array must be HxWx3 or HxWx4, got shape {source.shape}")
-        _check_size(arr.shape[1], arr.shape[0], "image")
+        _check_size(arr.shape[1], arr.shape[0], "image", max_pixels)
         if arr.dtype != np.uint8:
             raise InputError(f"image array must be uint8, got {arr.dtype}")
         return np.ascontiguousarray(arr[..., :3])
     name = _name(source)
     img = source if isinstance(source, Image.Image) else _open(source)
-    _check_size(img.width, img.height, name)
+    _check_size(img.width, img.height, name, max_pixels)
     try:
         img = ImageOps.exif_transpose(img)
         rgb = _to_rgb(img)
@@ -111,7 +114,7 @@ def load_image(source: ImageSource) -> np.ndarray:
         raise
     except Exception as exc:  # truncated pixel data, broken compression
         raise InputError(f"{name}: unreadable image ({exc})") from None
-    _check_size(rgb.width, rgb.height, name)
+    _check_size(rgb.width, rgb.height, name, max_pixels)
     return np.asarray(rgb, dtype=np.uint8).copy()
 
 

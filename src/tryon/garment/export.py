@@ -23,10 +23,15 @@ def save_garment_analysis(analysis: GarmentAnalysis, out_dir: str | os.PathLike)
         "landmarks_preview": save_image(preview, out / "garment-landmarks.png"),
         "summary": out / "garment.json",
     }
-    files["summary"].write_text(json.dumps({
+    files["summary"].write_text(json.dumps(garment_summary(analysis), indent=1))
+    return files
+
+
+def garment_summary(analysis: GarmentAnalysis) -> dict:
+    """Category, landmarks and timings as JSON-ready data (garment.json, the server's /v1/analyze)."""
+    return {
         "category": analysis.category.value,
         "category_confidence": round(analysis.category_confidence, 3),
         "landmarks": {k: [round(v[0], 1), round(v[1], 1)] for k, v in analysis.landmarks.points.items()},
         "timings_s": {k: round(v, 4) for k, v in analysis.timings.items()},
-    }, indent=1))
-    return files
+    }

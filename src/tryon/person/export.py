@@ -31,15 +31,20 @@ def save_person_analysis(analysis: PersonAnalysis, out_dir: str | os.PathLike,
     focus = Category.parse(focus)
     files["overlay"] = save_image(overlay(analysis.image, analysis.parse, analysis.keypoints, masks[focus]),
                                   out / "overlay.png")
+    files["summary"] = out / "analysis.json"
+    files["summary"].write_text(json.dumps(person_summary(analysis), indent=1))
+    return files
+
+
+def person_summary(analysis: PersonAnalysis) -> dict:
+    """Size, face box, labels, timings and COCO-18 keypoints as JSON-ready data (analysis.json,
+    the server's /v1/analyze)."""
     coco_xy, coco_conf = analysis.keypoints.coco18()
-    summary = {
+    return {
         "width": analysis.keypoints.width,
         "height": analysis.keypoints.height,
-        "face_box": analysis.face_box,
+        "face_box": None if analysis.face_box is None else [int(v) for v in analysis.face_box],
         "labels_present": sorted(int(v) for v in np.unique(analysis.parse)),
         "timings_s": {k: round(v, 4) for k, v in analysis.timings.items()},
         "keypoints_coco18": np.c_[coco_xy, coco_conf].round(3).tolist(),
     }
-    files["summary"] = out / "analysis.json"
-    files["summary"].write_text(json.dumps(summary, indent=1))
-    return files

@@ -77,9 +77,6 @@ class Catalog:
         except KeyError:
             raise UnknownGarmentError(f"no garment {garment_id!r} in the catalog") from None
 
-    def image_bytes(self, garment_id: str) -> bytes:
-        return self.get(garment_id).path.read_bytes()
-
     def thumbnail(self, garment_id: str) -> bytes:
         """A WebP of at most 256 px a side, made once per garment."""
         item = self.get(garment_id)

@@ -17,11 +17,13 @@ import numpy as np
 from tryon.category import Category
 from tryon.engines.base import Engine, TryOnRequest, TryOnResult
 from tryon.engines.registry import engine_max_batch, get_engine
-from tryon.errors import ImageTooLargeError, InputError
+from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
+from tryon.garment.export import garment_summary
 from tryon.imageio import FORMATS, encode_image, load_image
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.anonymize import blur_face
+from tryon.person.export import person_summary
 from tryon.serve.cache import AnalysisCache, content_key
 from tryon.serve.catalog import Catalog, UnknownGarmentError
 from tryon.serve.metrics import Metrics
@@ -102,12 +104,7 @@ class Workbench:
         return analysis
 
     def _decode(self, data: bytes) -> np.ndarray:
-        image = load_image(data)
-        limit = self.service.settings.max_pixels
-        if image.shape[0] * image.shape[1] > limit:
-            raise ImageTooLargeError(f"image is {image.shape[1]}x{image.shape[0]}; this service accepts at most "
-                                     f"{limit / 1e6:.0f} MP")
-        return image
+        return load_image(data, max_pixels=self.service.settings.max_pixels)
 
     # -- the lane handler -------------------------------------------------------------------
     def handle(self, jobs: list) -> list:
@@ -190,28 +187,18 @@ def _png_data_url(mask: np.ndarray) -> str:
 
 
 def describe_person(p: PersonAnalysis) -> dict:
-    kp = p.keypoints
-    coco_xy, coco_conf = kp.coco18()
+    """The person's summary, BODY_25 keypoints, and its masks as PNG data URLs."""
     return {
-        "width": kp.width, "height": kp.height,
-        "keypoints_body25": np.c_[kp.xy, kp.confidence].round(2).tolist(),
-        "keypoints_coco18": np.c_[coco_xy, coco_conf].round(2).tolist(),
-        "face_box": list(p.face_box) if p.face_box else None,
+        **person_summary(p),
+        "keypoints_body25": np.c_[p.keypoints.xy, p.keypoints.confidence].round(2).tolist(),
         "person_mask": _png_data_url(p.person_mask),
         "parse": _png_data_url(p.parse),  # LIP labels 0-19 as grey levels
         "agnostic_masks": {c.value: _png_data_url(p.agnostic_mask(c)) for c in Category},
-        "timings_s": {k: round(v, 4) for k, v in p.timings.items()},
     }
 
 
 def describe_garment(g: GarmentAnalysis) -> dict:
-    return {
-        "category": g.category.value,
-        "category_confidence": round(g.category_confidence, 3),
-        "landmarks": {k: [round(v[0], 1), round(v[1], 1)] for k, v in g.landmarks.points.items()},
-        "mask": _png_data_url(g.mask),
-        "timings_s": {k: round(v, 4) for k, v in g.timings.items()},
-    }
+    return {**garment_summary(g), "mask": _png_data_url(g.mask)}
 
 
 class TryOnService:
