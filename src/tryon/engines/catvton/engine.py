@@ -98,10 +98,10 @@ class CatVTONEngine(LazyAnalysers, Engine):
         h, w = image.shape[:2]
         g = r.garment_analysis
         category = None if str(r.category).lower() == "auto" else Category.parse(r.category)
-        if g is None and (category is None or r.garment is not None):
-            if r.garment is None:
-                raise InputError("no garment photo given")
-            g = self.garments.analyze(r.garment, category)
+        if g is None and r.garment is None:
+            raise InputError("no garment photo given")
+        if g is None and category is None:  # only the auto category needs the garment analysed
+            g = self.garments.analyze(r.garment)
         garment_pixels = g.image if g is not None else load_image(r.garment)
         category = category or g.category
         if r.mask is not None:
