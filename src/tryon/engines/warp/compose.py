@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
+from tryon.engines.warp.fill import push_pull
 from tryon.engines.warp.mapping import Layer
 from tryon.person.keypoints import Keypoints
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label
@@ -32,24 +33,6 @@ class ComposeOptions:
     feather: float = 0.004  # seam feather, as a share of the image height
 
 
-def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Fill unknown pixels smoothly from known ones: masked averages down a pyramid, then back up."""
-    if min(known.shape) <= 2 or known.all():
-        if not known.any():
-            return image
-        mean = image[known].mean(axis=0)
-        return np.where(known[..., None], image, mean)
-    h, w = known.shape
-    half = (max(1, w // 2), max(1, h // 2))
-    weight = known.astype(np.float32)
-    num = cv2.resize(image * weight[..., None], half, interpolation=cv2.INTER_AREA)
-    den = cv2.resize(weight, half, interpolation=cv2.INTER_AREA)
-    small = num / np.maximum(den, 1e-6)[..., None]
-    filled = _push_pull(small, den > 1e-6)
-    up = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.where(known[..., None], image, up)
-
-
 def background_plate(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     """The photo with ``unknown`` pixels filled smoothly from the known ones (at 256 px, then up)."""
     h, w = unknown.shape
@@ -58,7 +41,7 @@ def background_plate(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     known = cv2.resize((~unknown).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     known = cv2.erode(known.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    filled = cv2.GaussianBlur(_push_pull(small, known), (0, 0), 1.5)
+    filled = cv2.GaussianBlur(push_pull(small, known), (0, 0), 1.5)
     return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -285,6 +268,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # Depth order: background, body skin, garment body, then either the sleeves (which dress the
     # arms) or, for a sleeveless garment, the bare arms in front of it.
     out = plate
+    if category != Category.LOWER:
+        out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
     if category == Category.UPPER:
         out = _over(out, *_trousers_below(image, region, readable, parse, kp))
     sleeves = [l for l in layers if l.name.startswith("sleeve")]
@@ -325,6 +310,58 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     zone = pelvis & region & (np.arange(h)[:, None] > waist)
     fill = background_plate(image, ~source)
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
+
+
+def _hair_fall(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray,
+               kp: Keypoints, plate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hair that the region cuts off from above falls on down to the shoulders.
+
+    Each column whose hair the region's top edge cuts continues below the cut with the hair just
+    above it, mirrored, so the strands keep their colour and grain; the garment is laid over it.
+    Without this the hair ends in a straight line where the mask began. Only hair that stands
+    out from the background (``plate``) and shows over some height is continued: a column of a
+    few mislabelled pixels would become a stripe.
+    """
+    h, w = region.shape
+    rgb, alpha = np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
+    apart = np.linalg.norm(image.astype(np.float32) - plate, axis=2) > 30
+    hair = (parse == Label.HAIR) & readable & ~region & apart
+    if hair.sum() < 50 or not (kp.seen(2) and kp.seen(5)):
+        return rgb, alpha
+    stop = int(min(h, max(kp.xy[2][1], kp.xy[5][1])))
+    top = np.argmax(region, axis=0)
+    cols = np.flatnonzero(region.any(axis=0) & (top > 0) & (top < stop))
+    cols = cols[hair[top[cols] - 1, cols]]
+    if len(cols) < 3:
+        return rgb, alpha
+    # Height of the hair run just above the cut, per column (at most a tenth of the picture).
+    run = np.zeros(len(cols), int)
+    going = np.ones(len(cols), bool)
+    for k in range(1, max(2, h // 10)):
+        rows = top[cols] - k
+        going &= (rows >= 0) & hair[np.maximum(rows, 0), cols]
+        run += going
+        if not going.any():
+            break
+    long_enough = run >= max(4, h // 100)
+    cols, run = cols[long_enough], run[long_enough]
+    if len(cols) < 3:
+        return rgb, alpha
+    depth = stop - top[cols]
+    k = np.arange(int(depth.max()))[:, None]
+    period = 2 * np.maximum(run, 1)[None, :]
+    m = k % period
+    src = top[cols][None, :] - 1 - np.where(m < run[None, :], m, period - 1 - m)
+    inside = k < depth[None, :]
+    ys = top[cols][None, :] + k
+    yy, xx = ys[inside], np.broadcast_to(cols[None, :], ys.shape)[inside]
+    rgb[yy, xx] = image[np.clip(src, 0, h - 1)[inside], xx]
+    # Fading out over the last quarter of the fall; soft at the sides.
+    fade = np.clip((depth[None, :] - k) / np.maximum(0.25 * depth[None, :], 1.0), 0.0, 1.0)
+    alpha[yy, xx] = fade[inside]
+    # Softened at the sides, where the hair the photo shows beside the region counts as full.
+    alpha = cv2.GaussianBlur(np.maximum(alpha, hair), (0, 0), 2.0) * region
+    return rgb, alpha
 
 
 def _lit(rgb: np.ndarray, gain: np.ndarray, folds: np.ndarray) -> np.ndarray:

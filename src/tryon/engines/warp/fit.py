@@ -9,11 +9,12 @@ the garment's left sleeve goes to the arm on the left of the photo.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tryon.category import Category
+from tryon.engines.warp.fill import decontaminate
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, limb_layer
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
@@ -27,6 +28,9 @@ from tryon.person.keypoints import Keypoints
 #: above the joints). Set on the evalset's paired photos.
 SEAM_OUT = -0.06
 SEAM_UP = 0.15
+#: Where a sleeve's outer edge meets the arm's outer contour below the shoulder seam, as a share
+#: of the way from the shoulder joint to the elbow.
+UPPER_ARM_CAP = 0.3
 
 # BODY_25 joints of each side of the body: shoulder, elbow, wrist, hip, knee, ankle.
 _SIDES = {"R": (2, 3, 4, 9, 10, 11), "L": (5, 6, 7, 12, 13, 14)}
@@ -125,6 +129,20 @@ def _armpit_row(mask: np.ndarray, cx: float, half: float, side: int, start: int,
     return start + int(sleeve[0] + back[0]) if len(back) else default
 
 
+def _touching_sleeve(core: np.ndarray, cuff: tuple[float, float] | None, cx: float, half: float, side: int,
+                     armpit: int) -> np.ndarray:
+    """Rows where a long sleeve hangs against the body, between the armpit and its cuff: there the
+    torso's run is wider than the shoulders on that side (the caller keeps what lies beyond them)."""
+    out = np.zeros(core.shape, bool)
+    if cuff is None or cuff[1] <= armpit:
+        return out
+    stop = int(min(core.shape[0], cuff[1] + 1))
+    has, left, right = row_extents(core[armpit:stop])
+    wide = has & ((left < cx - 1.1 * half) if side < 0 else (right > cx + 1.1 * half))
+    out[armpit:stop] = wide[:, None]
+    return out & core
+
+
 def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_half: float) -> np.ndarray:
     """The inside of the back seen through the neck opening when the collar's top is the back
     (polos, shirts): a region clearly darker than the garment, joined to the collar's middle."""
@@ -156,29 +174,28 @@ def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
     return out
 
 
-def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, end: np.ndarray, centre: np.ndarray,
-                 hem: float) -> tuple[np.ndarray, np.ndarray]:
-    """The line along a sleeve that goes onto the arm's outer contour: shoulder to cuff.
+def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sleeve's outer edge, shoulder to cuff: the line that goes onto the arm's outer contour.
 
-    A long sleeve's far corner lies below its outer edge; the line is turned outwards until
-    (nearly) all of the sleeve is on its inner side, so the sleeve hugs the arm instead of
-    spreading across the body. Short sleeves keep the shoulder-to-far-corner line.
+    It starts along the direction from the shoulder to the middle of the cuff (the sleeve's far
+    end) and is turned, outwards or inwards, until it runs along the sleeve's outer side with
+    (nearly) all of its far part on its inner side, so the sleeve lies along the arm instead of
+    beside it or across the body. Percentiles keep stray pixels from setting the length or angle.
     """
-    if np.linalg.norm(end - shoulder) < 0.45 * (hem - shoulder[1]):
-        return shoulder, end
-    d = _unit(end - shoulder)
+    ys, xs = np.nonzero(part)
+    rel = np.c_[xs, ys].astype(np.float64) - shoulder
+    dist = np.hypot(rel[:, 0], rel[:, 1])
+    reach = float(np.percentile(dist, 99))
+    d = _unit(rel[dist >= 0.9 * reach].mean(axis=0))
     out = np.array([-d[1], d[0]])
     if out @ (shoulder - centre) < 0:
         out = -out
-    ys, xs = np.nonzero(part)
-    rel = np.c_[xs, ys].astype(np.float64) - shoulder
     along, across = rel @ d, rel @ out
-    far = along > 0.3 * float(np.linalg.norm(end - shoulder))
+    far = along > 0.3 * reach
     if far.sum() > 10:
         angle = float(np.percentile(np.arctan2(across[far], along[far]), 98))
-        if angle > 0:
-            d = d * np.cos(angle) + out * np.sin(angle)
-    return shoulder, shoulder + d * max(float(np.max(rel @ d)), 1.0)
+        d = d * np.cos(angle) + out * np.sin(angle)
+    return shoulder, shoulder + d * max(float(np.percentile(rel @ d, 99.5)), 1.0)
 
 
 def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
@@ -212,12 +229,15 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     cols = np.arange(mask.shape[1])[None, :]
     sleeve_l = mask & ((~core & (cols < cx)) | (core & (rows < arm_l) & (cols < sl[0])))
     sleeve_r = mask & ((~core & (cols > cx)) | (core & (rows < arm_r) & (cols > sr[0])))
+    if g.category == Category.UPPER:
+        sleeve_l |= _touching_sleeve(core, pts.get("sleeve_left"), cx, half, -1, arm_l) & (cols < sl[0])
+        sleeve_r |= _touching_sleeve(core, pts.get("sleeve_right"), cx, half, +1, arm_r) & (cols > sr[0])
     # A sleeve's outer edge runs from the shoulder to the far end of the cuff (the garment's
     # sleeve landmark); it goes onto the arm's outer contour, the sleeve lies inward of it.
     has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
     if has_sleeves:
-        axis_l = _sleeve_axis(sleeve_l, sl, np.array(pts["sleeve_left"], float), collar, hem)
-        axis_r = _sleeve_axis(sleeve_r, sr, np.array(pts["sleeve_right"], float), collar, hem)
+        axis_l = _sleeve_axis(sleeve_l, sl, collar)
+        axis_r = _sleeve_axis(sleeve_r, sr, collar)
         has_sleeves = min(np.linalg.norm(axis_l[1] - axis_l[0]),
                           np.linalg.norm(axis_r[1] - axis_r[0])) > 0.15 * np.linalg.norm(sr - sl)
     body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
@@ -241,13 +261,21 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
                 side = _unit(start_p - kp.xy[1].astype(float))
                 elbow = start_p + down_p * 0.85 * width + side * 0.08 * width
                 limb = np.array([start_p, elbow, elbow + (elbow - start_p) * 0.9])
+            # From the shoulder seam the sleeve's outer edge first runs over the top of the arm
+            # (a point down the upper arm), then down it: the sleeve cap sits on the shoulder.
+            joint = kp.xy[joints[0]].astype(float)
+            limb = np.insert(limb, 1, joint + UPPER_ARM_CAP * (limb[1] - joint), axis=0)
             limb = _outer_contour(limb, kp.xy[1].astype(float), arm_radius)
             length_g = float(np.linalg.norm(axis[1] - axis[0]))
             width_g = part.sum() / max(length_g, 1.0)
             # The sleeve is at least as wide as the arm in it.
             across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
             reach = max(1.2 * width_g * across, 2.4 * arm_radius)
-            layers.append(limb_layer(name, g.image, part, axis, limb, scale, reach, size, across_scale=across))
+            # The sleeve lies on the inner side of its outer edge (the axis).
+            d = axis[1] - axis[0]
+            outer = 1 if np.array([-d[1], d[0]]) @ (axis[0] - collar) > 0 else -1
+            layers.append(limb_layer(name, g.image, part, axis, limb, scale, reach, size, across_scale=across,
+                                     outer=outer))
     return layers
 
 
@@ -315,6 +343,9 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
 
 
 def fit_garment(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
+    # Outline colours are drawn from the garment's inside (no backdrop halo on the person).
+    rim = max(1, round(0.004 * g.image.shape[0]))
+    g = replace(g, image=decontaminate(g.image, g.mask > 0, rim))
     if g.category == Category.LOWER:
         return fit_bottom(g, body, size)
     return fit_top(g, body, size)

@@ -165,9 +165,14 @@ def polyline_coords(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarra
 
 def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: tuple[np.ndarray, np.ndarray],
                limb_p: np.ndarray, scale: float, reach: float, size: tuple[int, int], step: int = 4,
-               across_scale: float | None = None) -> Layer:
+               across_scale: float | None = None, outer: int = 0) -> Layer:
     """Lay a sleeve or a trouser leg along the person's limb polyline (``scale`` along it,
-    ``across_scale`` across it: a sleeve never ends up narrower than the arm in it)."""
+    ``across_scale`` across it: a sleeve never ends up narrower than the arm in it).
+
+    ``outer`` (+1 or -1, the sign of the offset across the axis that is outside) says that the
+    axis is the part's outer edge: nothing is laid beyond it, where the polyline's bends would
+    fan the few pixels outside the edge into a blur.
+    """
     across_scale = across_scale or scale
     w, h = size
     g0, g1 = (np.asarray(p, np.float64) for p in axis_g)
@@ -184,7 +189,10 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: tu
     u, v, dist = polyline_coords(np.c_[px.ravel(), py.ravel()].astype(np.float64), limb_p)
     src = g0 + np.outer(u / scale, d_g) + np.outer(v / across_scale, p_g)
     # Nothing before the limb's start: behind the shoulder (or hip) is the body part's business.
-    ok = ((dist <= reach) & (u >= -0.05 * reach)).astype(np.float32)
+    ok = (dist <= reach) & (u >= -0.05 * reach)
+    if outer:
+        ok &= v * outer <= 0.05 * reach
+    ok = ok.astype(np.float32)
     bw, bh = hi[0] - lo[0] + 1, hi[1] - lo[1] + 1
     sx = upsample_grid(src[:, 0].reshape(px.shape), bw, bh, step)
     sy = upsample_grid(src[:, 1].reshape(px.shape), bw, bh, step)
