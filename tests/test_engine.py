@@ -120,6 +120,71 @@ def test_user_mask_pixels_are_never_read(evalset, engine, vitonhd_person):
     assert (ra.image[mask == 0] == person[mask == 0]).all()
 
 
+def _pair(evalset, pair_id: str):
+    """(person photo, its reference mask, the product photo of the garment worn) of a pair."""
+    person = next(e for e in evalset.of_kind("person") if e.pair_id == pair_id)
+    image = load_image(person.path)
+    mask_entry = next(r for r, p in evalset.references("mask") if p.file == person.file)
+    mask = load_mask(mask_entry.path, size=(image.shape[1], image.shape[0])) > 0
+    garment = next(e for e in evalset.of_kind("garment") if e.pair_id == pair_id)
+    return image, mask, garment
+
+
+@pytest.mark.parametrize("pair_id", ["00055_00", "00057_00"])
+def test_short_sleeves_lie_along_the_upper_arms(evalset, engine, pair_id):
+    """Arms hang at the sides: each short sleeve covers its upper arm, neither spread out like a
+    wing nor folded over the chest (nearly all of it within a quarter shoulder width of the bone)."""
+    from tryon.engines.warp.fit import Body, fit_garment
+
+    image, _, garment = _pair(evalset, pair_id)
+    kp = engine.persons.pose(image).keypoints
+    layers = fit_garment(engine.garments.analyze(garment.path, "upper"), Body(kp), (image.shape[1], image.shape[0]))
+    sleeves = [l for l in layers if l.name.startswith("sleeve")]
+    assert len(sleeves) == 2
+    width = float(np.linalg.norm(kp.xy[2] - kp.xy[5]))
+    for layer in sleeves:
+        ys, xs = np.nonzero(layer.alpha > 0.5)
+        pts = np.c_[xs, ys].astype(float)
+        shoulder, elbow = (2, 3) if abs(kp.xy[2][0] - xs.mean()) < abs(kp.xy[5][0] - xs.mean()) else (5, 6)
+        a, b = kp.xy[shoulder].astype(float), kp.xy[elbow].astype(float)
+        t = np.clip((pts - a) @ (b - a) / float((b - a) @ (b - a)), 0, 1)
+        dist = np.linalg.norm(pts - (a + t[:, None] * (b - a)), axis=1)
+        assert np.mean(dist < 0.25 * width) > 0.95, layer.name
+
+
+def test_garment_outline_takes_no_backdrop_colour(evalset, garment_analyzer):
+    """A navy T-shirt shot on white: the anti-aliased rim of its mask is part backdrop. After
+    decontamination no rim pixel is pale, so no white halo can follow the garment onto a person."""
+    import cv2
+
+    from tryon.engines.warp.fill import decontaminate
+
+    _, _, garment = _pair(evalset, "00057_00")
+    g = garment_analyzer.analyze(garment.path, "upper")
+    mask = g.mask > 0
+    inside = cv2.erode(mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    rim = mask & ~inside
+    assert (g.image[rim].mean(axis=1) > 150).mean() > 0.01  # the photo does have a pale fringe
+    clean = decontaminate(g.image, mask, 4)
+    assert (clean[rim].mean(axis=1) > 150).mean() < 0.002
+    assert (clean[inside] == g.image[inside]).all()  # the garment itself is untouched
+
+
+def test_hair_cut_by_the_mask_falls_on(evalset, engine):
+    """The reference mask of 00057_00 cuts her long dark hair above the shoulders: below the cut
+    the rebuilt picture continues the hair (dark) instead of ending it in a straight line."""
+    image, mask, garment = _pair(evalset, "00057_00")
+    kp = engine.persons.pose(image).keypoints
+    out = engine.run(image, garment.path, "upper", mask=mask.astype(np.uint8) * 255, keypoints=kp).image
+    top = np.argmax(mask, axis=0)
+    shoulders = min(kp.xy[2][1], kp.xy[5][1])
+    cols = [x for x in np.flatnonzero(mask.any(axis=0))
+            if 12 < top[x] < shoulders - 20 and image[top[x] - 10:top[x], x].mean() < 90]
+    assert len(cols) > 30
+    band = np.stack([out[top[x]:top[x] + 15, x] for x in cols]).reshape(-1, 3).mean(axis=1)
+    assert np.mean(band < 90) > 0.5
+
+
 def test_bad_inputs(evalset, engine, tmp_path):
     person = next(e for e in evalset.of_kind("person") if e.pair_id == "00034_00")
     garment = evalset.of_kind("garment", "upper")[0]
