@@ -265,8 +265,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     else:
         gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
 
-    # Depth order: background, body skin, garment body, then either the sleeves (which dress the
-    # arms) or, for a sleeveless garment, the bare arms in front of it.
+    # Depth order: background, hair falling behind the shoulders, body skin, garment body, then
+    # either the sleeves (which dress the arms) or, for a sleeveless garment, the bare arms in front.
     out = plate
     if category != Category.LOWER:
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))

@@ -27,8 +27,8 @@ def push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 def decontaminate(image: np.ndarray, mask: np.ndarray, rim: int) -> np.ndarray:
-    """The garment photo with its outline's rim (``rim`` pixels inside the mask) and everything
-    outside recoloured from the garment's interior.
+    """The garment photo with its outline's rim (``rim`` pixels inside the mask, and one pixel
+    beyond it) recoloured from the garment's interior.
 
     Outline pixels of a product photo are part garment, part backdrop: warped and blended, they
     draw a pale (or dark) halo around the garment on the person. Coverage still comes from the

@@ -174,8 +174,10 @@ def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
     return out
 
 
-def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sleeve's outer edge, shoulder to cuff: the line that goes onto the arm's outer contour.
+def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray
+                 ) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+    """The sleeve's outer edge, shoulder to cuff (the line that goes onto the arm's outer
+    contour), and which side of it is outside: the sign of ``limb_layer``'s ``outer``.
 
     It starts along the direction from the shoulder to the middle of the cuff (the sleeve's far
     end) and is turned, outwards or inwards, until it runs along the sleeve's outer side with
@@ -195,7 +197,8 @@ def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray) -> 
     if far.sum() > 10:
         angle = float(np.percentile(np.arctan2(across[far], along[far]), 98))
         d = d * np.cos(angle) + out * np.sin(angle)
-    return shoulder, shoulder + d * max(float(np.percentile(rel @ d, 99.5)), 1.0)
+    outer = 1 if np.array([-d[1], d[0]]) @ (shoulder - centre) > 0 else -1
+    return (shoulder, shoulder + d * max(float(np.percentile(rel @ d, 99.5)), 1.0)), outer
 
 
 def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
@@ -232,12 +235,12 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     if g.category == Category.UPPER:
         sleeve_l |= _touching_sleeve(core, pts.get("sleeve_left"), cx, half, -1, arm_l) & (cols < sl[0])
         sleeve_r |= _touching_sleeve(core, pts.get("sleeve_right"), cx, half, +1, arm_r) & (cols > sr[0])
-    # A sleeve's outer edge runs from the shoulder to the far end of the cuff (the garment's
-    # sleeve landmark); it goes onto the arm's outer contour, the sleeve lies inward of it.
+    # A sleeve's outer edge runs from the shoulder to the cuff; it goes onto the arm's outer
+    # contour, the sleeve lies inward of it.
     has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
     if has_sleeves:
-        axis_l = _sleeve_axis(sleeve_l, sl, collar)
-        axis_r = _sleeve_axis(sleeve_r, sr, collar)
+        axis_l, outer_l = _sleeve_axis(sleeve_l, sl, collar)
+        axis_r, outer_r = _sleeve_axis(sleeve_r, sr, collar)
         has_sleeves = min(np.linalg.norm(axis_l[1] - axis_l[0]),
                           np.linalg.norm(axis_r[1] - axis_r[0])) > 0.15 * np.linalg.norm(sr - sl)
     body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
@@ -251,9 +254,9 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     layers = [body_layer("body", g.image, body_part, frame, need, size)]
     if has_sleeves:
         arm_radius = 0.16 * width
-        for name, part, axis, joints, start_p in (
-            ("sleeve-left", sleeve_l, axis_l, left_j, pl),
-            ("sleeve-right", sleeve_r, axis_r, right_j, pr),
+        for name, part, axis, outer, joints, start_p in (
+            ("sleeve-left", sleeve_l, axis_l, outer_l, left_j, pl),
+            ("sleeve-right", sleeve_r, axis_r, outer_r, right_j, pr),
         ):
             limb = body.limb(joints[1:3], start_p, extend=0.35)
             if limb is None:
@@ -271,9 +274,6 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
             # The sleeve is at least as wide as the arm in it.
             across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
             reach = max(1.2 * width_g * across, 2.4 * arm_radius)
-            # The sleeve lies on the inner side of its outer edge (the axis).
-            d = axis[1] - axis[0]
-            outer = 1 if np.array([-d[1], d[0]]) @ (axis[0] - collar) > 0 else -1
             layers.append(limb_layer(name, g.image, part, axis, limb, scale, reach, size, across_scale=across,
                                      outer=outer))
     return layers
