@@ -152,6 +152,31 @@ def test_short_sleeves_lie_along_the_upper_arms(evalset, engine, pair_id):
         assert np.mean(dist < 0.25 * width) > 0.95, layer.name
 
 
+def test_a_long_sleeve_follows_the_forearm_to_the_wrist(evalset, engine):
+    """00064_00 crosses her forearm in front of her waist. The long sleeve of her top, photographed
+    hanging and slightly bent, is laid along that forearm down to the wrist, not left to end at
+    the elbow with the forearm over the body."""
+    from tryon.engines.warp.fit import Body, fit_garment
+
+    image, _, garment = _pair(evalset, "00064_00")
+    kp = engine.persons.pose(image).keypoints
+    layers = fit_garment(engine.garments.analyze(garment.path, "upper"), Body(kp), (image.shape[1], image.shape[0]))
+    # The crossing arm: the one whose wrist is farther across than its elbow.
+    elbow, wrist = max(((3, 4), (6, 7)), key=lambda j: abs(float(kp.xy[j[1]][0] - kp.xy[j[0]][0]))
+                       if kp.seen(j[0]) and kp.seen(j[1]) else -1.0)
+    assert kp.seen(elbow) and kp.seen(wrist)
+    a, b = kp.xy[elbow].astype(float), kp.xy[wrist].astype(float)
+    points = [a + t * (b - a) for t in np.linspace(0.1, 0.9, 9)]
+    sleeve = max((l.alpha for l in layers if l.name.startswith("sleeve")),
+                 key=lambda alpha: sum(alpha[int(y), int(x)] for x, y in points))
+    covered = [sleeve[int(y), int(x)] > 0.5 for x, y in points]
+    assert np.mean(covered) >= 0.8, covered
+    # The cuff (the sleeve's last stretch) lies near the wrist.
+    ys, xs = np.nonzero(sleeve > 0.5)
+    far = np.c_[xs, ys][np.argmax(np.c_[xs, ys] @ (b - a))]
+    assert np.linalg.norm(far - b) < 0.35 * np.linalg.norm(b - a)
+
+
 def test_garment_outline_takes_no_backdrop_colour(evalset, garment_analyzer):
     """A navy T-shirt shot on white: the anti-aliased rim of its mask is part backdrop. After
     decontamination no rim pixel is pale, so no white halo can follow the garment onto a person."""

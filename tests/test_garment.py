@@ -84,6 +84,17 @@ def test_landmarks_are_where_they_belong(evalset, garment_analyzer):
     assert p["waist_left"][1] < p["crotch"][1] < p["hem_left_outer"][1]
 
 
+def test_a_slit_at_the_hem_is_no_sleeve_end(evalset, garment_analyzer):
+    """A short-sleeved polo with side vents: the flaps at its hem stand beyond the torso as a
+    sleeve would, but the sleeve ends are the cuffs, in the upper half."""
+    entry = next(e for e in evalset.of_kind("garment", "upper") if e.file.startswith("garments/IDM-VTON__09163_00"))
+    g = garment_analyzer.analyze(entry.path, "upper")
+    p = g.landmarks.points
+    ys = np.nonzero(g.mask.any(axis=1))[0]
+    for side in ("sleeve_left", "sleeve_right"):
+        assert p[side][1] < ys.min() + 0.5 * (ys.max() - ys.min()), side
+
+
 def test_photo_without_a_garment_outline_is_refused(garment_analyzer):
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)

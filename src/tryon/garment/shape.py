@@ -65,6 +65,18 @@ def central_runs(mask: np.ndarray, cx: float) -> np.ndarray:
     return out
 
 
+def reaching_above(part: np.ndarray, row: float) -> np.ndarray:
+    """The pieces of ``part`` (8-connected) that have pixels above ``row``. With ``row`` near
+    the hem: a side slit's flap or a flared hem's corner is no sleeve, a sleeve's lower half
+    standing clear of the body is."""
+    import cv2
+
+    n, labels = cv2.connectedComponents(part.astype(np.uint8), connectivity=8)
+    top = labels[: max(0, int(row))]
+    keep = np.unique(top[top > 0])
+    return np.isin(labels, keep) if len(keep) else np.zeros(part.shape, bool)
+
+
 def _run_counts(mask: np.ndarray, min_len: int) -> np.ndarray:
     """Per row, how many runs of at least ``min_len`` True pixels it holds."""
     d = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
@@ -192,7 +204,7 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
     for name, beyond in (("sleeve_left", cols < cx - 1.15 * half), ("sleeve_right", cols > cx + 1.15 * half)):
-        part = mask & beyond & (~central | (rows < armpit) | fused)
+        part = reaching_above(mask & beyond & (~central | (rows < armpit) | fused), y0 + 0.85 * h)
         if part.sum() > 0.01 * mask.sum():
             sy, sx = np.nonzero(part)
             origin = np.array(pts[name.replace("sleeve", "shoulder")])

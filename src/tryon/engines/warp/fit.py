@@ -19,7 +19,7 @@ from tryon.engines.warp.mapping import Frame, Layer, body_layer, limb_layer
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.garment.segmentation import fill_holes
-from tryon.garment.shape import central_runs, row_extents
+from tryon.garment.shape import central_runs, reaching_above, row_extents
 from tryon.person.keypoints import Keypoints
 
 #: Where the garment's shoulder landmarks (its torso width) land relative to MediaPipe's shoulder
@@ -31,6 +31,12 @@ SEAM_UP = 0.15
 #: Where a sleeve's outer edge meets the arm's outer contour below the shoulder seam, as a share
 #: of the way from the shoulder joint to the elbow.
 UPPER_ARM_CAP = 0.3
+#: A sleeve whose outer edge turns by more than this (degrees) is laid bent (a long sleeve
+#: photographed bent at the elbow); below it, straight.
+BEND_MIN_DEG = 5.0
+#: A sleeve at least this many times the garment's shoulder width long is a long sleeve: on the
+#: person it ends at the wrist.
+LONG_SLEEVE = 1.8
 
 # BODY_25 joints of each side of the body: shoulder, elbow, wrist, hip, knee, ankle.
 _SIDES = {"R": (2, 3, 4, 9, 10, 11), "L": (5, 6, 7, 12, 13, 14)}
@@ -65,6 +71,10 @@ class Body:
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 1e-6 else np.array([0.0, 1.0])
+
+
+def _length(polyline: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(polyline, axis=0), axis=1).sum())
 
 
 def _down(across: np.ndarray) -> np.ndarray:
@@ -174,15 +184,19 @@ def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
     return out
 
 
-def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray
-                 ) -> tuple[tuple[np.ndarray, np.ndarray], int]:
-    """The sleeve's outer edge, shoulder to cuff (the line that goes onto the arm's outer
+def _sleeve_edge(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray, elbow: float
+                 ) -> tuple[np.ndarray, int]:
+    """The sleeve's outer edge, shoulder to cuff, as a polyline (it goes onto the arm's outer
     contour), and which side of it is outside: the sign of ``limb_layer``'s ``outer``.
 
-    It starts along the direction from the shoulder to the middle of the cuff (the sleeve's far
-    end) and is turned, outwards or inwards, until it runs along the sleeve's outer side with
-    (nearly) all of its far part on its inner side, so the sleeve lies along the arm instead of
-    beside it or across the body. Percentiles keep stray pixels from setting the length or angle.
+    Measured from the direction from the shoulder to the middle of the cuff (the sleeve's far
+    end). The edge leaves the shoulder along the tangent to the sleeve's far part (98% of it on
+    its inner side), so the sleeve lies along the arm instead of beside it or across the body.
+    A long sleeve (longer than ``elbow``, about the shoulder-to-elbow length in the photo)
+    photographed bent at the elbow bends there, at the tangent point, towards the cuff's outer
+    corner: straight, its lower part would lie far inside the arm, over the body. Shorter
+    sleeves stay straight: their outer edge is rounded, not bent.
+    Percentiles keep stray pixels from setting the length or angles.
     """
     ys, xs = np.nonzero(part)
     rel = np.c_[xs, ys].astype(np.float64) - shoulder
@@ -192,13 +206,28 @@ def _sleeve_axis(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray
     out = np.array([-d[1], d[0]])
     if out @ (shoulder - centre) < 0:
         out = -out
+    outer = 1 if np.array([-d[1], d[0]]) @ out > 0 else -1
     along, across = rel @ d, rel @ out
     far = along > 0.3 * reach
-    if far.sum() > 10:
-        angle = float(np.percentile(np.arctan2(across[far], along[far]), 98))
-        d = d * np.cos(angle) + out * np.sin(angle)
-    outer = 1 if np.array([-d[1], d[0]]) @ (shoulder - centre) > 0 else -1
-    return (shoulder, shoulder + d * max(float(np.percentile(rel @ d, 99.5)), 1.0)), outer
+    if far.sum() <= 10:
+        return np.array([shoulder, shoulder + d * max(float(np.percentile(along, 99.5)), 1.0)]), outer
+    angles = np.arctan2(across[far], along[far])
+    turn = float(np.percentile(angles, 98))
+    d_edge = d * np.cos(turn) + out * np.sin(turn)
+    straight = np.array([shoulder, shoulder + d_edge * max(float(np.percentile(rel @ d_edge, 99.5)), 1.0)])
+    # The tangent point, and the cuff's outer corner (the outermost 2% of the last tenth set aside).
+    near = angles >= turn - 0.02
+    knee = rel[far][near].mean(axis=0) if near.any() else None
+    end = float(np.percentile(along, 99.5))
+    cuff = along >= 0.9 * end
+    if knee is None or cuff.sum() < 5:
+        return straight, outer
+    corner = np.array([end, float(np.percentile(across[cuff], 98))])
+    knee_da = np.array([knee @ d, knee @ out])
+    bend = np.degrees(np.arctan2(knee_da[1], knee_da[0]) - np.arctan2(*(corner - knee_da)[::-1]))
+    if end < 1.2 * elbow or knee_da[0] >= 0.85 * end or bend < BEND_MIN_DEG:
+        return straight, outer
+    return np.array([shoulder, shoulder + knee, shoulder + corner[0] * d + corner[1] * out]), outer
 
 
 def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
@@ -230,8 +259,9 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     arm_r = _armpit_row(mask, cx, half, +1, int(sr[1]), default)
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
-    sleeve_l = mask & ((~core & (cols < cx)) | (core & (rows < arm_l) & (cols < sl[0])))
-    sleeve_r = mask & ((~core & (cols > cx)) | (core & (rows < arm_r) & (cols > sr[0])))
+    flaps = top + 0.85 * (hem - top)  # slits and flared corners at the hem are no sleeves
+    sleeve_l = reaching_above(mask & ((~core & (cols < cx)) | (core & (rows < arm_l) & (cols < sl[0]))), flaps)
+    sleeve_r = reaching_above(mask & ((~core & (cols > cx)) | (core & (rows < arm_r) & (cols > sr[0]))), flaps)
     if g.category == Category.UPPER:
         sleeve_l |= _touching_sleeve(core, pts.get("sleeve_left"), cx, half, -1, arm_l) & (cols < sl[0])
         sleeve_r |= _touching_sleeve(core, pts.get("sleeve_right"), cx, half, +1, arm_r) & (cols > sr[0])
@@ -239,10 +269,10 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     # contour, the sleeve lies inward of it.
     has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
     if has_sleeves:
-        axis_l, outer_l = _sleeve_axis(sleeve_l, sl, collar)
-        axis_r, outer_r = _sleeve_axis(sleeve_r, sr, collar)
-        has_sleeves = min(np.linalg.norm(axis_l[1] - axis_l[0]),
-                          np.linalg.norm(axis_r[1] - axis_r[0])) > 0.15 * np.linalg.norm(sr - sl)
+        elbow = float(np.linalg.norm(sr - sl))  # shoulder to elbow, about the torso's width
+        axis_l, outer_l = _sleeve_edge(sleeve_l, sl, collar, elbow)
+        axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar, elbow)
+        has_sleeves = min(_length(axis_l), _length(axis_r)) > 0.15 * np.linalg.norm(sr - sl)
     body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
     # Through the neck opening a product photo shows the inside of the back: on a person the neck
     # hides it. Cut it away above the front neckline, between the collar's sides.
@@ -269,12 +299,16 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
             joint = kp.xy[joints[0]].astype(float)
             limb = np.insert(limb, 1, joint + UPPER_ARM_CAP * (limb[1] - joint), axis=0)
             limb = _outer_contour(limb, kp.xy[1].astype(float), arm_radius)
-            length_g = float(np.linalg.norm(axis[1] - axis[0]))
+            length_g = _length(axis)
             width_g = part.sum() / max(length_g, 1.0)
             # The sleeve is at least as wide as the arm in it.
             across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
             reach = max(1.2 * width_g * across, 2.4 * arm_radius)
-            layers.append(limb_layer(name, g.image, part, axis, limb, scale, reach, size, across_scale=across,
+            along = scale
+            if length_g >= LONG_SLEEVE * elbow and kp.seen(joints[1]) and kp.seen(joints[2]):
+                # A long sleeve ends at the wrist, whatever the arm's length against the shoulders.
+                along = float(np.clip(_length(limb[:-1]) / length_g, 0.8 * scale, 1.3 * scale))
+            layers.append(limb_layer(name, g.image, part, axis, limb, along, reach, size, across_scale=across,
                                      outer=outer))
     return layers
 

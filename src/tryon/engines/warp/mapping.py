@@ -35,15 +35,6 @@ def upsample_grid(grid: np.ndarray, width: int, height: int, step: int) -> np.nd
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if n > 1e-6 else np.array([0.0, 1.0])
-
-
-def _perp(d: np.ndarray) -> np.ndarray:
-    return np.array([-d[1], d[0]])
-
-
 def remap_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
                 valid: np.ndarray | None = None, origin: tuple[int, int] = (0, 0),
                 size: tuple[int, int] | None = None) -> Layer:
@@ -156,18 +147,31 @@ def polyline_coords(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarra
         proj = a + np.outer(tc, d)
         off = points - proj
         dist = np.linalg.norm(off, axis=1)
-        v = off[:, 0] * -d[1] + off[:, 1] * d[0]  # component along _perp(d)
+        v = off[:, 0] * -d[1] + off[:, 1] * d[0]  # component along the left normal (-d_y, d_x)
         better = dist < best_d
         best_d[better], best_u[better], best_v[better] = dist[better], start + tc[better], v[better]
         start += length
     return best_u, best_v, best_d
 
 
-def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: tuple[np.ndarray, np.ndarray],
+def polyline_points(polyline: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The inverse of ``polyline_coords``: the points at arc length u along the polyline and
+    offset v along its left normal, the ends extended straight."""
+    seg = np.diff(polyline, axis=0)
+    lengths = np.maximum(np.linalg.norm(seg, axis=1), 1e-6)
+    starts = np.r_[0.0, np.cumsum(lengths)[:-1]]
+    i = np.clip(np.searchsorted(starts, u, side="right") - 1, 0, len(seg) - 1)
+    d = seg[i] / lengths[i, None]
+    return polyline[i] + d * (u - starts[i])[:, None] + np.c_[-d[:, 1], d[:, 0]] * v[:, None]
+
+
+def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np.ndarray,
                limb_p: np.ndarray, scale: float, reach: float, size: tuple[int, int], step: int = 4,
                across_scale: float | None = None, outer: int = 0) -> Layer:
-    """Lay a sleeve or a trouser leg along the person's limb polyline (``scale`` along it,
-    ``across_scale`` across it: a sleeve never ends up narrower than the arm in it).
+    """Lay a sleeve or a trouser leg, whose axis in the garment photo is the polyline ``axis_g``,
+    along the person's limb polyline (``scale`` along it, ``across_scale`` across it: a sleeve
+    never ends up narrower than the arm in it). Both polylines may bend: a sleeve photographed
+    bent is laid straight along a straight arm, and bends with a bent one.
 
     ``outer`` (+1 or -1, the sign of the offset across the axis that is outside) says that the
     axis is the part's outer edge: nothing is laid beyond it, where the polyline's bends would
@@ -175,9 +179,7 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: tu
     """
     across_scale = across_scale or scale
     w, h = size
-    g0, g1 = (np.asarray(p, np.float64) for p in axis_g)
-    d_g = _unit(g1 - g0)
-    p_g = _perp(d_g)
+    axis_g = np.asarray(axis_g, np.float64)
     # Only pixels near the limb can be covered; work on their bounding box at a coarse step.
     lo = np.maximum(np.floor(limb_p.min(axis=0) - reach), 0).astype(int)
     hi = np.minimum(np.ceil(limb_p.max(axis=0) + reach), [w - 1, h - 1]).astype(int)
@@ -187,7 +189,7 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: tu
     gy = np.arange(lo[1], hi[1] + step, step)
     px, py = np.meshgrid(gx, gy)
     u, v, dist = polyline_coords(np.c_[px.ravel(), py.ravel()].astype(np.float64), limb_p)
-    src = g0 + np.outer(u / scale, d_g) + np.outer(v / across_scale, p_g)
+    src = polyline_points(axis_g, u / scale, v / across_scale)
     # Nothing before the limb's start: behind the shoulder (or hip) is the body part's business.
     ok = (dist <= reach) & (u >= -0.05 * reach)
     if outer:
