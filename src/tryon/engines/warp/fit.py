@@ -192,7 +192,7 @@ def _sleeve_edge(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray, elb
     Measured from the direction from the shoulder to the middle of the cuff (the sleeve's far
     end). The edge leaves the shoulder along the tangent to the sleeve's far part (98% of it on
     its inner side), so the sleeve lies along the arm instead of beside it or across the body.
-    A long sleeve (longer than ``elbow``, about the shoulder-to-elbow length in the photo)
+    A long sleeve (over 1.2 ``elbow``, about the shoulder-to-elbow length in the photo)
     photographed bent at the elbow bends there, at the tangent point, towards the cuff's outer
     corner: straight, its lower part would lie far inside the arm, over the body. Shorter
     sleeves stay straight: their outer edge is rounded, not bent.
@@ -216,16 +216,15 @@ def _sleeve_edge(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray, elb
     d_edge = d * np.cos(turn) + out * np.sin(turn)
     straight = np.array([shoulder, shoulder + d_edge * max(float(np.percentile(rel @ d_edge, 99.5)), 1.0)])
     # The tangent point, and the cuff's outer corner (the outermost 2% of the last tenth set aside).
-    near = angles >= turn - 0.02
-    knee = rel[far][near].mean(axis=0) if near.any() else None
+    knee = rel[far][angles >= turn - 0.02].mean(axis=0)
     end = float(np.percentile(along, 99.5))
     cuff = along >= 0.9 * end
-    if knee is None or cuff.sum() < 5:
+    if end < 1.2 * elbow or cuff.sum() < 5:
         return straight, outer
     corner = np.array([end, float(np.percentile(across[cuff], 98))])
-    knee_da = np.array([knee @ d, knee @ out])
-    bend = np.degrees(np.arctan2(knee_da[1], knee_da[0]) - np.arctan2(*(corner - knee_da)[::-1]))
-    if end < 1.2 * elbow or knee_da[0] >= 0.85 * end or bend < BEND_MIN_DEG:
+    ka, kc = float(knee @ d), float(knee @ out)
+    bend = np.degrees(np.arctan2(kc, ka) - np.arctan2(corner[1] - kc, corner[0] - ka))
+    if ka >= 0.85 * end or bend < BEND_MIN_DEG:
         return straight, outer
     return np.array([shoulder, shoulder + knee, shoulder + corner[0] * d + corner[1] * out]), outer
 
