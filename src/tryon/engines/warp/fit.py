@@ -268,9 +268,9 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     # contour, the sleeve lies inward of it.
     has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
     if has_sleeves:
-        elbow = float(np.linalg.norm(sr - sl))  # shoulder to elbow, about the torso's width
-        axis_l, outer_l = _sleeve_edge(sleeve_l, sl, collar, elbow)
-        axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar, elbow)
+        elbow_g = float(np.linalg.norm(sr - sl))  # shoulder to elbow, about the torso's width
+        axis_l, outer_l = _sleeve_edge(sleeve_l, sl, collar, elbow_g)
+        axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar, elbow_g)
         has_sleeves = min(_length(axis_l), _length(axis_r)) > 0.15 * np.linalg.norm(sr - sl)
     body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
     # Through the neck opening a product photo shows the inside of the back: on a person the neck
@@ -304,7 +304,7 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
             across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
             reach = max(1.2 * width_g * across, 2.4 * arm_radius)
             along = scale
-            if length_g >= LONG_SLEEVE * elbow and kp.seen(joints[1]) and kp.seen(joints[2]):
+            if length_g >= LONG_SLEEVE * elbow_g and kp.seen(joints[1]) and kp.seen(joints[2]):
                 # A long sleeve ends at the wrist, whatever the arm's length against the shoulders.
                 along = float(np.clip(_length(limb[:-1]) / length_g, 0.8 * scale, 1.3 * scale))
             layers.append(limb_layer(name, g.image, part, axis, limb, along, reach, size, across_scale=across,
