@@ -65,14 +65,17 @@ def central_runs(mask: np.ndarray, cx: float) -> np.ndarray:
     return out
 
 
-def reaching_above(part: np.ndarray, row: float) -> np.ndarray:
-    """The pieces of ``part`` (8-connected) that have pixels above ``row``. With ``row`` near
-    the hem: a side slit's flap or a flared hem's corner is no sleeve, a sleeve's lower half
-    standing clear of the body is."""
+def without_hem_flaps(part: np.ndarray, garment: np.ndarray) -> np.ndarray:
+    """The pieces of ``part`` (8-connected) that reach above the lowest 15% of the ``garment``
+    mask: a side slit's flap or a flared hem's corner stands beyond the torso as a sleeve would,
+    but is no sleeve; a sleeve's lower half standing clear of the body still is."""
     import cv2
 
-    n, labels = cv2.connectedComponents(part.astype(np.uint8), connectivity=8)
-    top = labels[: max(0, int(row))]
+    rows = np.flatnonzero(garment.any(axis=1))
+    if not len(rows):
+        return np.zeros(part.shape, bool)
+    _, labels = cv2.connectedComponents(part.astype(np.uint8), connectivity=8)
+    top = labels[: int(rows[0] + 0.85 * (rows[-1] - rows[0]))]
     keep = np.unique(top[top > 0])
     return np.isin(labels, keep) if len(keep) else np.zeros(part.shape, bool)
 
@@ -204,7 +207,7 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
     for name, beyond in (("sleeve_left", cols < cx - 1.15 * half), ("sleeve_right", cols > cx + 1.15 * half)):
-        part = reaching_above(mask & beyond & (~central | (rows < armpit) | fused), y0 + 0.85 * h)
+        part = without_hem_flaps(mask & beyond & (~central | (rows < armpit) | fused), mask)
         if part.sum() > 0.01 * mask.sum():
             sy, sx = np.nonzero(part)
             origin = np.array(pts[name.replace("sleeve", "shoulder")])

@@ -19,7 +19,7 @@ from tryon.engines.warp.mapping import Frame, Layer, body_layer, limb_layer
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.garment.segmentation import fill_holes
-from tryon.garment.shape import central_runs, reaching_above, row_extents
+from tryon.garment.shape import central_runs, row_extents, without_hem_flaps
 from tryon.person.keypoints import Keypoints
 
 #: Where the garment's shoulder landmarks (its torso width) land relative to MediaPipe's shoulder
@@ -258,9 +258,8 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     arm_r = _armpit_row(mask, cx, half, +1, int(sr[1]), default)
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
-    flaps = top + 0.85 * (hem - top)  # slits and flared corners at the hem are no sleeves
-    sleeve_l = reaching_above(mask & ((~core & (cols < cx)) | (core & (rows < arm_l) & (cols < sl[0]))), flaps)
-    sleeve_r = reaching_above(mask & ((~core & (cols > cx)) | (core & (rows < arm_r) & (cols > sr[0]))), flaps)
+    sleeve_l = without_hem_flaps(mask & ((~core & (cols < cx)) | (core & (rows < arm_l) & (cols < sl[0]))), mask)
+    sleeve_r = without_hem_flaps(mask & ((~core & (cols > cx)) | (core & (rows < arm_r) & (cols > sr[0]))), mask)
     if g.category == Category.UPPER:
         sleeve_l |= _touching_sleeve(core, pts.get("sleeve_left"), cx, half, -1, arm_l) & (cols < sl[0])
         sleeve_r |= _touching_sleeve(core, pts.get("sleeve_right"), cx, half, +1, arm_r) & (cols > sr[0])
@@ -271,7 +270,7 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
         elbow_g = float(np.linalg.norm(sr - sl))  # shoulder to elbow, about the torso's width
         axis_l, outer_l = _sleeve_edge(sleeve_l, sl, collar, elbow_g)
         axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar, elbow_g)
-        has_sleeves = min(_length(axis_l), _length(axis_r)) > 0.15 * np.linalg.norm(sr - sl)
+        has_sleeves = min(_length(axis_l), _length(axis_r)) > 0.15 * elbow_g
     body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
     # Through the neck opening a product photo shows the inside of the back: on a person the neck
     # hides it. Cut it away above the front neckline, between the collar's sides.
