@@ -130,3 +130,21 @@ def test_arms_are_skin_only(vitonhd_analysis):
     arms = img[np.isin(parse, ARMS)].mean(axis=0)
     top = img[np.isin(parse, UPPER_GARMENT)].mean(axis=0)
     assert np.linalg.norm(arms - face) < np.linalg.norm(arms - top)
+
+
+def test_clasped_hands_are_no_face(evalset, person_analyzer):
+    """FitDiT 0223: the frame cuts the face off at the mouth and the hands are clasped in front of
+    the shirt; the face detector takes the hands for a face. A face below the shoulders is
+    dropped, so the head's protection does not cut a strip out of the shirt's mask."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0223.jpg"))
+    res = person_analyzer.analyze(person.path)
+    kp = res.keypoints
+    shoulders = max(kp.xy[2][1], kp.xy[5][1])
+    assert res.face is None or (res.face.box[1] + res.face.box[3]) / 2 < shoulders
+    upper = res.agnostic_mask("upper") > 0
+    shirt = np.isin(res.parse, UPPER_GARMENT)
+    assert (upper & shirt).sum() / shirt.sum() >= 0.95
+    # The middle of the chest, between the shoulders and above the hands, is regenerated.
+    mid = int(kp.xy[1][0])
+    rows = slice(int(shoulders + 0.1 * (kp.xy[4][1] - shoulders)), int(kp.xy[4][1] - 0.15 * (kp.xy[4][1] - shoulders)))
+    assert upper[rows, mid - 5:mid + 5].mean() >= 0.98

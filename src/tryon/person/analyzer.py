@@ -61,6 +61,16 @@ class PersonAnalysis:
                               cv2.resize(self.parse, size, interpolation=cv2.INTER_NEAREST), face, dict(self.timings))
 
 
+def _on_head(face: Face | None, kp: Keypoints) -> Face | None:
+    """The face, unless it lies below the shoulders: there it is something face-like (clasped
+    hands, a printed face) in a photo whose real face the frame cuts off."""
+    if face is None or not (kp.seen(2) and kp.seen(5)):
+        return face
+    if (face.box[1] + face.box[3]) / 2 > max(kp.xy[2][1], kp.xy[5][1]):
+        return None
+    return face
+
+
 class PersonAnalyzer:
     """Loads the models once; ``analyze`` is then cheap. Not thread-safe (one per worker)."""
 
@@ -95,6 +105,7 @@ class PersonAnalyzer:
         missing = [j for j in _REQUIRED_JOINTS if not pose.keypoints.seen(j)]
         if missing:
             raise NoPersonError("no person with visible shoulders found in the photo")
+        face = _on_head(face, pose.keypoints)
         t = time.perf_counter()
         soft = self.segmenter(image, pose.segmentation)
         timings["segmentation"] = time.perf_counter() - t
