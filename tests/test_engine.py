@@ -177,6 +177,34 @@ def test_a_long_sleeve_follows_the_forearm_to_the_wrist(evalset, engine):
     assert np.linalg.norm(far - b) < 0.35 * np.linalg.norm(b - a)
 
 
+@pytest.mark.parametrize("pair_id", ["00055_00", "00057_00"])
+def test_a_rebuilt_forearm_reaches_the_hand(evalset, engine, pair_id):
+    """The reference mask covers the forearms down to the hands. The rebuilt arm runs on into
+    each hand the photo shows: just inside the mask, where the hand leaves it, the picture is skin
+    coloured, not the backdrop."""
+    from tryon.engines.warp.compose import arm_ends
+
+    image, mask, garment = _pair(evalset, pair_id)
+    kp = engine.persons.pose(image).keypoints
+    masked = image.copy()
+    masked[mask] = 128
+    analysis = engine.persons.analyze(masked, keypoints=kp)
+    ends = arm_ends(kp, analysis.parse, ~mask, mask)
+    assert len(ends) == 2
+    out = engine.run(masked, garment.path, "upper", mask=mask.astype(np.uint8) * 255, keypoints=kp).image
+    backdrop = np.median(image[:40].reshape(-1, 3), axis=0)
+    ys, xs = np.mgrid[: mask.shape[0], : mask.shape[1]]
+    for wrist, (centre, radius) in ends.items():
+        elbow = kp.xy[wrist - 1].astype(float)
+        direction = (centre - elbow) / np.linalg.norm(centre - elbow)
+        # A disc of the arm's width, just up the arm from where the hand leaves the mask.
+        c = centre - direction * 1.2 * radius
+        disc = (np.hypot(xs - c[0], ys - c[1]) < 0.6 * radius) & mask
+        assert disc.sum() > 50
+        far_from_backdrop = np.linalg.norm(out[disc].astype(float) - backdrop, axis=1) > 40
+        assert far_from_backdrop.mean() > 0.9, (wrist, far_from_backdrop.mean())
+
+
 def test_garment_outline_takes_no_backdrop_colour(evalset, garment_analyzer):
     """A navy T-shirt shot on white: the anti-aliased rim of its mask is part backdrop. After
     decontamination no rim pixel is pale, so no white halo can follow the garment onto a person."""

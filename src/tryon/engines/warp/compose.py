@@ -87,9 +87,44 @@ def parts_for(category: Category, region: np.ndarray | None = None, kp: Keypoint
     return parts
 
 
-def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.ndarray
+             ) -> dict[int, tuple[np.ndarray, float]]:
+    """Where each forearm leaves the region into skin the photo shows (a hand, a bare wrist):
+    the middle and half width of that cross-section, by wrist joint. A synthesised arm that ends
+    there meets the visible hand at the right place and width instead of a guessed one."""
+    near_region = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(near_region & ~region & visible & np.isin(parse, ARMS))
+    arms = [(e, w) for e, w in ((3, 4), (6, 7)) if kp.seen(e) and kp.seen(w)]
+    if len(xs) < 5 or not arms:
+        return {}
+    pts = np.c_[xs, ys].astype(np.float64)
+    nearest = np.argmin([np.linalg.norm(pts - kp.xy[w], axis=1) for _, w in arms], axis=0)
+    ends = {}
+    for k, (e, w) in enumerate(arms):
+        d = kp.xy[w].astype(np.float64) - kp.xy[e]
+        length = float(np.linalg.norm(d))
+        if length < 1:
+            continue
+        d /= length
+        n = np.array([-d[1], d[0]])
+        rel = pts[nearest == k] - kp.xy[w]
+        along, across = rel @ d, rel @ n
+        near = (np.abs(along) < 0.5 * length) & (np.abs(across) < 0.5 * length)
+        if near.sum() < 5:
+            continue
+        # The crossing furthest down the arm: where the region lets go of the hand.
+        far = float(np.percentile(along[near], 95))
+        near &= along > far - 0.12 * length
+        lo, hi = np.percentile(across[near], [2, 98])
+        ends[w] = (kp.xy[w] + float(np.median(along[near])) * d + (lo + hi) / 2 * n, (hi - lo + 1) / 2)
+    return ends
+
+
+def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
+               ends: dict[int, tuple[np.ndarray, float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and a
-    round-shading term (0 on a limb's axis, 1 at its edge)."""
+    round-shading term (0 on a limb's axis, 1 at its edge). ``ends`` (from ``arm_ends``) fixes
+    where and how wide a forearm ends."""
     h, w = shape
     sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) if kp.seen(2) and kp.seen(5) else 0.25 * w
     inside = np.zeros((h, w), bool)
@@ -116,14 +151,20 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int]) ->
             if kp.seen(s_) and kp.seen(e_):
                 start = kp.xy[s_] + 0.15 * (kp.xy[e_] - kp.xy[s_])
                 pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else [])
-                if len(pts) == 3:
+                radii = [sw * x for x in ARM_RADII]
+                if ends and w_ in ends:
+                    end, r_end = ends[w_]
+                    # The forearm tapers to the measured end; the upper arm keeps its width.
+                    k = float(np.clip(r_end / radii[2], 0.75, 1.4))
+                    pts = [start, kp.xy[e_], end, end + 0.1 * (end - kp.xy[e_])]
+                    radii = [radii[0], radii[1] * (1 + k) / 2, radii[2] * k, radii[3] * k]
+                elif len(pts) == 3:
                     pts.append(pts[-1] + 0.2 * (pts[-1] - pts[-2]))
-                i, r = _capsules((h, w), [np.asarray(p, np.float64) for p in pts],
-                                 [sw * x for x in ARM_RADII[: len(pts)]])
+                i, r = _capsules((h, w), [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
                 inside |= i
                 ratio = np.minimum(ratio, r)
     if "torso" in parts:
-        add((1, 0), (0.12, 0.12))
+        add((1, 0), (0.15, 0.15))  # a neck is about 0.3 of the shoulder joints' distance across
         if all(kp.seen(j) for j in (2, 5, 9, 12)):
             # From the top of the shoulders (above the joints, as the garment's shoulders sit) to the hips.
             up = kp.xy[1] - kp.xy[8] if kp.seen(1) and kp.seen(8) else np.array([0.0, -1.0])
@@ -247,7 +288,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     plate = background_plate(image, unknown)
     plate = np.where(seen_background[..., None], img, plate)
 
-    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w))
+    ends = arm_ends(kp, parse, readable, region)
+    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends)
     skin = skin_colour(image, parse, readable & ~region)
     round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)[..., None]
     skin_rgb = skin[None, None, :] * round_shade
@@ -276,7 +318,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     bodies = [l for l in layers if not l.name.startswith("sleeve")]
     arms = np.zeros((h, w), bool)
     if not sleeves and category != Category.LOWER:
-        arms, _ = body_shape(kp, ("arms",), (h, w))
+        arms, _ = body_shape(kp, ("arms",), (h, w), ends)
     out = _over(out, skin_rgb, skin_alpha * ~arms)
     for layer in bodies:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
