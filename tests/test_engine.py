@@ -205,6 +205,26 @@ def test_a_rebuilt_forearm_reaches_the_hand(evalset, engine, pair_id):
         assert far_from_backdrop.mean() > 0.9, (wrist, far_from_backdrop.mean())
 
 
+@pytest.mark.parametrize("person_file", ["OOTDiffusion__05997_00.jpg", "IDM-VTON__00055_00.jpg"])
+def test_no_gap_between_a_sleeve_and_the_body_at_the_shoulder(evalset, engine, person_file):
+    """Body and sleeves are laid by different maps; where they meet at the shoulder the garment
+    must stay closed (no skin or backdrop showing through a wedge), from the neck's side to the
+    top of the upper arm, also for long sleeves and for a small (192x256) product photo."""
+    from tryon.engines.warp.fit import Body, fit_garment, flatten
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith(person_file))
+    kp = engine.persons.pose(load_image(person.path)).keypoints
+    for garment_file in ("PF-AFN__003434_1.jpg", "catvton-flux__00064_00.jpg"):
+        garment = next(e for e in evalset.of_kind("garment") if e.file.endswith(garment_file))
+        g = engine.garments.analyze(garment.path, "upper")
+        _, alpha = flatten(fit_garment(g, Body(kp), (kp.width, kp.height)))
+        for shoulder, elbow in ((2, 3), (5, 6)):
+            start = kp.xy[1] + 0.4 * (kp.xy[shoulder] - kp.xy[1])
+            end = kp.xy[shoulder] + 0.3 * (kp.xy[elbow] - kp.xy[shoulder])
+            line = [start + t * (end - start) for t in np.linspace(0, 1, 60)]
+            assert min(alpha[int(y), int(x)] for x, y in line) > 0.9, (garment_file, shoulder)
+
+
 def test_garment_outline_takes_no_backdrop_colour(evalset, garment_analyzer):
     """A navy T-shirt shot on white: the anti-aliased rim of its mask is part backdrop. After
     decontamination no rim pixel is pale, so no white halo can follow the garment onto a person."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from tryon.category import Category
@@ -279,6 +280,12 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     body_part = body_part & ~_inner_back(g.image, mask, collar, neck_half)
 
     need = body_half_widths(kp, frame.origin_p, down_p)
+    if has_sleeves:
+        # The body is drawn a little into the sleeves above the armpits: the sleeves are laid
+        # over it by other maps, and where the two met edge to edge a wedge of skin would show
+        # at the shoulder. (Lower down, it would hang out under a short sleeve.)
+        caps = (sleeve_l & (rows < arm_l)) | (sleeve_r & (rows < arm_r))
+        body_part = _grown_into(body_part, caps, max(2, round(0.03 * mask.shape[0])))
     layers = [body_layer("body", g.image, body_part, frame, need, size)]
     if has_sleeves:
         arm_radius = 0.16 * width
@@ -309,6 +316,12 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
             layers.append(limb_layer(name, g.image, part, axis, limb, along, reach, size, across_scale=across,
                                      outer=outer))
     return layers
+
+
+def _grown_into(part: np.ndarray, other: np.ndarray, px: int) -> np.ndarray:
+    """``part`` grown by ``px`` pixels into ``other`` (another part of the same garment)."""
+    grown = cv2.dilate(part.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1)))
+    return part | ((grown > 0) & other)
 
 
 def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:

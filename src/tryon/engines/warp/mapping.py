@@ -35,6 +35,16 @@ def upsample_grid(grid: np.ndarray, width: int, height: int, step: int) -> np.nd
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def _footprint(map_x: np.ndarray, map_y: np.ndarray, step: int = 8) -> float:
+    """Median garment pixels per person pixel of an inverse map (above 1: the garment shrinks)."""
+    mx, my = map_x[::step, ::step], map_y[::step, ::step]
+    if min(mx.shape) < 2:
+        return 1.0
+    dx = np.hypot(np.diff(mx, axis=1)[:-1], np.diff(my, axis=1)[:-1])
+    dy = np.hypot(np.diff(mx, axis=0)[:, :-1], np.diff(my, axis=0)[:, :-1])
+    return float(np.median(np.sqrt(dx * dy))) / step
+
+
 def remap_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
                 valid: np.ndarray | None = None, origin: tuple[int, int] = (0, 0),
                 size: tuple[int, int] | None = None) -> Layer:
@@ -43,8 +53,14 @@ def remap_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, map_x: np
     The maps may cover only a box of the output whose top-left corner is ``origin`` (x, y); the
     layer has the output's ``size`` (w, h) and is empty outside the box.
     """
+    footprint = _footprint(map_x, map_y)
+    if footprint > 1.05:
+        # Shrinking: the garment is low-passed first, or its weave and print alias into noise.
+        garment = cv2.GaussianBlur(garment, (0, 0), 0.5 * float(np.sqrt(footprint ** 2 - 1)))
+    # The outline is softened by most of a garment pixel: enlarged, a small product photo's
+    # pixel steps would otherwise show as a staircase along the garment's edge.
+    soft = cv2.GaussianBlur(part_mask.astype(np.float32), (0, 0), 0.7)
     rgb = cv2.remap(garment, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    soft = cv2.GaussianBlur(part_mask.astype(np.float32), (3, 3), 0)
     alpha = cv2.remap(soft, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     if valid is not None:
         alpha = alpha * valid
@@ -191,9 +207,14 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np
     u, v, dist = polyline_coords(np.c_[px.ravel(), py.ravel()].astype(np.float64), limb_p)
     src = polyline_points(axis_g, u / scale, v / across_scale)
     # Nothing before the limb's start: behind the shoulder (or hip) is the body part's business.
-    ok = (dist <= reach) & (u >= -0.05 * reach)
+    # Each limit is a ramp one grid step wide, not a cut: a cut on the coarse grid would leave
+    # a staircase along the edge once upsampled.
+    def inside(margin: np.ndarray) -> np.ndarray:
+        return np.clip(margin / step + 0.5, 0.0, 1.0)
+
+    ok = inside(reach - dist) * inside(u + 0.05 * reach)
     if outer:
-        ok &= v * outer <= 0.05 * reach
+        ok *= inside(0.05 * reach - v * outer)
     ok = ok.astype(np.float32)
     bw, bh = hi[0] - lo[0] + 1, hi[1] - lo[1] + 1
     sx = upsample_grid(src[:, 0].reshape(px.shape), bw, bh, step)
