@@ -320,8 +320,8 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
 
 def _grown_into(part: np.ndarray, other: np.ndarray, px: int) -> np.ndarray:
     """``part`` grown by ``px`` pixels into ``other`` (another part of the same garment)."""
-    grown = cv2.dilate(part.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1)))
-    return part | ((grown > 0) & other)
+    near = cv2.distanceTransform((~part).astype(np.uint8), cv2.DIST_L2, 3) <= px
+    return part | (near & other)
 
 
 def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
