@@ -53,6 +53,12 @@ def remap_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, map_x: np
     The maps may cover only a box of the output whose top-left corner is ``origin`` (x, y); the
     layer has the output's ``size`` (w, h) and is empty outside the box.
     """
+    # Only the part's box of the garment photo is read (filters and lookups stay small).
+    ys, xs = np.nonzero(part_mask.any(axis=1))[0], np.nonzero(part_mask.any(axis=0))[0]
+    if len(ys):
+        gy0, gx0 = max(0, int(ys[0]) - 8), max(0, int(xs[0]) - 8)
+        garment, part_mask = garment[gy0:ys[-1] + 9, gx0:xs[-1] + 9], part_mask[gy0:ys[-1] + 9, gx0:xs[-1] + 9]
+        map_x, map_y = map_x - np.float32(gx0), map_y - np.float32(gy0)
     footprint = _footprint(map_x, map_y)
     if footprint > 1.05:
         # Shrinking: the garment is low-passed first, or its weave and print alias into noise.
