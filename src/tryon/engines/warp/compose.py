@@ -288,7 +288,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     plate = background_plate(image, unknown)
     plate = np.where(seen_background[..., None], img, plate)
 
-    ends = arm_ends(kp, parse, readable, region)
+    ends = arm_ends(kp, parse, readable, region) if category != Category.LOWER else {}  # trousers draw no arms
     body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends)
     skin = skin_colour(image, parse, readable & ~region)
     round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)[..., None]
