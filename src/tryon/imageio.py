@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Union
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -128,6 +129,15 @@ def load_mask(source: ImageSource, size: tuple[int, int] | None = None) -> np.nd
         gray = np.asarray(Image.fromarray(gray).resize(tuple(size), Image.NEAREST))
     return np.where(gray > 127, 255, 0).astype(np.uint8)
 
+
+
+def shrink_to(image: np.ndarray, max_side: int) -> np.ndarray:
+    """The image with its longer side at most ``max_side`` (area-averaged), or the image itself."""
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image
+    s = max_side / max(h, w)
+    return cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 #: Output formats by name and by file extension.
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}

@@ -7,6 +7,8 @@ import numpy as np
 from PIL import Image
 
 from tryon import assets
+from tryon.colour import colour_distance
+from tryon.person.segmentation import components_in
 
 #: Colour distance (RGB) from a plain background above which a pixel belongs to the garment;
 #: on a digitally cleaned background (no noise at all) a much smaller difference is already real.
@@ -67,7 +69,7 @@ def colour_mask(image: np.ndarray) -> np.ndarray | None:
     if bg is None:
         return None
     colour, spread = bg
-    differs = np.linalg.norm(image.astype(np.float32) - colour, axis=2) > _threshold(spread)
+    differs = colour_distance(image, colour) > _threshold(spread)
     differs = cv2.morphologyEx(differs.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(differs.astype(np.uint8), connectivity=8)
     if n <= 1:
@@ -92,7 +94,7 @@ def refine_on_plain_background(image: np.ndarray, prob: np.ndarray) -> np.ndarra
     if bg is None:
         return coarse
     colour, spread = bg
-    diff = np.linalg.norm(image.astype(np.float32) - colour, axis=2)
+    diff = colour_distance(image, colour)
     differs = diff > _threshold(spread)
     # Near U^2-Net's outline trust the colour test; far inside trust U^2-Net (a white garment on
     # white would otherwise be hollow); far outside, only clear colour differences joined to it count.
@@ -118,7 +120,7 @@ def _border_connected(mask: np.ndarray) -> np.ndarray:
     n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     edge = edge[edge > 0]
-    return np.isin(labels, edge) if len(edge) else np.zeros(mask.shape, bool)
+    return components_in(labels, edge) if len(edge) else np.zeros(mask.shape, bool)
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tryon.category import Category
+from tryon.person.segmentation import components_in
 
 
 @dataclass
@@ -77,7 +78,7 @@ def without_hem_flaps(part: np.ndarray, garment: np.ndarray) -> np.ndarray:
     _, labels = cv2.connectedComponents(part.astype(np.uint8), connectivity=8)
     top = labels[: int(rows[0] + 0.85 * (rows[-1] - rows[0]))]
     keep = np.unique(top[top > 0])
-    return np.isin(labels, keep) if len(keep) else np.zeros(part.shape, bool)
+    return components_in(labels, keep) if len(keep) else np.zeros(part.shape, bool)
 
 
 def _run_counts(mask: np.ndarray, min_len: int) -> np.ndarray:

@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
+from tryon.colour import colour_distance
 from tryon.engines.warp.fill import push_pull
 from tryon.engines.warp.mapping import Layer
 from tryon.person.keypoints import Keypoints
-from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label
+from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label, of_labels
 
 
 #: Radii of a synthesised arm (top of the upper arm, elbow, wrist, hand) as shares of the
@@ -65,7 +66,8 @@ def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float
         length2 = max(float(seg @ seg), 1e-6)
         px, py = xs[:, x0:x1] - a[0], ys[y0:y1] - a[1]
         t = np.clip((px * seg[0] + py * seg[1]) / length2, 0, 1)
-        d = np.hypot(px - t * seg[0], py - t * seg[1])
+        dx, dy = px - t * seg[0], py - t * seg[1]
+        d = np.sqrt(dx * dx + dy * dy)
         r = ra + t * (rb - ra)
         q = d / np.maximum(r, 1e-3)
         ratio[y0:y1, x0:x1] = np.minimum(ratio[y0:y1, x0:x1], q)
@@ -93,7 +95,7 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     the middle and half width of that cross-section, by wrist joint. A synthesised arm that ends
     there meets the visible hand at the right place and width instead of a guessed one."""
     near_region = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    ys, xs = np.nonzero(near_region & ~region & visible & np.isin(parse, ARMS))
+    ys, xs = np.nonzero(near_region & ~region & visible & of_labels(parse, ARMS))
     arms = [(e, w) for e, w in ((3, 4), (6, 7)) if kp.seen(e) and kp.seen(w)]
     if len(xs) < 5 or not arms:
         return {}
@@ -191,7 +193,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
 def skin_colour(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> np.ndarray:
     """The person's skin colour (RGB float), learned from visible skin we are allowed to read."""
     for labels in (ARMS + LEGS + (Label.NECK,), (Label.FACE,)):
-        pick = np.isin(parse, labels) & readable
+        pick = of_labels(parse, labels) & readable
         if pick.sum() > 50:
             px = image[pick].astype(np.float32)
             lum = px.mean(axis=1)
@@ -220,7 +222,7 @@ def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOption
     mean = float(np.median(lum[old_garment]))
     # Light can only be read off a plain garment: a print's dark and bright areas are not folds.
     # The strength falls with the garment's colour spread.
-    chroma = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32)[old_garment]
+    chroma = cv2.cvtColor(image[old_garment][None], cv2.COLOR_RGB2LAB)[0, :, 1:].astype(np.float32)
     plain = float(np.clip(1.0 - (chroma.std(axis=0).mean() - 3.0) / 9.0, 0.0, 1.0))
     gain = np.clip(low / max(mean, 1.0), 0.7, 1.25)
     gain = 1.0 + opts.shading * plain * (gain - 1.0)
@@ -286,7 +288,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # too, so none of it smears into the background the region uncovers.
     unknown = ~seen_background
     plate = background_plate(image, unknown)
-    plate = np.where(seen_background[..., None], img, plate)
+    np.copyto(plate, img, where=seen_background[..., None])
 
     ends = arm_ends(kp, parse, readable, region) if category != Category.LOWER else {}  # trousers draw no arms
     body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends)
@@ -294,15 +296,15 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)[..., None]
     skin_rgb = skin[None, None, :] * round_shade
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised.
-    real_skin = np.isin(parse, ARMS + LEGS + (Label.NECK,)) & readable
-    skin_rgb = np.where(real_skin[..., None], img, skin_rgb)
+    real_skin = of_labels(parse, ARMS + LEGS + (Label.NECK,)) & readable
+    np.copyto(skin_rgb, img, where=real_skin[..., None])
     skin_alpha = cv2.GaussianBlur(body.astype(np.float32), (0, 0), max(1.0, 0.002 * full_height))
 
     if opts.shading > 0 or opts.wrinkles > 0:
         classes = LOWER_GARMENT if category == Category.LOWER else UPPER_GARMENT
         if category == Category.DRESS:
             classes = UPPER_GARMENT + LOWER_GARMENT
-        old = np.isin(parse, classes) & region & readable
+        old = of_labels(parse, classes) & region & readable
         gain, folds = shading_gain(image, old, opts, full_height)
     else:
         gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
@@ -333,9 +335,12 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         inner = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
         ramp = np.clip(inner / feather, 0, 1)
         weight = np.where(readable, ramp, 1.0) * region
-    result = img * (1 - weight[..., None]) + out * weight[..., None]
-    result = np.where(region[..., None], result, img)
-    return np.clip(result + 0.5, 0, 255).astype(np.uint8)
+    # img + (out - img) * weight, in place; weight is 0 outside the region, which keeps the
+    # photo's exact values there.
+    out -= img
+    out *= weight[..., None]
+    out += img + 0.5
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
 def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray,
@@ -343,7 +348,7 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     """Where a new top is shorter than the old one, the trousers' (or skirt's) waist shows: the
     body below the waist inside the region is filled from the lower garment the photo shows."""
     h, w = region.shape
-    source = np.isin(parse, LOWER_GARMENT) & readable & ~region
+    source = of_labels(parse, LOWER_GARMENT) & readable & ~region
     if source.sum() < 200 or not (kp.seen(9) and kp.seen(12)):
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[9] - kp.xy[12])) * 2
@@ -366,8 +371,8 @@ def _hair_fall(image: np.ndarray, region: np.ndarray, readable: np.ndarray, pars
     """
     h, w = region.shape
     rgb, alpha = np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
-    apart = np.linalg.norm(image.astype(np.float32) - plate, axis=2) > 30
-    hair = (parse == Label.HAIR) & readable & ~region & apart
+    hair = (parse == Label.HAIR) & readable & ~region
+    hair[hair] = colour_distance(image[hair][None], plate[hair][None])[0] > 30  # apart from the background
     if hair.sum() < 50 or not (kp.seen(2) and kp.seen(5)):
         return rgb, alpha
     stop = int(min(h, max(kp.xy[2][1], kp.xy[5][1])))

@@ -13,7 +13,7 @@ from tryon.engines.warp.compose import ComposeOptions, compose
 from tryon.engines.warp.fit import Body, fit_garment, flatten
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
-from tryon.imageio import ImageSource, load_image, load_mask
+from tryon.imageio import ImageSource, load_image, load_mask, shrink_to
 from tryon.person.agnostic import protected
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.keypoints import Keypoints, as_keypoints
@@ -50,8 +50,9 @@ class WarpEngine(LazyAnalysers, Engine):
         kp = as_keypoints(keypoints, w, h)
         timings: dict[str, float] = {}
 
+        # A garment is never drawn larger than the person photo: more pixels only cost time.
         g = garment_analysis or self.garments.analyze(
-            garment, None if str(category).lower() == "auto" else category)
+            shrink_to(load_image(garment), max(h, w)), None if str(category).lower() == "auto" else category)
         timings["garment"] = time.perf_counter() - t0
         t = time.perf_counter()
         p = person_analysis or self.persons.analyze(image, keypoints=kp)

@@ -104,7 +104,7 @@ def _edges(mask: np.ndarray, y: float) -> tuple[float, float] | None:
 
 
 def body_half_widths(kp: Keypoints, frame_origin: np.ndarray, down: np.ndarray):
-    """Half the body's width as a function of the distance b down the body axis from
+    """Half the body's width as a function (of arrays too) of the distance b down the body axis from
     ``frame_origin``: shoulders, waist, hips, then the legs' spread, from the keypoints alone
     (they stay valid where the photo is masked)."""
     sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) / 2 if kp.seen(2) and kp.seen(5) else None
@@ -116,7 +116,7 @@ def body_half_widths(kp: Keypoints, frame_origin: np.ndarray, down: np.ndarray):
     # Nothing is required above the armpits: straps and necklines stay as they are.
     d_hip = depth(8) or depth(9)
     if d_hip is None or d_hip <= 0:
-        return lambda b: 0.0
+        return lambda b: np.zeros_like(np.asarray(b, float))
     marks = [(0.25 * d_hip, 0.0), (0.35 * d_hip, 0.8 * sw), (0.6 * d_hip, 0.78 * sw),
              (d_hip, max(1.7 * hip, 0.8 * sw))]
     for knee, ankle in ((10, 13), (11, 14)):
@@ -126,7 +126,7 @@ def body_half_widths(kp: Keypoints, frame_origin: np.ndarray, down: np.ndarray):
             marks.append((float(np.mean(dk)), spread))
     marks.sort()
     xs, ys = zip(*marks)
-    return lambda b: float(np.interp(b, xs, ys))
+    return lambda b: np.interp(b, xs, ys)
 
 
 def _armpit_row(mask: np.ndarray, cx: float, half: float, side: int, start: int, default: int) -> int:

@@ -120,8 +120,8 @@ def body_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, frame: Fra
     halves = cv2.GaussianBlur(halves.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 60)).ravel()
     centres = cv2.GaussianBlur(centres.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 60)).ravel()
     b_g = (rows - frame.origin_g[1]).astype(np.float64)
-    widen = np.array([min(1.5, max(1.0, need_half(b * frame.scale) / max(hw * frame.scale, 1.0))) if hw > 0 else 1.0
-                      for b, hw in zip(b_g, halves)])
+    need = need_half(b_g * frame.scale) / np.maximum(halves * frame.scale, 1.0)
+    widen = np.where(halves > 0, np.clip(need, 1.0, 1.5), 1.0)
     widen = cv2.GaussianBlur(widen.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 30)).ravel()
     # Only the box the garment can reach (its rows, at most 1.5x widened) is mapped.
     xs = np.nonzero(part_mask.any(axis=0))[0]
