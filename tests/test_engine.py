@@ -120,6 +120,21 @@ def test_user_mask_pixels_are_never_read(evalset, engine, vitonhd_person):
     assert (ra.image[mask == 0] == person[mask == 0]).all()
 
 
+
+def test_a_large_product_photo_gives_the_same_try_on(evalset, engine, vitonhd_analysis, vitonhd_person):
+    """A product photo larger than the person photo is brought down to the person's size before
+    analysis (what the engine draws never needs more): a photo blown up 2x by pixel repetition
+    gives exactly the try-on of the original."""
+    garment = next(e for e in evalset.of_kind("garment") if e.pair_id == vitonhd_person.pair_id)
+    photo = load_image(garment.path)
+    person = load_image(vitonhd_person.path)
+    assert max(photo.shape[:2]) == max(person.shape[:2])
+    large = photo.repeat(2, axis=0).repeat(2, axis=1)
+    a = engine.run(person, photo, "upper", person_analysis=vitonhd_analysis)
+    b = engine.run(person, large, "upper", person_analysis=vitonhd_analysis)
+    assert (a.image == b.image).all()
+
+
 def _pair(evalset, pair_id: str):
     """(person photo, its reference mask, the product photo of the garment worn) of a pair."""
     person = next(e for e in evalset.of_kind("person") if e.pair_id == pair_id)

@@ -94,3 +94,15 @@ def test_save_writes_no_metadata_and_mask_roundtrip(tmp_path):
     assert not Image.open(jpg).getexif()
     with pytest.raises(InputError, match="extension"):
         save_image(arr, tmp_path / "x.gif")
+
+
+def test_shrink_to_keeps_the_aspect_and_leaves_small_images_alone():
+    from tryon.imageio import shrink_to
+
+    big = np.zeros((1750, 1535, 3), np.uint8)
+    big[:, 700:] = 200
+    small = shrink_to(big, 1024)
+    assert small.shape == (1024, 898, 3)
+    assert abs(small[:, 450:].mean() - 200) < 1 and small[:, :400].max() == 0  # area-averaged, no ringing
+    tiny = np.zeros((300, 200, 3), np.uint8)
+    assert shrink_to(tiny, 1024) is tiny
