@@ -474,9 +474,8 @@ class GeometricParser:
             # resting on the belly, a forearm across the body).
             inside = _polygon_mask((h, w), np.array([rs, ls, lh, rh]))
             dist[-1][inside] = np.minimum(dist[-1][inside], 0.12 * body.shoulder_width)
-        nearest = np.argmin(dist, axis=0)
         codes = np.array([p for p, _ in parts], np.uint8)
-        labels[skin] = codes[nearest[skin]]
+        labels[skin] = codes[np.argmin(dist[:, skin], axis=0)]
 
     @staticmethod
     def _upsample(labels: np.ndarray, fg: np.ndarray, person: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -485,10 +484,10 @@ class GeometricParser:
             return labels
         # Every pixel takes the label of its nearest labelled pixel; the full-resolution person mask
         # then decides the outline, so edges keep the photo's resolution.
-        from scipy.ndimage import distance_transform_edt
-
-        _, (iy, ix) = distance_transform_edt(labels == 0, return_indices=True)
-        filled = labels[iy, ix]
+        # OpenCV numbers the labelled (zero) pixels of its input in row-major order.
+        _, nearest = cv2.distanceTransformWithLabels((labels == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5,
+                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        filled = labels[labels > 0][nearest - 1] if labels.any() else labels
         up = cv2.resize(filled, (W, H), interpolation=cv2.INTER_NEAREST)
         keep = cv2.resize(fg.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST).astype(bool)
         keep = cv2.dilate(keep.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & (person > 0.5)

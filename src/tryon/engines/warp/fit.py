@@ -402,10 +402,12 @@ def flatten(layers: list[Layer]) -> tuple[np.ndarray, np.ndarray]:
     rgb = np.zeros((h, w, 3), np.uint8)
     alpha = np.zeros((h, w), np.float32)
     for layer in layers:
-        ys, xs = np.nonzero(layer.alpha > 0.01)
+        on = layer.alpha > 0.01
+        ys = np.flatnonzero(on.any(axis=1))
         if len(ys) == 0:
             continue
-        box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+        xs = np.flatnonzero(on.any(axis=0))
+        box = (slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
         a = layer.alpha[box][..., None]
         rgb[box] = (layer.rgb[box].astype(np.float32) * a + rgb[box] * (1 - a) + 0.5).astype(np.uint8)
         alpha[box] = layer.alpha[box] + alpha[box] * (1 - layer.alpha[box])
