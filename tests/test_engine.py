@@ -220,6 +220,53 @@ def test_a_rebuilt_forearm_reaches_the_hand(evalset, engine, pair_id):
         assert far_from_backdrop.mean() > 0.9, (wrist, far_from_backdrop.mean())
 
 
+
+@pytest.mark.parametrize("pair_id", ["00055_00", "00057_00"])
+def test_rebuilt_forearms_have_the_skin_tone_of_the_photo(evalset, engine, pair_id):
+    """Forearms rebuilt under the reference mask take the colour of the person's lit skin: at the
+    middle of the forearms the picture is close (Lab, averaged over both arms, which the light
+    falls on differently) to what the original photo shows there. Learning the colour from the
+    skin the parse finds beside the mask gave the hands' shade, or the beige of the trousers
+    they rest on: 33 and 40 apart."""
+    image, mask, garment = _pair(evalset, pair_id)
+    kp = engine.persons.pose(image).keypoints
+    masked = image.copy()
+    masked[mask] = 128
+    out = engine.run(masked, garment.path, "upper", mask=mask.astype(np.uint8) * 255, keypoints=kp).image
+    truth, ours = [], []
+    for elbow, wrist in ((3, 4), (6, 7)):
+        x, y = np.round((kp.xy[elbow] + kp.xy[wrist]) / 2).astype(int)
+        assert mask[y, x]
+        truth.append(_lab(image[y - 4:y + 5, x - 4:x + 5]).mean(axis=0))
+        ours.append(_lab(out[y - 4:y + 5, x - 4:x + 5]).mean(axis=0))
+    gap = np.linalg.norm(np.mean(truth, axis=0) - np.mean(ours, axis=0))
+    assert gap < 16, (np.round(truth), np.round(ours))
+
+
+
+@pytest.mark.parametrize("pair_id", ["00057_00", "13987_00", "00064_00"])
+def test_a_rebuilt_neck_is_shaded_under_the_jaw(evalset, engine, pair_id):
+    """The head shades the neck under the jaw, as in the photos: the rebuilt neck is darker just
+    below the face than a little further down (a flat patch of skin looks pasted on)."""
+    from tryon.person.parsing import Label
+
+    image, mask, garment = _pair(evalset, pair_id)
+    kp = engine.persons.pose(image).keypoints
+    masked = image.copy()
+    masked[mask] = 128
+    analysis = engine.persons.analyze(masked, keypoints=kp)
+    res = engine.run(masked, garment.path, "upper", mask=mask.astype(np.uint8) * 255, keypoints=kp,
+                     person_analysis=analysis)
+    face_rows = np.flatnonzero((analysis.parse == Label.FACE).any(axis=1))
+    x = int(round(kp.xy[1][0]))
+    top = int(face_rows.max()) + 1
+    top += int(np.argmax(mask[top:, x]))  # the first rebuilt row under the jaw
+    collar = top + int(np.argmax(res.warped_mask[top:, x] > 0))  # where the new garment begins
+    step = (collar - top) // 3
+    assert step >= 4 and mask[top:collar, x].all()
+    lum = _lab(res.image[top: top + 3 * step, x - 3: x + 4])[:, 0].reshape(3 * step, 7).mean(axis=1)
+    assert lum[:step].mean() < lum[2 * step:].mean() - 8, lum.round()
+
 @pytest.mark.parametrize("person_file", ["OOTDiffusion__05997_00.jpg", "IDM-VTON__00055_00.jpg"])
 def test_no_gap_between_a_sleeve_and_the_body_at_the_shoulder(evalset, engine, person_file):
     """Body and sleeves are laid by different maps; where they meet at the shoulder the garment

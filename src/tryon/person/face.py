@@ -25,6 +25,23 @@ class Face:
     def height(self) -> float:
         return float(self.box[3] - self.box[1])
 
+    def skin_samples(self, image: np.ndarray, scale: float = 1.0, readable: np.ndarray | None = None) -> np.ndarray:
+        """Pixels (N, C) of ``image`` in small patches around the skin points (``scale``: the
+        image's size relative to the photo the face was found in); points where ``readable`` is
+        False or that lie outside the image give none."""
+        if self.skin_points is None or not len(self.skin_points):
+            return np.empty((0, image.shape[2]), image.dtype)
+        h, w = image.shape[:2]
+        r = max(1, int(round(self.height * scale / 30)))
+        patches = []
+        for x, y in np.round(self.skin_points * scale).astype(int):
+            if 0 <= x < w and 0 <= y < h and (readable is None or readable[y, x]):
+                patch = image[max(0, y - r): y + r + 1, max(0, x - r): x + r + 1]
+                if readable is not None:
+                    patch = patch[readable[max(0, y - r): y + r + 1, max(0, x - r): x + r + 1]]
+                patches.append(patch.reshape(-1, image.shape[2]))
+        return np.concatenate(patches) if patches else np.empty((0, image.shape[2]), image.dtype)
+
 
 def _oval_order() -> list[int]:
     import mediapipe as mp

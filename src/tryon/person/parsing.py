@@ -252,12 +252,8 @@ class GeometricParser:
     @staticmethod
     def _skin(lab, fg, face, s, face_mask, limb_zone, distal_zone) -> np.ndarray:
         """Bare skin: a colour model learned on the face, widened in the limbs' own tone."""
-        if face is not None and face.skin_points is not None and len(face.skin_points):
-            pts = np.round(face.skin_points * s).astype(int)
-            r = max(1, int(round(face.height * s / 30)))
-            samples = np.concatenate([lab[max(0, y - r): y + r + 1, max(0, x - r): x + r + 1].reshape(-1, 3)
-                                      for x, y in pts])
-        else:
+        samples = face.skin_samples(lab, s) if face is not None else np.empty((0, 3), np.float32)
+        if not len(samples):
             samples = lab[face_mask] if face_mask.any() else np.empty((0, 3), np.float32)
         if len(samples) < 5:
             # No face to learn from: a broad prior skin chroma (OpenCV Lab, a and b offset by 128).

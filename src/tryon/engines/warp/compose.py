@@ -18,6 +18,7 @@ from tryon.category import Category
 from tryon.colour import colour_distance
 from tryon.engines.warp.fill import push_pull
 from tryon.engines.warp.mapping import Layer
+from tryon.person.face import Face
 from tryon.person.keypoints import Keypoints
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label, of_labels
 
@@ -190,8 +191,21 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     return inside, ratio
 
 
-def skin_colour(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> np.ndarray:
-    """The person's skin colour (RGB float), learned from visible skin we are allowed to read."""
+#: How much darker synthesised skin is just under the jaw (the head's shadow on the neck).
+CHIN_SHADOW = 0.25
+
+
+def skin_colour(image: np.ndarray, parse: np.ndarray, readable: np.ndarray, face: Face | None = None) -> np.ndarray:
+    """The person's skin colour (RGB float) where light falls on it, from pixels we may read.
+
+    The face mesh's cheek and forehead points come first: they are bare, lit skin in nearly
+    every photo. Skin the parse labels is only the fallback: it is mostly hands (in shade, their
+    outline mixed with what is behind) and takes in beige or white trousers next to them.
+    """
+    if face is not None:
+        px = face.skin_samples(image, readable=readable).astype(np.float32)
+        if len(px) >= 25:
+            return px.mean(axis=0)
     for labels in (ARMS + LEGS + (Label.NECK,), (Label.FACE,)):
         pick = of_labels(parse, labels) & readable
         if pick.sum() > 50:
@@ -255,7 +269,7 @@ def _over(base: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, gain: np.ndarray
 
 
 def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
-            kp: Keypoints, category: Category, opts: ComposeOptions) -> np.ndarray:
+            kp: Keypoints, category: Category, opts: ComposeOptions, face: Face | None = None) -> np.ndarray:
     """The try-on picture: ``region`` regenerated, everything else identical to ``image``.
 
     ``readable`` marks the pixels the engine may look at (False inside a user-given mask).
@@ -271,14 +285,15 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     box = (slice(y0, y1), slice(x0, x1))
     crop_layers = [Layer(l.name, l.rgb[box], l.alpha[box]) for l in layers]
     crop_kp = Keypoints(kp.xy - np.array([x0, y0], np.float32), kp.confidence, x1 - x0, y1 - y0)
+    skin = skin_colour(image, parse, readable & ~region, face)  # the face may lie outside the box
     out = image.copy()
     out[box] = _compose(image[box], region[box], readable[box], crop_layers, parse[box], crop_kp, category, opts,
-                        full_height=H)
+                        skin, full_height=H)
     return out
 
 
 def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
-             kp: Keypoints, category: Category, opts: ComposeOptions, full_height: int) -> np.ndarray:
+             kp: Keypoints, category: Category, opts: ComposeOptions, skin: np.ndarray, full_height: int) -> np.ndarray:
     h, w = region.shape
     img = image.astype(np.float32)
     # Background under the region that the photo shows is kept as it is; only where the old
@@ -292,9 +307,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
 
     ends = arm_ends(kp, parse, readable, region) if category != Category.LOWER else {}  # trousers draw no arms
     body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends)
-    skin = skin_colour(image, parse, readable & ~region)
-    round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)[..., None]
-    skin_rgb = skin[None, None, :] * round_shade
+    round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)
+    skin_rgb = skin[None, None, :] * (round_shade * _chin_shadow(parse, readable, kp))[..., None]
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised.
     real_skin = of_labels(parse, ARMS + LEGS + (Label.NECK,)) & readable
     np.copyto(skin_rgb, img, where=real_skin[..., None])
@@ -341,6 +355,23 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     out *= weight[..., None]
     out += img + 0.5
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+def _chin_shadow(parse: np.ndarray, readable: np.ndarray, kp: Keypoints) -> np.ndarray:
+    """Light gain (H, W) for synthesised skin: the head shades the neck under the jaw (a studio
+    light comes from the front and above), down to half a jaw-to-shoulder drop below it."""
+    h, w = parse.shape
+    face = (parse == Label.FACE) & readable
+    gain = np.ones((h, w), np.float32)
+    cols = np.flatnonzero(face.any(axis=0))
+    if len(cols) < 3 or not (kp.seen(2) and kp.seen(5)):
+        return gain
+    jaw = h - 1 - np.argmax(face[::-1, cols], axis=0)  # the lowest face pixel of each column
+    drop = max(min(kp.xy[2][1], kp.xy[5][1]) - float(np.median(jaw)), 4.0)
+    below = np.arange(h, dtype=np.float32)[:, None] - jaw[None, :]
+    shade = np.where(below > 0, CHIN_SHADOW * np.exp(-below / (0.25 * drop)), 0.0)
+    gain[:, cols] -= shade.astype(np.float32)
+    return cv2.GaussianBlur(gain, (0, 0), 2.0)
 
 
 def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray,

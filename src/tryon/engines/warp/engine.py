@@ -71,7 +71,7 @@ class WarpEngine(LazyAnalysers, Engine):
             # part joins the region (never the face, hair, hands or the other garment).
             grow = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
             region = region | (grow & ~protected(p.parse, p.keypoints, g.category))
-        out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category, self.options)
+        out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category, self.options, p.face)
         timings["compose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         return TryOnResult(out, g.category, region.astype(np.uint8) * 255, rgb,
