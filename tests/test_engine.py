@@ -330,3 +330,27 @@ def test_bad_inputs(evalset, engine, tmp_path):
         engine.run(person.path, flat)
     with pytest.raises(TryOnError, match="mask"):
         engine.run(person.path, garment.path, mask=np.zeros((10, 10), np.uint8))
+
+
+@pytest.mark.parametrize("garment_file", ["catvton-flux__00057_00.jpg", "OOTDiffusion__03244_00.jpg"])
+def test_the_inside_of_a_dark_tee_is_not_worn(evalset, garment_analyzer, garment_file):
+    """Through a crew neck the product photo shows the inside of the back, nearly black on a navy
+    or black tee. It is no part of the front: the engine leaves it out (the neck shows there),
+    as it did for light garments, where it is 30 grey levels darker than the fabric."""
+    import cv2
+
+    from tryon.engines.warp.fit import _inner_back
+
+    entry = next(e for e in evalset.of_kind("garment") if e.file.endswith(garment_file))
+    g = garment_analyzer.analyze(entry.path, "upper")
+    pts = g.landmarks.points
+    collar = np.array(pts["collar"])
+    neck_half = 0.22 * (pts["shoulder_right"][0] - pts["shoulder_left"][0])
+    inside = _inner_back(g.image, g.mask > 0, collar, neck_half)
+    lum = cv2.cvtColor(g.image, cv2.COLOR_RGB2GRAY)
+    y0, x0, x1 = int(collar[1]), int(collar[0] - 0.6 * neck_half), int(collar[0] + 0.6 * neck_half)
+    black = np.zeros_like(inside)
+    black[y0:y0 + int(neck_half), x0:x1] = lum[y0:y0 + int(neck_half), x0:x1] < 12
+    assert black.sum() > 200
+    assert (inside & black).sum() > 0.8 * black.sum()
+    assert inside.sum() < 0.05 * (g.mask > 0).sum()

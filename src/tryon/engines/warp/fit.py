@@ -166,7 +166,10 @@ def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
     if y1 <= y0 + 2 or x1 <= x0 + 2:
         return out
     lum = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    dark = (lum < float(np.median(lum[mask])) - 30) & mask
+    # Clearly darker: 30 grey levels below the garment's median, or below half of it on a dark
+    # garment (a navy tee's inside is nearly black, but no 30 levels below navy exist).
+    median = float(np.median(lum[mask]))
+    dark = (lum < max(median - 30, 0.5 * median)) & mask
     band = np.zeros((h, w), np.uint8)
     band[y0:y1, x0:x1] = dark[y0:y1, x0:x1]
     band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
