@@ -227,7 +227,7 @@ def test_rebuilt_forearms_have_the_skin_tone_of_the_photo(evalset, engine, pair_
     middle of the forearms the picture is close (Lab, averaged over both arms, which the light
     falls on differently) to what the original photo shows there. Learning the colour from the
     skin the parse finds beside the mask gave the hands' shade, or the beige of the trousers
-    they rest on: 33 and 40 apart."""
+    they rest on: 34 and 41 apart."""
     image, mask, garment = _pair(evalset, pair_id)
     kp = engine.persons.pose(image).keypoints
     masked = image.copy()
