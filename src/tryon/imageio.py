@@ -130,7 +130,6 @@ def load_mask(source: ImageSource, size: tuple[int, int] | None = None) -> np.nd
     return np.where(gray > 127, 255, 0).astype(np.uint8)
 
 
-
 def shrink_to(image: np.ndarray, max_side: int) -> np.ndarray:
     """The image with its longer side at most ``max_side`` (area-averaged), or the image itself."""
     h, w = image.shape[:2]
@@ -138,6 +137,7 @@ def shrink_to(image: np.ndarray, max_side: int) -> np.ndarray:
         return image
     s = max_side / max(h, w)
     return cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
 
 #: Output formats by name and by file extension.
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}

@@ -120,7 +120,7 @@ def _border_connected(mask: np.ndarray) -> np.ndarray:
     n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     edge = edge[edge > 0]
-    return components_in(labels, edge) if len(edge) else np.zeros(mask.shape, bool)
+    return components_in(labels, edge)
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -78,7 +78,7 @@ def without_hem_flaps(part: np.ndarray, garment: np.ndarray) -> np.ndarray:
     _, labels = cv2.connectedComponents(part.astype(np.uint8), connectivity=8)
     top = labels[: int(rows[0] + 0.85 * (rows[-1] - rows[0]))]
     keep = np.unique(top[top > 0])
-    return components_in(labels, keep) if len(keep) else np.zeros(part.shape, bool)
+    return components_in(labels, keep)
 
 
 def _run_counts(mask: np.ndarray, min_len: int) -> np.ndarray:

@@ -45,10 +45,9 @@ def _hands(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
 
 def _head(parse: np.ndarray) -> np.ndarray:
     """Everything beside the face and hair above the chin: the mask's margin must not eat into it."""
-    ys, xs = np.nonzero(of_labels(parse, (Label.FACE, Label.HAIR)))
     out = np.zeros(parse.shape, bool)
     face_rows = np.nonzero((parse == Label.FACE).any(axis=1))[0]
-    if len(xs) == 0 or len(face_rows) == 0:
+    if len(face_rows) == 0:
         return out
     chin = int(face_rows.max())
     head = of_labels(parse, (Label.FACE, Label.HAIR))[: chin]

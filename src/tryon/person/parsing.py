@@ -51,8 +51,7 @@ LEGS = (Label.LEFT_LEG, Label.RIGHT_LEG)
 SHOES = (Label.LEFT_SHOE, Label.RIGHT_SHOE)
 
 
-
-def of_labels(parse: np.ndarray, labels) -> np.ndarray:
+def of_labels(parse: np.ndarray, labels: tuple[int, ...]) -> np.ndarray:
     """Where a label map holds any of ``labels``, by a 256-entry table lookup (``np.isin``
     sorts and takes twenty times as long on a photo; the engine asks this many times a try-on)."""
     table = np.zeros(256, np.uint8)
@@ -285,8 +284,7 @@ class GeometricParser:
         min_area = max(4, int(0.0005 * fg.sum()))
         n, comp, stats, _ = cv2.connectedComponentsWithStats(skin.astype(np.uint8), connectivity=8)
         small = np.nonzero(stats[1:, cv2.CC_STAT_AREA] < min_area)[0] + 1
-        if len(small):
-            skin[components_in(comp, small)] = False
+        skin[components_in(comp, small)] = False
         return skin & fg
 
     @staticmethod
@@ -350,7 +348,7 @@ class GeometricParser:
         n, comp = cv2.connectedComponents(hair.astype(np.uint8), connectivity=8)
         keep = np.unique(comp[(seed > 0) & hair])
         keep = keep[keep > 0]
-        return components_in(comp, keep) if len(keep) else np.zeros((h, w), bool)
+        return components_in(comp, keep)
 
     @staticmethod
     def _shoes(cloth, body):

@@ -49,8 +49,8 @@ def largest_components(mask: np.ndarray, anchor: np.ndarray | None = None, min_s
 
 
 def components_in(labels: np.ndarray, keep) -> np.ndarray:
-    """Where a connected-component label map holds one of the ``keep`` labels (a table lookup;
-    ``np.isin`` sorts and takes several times as long on a photo)."""
+    """Where a connected-component label map holds one of the ``keep`` labels (none when it is
+    empty), by a table lookup: ``np.isin`` sorts and takes several times as long on a photo."""
     table = np.zeros(int(labels.max()) + 1, bool)
     table[np.asarray(keep, int)] = True
     return table[labels]

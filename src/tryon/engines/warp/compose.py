@@ -359,7 +359,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
 
 def _chin_shadow(parse: np.ndarray, readable: np.ndarray, kp: Keypoints) -> np.ndarray:
     """Light gain (H, W) for synthesised skin: the head shades the neck under the jaw (a studio
-    light comes from the front and above), down to half a jaw-to-shoulder drop below it."""
+    light comes from the front and above), fading over a quarter of the jaw-to-shoulder drop."""
     h, w = parse.shape
     face = (parse == Label.FACE) & readable
     gain = np.ones((h, w), np.float32)
