@@ -192,6 +192,29 @@ def test_a_long_sleeve_follows_the_forearm_to_the_wrist(evalset, engine):
     assert np.linalg.norm(far - b) < 0.35 * np.linalg.norm(b - a)
 
 
+@pytest.mark.parametrize("pair_id", ["00055_00", "13987_00"])
+def test_a_fitted_tee_is_laid_as_wide_as_the_tee_in_the_photo(evalset, engine, pair_id):
+    """Both pairs wear a fitted tee of the photographed product. Between the armpits and the waist
+    the tee laid on the body is about as wide (within 10%) as the one the photo shows (its run
+    through the body's centre, per row, as parsed from the original photo)."""
+    from tryon.engines.warp.fit import Body, fit_garment, flatten
+    from tryon.garment.shape import central_runs
+    from tryon.person.parsing import UPPER_GARMENT, of_labels
+
+    image, _, garment = _pair(evalset, pair_id)
+    analysis = engine.persons.analyze(image)
+    kp = analysis.keypoints
+    _, alpha = flatten(fit_garment(engine.garments.analyze(garment.path, "upper"), Body(kp),
+                                   (image.shape[1], image.shape[0])))
+    cx = float(np.mean([kp.xy[j][0] for j in (2, 5, 9, 12)]))
+    laid = central_runs(alpha > 0.5, cx).sum(axis=1)
+    worn = central_runs(of_labels(analysis.parse, UPPER_GARMENT), cx).sum(axis=1)
+    shoulders, hips = (kp.xy[2][1] + kp.xy[5][1]) / 2, (kp.xy[9][1] + kp.xy[12][1]) / 2
+    for share in (0.45, 0.55, 0.65):
+        y = int(shoulders + share * (hips - shoulders))
+        assert laid[y] / worn[y] > 0.9, (share, laid[y], worn[y])
+
+
 @pytest.mark.parametrize("pair_id", ["00055_00", "00057_00"])
 def test_a_rebuilt_forearm_reaches_the_hand(evalset, engine, pair_id):
     """The reference mask covers the forearms down to the hands. The rebuilt arm runs on into
