@@ -124,10 +124,12 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
 
 
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
-               ends: dict[int, tuple[np.ndarray, float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+               ends: dict[int, tuple[np.ndarray, float]] | None = None,
+               chin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and a
     round-shading term (0 on a limb's axis, 1 at its edge). ``ends`` (from ``arm_ends``) fixes
-    where and how wide a forearm ends."""
+    where and how wide a forearm ends; the neck runs up to ``chin`` (from ``chin_point``) when
+    given, else towards the nose."""
     h, w = shape
     sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) if kp.seen(2) and kp.seen(5) else 0.25 * w
     inside = np.zeros((h, w), bool)
@@ -167,7 +169,14 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                 inside |= i
                 ratio = np.minimum(ratio, r)
     if "torso" in parts:
-        add((1, 0), (0.15, 0.15))  # a neck is about 0.3 of the shoulder joints' distance across
+        # A neck is about 0.3 of the shoulder joints' distance across. It rises to the chin: the
+        # nose leaves the neck's axis when the head turns or tilts.
+        if chin is not None and kp.seen(1):
+            i, r = _capsules((h, w), [kp.xy[1].astype(np.float64), np.asarray(chin, np.float64)], [0.15 * sw] * 2)
+            inside |= i
+            ratio = np.minimum(ratio, r)
+        else:
+            add((1, 0), (0.15, 0.15))
         if all(kp.seen(j) for j in (2, 5, 9, 12)):
             # From the top of the shoulders (above the joints, as the garment's shoulders sit) to the hips.
             up = kp.xy[1] - kp.xy[8] if kp.seen(1) and kp.seen(8) else np.array([0.0, -1.0])
@@ -189,6 +198,16 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
             inside |= pelvis.astype(bool)
             ratio = np.where(pelvis > 0, np.minimum(ratio, 0.4), ratio)
     return inside, ratio
+
+
+def chin_point(parse: np.ndarray, readable: np.ndarray) -> np.ndarray | None:
+    """The bottom of the face (x, y): the middle of its lowest tenth, from the face the photo shows."""
+    face = (parse == Label.FACE) & readable
+    rows = np.flatnonzero(face.any(axis=1))
+    if len(rows) < 10:
+        return None
+    low = face[rows[-1] - max(1, (rows[-1] - rows[0]) // 10): rows[-1] + 1]
+    return np.array([float(np.nonzero(low)[1].mean()), float(rows[-1])])
 
 
 #: How much darker synthesised skin is just under the jaw (the head's shadow on the neck).
@@ -306,7 +325,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     np.copyto(plate, img, where=seen_background[..., None])
 
     ends = arm_ends(kp, parse, readable, region) if category != Category.LOWER else {}  # trousers draw no arms
-    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends)
+    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends, chin_point(parse, readable))
     round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)
     skin_rgb = skin[None, None, :] * (round_shade * _chin_shadow(parse, readable, kp))[..., None]
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised.
