@@ -400,10 +400,18 @@ class GeometricParser:
             c = body.p(ankle)
             if c is not None and body.p(knee) is not None:
                 thighs.append((b, b + 0.5 * (c - b)))
-        lower_seed = (_segments_distance((h, w), thighs) < 0.08 * body.shoulder_width) & cloth & (yy > hip_y)
+        to_thigh = _segments_distance((h, w), thighs)
+        lower_seed = (to_thigh < 0.08 * body.shoulder_width) & cloth & (yy > hip_y)
 
         scale = 0.15 * body.torso_length
         prior_upper = 1.0 / (1.0 + np.exp(np.clip((yy - hip_y) / scale, -30, 30)))
+        # Cloth along a forearm that hangs below the hips is a sleeve more likely than trousers,
+        # unless it lies nearer a thigh (a hand resting on the leg).
+        forearms = body.chain((3, 4), extend=0.15) + body.chain((6, 7), extend=0.15)
+        if forearms and thighs:
+            to_arm = _segments_distance((h, w), forearms)
+            sleeve = (to_arm < 0.12 * body.shoulder_width) & (to_arm < to_thigh)
+            prior_upper = np.where(sleeve, np.maximum(prior_upper, 0.8), prior_upper)
         if lower_seed.sum() < 20 or upper_seed.sum() < 20:
             upper = cloth & (prior_upper > 0.5) if lower_seed.sum() >= 20 else cloth
             lower = cloth & ~upper
