@@ -135,8 +135,13 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     inside = np.zeros((h, w), bool)
     ratio = np.full((h, w), 2.0, np.float32)
 
-    def add(joints: tuple[int, ...], radii: tuple[float, ...], extend: float = 0.0) -> None:
+    def add_chain(pts: list[np.ndarray], radii: list[float]) -> None:
         nonlocal inside, ratio
+        i, r = _capsules((h, w), [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
+        inside |= i
+        ratio = np.minimum(ratio, r)
+
+    def add(joints: tuple[int, ...], radii: tuple[float, ...], extend: float = 0.0) -> None:
         pts = []
         for j in joints:
             if not kp.seen(j):
@@ -144,11 +149,8 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
             pts.append(kp.xy[j].astype(np.float64))
         if extend and len(pts) >= 2:
             pts.append(pts[-1] + (pts[-1] - pts[-2]) * extend)
-        if len(pts) < 2:
-            return
-        i, r = _capsules((h, w), pts, [sw * x for x in radii[: len(pts)]])
-        inside |= i
-        ratio = np.minimum(ratio, r)
+        if len(pts) >= 2:
+            add_chain(pts, [sw * x for x in radii])
 
     if "arms" in parts:
         # Arms start a little below the shoulder joint: the shoulder's top is the torso's outline.
@@ -165,16 +167,12 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                     radii = [radii[0], radii[1] * (1 + k) / 2, radii[2] * k, radii[3] * k]
                 elif len(pts) == 3:
                     pts.append(pts[-1] + 0.2 * (pts[-1] - pts[-2]))
-                i, r = _capsules((h, w), [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
-                inside |= i
-                ratio = np.minimum(ratio, r)
+                add_chain(pts, radii)
     if "torso" in parts:
         # A neck is about 0.3 of the shoulder joints' distance across. It rises to the chin: the
         # nose leaves the neck's axis when the head turns or tilts.
         if chin is not None and kp.seen(1):
-            i, r = _capsules((h, w), [kp.xy[1].astype(np.float64), np.asarray(chin, np.float64)], [0.15 * sw] * 2)
-            inside |= i
-            ratio = np.minimum(ratio, r)
+            add_chain([kp.xy[1], chin], [0.15 * sw] * 2)
         else:
             add((1, 0), (0.15, 0.15))
         if all(kp.seen(j) for j in (2, 5, 9, 12)):
