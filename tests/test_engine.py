@@ -280,7 +280,7 @@ def test_a_rebuilt_neck_rises_to_the_chin_of_a_turned_head(evalset, engine):
     kp = analysis.keypoints
     garment = evalset.root / "garments/Any2anyTryon__garment1.jpg"
     result = engine.run(image, garment, "upper", person_analysis=analysis)
-    chin = chin_point(analysis.parse, np.ones(image.shape[:2], bool))
+    chin = chin_point(analysis.parse == Label.FACE)
     assert abs(kp.xy[0][0] - chin[0]) > 0.1 * np.linalg.norm(kp.xy[2] - kp.xy[5])  # the head is turned
     band = np.zeros(image.shape[:2], bool)
     band[int(chin[1]):int(min(kp.xy[2][1], kp.xy[5][1]) - 0.1 * np.linalg.norm(kp.xy[2] - kp.xy[5]))] = True

@@ -198,9 +198,8 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     return inside, ratio
 
 
-def chin_point(parse: np.ndarray, readable: np.ndarray) -> np.ndarray | None:
-    """The bottom of the face (x, y): the middle of its lowest tenth, from the face the photo shows."""
-    face = (parse == Label.FACE) & readable
+def chin_point(face: np.ndarray) -> np.ndarray | None:
+    """The bottom of the ``face`` the photo shows (a mask), as (x, y): the middle of its lowest tenth."""
     rows = np.flatnonzero(face.any(axis=1))
     if len(rows) < 10:
         return None
@@ -323,9 +322,10 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     np.copyto(plate, img, where=seen_background[..., None])
 
     ends = arm_ends(kp, parse, readable, region) if category != Category.LOWER else {}  # trousers draw no arms
-    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends, chin_point(parse, readable))
+    face = (parse == Label.FACE) & readable
+    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends, chin_point(face))
     round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)
-    skin_rgb = skin[None, None, :] * (round_shade * _chin_shadow(parse, readable, kp))[..., None]
+    skin_rgb = skin[None, None, :] * (round_shade * _chin_shadow(face, kp))[..., None]
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised.
     real_skin = of_labels(parse, ARMS + LEGS + (Label.NECK,)) & readable
     np.copyto(skin_rgb, img, where=real_skin[..., None])
@@ -374,11 +374,11 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
-def _chin_shadow(parse: np.ndarray, readable: np.ndarray, kp: Keypoints) -> np.ndarray:
-    """Light gain (H, W) for synthesised skin: the head shades the neck under the jaw (a studio
-    light comes from the front and above), fading over a quarter of the jaw-to-shoulder drop."""
-    h, w = parse.shape
-    face = (parse == Label.FACE) & readable
+def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
+    """Light gain (H, W) for synthesised skin, from the ``face`` the photo shows (a mask): the head
+    shades the neck under the jaw (a studio light comes from the front and above), fading over a
+    quarter of the jaw-to-shoulder drop."""
+    h, w = face.shape
     gain = np.ones((h, w), np.float32)
     cols = np.flatnonzero(face.any(axis=0))
     if len(cols) < 3 or not (kp.seen(2) and kp.seen(5)):

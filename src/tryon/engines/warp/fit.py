@@ -120,7 +120,7 @@ def body_half_widths(kp: Keypoints, frame_origin: np.ndarray, down: np.ndarray):
     # Nothing is required above the armpits: straps and necklines stay as they are. The torso's
     # marks are shares of the drop from the shoulders to the hips, wherever the frame starts.
     d_hip = depth(8) or depth(9)
-    d_top = float((kp.xy[2] + kp.xy[5]) @ down / 2 - frame_origin @ down) if kp.seen(2) and kp.seen(5) else 0.0
+    d_top = (depth(2) + depth(5)) / 2 if kp.seen(2) and kp.seen(5) else 0.0
     if d_hip is None or d_hip <= d_top:
         return lambda b: np.zeros_like(np.asarray(b, float))
     def at(share: float) -> float:
