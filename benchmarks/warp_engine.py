@@ -27,20 +27,9 @@ from tryon.imageio import load_image, load_mask
 from tryon.metrics.image import ms_ssim, psnr, ssim
 
 
-def paired_cases(ev: Evalset):
-    """(pair id, person entry, garment entry, mask entry) for every pair with a reference mask."""
-    masks = {p.file: r for r, p in ev.references("mask") if p.pair_id}
-    for person in ev.of_kind("person"):
-        if not person.pair_id or person.file not in masks:
-            continue
-        garment = next((g for g in ev.of_kind("garment") if g.pair_id == person.pair_id), None)
-        if garment is not None:
-            yield person.pair_id, person, garment, masks[person.file]
-
-
 def bench_paired(ev: Evalset, engine) -> None:
     rows = []
-    for pair_id, person, garment, mask_entry in paired_cases(ev):
+    for pair_id, person, garment, mask_entry in ev.masked_pairs():
         truth = load_image(person.path)
         mask = load_mask(mask_entry.path, size=(truth.shape[1], truth.shape[0])) > 0
         masked = truth.copy()

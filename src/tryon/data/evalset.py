@@ -62,3 +62,13 @@ class Evalset:
             if target is not None:
                 out.append((e, target))
         return out
+
+    def masked_pairs(self) -> list[tuple[str, Entry, Entry, Entry]]:
+        """(pair id, person, garment, reference agnostic mask) for every ground-truth pair that has a
+        reference mask: the inputs of the paired protocol."""
+        masks = {p.file: r for r, p in self.references("mask") if p.pair_id}
+        garments: dict[str, Entry] = {}
+        for g in self.of_kind("garment"):
+            garments.setdefault(g.pair_id, g)  # the first product photo of a pair
+        return [(p.pair_id, p, garments[p.pair_id], masks[p.file]) for p in self.of_kind("person")
+                if p.pair_id and p.file in masks and p.pair_id in garments]
