@@ -156,6 +156,16 @@ def test_a_batch_of_garments_matches_single_runs_in_shape(pipe):
     assert (out[0] - out[1]).abs().mean() > 1e-4
 
 
+def test_each_image_of_a_batch_is_the_one_its_seed_gives_alone(pipe):
+    """With a generator per image, batch-mates change nothing: the server may batch any requests."""
+    person, garment, mask = _inputs(batch=3)
+    seeds = lambda *s: [torch.Generator().manual_seed(v) for v in s]  # noqa: E731
+    batch = pipe(person, garment, mask, steps=2, generator=seeds(5, 5, 9))
+    for i, seed in enumerate((5, 5, 9)):
+        alone = pipe(person[i:i + 1], garment[i:i + 1], mask[i:i + 1], steps=2, generator=seeds(seed))
+        torch.testing.assert_close(batch[i:i + 1], alone, rtol=0, atol=1e-4)
+
+
 def test_mask_free_variant(tmp_path):
     paths = write_random_catvton(tmp_path, "tiny", mask_free=True)
     pipe = CatVTONPipeline.from_pretrained(paths["base_model"], paths["attn_weights"])
@@ -277,7 +287,8 @@ def test_bf16_matches_fp32_with_every_scheduler(tiny, pipe, scheduler):
     assert b.dtype == torch.float32 and psnr > 35, psnr
 
 
-def test_several_garments_on_one_person_analyse_it_once(tiny, vitonhd_person, evalset, person_analyzer):
+def test_several_garments_on_one_person_analyse_it_once_and_match_single_runs(tiny, vitonhd_person, evalset,
+                                                                              person_analyzer):
     from tryon.engines import get_engine
     from tryon.engines.base import TryOnRequest
 
@@ -294,3 +305,5 @@ def test_several_garments_on_one_person_analyse_it_once(tiny, vitonhd_person, ev
     assert len(calls) == 1 and len(results) == 3
     assert all(r.image.shape == results[0].image.shape for r in results)
     assert (results[0].image.astype(int) - results[1].image.astype(int)).any()
+    alone = engine.run(vitonhd_person.path, garments[2], "upper").image
+    assert np.abs(alone.astype(int) - results[2].image).max() <= 1  # the same seed, the same picture

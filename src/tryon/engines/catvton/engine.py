@@ -141,9 +141,10 @@ class CatVTONEngine(LazyAnalysers, Engine):
         mask = None
         if not self.pipeline.mask_free:
             mask = torch.from_numpy(np.stack([p.mask for p in prepared])[:, None]).float() / 255
-        generator = torch.Generator().manual_seed(self.config.seed)
+        # A generator per request: each picture is the one its seed gives alone, whatever shares the batch.
+        generators = [torch.Generator().manual_seed(self.config.seed) for _ in prepared]
         images = self.pipeline(person, garment, mask, steps=self.config.steps, guidance=self.config.guidance,
-                               generator=generator)
+                               generator=generators)
         out = (images.permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
         seconds = (time.perf_counter() - t) / len(prepared)
         results = []

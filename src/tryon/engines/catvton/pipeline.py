@@ -20,6 +20,16 @@ from tryon.engines.catvton.attention import WeightsError, load_attention_weights
 #: Stable Diffusion's latent scaling.
 LATENT_SCALE = 0.18215
 
+#: One generator, or one per image of a batch.
+Generators = torch.Generator | list[torch.Generator] | None
+
+
+def _noise(shape: tuple[int, ...], generator: Generators) -> torch.Tensor:
+    """Standard normal float32 noise on the CPU; with a generator per image, each image draws its own."""
+    from diffusers.utils.torch_utils import randn_tensor
+
+    return randn_tensor(shape, generator=generator, dtype=torch.float32)
+
 
 def _scheduler_class(name: str):
     from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler
@@ -96,8 +106,8 @@ class CatVTONPipeline:
         self.scheduler = make_scheduler(name, self.scheduler.config)
 
     def enable_model_cpu_offload(self) -> None:
-        """Keep each model on the CPU until it runs (accelerate's hooks): peak GPU memory is the
-        UNet's, about 2 GB in half precision, so 8 GB cards work."""
+        """Keep each model on the CPU until it runs (accelerate's hooks), so the UNet's weights and
+        the VAE decoder's full-size activations are never on the GPU together."""
         from accelerate import cpu_offload_with_hook
 
         hook = None
@@ -110,10 +120,10 @@ class CatVTONPipeline:
         self.vae.enable_slicing()
 
     # -- the algorithm ------------------------------------------------------------------------
-    def encode(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def encode(self, images: torch.Tensor, generator: Generators) -> torch.Tensor:
         """VAE latents of images in [-1, 1], sampled with ``generator`` (deterministic per seed)."""
         dist = self.vae.encode(images.to(self.device, self.vae.dtype)).latent_dist
-        noise = torch.randn(dist.mean.shape, generator=generator, dtype=torch.float32).to(dist.mean.device)
+        noise = _noise(dist.mean.shape, generator).to(dist.mean.device)
         return (dist.mean + dist.std * noise.to(dist.mean.dtype)) * LATENT_SCALE
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
@@ -122,11 +132,13 @@ class CatVTONPipeline:
 
     @torch.no_grad()
     def __call__(self, person: torch.Tensor, garment: torch.Tensor, mask: torch.Tensor | None = None,
-                 steps: int = 50, guidance: float = 2.5, generator: torch.Generator | None = None,
+                 steps: int = 50, guidance: float = 2.5, generator: Generators = None,
                  eta: float = 1.0, latents: torch.Tensor | None = None) -> torch.Tensor:
         """Dress each person in the matching garment. ``person``, ``garment``: (B, 3, H, W) in
         [-1, 1]; ``mask``: (B, 1, H, W), 1 = regenerate (not used by the mask-free variant).
-        ``latents``: the initial noise, if the caller wants to fix it. Returns (B, 3, H, W) in [0, 1]."""
+        ``generator``: one, or a list of one per image so that each image is what it would be alone
+        (the same seed gives the same picture whatever else shares the batch). ``latents``: the
+        initial noise, if the caller wants to fix it. Returns (B, 3, H, W) in [0, 1]."""
         if not self.mask_free and mask is None:
             raise ValueError("this base model inpaints: give a mask")
         device, dtype = self.device, self.dtype
@@ -150,8 +162,7 @@ class CatVTONPipeline:
         fixed = torch.cat([*extra, condition], dim=1)
 
         if latents is None:
-            latents = torch.randn(person_latent.shape[:-2] + condition.shape[-2:], generator=generator,
-                                  dtype=torch.float32)
+            latents = _noise(person_latent.shape[:-2] + condition.shape[-2:], generator)
         latents = latents.to(device, torch.float32) * self.scheduler.init_noise_sigma
         self.scheduler.set_timesteps(steps, device=device)
         step_kwargs = self._step_kwargs(generator, eta)
@@ -165,10 +176,9 @@ class CatVTONPipeline:
                 noise = uncond + guidance * (cond - uncond)
             latents = self.scheduler.step(noise, t, latents, **step_kwargs).prev_sample
         person_part = latents.split(latents.shape[axis] // 2, dim=axis)[0]
-        images = self.decode(person_part)
-        if self._offload is not None:
+        if self._offload is not None:  # the UNet leaves before the VAE decodes at full size
             self._offload.offload()
-        return images
+        return self.decode(person_part)
 
     def _step_kwargs(self, generator, eta: float) -> dict:
         accepted = set(inspect.signature(self.scheduler.step).parameters)
