@@ -102,6 +102,26 @@ def test_a_top_on_a_dress_wearer_leaves_skin_on_the_legs(evalset, engine, person
     assert np.linalg.norm(legs - skin) < np.linalg.norm(legs - background)
 
 
+def test_a_chest_up_portrait_is_dressed_on_a_body_that_runs_out_of_the_frame(evalset, engine, person_analyzer):
+    """A camisole on a portrait cut off above the waist: the hips are below the frame, so the
+    torso and the hanging arms run on to the bottom edge in skin, not the background's colour."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("OmniTry__person_hat.jpg"))
+    garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("IDM-VTON__09133_00.jpg"))
+    result = engine.run(person.path, garment.path, "upper")
+    analysis = person_analyzer.analyze(person.path)
+    kp = analysis.keypoints
+    assert kp.seen(2) and kp.seen(5) and not (kp.seen(9) or kp.seen(12))
+    h = result.image.shape[0]
+    band = np.zeros((h, result.image.shape[1]), bool)
+    band[int(0.92 * h):, int(min(kp.xy[2][0], kp.xy[5][0])):int(max(kp.xy[2][0], kp.xy[5][0]))] = True
+    band &= (result.agnostic_mask > 0) & (result.warped_mask == 0)
+    assert band.sum() > 2000  # beside the camisole, where the old shirt was
+    skin = _dominant(analysis.image, analysis.parse == 13)
+    background = _dominant(analysis.image, analysis.parse == 0)
+    body = _dominant(result.image, band)
+    assert np.linalg.norm(body - skin) < 0.5 * np.linalg.norm(body - background)
+
+
 def test_user_mask_pixels_are_never_read(evalset, engine, vitonhd_person):
     """Under --mask the engine must not read the masked pixels: changing them changes nothing."""
     person = load_image(vitonhd_person.path)

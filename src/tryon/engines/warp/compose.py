@@ -123,14 +123,78 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     return ends
 
 
+#: Neck-to-hip drop as a share of the shoulder joints' distance (adults, seen from the front).
+TORSO_DROP = 1.5
+#: Shoulder-to-elbow length, likewise.
+UPPER_ARM = 0.8
+
+
+#: The picture's extent (left, top, right, bottom) in the coordinates of the keypoints.
+Frame = tuple[float, float, float, float]
+
+
+def _down(kp: Keypoints) -> np.ndarray:
+    """Unit vector down the body: square to the shoulder line (both shoulders seen)."""
+    across = (kp.xy[5] - kp.xy[2]).astype(np.float64)
+    down = np.array([-across[1], across[0]]) * np.sign(across[0] or 1.0)
+    return down / max(float(np.linalg.norm(down)), 1e-6)
+
+
+def _hips(kp: Keypoints, frame: Frame) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (right, left) hip joints; in a close-up cut off above the waist, where they would be
+    below the frame. None when the shoulders are unknown, or the hips should be in the picture
+    but are not seen (hidden: nothing to guess from)."""
+    if kp.seen(9) and kp.seen(12):
+        return kp.xy[9], kp.xy[12]
+    if not (kp.seen(2) and kp.seen(5)):
+        return None
+    drop = _down(kp) * TORSO_DROP * float(np.linalg.norm(kp.xy[5] - kp.xy[2]))
+    right, left = kp.xy[2] + drop, kp.xy[5] + drop
+    return (right, left) if min(right[1], left[1]) > frame[3] else None
+
+
+def _to_edge(pos: float, step: float, lo: float, hi: float) -> float:
+    """How far along a unit ``step`` (one axis of it) ``pos`` is from the edge ``lo`` or ``hi``."""
+    if step > 0:
+        return (hi - 1 - pos) / step
+    return (lo - pos) / step if step < 0 else np.inf
+
+
+def _off_frame(a: np.ndarray, b: np.ndarray, frame: Frame, background: np.ndarray | None = None) -> list[np.ndarray]:
+    """Where a limb running from ``a`` through its last seen joint ``b`` leaves the picture, if
+    it does within one more segment's length and not across ``background`` the photo shows (the
+    next joint is then out of frame, not folded back or hidden): a point just outside the
+    frame, else nothing."""
+    d = np.asarray(b, np.float64) - a
+    length = float(np.linalg.norm(d))
+    if length < 1:
+        return []
+    d /= length
+    t = min(_to_edge(b[0], d[0], frame[0], frame[2]), _to_edge(b[1], d[1], frame[1], frame[3]))
+    if t > length:
+        return []
+    if background is not None:
+        h, w = background.shape
+        ts = np.linspace(0.0, max(t, 0.0), 16)
+        xy = np.round(np.asarray(b, np.float64)[None] + ts[:, None] * d).astype(int)
+        ok = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+        if ok.any() and background[xy[ok, 1], xy[ok, 0]].mean() > 0.5:
+            return []
+    return [np.asarray(b, np.float64) + d * (t + 0.05 * length)]
+
+
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                ends: dict[int, tuple[np.ndarray, float]] | None = None,
-               chin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               chin: np.ndarray | None = None, frame: Frame | None = None,
+               background: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and a
     round-shading term (0 on a limb's axis, 1 at its edge). ``ends`` (from ``arm_ends``) fixes
     where and how wide a forearm ends; the neck runs up to ``chin`` (from ``chin_point``) when
-    given, else towards the nose."""
+    given, else towards the nose. ``frame``: the whole picture when ``shape`` is a crop of it;
+    limbs and a torso that it cuts off run on past its edges, unless the photo shows
+    ``background`` (a mask) where they would run."""
     h, w = shape
+    frame = frame or (0.0, 0.0, float(w), float(h))
     sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) if kp.seen(2) and kp.seen(5) else 0.25 * w
     inside = np.zeros((h, w), bool)
     ratio = np.full((h, w), 2.0, np.float32)
@@ -145,6 +209,8 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
         pts = []
         for j in joints:
             if not kp.seen(j):
+                if len(pts) >= 2:  # a limb cut off by the frame runs on to it
+                    pts += _off_frame(pts[-2], pts[-1], frame, background)
                 break
             pts.append(kp.xy[j].astype(np.float64))
         if extend and len(pts) >= 2:
@@ -155,9 +221,15 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     if "arms" in parts:
         # Arms start a little below the shoulder joint: the shoulder's top is the torso's outline.
         for s_, e_, w_ in ((2, 3, 4), (5, 6, 7)):
+            if kp.seen(s_) and not kp.seen(e_) and kp.seen(2) and kp.seen(5):
+                # An elbow that would be below the frame (a close-up): the arm hangs out of it.
+                upper = _down(kp) * UPPER_ARM * sw
+                hang = _off_frame(kp.xy[s_] - upper, kp.xy[s_], frame, background)
+                if hang:
+                    add_chain([kp.xy[s_] + 0.15 * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
             if kp.seen(s_) and kp.seen(e_):
                 start = kp.xy[s_] + 0.15 * (kp.xy[e_] - kp.xy[s_])
-                pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else [])
+                pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else _off_frame(start, kp.xy[e_], frame, background))
                 radii = [sw * x for x in ARM_RADII]
                 if ends and w_ in ends:
                     end, r_end = ends[w_]
@@ -175,15 +247,19 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
             add_chain([kp.xy[1], chin], [0.15 * sw] * 2)
         else:
             add((1, 0), (0.15, 0.15))
-        if all(kp.seen(j) for j in (2, 5, 9, 12)):
+        hips = _hips(kp, frame)
+        if hips is not None:
             # From the top of the shoulders (above the joints, as the garment's shoulders sit) to the hips.
             up = kp.xy[1] - kp.xy[8] if kp.seen(1) and kp.seen(8) else np.array([0.0, -1.0])
             up = up / max(float(np.linalg.norm(up)), 1e-6) * 0.15 * sw
-            poly = np.round(np.array([kp.xy[2] + up, kp.xy[5] + up, kp.xy[12], kp.xy[9]])).astype(np.int32)
+            poly = np.round(np.array([kp.xy[2] + up, kp.xy[5] + up, hips[1], hips[0]])).astype(np.int32)
             torso = np.zeros((h, w), np.uint8)
             cv2.fillPoly(torso, [poly], 1)
             inside |= torso.astype(bool)
-            ratio = np.where(torso > 0, np.minimum(ratio, 0.3), ratio)
+            # Round across, as a flattened cylinder: darker towards the flanks than a limb is not.
+            top, bottom = (kp.xy[2] + kp.xy[5]) / 2, (hips[0] + hips[1]) / 2
+            _, across = _capsules((h, w), [top, bottom], [0.55 * sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
+            ratio = np.where(torso > 0, np.minimum(ratio, 0.8 * across), ratio)
     if "legs" in parts:
         hip = float(np.linalg.norm(kp.xy[9] - kp.xy[12])) / max(sw, 1.0) if kp.seen(9) and kp.seen(12) else 0.6
         add((9, 10, 11), (0.55 * hip, 0.35 * hip, 0.25 * hip, 0.25 * hip))
@@ -304,13 +380,14 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     skin = skin_colour(image, parse, readable & ~region, face)  # the face may lie outside the box
     out = image.copy()
     out[box] = _compose(image[box], region[box], readable[box], crop_layers, parse[box], crop_kp, category, opts,
-                        skin, full_height=H)
+                        skin, (-x0, -y0, W - x0, H - y0))
     return out
 
 
 def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
-             kp: Keypoints, category: Category, opts: ComposeOptions, skin: np.ndarray, full_height: int) -> np.ndarray:
+             kp: Keypoints, category: Category, opts: ComposeOptions, skin: np.ndarray, frame: Frame) -> np.ndarray:
     h, w = region.shape
+    full_height = frame[3] - frame[1]
     img = image.astype(np.float32)
     # Background under the region that the photo shows is kept as it is; only where the old
     # garment or body was is the background filled in.
@@ -323,7 +400,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
 
     ends = arm_ends(kp, parse, readable, region) if category != Category.LOWER else {}  # trousers draw no arms
     face = (parse == Label.FACE) & readable
-    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends, chin_point(face))
+    body, ratio = body_shape(kp, parts_for(category, region, kp), (h, w), ends, chin_point(face), frame,
+                             seen_background)
     round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)
     skin_rgb = skin[None, None, :] * (round_shade * _chin_shadow(face, kp))[..., None]
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised.
@@ -346,12 +424,12 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if category != Category.LOWER:
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
     if category == Category.UPPER:
-        out = _over(out, *_trousers_below(image, region, readable, parse, kp))
+        out = _over(out, *_trousers_below(image, region, readable, parse, kp, frame))
     sleeves = [l for l in layers if l.name.startswith("sleeve")]
     bodies = [l for l in layers if not l.name.startswith("sleeve")]
     arms = np.zeros((h, w), bool)
     if not sleeves and category != Category.LOWER:
-        arms, _ = body_shape(kp, ("arms",), (h, w), ends)
+        arms, _ = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background)
     out = _over(out, skin_rgb, skin_alpha * ~arms)
     for layer in bodies:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
@@ -392,7 +470,7 @@ def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
 
 
 def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray,
-                    kp: Keypoints) -> tuple[np.ndarray, np.ndarray]:
+                    kp: Keypoints, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     """Where a new top is shorter than the old one, the trousers' (or skirt's) waist shows: the
     body below the waist inside the region is filled from the lower garment the photo shows."""
     h, w = region.shape
@@ -401,7 +479,7 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[9] - kp.xy[12])) * 2
     waist = min(kp.xy[9][1], kp.xy[12][1]) - 0.1 * torso
-    pelvis, _ = body_shape(kp, ("legs",), (h, w))
+    pelvis, _ = body_shape(kp, ("legs",), (h, w), frame=frame)
     zone = pelvis & region & (np.arange(h)[:, None] > waist)
     fill = background_plate(image, ~source)
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
