@@ -256,7 +256,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
             torso = np.zeros((h, w), np.uint8)
             cv2.fillPoly(torso, [poly], 1)
             inside |= torso.astype(bool)
-            # Round across, as a flattened cylinder: darker towards the flanks than a limb is not.
+            # Round across like a flattened cylinder: darker towards the flanks, less so than a limb.
             top, bottom = (kp.xy[2] + kp.xy[5]) / 2, (hips[0] + hips[1]) / 2
             _, across = _capsules((h, w), [top, bottom], [0.55 * sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
             ratio = np.where(torso > 0, np.minimum(ratio, 0.8 * across), ratio)
