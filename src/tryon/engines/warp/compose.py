@@ -222,7 +222,9 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
         # Arms start a little below the shoulder joint: the shoulder's top is the torso's outline.
         for s_, e_, w_ in ((2, 3, 4), (5, 6, 7)):
             if kp.seen(s_) and not kp.seen(e_) and kp.seen(2) and kp.seen(5):
-                # An elbow that would be below the frame (a close-up): the arm hangs out of it.
+                # An elbow that would be below the frame (a close-up): the arm hangs out of it. Seen
+                # as a limb arriving at the shoulder from one upper arm above, it leaves the frame
+                # within that length exactly when the hanging elbow would be outside it.
                 upper = _down(kp) * UPPER_ARM * sw
                 hang = _off_frame(kp.xy[s_] - upper, kp.xy[s_], frame, background)
                 if hang:
