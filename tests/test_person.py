@@ -169,3 +169,25 @@ def test_clasped_hands_are_no_face(evalset, person_analyzer):
     mid = int(kp.xy[1][0])
     rows = slice(int(shoulders + 0.1 * (kp.xy[4][1] - shoulders)), int(kp.xy[4][1] - 0.15 * (kp.xy[4][1] - shoulders)))
     assert upper[rows, mid - 5:mid + 5].mean() >= 0.98
+
+
+def test_a_truncated_heavy_pose_model_is_replaced_whole(tmp_path):
+    """A copy cut short (a process that died while installing the model) makes mediapipe crash
+    with a segmentation fault on every later start: such a file is replaced, atomically, even
+    by several threads at once, and no partial file stays behind."""
+    import hashlib
+    import threading
+
+    from tryon import assets
+    from tryon.person.pose import HEAVY, _install_heavy_model
+
+    (tmp_path / HEAVY).write_bytes(b"\0" * 262_144)
+    done: list[bool] = []
+    threads = [threading.Thread(target=lambda: done.append(_install_heavy_model(tmp_path))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert done == [True] * 4
+    assert hashlib.sha256((tmp_path / HEAVY).read_bytes()).hexdigest() == assets.MODELS[HEAVY].sha256
+    assert [p.name for p in tmp_path.iterdir()] == [HEAVY]

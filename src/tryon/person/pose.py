@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,18 +27,36 @@ class PoseResult:
     segmentation: np.ndarray | None  # (H, W) float32 0..1 person probability
 
 
-def _install_heavy_model() -> bool:
-    """Put the heavy landmark model where mediapipe 0.10.14 looks for it (its own package folder)."""
-    import mediapipe
+HEAVY = "pose_landmark_heavy.tflite"
 
-    target = Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / "pose_landmark_heavy.tflite"
-    if target.is_file():
+
+def _install_heavy_model(folder: Path | None = None) -> bool:
+    """Put the heavy landmark model where mediapipe 0.10.14 looks for it (its own package folder,
+    unless ``folder`` says otherwise).
+
+    The copy lands under a temporary name and is renamed into place, and a file of the wrong size
+    is replaced: mediapipe crashes the process (a segmentation fault) on a truncated model, which
+    a reader racing a copy in another thread would otherwise load, and keep loading ever after.
+    """
+    if folder is None:
+        import mediapipe
+
+        folder = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
+    target = folder / HEAVY
+    if target.is_file() and target.stat().st_size == assets.MODELS[HEAVY].size:
         return True
+    partial = None
     try:
-        source = assets.fetch("pose_landmark_heavy.tflite")
-        shutil.copyfile(source, target)
+        source = assets.fetch(HEAVY)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=HEAVY, suffix=".part", delete=False) as fh:
+            partial = Path(fh.name)
+            with open(source, "rb") as src:
+                shutil.copyfileobj(src, fh)
+        partial.replace(target)
         return True
     except (ModelUnavailableError, OSError) as exc:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         log.warning("heavy pose model unavailable (%s); using the bundled full model", exc)
         return False
 
