@@ -191,3 +191,4 @@ def test_a_truncated_heavy_pose_model_is_replaced_whole(tmp_path):
     assert done == [True] * 4
     assert hashlib.sha256((tmp_path / HEAVY).read_bytes()).hexdigest() == assets.MODELS[HEAVY].sha256
     assert [p.name for p in tmp_path.iterdir()] == [HEAVY]
+    assert (tmp_path / HEAVY).stat().st_mode & 0o044 == 0o044  # others may read it, as a package file

@@ -52,6 +52,7 @@ def _install_heavy_model(folder: Path | None = None) -> bool:
             partial = Path(fh.name)
             with open(source, "rb") as src:
                 shutil.copyfileobj(src, fh)
+        partial.chmod(0o644)  # readable like the package's own files (temporary files are private)
         partial.replace(target)
         return True
     except (ModelUnavailableError, OSError) as exc:
