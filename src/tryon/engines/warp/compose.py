@@ -17,7 +17,7 @@ import numpy as np
 from tryon.category import Category
 from tryon.colour import colour_distance
 from tryon.engines.warp.fill import push_pull
-from tryon.engines.warp.mapping import Layer
+from tryon.engines.warp.mapping import Layer, in_depth_order
 from tryon.person.face import Face
 from tryon.person.keypoints import Keypoints
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label, of_labels
@@ -377,7 +377,7 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     y0, y1 = max(0, ys.min() - m), min(H, ys.max() + m + 1)
     x0, x1 = max(0, xs.min() - m), min(W, xs.max() + m + 1)
     box = (slice(y0, y1), slice(x0, x1))
-    crop_layers = [Layer(l.name, l.rgb[box], l.alpha[box]) for l in layers]
+    crop_layers = [Layer(l.name, l.rgb[box], l.alpha[box]) for l in in_depth_order(layers)]
     crop_kp = Keypoints(kp.xy - np.array([x0, y0], np.float32), kp.confidence, x1 - x0, y1 - y0)
     skin = skin_colour(image, parse, readable & ~region, face)  # the face may lie outside the box
     out = image.copy()
@@ -420,24 +420,21 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     else:
         gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
 
-    # Depth order: background, hair falling behind the shoulders, body skin, garment body, then
-    # either the sleeves (which dress the arms) or, for a sleeveless garment, the bare arms in front.
+    # Depth order: background, hair falling behind the shoulders, body skin, the garment's parts
+    # back to front (``layers`` is in that order: sleeves' upper-arm parts behind the garment body,
+    # the rest over it), then, for a sleeveless garment, the bare arms in front.
     out = plate
     if category != Category.LOWER:
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
     if category == Category.UPPER:
         out = _over(out, *_trousers_below(image, region, readable, parse, kp, frame))
-    sleeves = [l for l in layers if l.name.startswith("sleeve")]
-    bodies = [l for l in layers if not l.name.startswith("sleeve")]
     arms = np.zeros((h, w), bool)
-    if not sleeves and category != Category.LOWER:
+    if not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER:
         arms, _ = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background)
     out = _over(out, skin_rgb, skin_alpha * ~arms)
-    for layer in bodies:
+    for layer in layers:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
     out = _over(out, skin_rgb, skin_alpha * arms)
-    for layer in sleeves:
-        out = _over(out, layer.rgb, layer.alpha, gain, folds)
 
     # Feather the seam inside the region where the photo under it is known; outside, exact.
     weight = region.astype(np.float32)

@@ -16,7 +16,7 @@ import numpy as np
 
 from tryon.category import Category
 from tryon.engines.warp.fill import decontaminate
-from tryon.engines.warp.mapping import Frame, Layer, body_layer, limb_layer
+from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.garment.segmentation import fill_holes
@@ -196,18 +196,17 @@ def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
     return out
 
 
-def _sleeve_edge(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray, elbow: float
-                 ) -> tuple[np.ndarray, int]:
+def _sleeve_edge(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, int]:
     """The sleeve's outer edge, shoulder to cuff, as a polyline (it goes onto the arm's outer
     contour), and which side of it is outside: the sign of ``limb_layer``'s ``outer``.
 
     Measured from the direction from the shoulder to the middle of the cuff (the sleeve's far
     end). The edge leaves the shoulder along the tangent to the sleeve's far part (98% of it on
     its inner side), so the sleeve lies along the arm instead of beside it or across the body.
-    A long sleeve (over 1.2 ``elbow``, about the shoulder-to-elbow length in the photo)
-    photographed bent at the elbow bends there, at the tangent point, towards the cuff's outer
-    corner: straight, its lower part would lie far inside the arm, over the body. Shorter
-    sleeves stay straight: their outer edge is rounded, not bent.
+    Where the sleeve's outline turns away from that tangent it bends, at the tangent point,
+    towards the cuff's outer corner: a long sleeve photographed bent at the elbow, and a short
+    sleeve whose rounded cap sets the tangent. Straight, the sleeve's lower part would lie inside
+    the arm's outer side (a short sleeve then hugs the arm instead of standing out from it).
     Percentiles keep stray pixels from setting the length or angles.
     """
     ys, xs = np.nonzero(part)
@@ -231,7 +230,7 @@ def _sleeve_edge(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray, elb
     knee = rel[far][angles >= turn - 0.02].mean(axis=0)
     end = float(np.percentile(along, 99.5))
     cuff = along >= 0.9 * end
-    if end < 1.2 * elbow or cuff.sum() < 5:
+    if cuff.sum() < 5:
         return straight, outer
     corner = np.array([end, float(np.percentile(across[cuff], 98))])
     ka, kc = float(knee @ d), float(knee @ out)
@@ -280,8 +279,8 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
     if has_sleeves:
         elbow_g = float(np.linalg.norm(sr - sl))  # shoulder to elbow, about the torso's width
-        axis_l, outer_l = _sleeve_edge(sleeve_l, sl, collar, elbow_g)
-        axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar, elbow_g)
+        axis_l, outer_l = _sleeve_edge(sleeve_l, sl, collar)
+        axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar)
         has_sleeves = min(_length(axis_l), _length(axis_r)) > 0.15 * elbow_g
     body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
     # Through the neck opening a product photo shows the inside of the back: on a person the neck
@@ -291,18 +290,13 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     body_part = body_part & ~_inner_back(g.image, mask, collar, neck_half)
 
     need = body_half_widths(kp, frame.origin_p, down_p)
-    if has_sleeves:
-        # The body is drawn a little into the sleeves above the armpits: the sleeves are laid
-        # over it by other maps, and where the two met edge to edge a wedge of skin would show
-        # at the shoulder. (Lower down, it would hang out under a short sleeve.)
-        caps = (sleeve_l & (rows < arm_l)) | (sleeve_r & (rows < arm_r))
-        body_part = _grown_into(body_part, caps, max(2, round(0.03 * mask.shape[0])))
     layers = [body_layer("body", g.image, body_part, frame, need, size)]
     if has_sleeves:
         arm_radius = 0.16 * width
-        for name, part, axis, outer, joints, start_p in (
-            ("sleeve-left", sleeve_l, axis_l, outer_l, left_j, pl),
-            ("sleeve-right", sleeve_r, axis_r, outer_r, right_j, pr),
+        grow = max(2, round(0.03 * mask.shape[0]))
+        for name, part, axis, outer, joints, start_p, armpit in (
+            ("sleeve-left", sleeve_l, axis_l, outer_l, left_j, pl, arm_l),
+            ("sleeve-right", sleeve_r, axis_r, outer_r, right_j, pr, arm_r),
         ):
             limb = body.limb(joints[1:3], start_p, extend=0.35)
             if limb is None:
@@ -324,15 +318,26 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
             if length_g >= LONG_SLEEVE * elbow_g and kp.seen(joints[1]) and kp.seen(joints[2]):
                 # A long sleeve ends at the wrist, whatever the arm's length against the shoulders.
                 along = float(np.clip(_length(limb[:-1]) / length_g, 0.8 * scale, 1.3 * scale))
-            layers.append(limb_layer(name, g.image, part, axis, limb, along, reach, size, across_scale=across,
-                                     outer=outer))
+            # The upper arm's part of the sleeve lies behind the garment body (its underarm swings
+            # onto the torso when the arm hangs), the forearm's in front (folded arms). It reaches
+            # a little under the body above the armpit: the two are laid by different maps, and
+            # where they met edge to edge a wedge of skin would show at the shoulder.
+            drawn = _grown_into(part, body_part & (rows < armpit), grow)
+            layers.append(limb_layer(name, g.image, drawn, axis, limb, along, reach, size, across_scale=across,
+                                     outer=outer, behind_until=_length(limb[:3])))
     return layers
 
 
 def _grown_into(part: np.ndarray, other: np.ndarray, px: int) -> np.ndarray:
     """``part`` grown by ``px`` pixels into ``other`` (another part of the same garment)."""
-    near = cv2.distanceTransform((~part).astype(np.uint8), cv2.DIST_L2, 3) <= px
-    return part | (near & other)
+    ys, xs = np.nonzero(part.any(axis=1))[0], np.nonzero(part.any(axis=0))[0]
+    if not len(ys):
+        return part
+    box = (slice(max(0, ys[0] - px - 1), ys[-1] + px + 2), slice(max(0, xs[0] - px - 1), xs[-1] + px + 2))
+    out = part.copy()
+    near = cv2.distanceTransform((~part[box]).astype(np.uint8), cv2.DIST_L2, 3) <= px
+    out[box] |= near & other[box]
+    return out
 
 
 def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
@@ -408,11 +413,11 @@ def fit_garment(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[L
 
 
 def flatten(layers: list[Layer]) -> tuple[np.ndarray, np.ndarray]:
-    """All parts over each other in order: (rgb uint8, alpha float32), for inspection."""
+    """All parts over each other, back to front: (rgb uint8, alpha float32), for inspection."""
     h, w = layers[0].alpha.shape
     rgb = np.zeros((h, w, 3), np.uint8)
     alpha = np.zeros((h, w), np.float32)
-    for layer in layers:
+    for layer in in_depth_order(layers):
         on = layer.alpha > 0.01
         ys = np.flatnonzero(on.any(axis=1))
         if len(ys) == 0:

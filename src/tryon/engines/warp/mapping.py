@@ -25,6 +25,27 @@ class Layer:
     name: str
     rgb: np.ndarray  # (H, W, 3) uint8
     alpha: np.ndarray  # (H, W) float32 0..1
+    #: The share of ``alpha`` that lies behind the garment's body part (H, W), or None: all of it
+    #: in front. A sleeve's upper-arm part: on a hanging arm its underarm swings onto the torso,
+    #: which hides it.
+    behind: np.ndarray | None = None
+
+
+def in_depth_order(layers: list[Layer]) -> list[Layer]:
+    """The layers to draw one over the other, back to front: the parts behind the garment body
+    first, then the rest in their order. Each part is its own layer (``behind`` is None)."""
+    back, front = [], []
+    for l in layers:
+        if l.behind is None:
+            front.append(l)
+            continue
+        b = l.alpha * l.behind
+        back.append(Layer(f"{l.name}-behind", l.rgb, b))
+        # Over its own back part the front part must make up the layer's whole coverage where
+        # nothing lies between: 1 - (1 - b)(1 - f) = alpha. (alpha * (1 - behind) would let the
+        # background show through where the two meet.)
+        front.append(Layer(l.name, l.rgb, (l.alpha - b) / np.maximum(1 - b, 1e-6)))
+    return back + front
 
 
 def upsample_grid(grid: np.ndarray, width: int, height: int, step: int) -> np.ndarray:
@@ -47,11 +68,12 @@ def _footprint(map_x: np.ndarray, map_y: np.ndarray, step: int = 8) -> float:
 
 def remap_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
                 valid: np.ndarray | None = None, origin: tuple[int, int] = (0, 0),
-                size: tuple[int, int] | None = None) -> Layer:
+                size: tuple[int, int] | None = None, behind: np.ndarray | None = None) -> Layer:
     """Pull garment colours and the part's coverage through an inverse map.
 
-    The maps may cover only a box of the output whose top-left corner is ``origin`` (x, y); the
-    layer has the output's ``size`` (w, h) and is empty outside the box.
+    The maps (and ``valid`` and ``behind``, shares per output pixel) may cover only a box of the
+    output whose top-left corner is ``origin`` (x, y); the layer has the output's ``size`` (w, h)
+    and is empty outside the box.
     """
     # Only the part's box of the garment photo is read (filters and lookups stay small).
     ys, xs = np.nonzero(part_mask.any(axis=1))[0], np.nonzero(part_mask.any(axis=0))[0]
@@ -72,15 +94,18 @@ def remap_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, map_x: np
         alpha = alpha * valid
     alpha = np.clip(alpha, 0, 1)
     if size is None or (origin == (0, 0) and (map_x.shape[1], map_x.shape[0]) == tuple(size)):
-        return Layer(name, rgb, alpha)
+        return Layer(name, rgb, alpha, behind)
     w, h = size
     x0, y0 = origin
-    full_rgb = np.zeros((h, w, 3), np.uint8)
-    full_alpha = np.zeros((h, w), np.float32)
     bh, bw = map_x.shape
-    full_rgb[y0:y0 + bh, x0:x0 + bw] = rgb
-    full_alpha[y0:y0 + bh, x0:x0 + bw] = alpha
-    return Layer(name, full_rgb, full_alpha)
+
+    def full(box: np.ndarray, dtype) -> np.ndarray:
+        out = np.zeros((h, w) + box.shape[2:], dtype)
+        out[y0:y0 + bh, x0:x0 + bw] = box
+        return out
+
+    return Layer(name, full(rgb, np.uint8), full(alpha, np.float32),
+                 None if behind is None else full(behind, np.float32))
 
 
 @dataclass
@@ -189,7 +214,7 @@ def polyline_points(polyline: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.nd
 
 def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np.ndarray,
                limb_p: np.ndarray, scale: float, reach: float, size: tuple[int, int], step: int = 4,
-               across_scale: float | None = None, outer: int = 0) -> Layer:
+               across_scale: float | None = None, outer: int = 0, behind_until: float = 0.0) -> Layer:
     """Lay a sleeve or a trouser leg, whose axis in the garment photo is the polyline ``axis_g``,
     along the person's limb polyline (``scale`` along it, ``across_scale`` across it: a sleeve
     never ends up narrower than the arm in it). Both polylines may bend: a sleeve photographed
@@ -198,6 +223,9 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np
     ``outer`` (+1 or -1, the sign of the offset across the axis that is outside) says that the
     axis is the part's outer edge: nothing is laid beyond it, where the polyline's bends would
     fan the few pixels outside the edge into a blur.
+
+    What lands within ``behind_until`` of the limb's start (arc length on the person) lies behind
+    the garment's body part (``Layer.behind``).
     """
     across_scale = across_scale or scale
     w, h = size
@@ -226,4 +254,8 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np
     sx = upsample_grid(src[:, 0].reshape(px.shape), bw, bh, step)
     sy = upsample_grid(src[:, 1].reshape(px.shape), bw, bh, step)
     sv = upsample_grid(ok.reshape(px.shape), bw, bh, step)
-    return remap_layer(name, garment, part_mask, sx, sy, sv, origin=(int(lo[0]), int(lo[1])), size=(w, h))
+    behind = None
+    if behind_until > 0:
+        behind = upsample_grid(inside(behind_until - u).astype(np.float32).reshape(px.shape), bw, bh, step)
+    return remap_layer(name, garment, part_mask, sx, sy, sv, origin=(int(lo[0]), int(lo[1])), size=(w, h),
+                       behind=behind)
