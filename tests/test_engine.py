@@ -222,6 +222,32 @@ def test_short_sleeves_on_hanging_arms_leave_the_chest_to_the_print(evalset, eng
     assert (shown & chest).sum() < 100
 
 
+def test_a_sweetheart_neck_bodysuit_stays_on_the_body(evalset, engine, vitonhd_analysis):
+    """A long-sleeved bodysuit: its sweetheart neckline dips between the shoulders and its body
+    narrows to the crotch. The shoulders are the outline's, not two points inside the neckline
+    (there, nearly the whole garment was taken for sleeves and laid as slabs beside the person:
+    12% of it off the body)."""
+    import cv2
+
+    from tryon.engines.warp.fit import Body, fit_garment, flatten
+
+    entry = next(e for e in evalset.of_kind("garment") if e.file.startswith("garments/IDM-VTON__10165_00"))
+    g = engine.garments.analyze(entry.path, "upper")
+    p = g.landmarks.points
+    xs = np.nonzero(g.mask.any(axis=0))[0]
+    assert p["shoulder_right"][0] - p["shoulder_left"][0] > 0.4 * (xs.max() - xs.min())
+
+    h, w = vitonhd_analysis.parse.shape
+    kp = vitonhd_analysis.keypoints
+    _, alpha = flatten(fit_garment(g, Body(kp), (w, h)))
+    on = alpha > 0.5
+    near = int(0.03 * h)
+    body = cv2.dilate(vitonhd_analysis.person_mask, np.ones((2 * near + 1, 2 * near + 1), np.uint8)) > 0
+    assert (on & ~body).sum() < 0.02 * on.sum()
+    (xl, xr), top, hip = sorted([kp.xy[2][0], kp.xy[5][0]]), int(max(kp.xy[2][1], kp.xy[5][1])), int(min(kp.xy[9][1], kp.xy[12][1]))
+    assert on[top:hip, int(xl):int(xr)].mean() > 0.8
+
+
 def test_a_long_sleeve_follows_the_forearm_to_the_wrist(evalset, engine):
     """00064_00 crosses her forearm in front of her waist. The long sleeve of her top, photographed
     hanging and slightly bent, is laid along that forearm down to the wrist, not left to end at

@@ -191,6 +191,17 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     band_widths = central[y0 + int(band[0] * h): y0 + int(band[1] * h) + 1].sum(axis=1)
     widths = band_widths[band_widths > 0]
     half = max(float(np.percentile(widths, 25)) / 2 if len(widths) else (x1 - x0) / 4, 1.0)
+    def in_neckline(x: float, end: int) -> bool:
+        """Whether the top outline rises well above ``x`` on its way out to the garment's side."""
+        return top_at(x) - min(top_at(v) for v in np.linspace(x, end, 16)) > 0.08 * h
+
+    if category == Category.UPPER and in_neckline(cx - half, x0) and in_neckline(cx + half, x1):
+        # The shoulder points fell into the neckline (a sweetheart or square neck; a tee's outline
+        # only falls from them, down the sleeve): the band's torso narrows down to a bodysuit's
+        # crotch. Measured higher, under the armpits, instead.
+        high = central[y0 + int(0.3 * h): y0 + int(0.55 * h) + 1].sum(axis=1)
+        if (high > 0).any():
+            half = max(half, float(np.percentile(high[high > 0], 25)) / 2)
     fused = False
     if category == Category.UPPER and min(top_at(cx - half), top_at(cx + half)) > y0 + 0.3 * h:
         # Long sleeves hanging against the body all the way down (cardigans, sweaters): no row shows
