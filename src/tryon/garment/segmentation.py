@@ -14,6 +14,8 @@ from tryon.person.segmentation import components_in
 #: on a digitally cleaned background (no noise at all) a much smaller difference is already real.
 THRESHOLD = 20.0
 CLEAN_THRESHOLD = 6.0
+#: On a noise-free background, the largest difference from its colour that is still background.
+EXACT = 2.5
 
 
 def _threshold(spread: float) -> float:
@@ -105,12 +107,27 @@ def refine_on_plain_background(image: np.ndarray, prob: np.ndarray) -> np.ndarra
     # border by background-coloured pixels; U^2-Net often fills those gaps. Remove them, unless
     # the flood leaks into the garment itself (a white garment with a broken outline).
     outside = _border_connected(~differs)
+    faint = False
+    if spread < 1.0:
+        # A faint garment (a white tee on white) differs from the background by less than the
+        # threshold, and the flood runs into it. A noise-free background is exactly its colour
+        # (up to JPEG rounding): a flood through only that colour stops at the garment's outline
+        # (its small gaps closed first). When that keeps much more garment, the first flood leaked;
+        # otherwise the first one stays, which also takes away the light halo of a cut-out.
+        solid = cv2.morphologyEx((diff > EXACT).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        tight = _border_connected(solid == 0)
+        faint = (~tight).sum() > 1.3 * (~outside).sum()
+        if faint:
+            outside = tight
     if (outside & inner).sum() > 0.1 * max(inner.sum(), 1):
         outside &= ~inner
-    # On a noise-free (digitally cleaned) background any difference is real, also where U^2-Net
-    # missed a white garment entirely.
-    near = np.ones_like(outer) if spread < 1.0 else outer
-    mask = (inner | (near & differs)) & ~outside
+    if faint:
+        mask = ~outside  # all the tight flood does not reach, also where U^2-Net missed the garment
+    else:
+        # On a noise-free (digitally cleaned) background any difference is real, also where
+        # U^2-Net missed part of a garment.
+        near = np.ones_like(outer) if spread < 1.0 else outer
+        mask = (inner | (near & differs)) & ~outside
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
     return fill_holes(mask)
 
