@@ -190,7 +190,13 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     central = central_runs(mask, cx)
     band_widths = central[y0 + int(band[0] * h): y0 + int(band[1] * h) + 1].sum(axis=1)
     widths = band_widths[band_widths > 0]
+    if len(widths) >= 4 and (widths[-len(widths) // 4:] < 0.5 * widths.max()).all() \
+            and widths[-1] < 0.25 * widths.max():
+        # The band's last quarter is narrow, down to a strip: a bodysuit's body narrowing to its
+        # crotch. Those rows (under half the widest) are no torso.
+        widths = widths[widths >= 0.5 * widths.max()]
     half = max(float(np.percentile(widths, 25)) / 2 if len(widths) else (x1 - x0) / 4, 1.0)
+
     def in_neckline(x: float, end: int) -> bool:
         """Whether the top outline rises well above ``x`` on its way out to the garment's side."""
         return top_at(x) - min(top_at(v) for v in np.linspace(x, end, 16)) > 0.08 * h
