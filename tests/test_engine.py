@@ -252,6 +252,35 @@ def test_a_long_sleeved_bodysuit_stays_on_the_body(evalset, engine, vitonhd_anal
     assert on[top:hip, int(xl):int(xr)].mean() > torso
 
 
+@pytest.mark.parametrize("garment_id", ["FitDiT__0362", "FitDiT__5"])
+def test_trousers_whose_legs_touch_dress_both_legs(evalset, engine, garment_id):
+    """Wide-leg trousers photographed with their legs side by side: the gap between the legs opens
+    only near the hem. The crotch is put at a rise below the waist, so each leg of the trousers
+    goes down its own leg of a woman standing with her feet apart (it was laid as one slab from
+    the waist almost to the hem, or lost a leg: the knees bare and 29% of it off the body)."""
+    import cv2
+
+    from tryon.engines.warp.fit import Body, fit_garment, flatten
+
+    person = next(e for e in evalset.of_kind("person") if "1995579_gap" in e.file)
+    p = engine.persons.analyze(person.path)
+    entry = next(e for e in evalset.of_kind("garment") if e.file.startswith(f"garments/{garment_id}"))
+    g = engine.garments.analyze(entry.path, "lower")
+    marks = g.landmarks.points
+    ys = np.nonzero(g.mask.any(axis=1))[0]
+    assert marks["crotch"][1] - marks["waist_left"][1] < 0.35 * (ys.max() - ys.min())
+    h, w = p.parse.shape
+    layers = fit_garment(g, Body(p.keypoints), (w, h))
+    assert {"leg-left", "leg-right"} <= {l.name for l in layers}
+    on = flatten(layers)[1] > 0.5
+    for knee in (10, 13):
+        x, y = p.keypoints.xy[knee]
+        assert on[int(y), int(x)], knee
+    near = int(0.03 * h)
+    body = cv2.dilate(p.person_mask, np.ones((2 * near + 1, 2 * near + 1), np.uint8)) > 0
+    assert (on & ~body).sum() < 0.1 * on.sum()
+
+
 def test_a_long_sleeve_follows_the_forearm_to_the_wrist(evalset, engine):
     """00064_00 crosses her forearm in front of her waist. The long sleeve of her top, photographed
     hanging and slightly bent, is laid along that forearm down to the wrist, not left to end at

@@ -103,6 +103,13 @@ def test_landmarks_are_where_they_belong(evalset, garment_analyzer):
     assert p["waist_left"][1] < p["crotch"][1] < p["hem_left_outer"][1]
 
 
+def test_a_notch_in_a_dress_hem_is_no_crotch(evalset, garment_analyzer):
+    """A straight shift dress read as a long skirt has a notch in the middle of its hem: no gap
+    between legs, so no crotch (it would be cut into two trouser legs)."""
+    entry = next(e for e in evalset.of_kind("garment") if e.file.startswith("garments/OOTDiffusion__053790_1"))
+    assert "crotch" not in garment_analyzer.analyze(entry.path, "lower").landmarks.points
+
+
 def test_a_slit_at_the_hem_is_no_sleeve_end(evalset, garment_analyzer):
     """A short-sleeved polo with side vents: the flaps at its hem stand beyond the torso as a
     sleeve would, but the sleeve ends are the cuffs, in the upper half."""

@@ -175,12 +175,19 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
         wl, wr, _ = row(top_y)
         pts["waist_left"], pts["waist_right"] = (float(wl), float(top_y)), (float(wr), float(top_y))
         pts["hem_left_outer"], pts["hem_right_outer"] = (float(lo), float(hem_y)), (float(hi), float(hem_y))
-        # The crotch: the top of the gap between the legs that opens at the bottom hem.
+        # The crotch: the top of the gap between the legs that opens at the bottom hem (a notch
+        # under 2% of the height is a hem's, not a gap). Where the legs touch (wide legs
+        # photographed side by side) the gap opens only near the hem: a crotch over 1.2 waist
+        # widths below the waist is none, and it is put where a rise puts it, 0.7 waist widths
+        # down (shorts are shorter than that gap altogether).
         col = mask[y0:y1 + 1, int(cx)]
         if not col[-1]:
             filled = np.nonzero(col)[0]
-            if len(filled):
-                pts["crotch"] = (cx, float(y0 + filled.max() + 1))
+            if len(filled) and y1 - (y0 + filled.max()) > 0.02 * h:
+                crotch_y, waist = float(y0 + filled.max() + 1), float(wr - wl)
+                if crotch_y - top_y > 1.2 * waist:
+                    crotch_y = top_y + 0.7 * waist
+                pts["crotch"] = (cx, crotch_y)
         return GarmentLandmarks(pts)
     # Tops and dresses: the torso is the run of each row that holds the centre column (sleeves
     # hanging free are separate runs); its width below the armpits (the bodice for dresses) sets

@@ -382,9 +382,14 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
         cols = np.arange(mask.shape[1])[None, :]
         overlap = 0.03 * (cy - wl[1])
         layers = [body_layer("pelvis", g.image, mask & (rows < cy + overlap), frame, need, size)]
-        hem = float(np.nonzero(mask.any(axis=1))[0].max())
         for name, half, joints in (("leg-left", mask & (cols < cx) & (rows >= cy - overlap), left_j),
                                    ("leg-right", mask & (cols >= cx) & (rows >= cy - overlap), right_j)):
+            # Each leg's own hem: a tie or a frayed strand hanging below the other leg's must not
+            # leave this one without a bottom row.
+            ys = np.nonzero(half.any(axis=1))[0]
+            if not len(ys):
+                continue
+            hem = float(ys.max()) - 0.01 * (ys.max() - ys.min())
             top_e, bottom_e = _edges(half, cy + 2), _edges(half, hem - 2)
             if top_e is None or bottom_e is None:
                 continue
