@@ -166,13 +166,12 @@ def _pair(evalset, pair_id: str):
 
 
 def _visible(layers) -> dict[str, np.ndarray]:
-    """How much of each fitted garment part shows (H, W) once all are drawn back to front; a
-    part drawn in two depths (a sleeve's upper-arm part behind the garment body) counts once."""
-    from tryon.engines.warp.mapping import in_depth_order
-
+    """How much of each fitted garment part shows (H, W) once all are drawn back to front (the
+    order ``fit_garment`` gives them in); a part drawn in two depths (a sleeve's upper-arm part
+    behind the garment body) counts once."""
     cover = np.zeros(layers[0].alpha.shape, np.float32)
     shown: dict[str, np.ndarray] = {}
-    for layer in in_depth_order(layers)[::-1]:
+    for layer in layers[::-1]:
         part = layer.alpha * (1 - cover)
         name = layer.name.removesuffix("-behind")
         shown[name] = shown.get(name, 0) + part

@@ -17,7 +17,7 @@ import numpy as np
 from tryon.category import Category
 from tryon.colour import colour_distance
 from tryon.engines.warp.fill import push_pull
-from tryon.engines.warp.mapping import Layer, in_depth_order
+from tryon.engines.warp.mapping import Layer
 from tryon.person.face import Face
 from tryon.person.keypoints import Keypoints
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label, of_labels
@@ -377,7 +377,7 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     y0, y1 = max(0, ys.min() - m), min(H, ys.max() + m + 1)
     x0, x1 = max(0, xs.min() - m), min(W, xs.max() + m + 1)
     box = (slice(y0, y1), slice(x0, x1))
-    crop_layers = [Layer(l.name, l.rgb[box], l.alpha[box]) for l in in_depth_order(layers)]
+    crop_layers = [Layer(l.name, l.rgb[box], l.alpha[box]) for l in layers]
     crop_kp = Keypoints(kp.xy - np.array([x0, y0], np.float32), kp.confidence, x1 - x0, y1 - y0)
     skin = skin_colour(image, parse, readable & ~region, face)  # the face may lie outside the box
     out = image.copy()
@@ -421,8 +421,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
 
     # Depth order: background, hair falling behind the shoulders, body skin, the garment's parts
-    # back to front (``layers`` is in that order: sleeves' upper-arm parts behind the garment body,
-    # the rest over it), then, for a sleeveless garment, the bare arms in front.
+    # back to front (``layers`` comes in that order from ``fit_garment``: sleeves' upper-arm parts
+    # behind the garment body, the rest over it), then, for a sleeveless garment, the bare arms.
     out = plate
     if category != Category.LOWER:
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))

@@ -409,12 +409,11 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
 
 
 def fit_garment(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
+    """The garment's parts moved onto the body, in the order they are drawn (back to front)."""
     # Outline colours are drawn from the garment's inside (no backdrop halo on the person).
     rim = max(1, round(0.004 * g.image.shape[0]))
     g = replace(g, image=decontaminate(g.image, g.mask > 0, rim))
-    if g.category == Category.LOWER:
-        return fit_bottom(g, body, size)
-    return fit_top(g, body, size)
+    return in_depth_order(fit_bottom(g, body, size) if g.category == Category.LOWER else fit_top(g, body, size))
 
 
 def flatten(layers: list[Layer]) -> tuple[np.ndarray, np.ndarray]:
@@ -422,7 +421,7 @@ def flatten(layers: list[Layer]) -> tuple[np.ndarray, np.ndarray]:
     h, w = layers[0].alpha.shape
     rgb = np.zeros((h, w, 3), np.uint8)
     alpha = np.zeros((h, w), np.float32)
-    for layer in in_depth_order(layers):
+    for layer in layers:
         on = layer.alpha > 0.01
         ys = np.flatnonzero(on.any(axis=1))
         if len(ys) == 0:
