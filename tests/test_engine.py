@@ -122,6 +122,40 @@ def test_a_chest_up_portrait_is_dressed_on_a_body_that_runs_out_of_the_frame(eva
     assert np.linalg.norm(body - skin) < 0.5 * np.linalg.norm(body - background)
 
 
+def test_a_crop_top_bares_round_shoulders_a_midriff_and_the_jeans_waist(evalset, engine, person_analyzer):
+    """A bandeau crop top on a person in a long-sleeved tee and jeans. The bare shoulders slope
+    and round off: above the shoulder joints is background, not the corner of a skin box. Below
+    the top's hem the midriff is skin down to the waist, and the jeans, which the old tee
+    covered, rise to the waist with a straight waistband."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("IDM-VTON__00035_00.jpg"))
+    garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("OOTDiffusion__07382_00.jpg"))
+    analysis = person_analyzer.analyze(person.path)
+    result = engine.run(person.path, garment.path, "upper", person_analysis=analysis)
+    kp = analysis.keypoints
+    assert all(kp.seen(j) for j in (2, 5, 9, 12))
+    sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5]))
+    skin = _dominant(analysis.image, analysis.parse == 13)
+    background = _dominant(analysis.image, analysis.parse == 0)
+    jeans = _dominant(analysis.image, np.isin(analysis.parse, (9, 12)))
+    region, bare = result.agnostic_mask > 0, result.warped_mask == 0
+    for joint in (2, 5):
+        x, y = np.round(kp.xy[joint] - [0, 0.1 * sw]).astype(int)
+        assert region[y, x] and bare[y, x]
+        colour = _lab(result.image[y - 2:y + 3, x - 2:x + 3].reshape(-1, 3)).mean(axis=0)
+        assert np.linalg.norm(colour - background) < np.linalg.norm(colour - skin)
+
+    yy, xx = np.mgrid[0:region.shape[0], 0:region.shape[1]]
+    waist = min(kp.xy[9][1], kp.xy[12][1]) - 0.1 * kp.torso_length()
+    centre = abs(xx - (kp.xy[9][0] + kp.xy[12][0]) / 2) < 0.3 * sw
+    hem = np.nonzero((~bare & centre).any(axis=1))[0].max()
+    for rows, want, other in (((yy > hem + 0.02 * sw) & (yy < waist - 0.02 * sw), skin, jeans),
+                              (yy > waist + 0.02 * sw, jeans, skin)):
+        band = region & bare & centre & rows
+        assert band.sum() > 500
+        px = _lab(result.image[band])
+        assert np.mean(np.linalg.norm(px - want, axis=1) < np.linalg.norm(px - other, axis=1)) > 0.9
+
+
 def test_user_mask_pixels_are_never_read(evalset, engine, vitonhd_person):
     """Under --mask the engine must not read the masked pixels: changing them changes nothing."""
     person = load_image(vitonhd_person.path)

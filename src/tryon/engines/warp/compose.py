@@ -183,6 +183,42 @@ def _off_frame(a: np.ndarray, b: np.ndarray, frame: Frame, background: np.ndarra
     return [np.asarray(b, np.float64) + d * (t + 0.05 * length)]
 
 
+#: The bare torso's outline on one side of the body, from the neck down to the hip, as (across,
+#: down) shares of the shoulder joints' distance from the shoulders' midpoint; the waist and hip
+#: rows are placed by the drop to the hips instead (``torso_outline``). Adult proportions seen
+#: from the front: the neck's side, the trapezius falling to the shoulder's round top, the
+#: deltoid, the armpit, then the flank narrowing to the waist.
+TORSO_SIDE = ((0.15, -0.2), (0.3, -0.15), (0.44, -0.1), (0.53, -0.02), (0.55, 0.1), (0.47, 0.35))
+#: Half the waist (at 55% of the drop from the shoulders to the hips) and of the hips, likewise.
+WAIST_HALF, HIP_HALF = 0.38, 0.46
+
+
+def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The bare torso as a closed polygon (N, 2) from the shoulder joints and ``hips`` (right,
+    left): sloping shoulders and a waist, not the box between the four joints, which shows as a
+    cardboard cut-out wherever a top leaves the shoulders or the midriff bare."""
+    right, left = kp.xy[2].astype(np.float64), kp.xy[5].astype(np.float64)
+    sw = float(np.linalg.norm(left - right))
+    mid = (right + left) / 2
+    across = (left - right) / max(sw, 1e-6)  # from the image's right shoulder joint to its left
+    down = _down(kp)
+    hip_mid = (np.asarray(hips[0], np.float64) + np.asarray(hips[1], np.float64)) / 2
+    drop = max(float((hip_mid - mid) @ down), 0.5 * sw)
+    hip_half = max(HIP_HALF * sw, 0.8 * float(np.linalg.norm(np.asarray(hips[1]) - hips[0])))
+    side = [(a * sw, d * sw) for a, d in TORSO_SIDE] + [(WAIST_HALF * sw, 0.55 * drop), (hip_half, drop)]
+
+    def centre(d: float) -> np.ndarray:  # the body's axis bends from the shoulders' to the hips' middle
+        return mid + d * down if d <= 0 else mid + (hip_mid - mid) * min(d / drop, 1.0)
+
+    pts = [centre(d) + sign * a * across for sign, half in ((-1, side[::-1]), (1, side)) for a, d in half]
+    # Round the corners: two passes of corner cutting (Chaikin).
+    poly = np.array(pts)
+    for _ in range(2):
+        nxt = np.roll(poly, -1, axis=0)
+        poly = np.stack([0.75 * poly + 0.25 * nxt, 0.25 * poly + 0.75 * nxt], axis=1).reshape(-1, 2)
+    return poly
+
+
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                ends: dict[int, tuple[np.ndarray, float]] | None = None,
                chin: np.ndarray | None = None, frame: Frame | None = None,
@@ -251,12 +287,8 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
             add((1, 0), (0.15, 0.15))
         hips = _hips(kp, frame)
         if hips is not None:
-            # From the top of the shoulders (above the joints, as the garment's shoulders sit) to the hips.
-            up = kp.xy[1] - kp.xy[8] if kp.seen(1) and kp.seen(8) else np.array([0.0, -1.0])
-            up = up / max(float(np.linalg.norm(up)), 1e-6) * 0.15 * sw
-            poly = np.round(np.array([kp.xy[2] + up, kp.xy[5] + up, hips[1], hips[0]])).astype(np.int32)
             torso = np.zeros((h, w), np.uint8)
-            cv2.fillPoly(torso, [poly], 1)
+            cv2.fillPoly(torso, [np.round(torso_outline(kp, hips)).astype(np.int32)], 1)
             inside |= torso.astype(bool)
             # Round across like a flattened cylinder: darker towards the flanks, less so than a limb.
             top, bottom = (kp.xy[2] + kp.xy[5]) / 2, (hips[0] + hips[1]) / 2
@@ -420,18 +452,19 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     else:
         gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
 
-    # Depth order: background, hair falling behind the shoulders, body skin, the garment's parts
+    # Depth order: background, hair falling behind the shoulders, body skin, the waist of the
+    # trousers a shorter top uncovers, the garment's parts
     # back to front (``layers`` comes in that order from ``fit_garment``: sleeves' upper-arm parts
     # behind the garment body, the rest over it), then, for a sleeveless garment, the bare arms.
     out = plate
     if category != Category.LOWER:
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
-    if category == Category.UPPER:
-        out = _over(out, *_trousers_below(image, region, readable, parse, kp, frame))
     arms = np.zeros((h, w), bool)
     if not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER:
         arms, _ = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background)
     out = _over(out, skin_rgb, skin_alpha * ~arms)
+    if category == Category.UPPER:
+        out = _over(out, *_trousers_below(image, region, readable, parse, kp, frame))
     for layer in layers:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
     out = _over(out, skin_rgb, skin_alpha * arms)
@@ -478,7 +511,8 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[9] - kp.xy[12])) * 2
     waist = min(kp.xy[9][1], kp.xy[12][1]) - 0.1 * torso
-    pelvis, _ = body_shape(kp, ("legs",), (h, w), frame=frame)
+    # The torso's outline below the waist too, not just the thighs' tops: a straight waistband.
+    pelvis, _ = body_shape(kp, ("torso", "legs"), (h, w), frame=frame)
     zone = pelvis & region & (np.arange(h)[:, None] > waist)
     fill = background_plate(image, ~source)
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
