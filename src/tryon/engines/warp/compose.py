@@ -219,6 +219,13 @@ def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray]) -> np.ndar
     return poly
 
 
+def _torso_mask(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """``torso_outline`` filled, as a boolean mask of ``shape``."""
+    torso = np.zeros(shape, np.uint8)
+    cv2.fillPoly(torso, [np.round(torso_outline(kp, hips)).astype(np.int32)], 1)
+    return torso > 0
+
+
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                ends: dict[int, tuple[np.ndarray, float]] | None = None,
                chin: np.ndarray | None = None, frame: Frame | None = None,
@@ -287,13 +294,12 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
             add((1, 0), (0.15, 0.15))
         hips = _hips(kp, frame)
         if hips is not None:
-            torso = np.zeros((h, w), np.uint8)
-            cv2.fillPoly(torso, [np.round(torso_outline(kp, hips)).astype(np.int32)], 1)
-            inside |= torso.astype(bool)
+            torso = _torso_mask(kp, hips, (h, w))
+            inside |= torso
             # Round across like a flattened cylinder: darker towards the flanks, less so than a limb.
             top, bottom = (kp.xy[2] + kp.xy[5]) / 2, (hips[0] + hips[1]) / 2
             _, across = _capsules((h, w), [top, bottom], [0.55 * sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
-            ratio = np.where(torso > 0, np.minimum(ratio, 0.8 * across), ratio)
+            ratio = np.where(torso, np.minimum(ratio, 0.8 * across), ratio)
     if "legs" in parts:
         hip = float(np.linalg.norm(kp.xy[9] - kp.xy[12])) / max(sw, 1.0) if kp.seen(9) and kp.seen(12) else 0.6
         add((9, 10, 11), (0.55 * hip, 0.35 * hip, 0.25 * hip, 0.25 * hip))
@@ -452,10 +458,10 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     else:
         gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
 
-    # Depth order: background, hair falling behind the shoulders, body skin, the waist of the
-    # trousers a shorter top uncovers, the garment's parts
-    # back to front (``layers`` comes in that order from ``fit_garment``: sleeves' upper-arm parts
-    # behind the garment body, the rest over it), then, for a sleeveless garment, the bare arms.
+    # Depth order: background, hair falling behind the shoulders, body skin, the trousers' waist
+    # that a shorter top uncovers, the garment's parts back to front (``layers`` comes in that
+    # order from ``fit_garment``: sleeves' upper-arm parts behind the garment body, the rest over
+    # it), then, for a sleeveless garment, the bare arms.
     out = plate
     if category != Category.LOWER:
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
@@ -511,8 +517,10 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[9] - kp.xy[12])) * 2
     waist = min(kp.xy[9][1], kp.xy[12][1]) - 0.1 * torso
-    # The torso's outline below the waist too, not just the thighs' tops: a straight waistband.
-    pelvis, _ = body_shape(kp, ("torso", "legs"), (h, w), frame=frame)
+    pelvis, _ = body_shape(kp, ("legs",), (h, w), frame=frame)
+    if kp.seen(2) and kp.seen(5):
+        # The torso's outline below the waist too, not just the thighs' round tops: a straight waistband.
+        pelvis |= _torso_mask(kp, (kp.xy[9], kp.xy[12]), (h, w))
     zone = pelvis & region & (np.arange(h)[:, None] > waist)
     fill = background_plate(image, ~source)
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
