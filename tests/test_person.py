@@ -192,3 +192,21 @@ def test_a_truncated_heavy_pose_model_is_replaced_whole(tmp_path):
     assert hashlib.sha256((tmp_path / HEAVY).read_bytes()).hexdigest() == assets.MODELS[HEAVY].sha256
     assert [p.name for p in tmp_path.iterdir()] == [HEAVY]
     assert (tmp_path / HEAVY).stat().st_mode & 0o044 == 0o044  # others may read it, as a package file
+
+
+def test_without_a_face_skin_is_learned_on_the_hands(evalset, person_analyzer):
+    """FitDiT 0179's head is cut off by the frame: no face to learn the skin tone on. The grey
+    and beige plaid of his cardigan is no skin; his hand, beside the trousers, is."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0179.jpg"))
+    res = person_analyzer.analyze(person.path)
+    kp = res.keypoints
+    assert res.face is None and all(kp.seen(j) for j in (2, 5, 9, 12))
+    x0, x1 = sorted((kp.xy[2][0], kp.xy[5][0]))
+    y0, y1 = max(kp.xy[2][1], kp.xy[5][1]), min(kp.xy[9][1], kp.xy[12][1])
+    torso = res.parse[int(y0):int(y1), int(x0):int(x1)]
+    skin = np.isin(torso, ARMS + (Label.NECK,))
+    assert skin.mean() < 0.01, f"{skin.mean():.3f} of the cardigan's front parsed as skin"
+    wrist = next(j for j in (4, 7) if kp.seen(j))
+    x, y = kp.xy[wrist].astype(int)
+    hand = res.parse[y:y + 50, x - 25:x + 25]  # below the wrist
+    assert np.isin(hand, ARMS).mean() > 0.3
