@@ -102,6 +102,28 @@ def test_a_top_on_a_dress_wearer_leaves_skin_on_the_legs(evalset, engine, person
     assert np.linalg.norm(legs - skin) < np.linalg.norm(legs - background)
 
 
+@pytest.mark.parametrize("person_file", ["OOTDiffusion__052472_0.jpg", "OOTDiffusion__052767_0.jpg"])
+def test_legs_bared_by_a_top_are_two_legs(evalset, engine, person_analyzer, person_file):
+    """Dress wearers given a top: halfway down the thighs each leg is skin and the space between
+    them background (the legs were drawn as one slab of skin from hip to hip)."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith(person_file))
+    result = engine.run(person.path, evalset.of_kind("garment", "upper")[0].path, "upper")
+    analysis = person_analyzer.analyze(person.path)
+    kp = analysis.keypoints
+    skin = _dominant(analysis.image, np.isin(analysis.parse, (16, 17)) & ~(result.agnostic_mask > 0))
+    background = _dominant(analysis.image, analysis.parse == 0)
+
+    def looks_like(point: np.ndarray) -> str:
+        x, y = point.astype(int)
+        assert result.agnostic_mask[y, x] > 0  # regenerated, not the photo's
+        px = _dominant(result.image[y - 2:y + 3, x - 2:x + 3], np.ones((5, 5), bool))
+        return "skin" if np.linalg.norm(px - skin) < np.linalg.norm(px - background) else "background"
+
+    thighs = [kp.xy[h] + 0.5 * (kp.xy[k] - kp.xy[h]) for h, k in ((9, 10), (12, 13))]
+    assert [looks_like(t) for t in thighs] == ["skin", "skin"]
+    assert looks_like((thighs[0] + thighs[1]) / 2) == "background"
+
+
 def test_a_chest_up_portrait_is_dressed_on_a_body_that_runs_out_of_the_frame(evalset, engine, person_analyzer):
     """A camisole on a portrait cut off above the waist: the hips are below the frame, so the
     torso and the hanging arms run on to the bottom edge in skin, not the background's colour."""
