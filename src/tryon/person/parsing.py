@@ -197,8 +197,7 @@ class GeometricParser:
         # shorts end above them), so the body's own skin tone is learned there.
         distal = _segments_distance((h, w), self._distal(body))
         zone = 0.2 * body.shoulder_width
-        hands = _segments_distance((h, w), self._hands(body)) < 0.12 * body.shoulder_width
-        skin = self._skin(lab, fg, face, s, face_mask, limbs < zone, distal < zone, hands)
+        skin = self._skin(lab, fg, face, s, face_mask, limbs < zone, distal < zone, body)
         hair = self._hair(lab, fg & ~face_mask & ~skin, face_box, face_h, body)
 
         labels = np.zeros((h, w), np.uint8)
@@ -266,7 +265,7 @@ class GeometricParser:
         return mask & fg, float(max(box[3] - box[1], 4.0)), box
 
     @staticmethod
-    def _skin(lab, fg, face, s, face_mask, limb_zone, distal_zone, hand_zone) -> np.ndarray:
+    def _skin(lab, fg, face, s, face_mask, limb_zone, distal_zone, body) -> np.ndarray:
         """Bare skin: a colour model learned on the face (else the hands), widened in the limbs' own tone."""
         samples = face.skin_samples(lab, s) if face is not None else np.empty((0, 3), np.float32)
         if not len(samples):
@@ -276,8 +275,9 @@ class GeometricParser:
             # where they pass a broad prior skin chroma and are not near grey (a cuff, a pocket);
             # every face in the evalset has a median a of 137 or more and b of 134 or more. The
             # prior alone takes grey and beige fabric for skin.
+            hands = _segments_distance(fg.shape, GeometricParser._hands(body)) < 0.12 * body.shoulder_width
             mean, inv = _colour_stats(PRIOR_SKIN[:, 1:], floor=3.0)
-            hand = fg & hand_zone & (_mahalanobis2(lab[..., 1:], mean, inv) < 9.0)
+            hand = fg & hands & (_mahalanobis2(lab[..., 1:], mean, inv) < 9.0)
             hand &= (lab[..., 1] >= 134) & (lab[..., 2] >= 132)
             samples = lab[hand] if hand.sum() >= 30 else PRIOR_SKIN
         l_med = float(np.median(samples[:, 0]))

@@ -157,13 +157,13 @@ def leg_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     legs = [j for j in _LEGS if all(kp.seen(v) for v in j)]
     if len(pts) < 5 or not legs:
         return {}
-    coords = [polyline_coords(pts, _leg_axis(kp, j)) for j in legs]
+    axes = [_leg_axis(kp, j) for j in legs]
+    coords = [polyline_coords(pts, axis) for axis in axes]
     nearest = np.argmin([c[2] for c in coords], axis=0)
     hip_w = float(np.linalg.norm(kp.xy[9] - kp.xy[12]))
     ends = {}
-    for k, joints in enumerate(legs):
+    for k, (joints, axis) in enumerate(zip(legs, axes)):
         u, v, dist = coords[k]
-        axis = _leg_axis(kp, joints)
         length = float(np.linalg.norm(np.diff(axis, axis=0), axis=1).sum())
         mine = (nearest == k) & (dist < hip_w) & (u > 0.25 * length) & (u < length)
         cut = _crossing(u[mine], v[mine], length)
@@ -185,10 +185,11 @@ def _leg(axis: np.ndarray, radii: list[float], end: tuple[np.ndarray, float] | N
     u = float(polyline_coords(point[None], axis)[0][0])
     if u <= 0:
         return pts, radii
-    k = float(np.clip(half / np.interp(u, arc, radii[:-1]), 0.6, 1.5))
+    there = float(np.interp(u, arc, radii[:-1]))  # the radius the leg would have at its end
+    k = float(np.clip(half / there, 0.6, 1.5))
     keep = [i for i in range(len(axis)) if arc[i] < u - 1.0]
     pts = [axis[i] for i in keep] + [point]
-    radii = [radii[i] * (1 + (k - 1) * arc[i] / u) for i in keep] + [float(np.interp(u, arc, radii[:-1])) * k]
+    radii = [radii[i] * (1 + (k - 1) * arc[i] / u) for i in keep] + [there * k]
     return pts + [point + 0.1 * (point - pts[-2])], radii + [radii[-1]]
 
 
@@ -302,9 +303,9 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and a
     round-shading term (0 on a limb's axis, 1 at its edge). ``ends`` (from ``arm_ends`` and
     ``leg_ends``) fixes where and how wide a forearm or a leg ends; the neck runs up to ``chin``
-    (from ``chin_point``) when given, else towards the nose. ``frame``: the whole picture when ``shape`` is a crop of it;
-    limbs and a torso that it cuts off run on past its edges, unless the photo shows
-    ``background`` (a mask) where they would run."""
+    (from ``chin_point``) when given, else towards the nose. ``frame``: the whole picture when
+    ``shape`` is a crop of it; limbs and a torso that it cuts off run on past its edges, unless
+    the photo shows ``background`` (a mask) where they would run."""
     h, w = shape
     frame = frame or (0.0, 0.0, float(w), float(h))
     sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) if kp.seen(2) and kp.seen(5) else 0.25 * w
