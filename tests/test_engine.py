@@ -568,3 +568,19 @@ def test_the_inside_of_a_dark_tee_is_not_worn(evalset, garment_analyzer, garment
     assert black.sum() > 200
     assert (inside & black).sum() > 0.8 * black.sum()
     assert inside.sum() < 0.05 * (g.mask > 0).sum()
+
+
+@pytest.mark.parametrize("garment_file", ["OOTDiffusion__053319_1.jpg", "OOTDiffusion__00470_00.jpg"])
+def test_a_dark_motif_under_the_neckline_is_no_neck_opening(evalset, garment_analyzer, garment_file):
+    """A dark cabbage of a print just under a dress's neckline, a red flower at a blouse's high
+    collar: darker than the fabric and joined to the collar's middle like the inside of the back,
+    but below the back collar over most of their width. Cut away, they showed skin as a square
+    in the middle of the chest."""
+    from tryon.engines.warp.fit import _inner_back
+
+    entry = next(e for e in evalset.of_kind("garment") if e.file.endswith(garment_file))
+    g = garment_analyzer.analyze(entry.path, entry.category)
+    pts = g.landmarks.points
+    neck_half = 0.22 * (pts["shoulder_right"][0] - pts["shoulder_left"][0])
+    cut = _inner_back(g.image, g.mask > 0, np.array(pts["collar"]), neck_half)
+    assert cut.sum() < 0.02 * (2 * neck_half) ** 2  # a sliver under the collar at most
