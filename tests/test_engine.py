@@ -124,6 +124,23 @@ def test_legs_bared_by_a_top_are_two_legs(evalset, engine, person_analyzer, pers
     assert looks_like((thighs[0] + thighs[1]) / 2) == "background"
 
 
+def test_bare_arms_the_photo_shows_are_kept_under_a_sleeveless_dress(evalset, engine, person_analyzer):
+    """A sleeveless dress on a woman in a sleeveless dress, her arms bent behind her back: the
+    arms the photo shows stay the photo's. They were redrawn as straight capsules from the
+    keypoints in the face's lighter tone, so pale ghosts of arms hung beside the real ones."""
+    person = next(e for e in evalset.of_kind("person") if "mison407622250d" in e.file)
+    garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("OOTDiffusion__053319_1.jpg"))
+    result = engine.run(person.path, garment.path, "dress")
+    analysis = person_analyzer.analyze(person.path)
+    import cv2
+
+    arms = cv2.erode(np.isin(analysis.parse, (14, 15)).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    bare = arms & (result.agnostic_mask > 0) & (result.warped_mask == 0)
+    assert bare.sum() > 5000  # the region covers the arms, the new dress leaves them bare
+    change = np.abs(result.image.astype(int) - analysis.image.astype(int)).max(axis=2)[bare]
+    assert np.mean(change <= 8) > 0.95
+
+
 def test_a_chest_up_portrait_is_dressed_on_a_body_that_runs_out_of_the_frame(evalset, engine, person_analyzer):
     """A camisole on a portrait cut off above the waist: the hips are below the frame, so the
     torso and the hanging arms run on to the bottom edge in skin, not the background's colour."""

@@ -540,6 +540,9 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         ends |= leg_ends(kp, parse, readable, region)
     face = (parse == Label.FACE) & readable
     body, ratio = body_shape(kp, parts, (h, w), ends, chin_point(face), frame, seen_background)
+    # The person does not move: where the photo shows background, no body is synthesised (a
+    # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
+    body &= ~seen_background
     round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)
     colour = skin[None, None, :]
     if leg_skin is not None and "legs" in parts:
@@ -547,10 +550,14 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         share = cv2.GaussianBlur(legs.astype(np.float32), (0, 0), max(1.0, 0.01 * full_height))
         colour = colour + (leg_skin - skin)[None, None, :] * share[..., None]
     skin_rgb = colour * (round_shade * _chin_shadow(face, kp))[..., None]
-    # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised.
-    real_skin = of_labels(parse, ARMS + LEGS + (Label.NECK,)) & readable
+    # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised,
+    # and where it is, not where the keypoints' capsules say: an arm bent behind the back or a
+    # slim one is not a straight tube.
+    real_arms = of_labels(parse, ARMS) & readable
+    real_skin = real_arms | (of_labels(parse, LEGS + (Label.NECK,)) & readable)
     np.copyto(skin_rgb, img, where=real_skin[..., None])
-    skin_alpha = cv2.GaussianBlur(body.astype(np.float32), (0, 0), max(1.0, 0.002 * full_height))
+    soften = max(1.0, 0.002 * full_height)
+    skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), soften)
 
     if opts.shading > 0 or opts.wrinkles > 0:
         classes = LOWER_GARMENT if category == Category.LOWER else UPPER_GARMENT
@@ -571,6 +578,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     arms = np.zeros((h, w), bool)
     if not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER:
         arms, _ = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background)
+        arms = (arms & ~seen_background) | real_arms
     out = _over(out, skin_rgb, skin_alpha * ~arms)
     if category == Category.UPPER:
         out = _over(out, *_trousers_below(image, region, readable, parse, kp, frame))
