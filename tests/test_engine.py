@@ -601,3 +601,24 @@ def test_a_dark_motif_under_the_neckline_is_no_neck_opening(evalset, garment_ana
     neck_half = 0.22 * (pts["shoulder_right"][0] - pts["shoulder_left"][0])
     cut = _inner_back(g.image, g.mask > 0, np.array(pts["collar"]), neck_half)
     assert cut.sum() < 0.02 * (2 * neck_half) ** 2  # a sliver under the collar at most
+
+
+def test_a_plunging_neckline_stays_a_v(evalset, engine, person_analyzer):
+    """A V-neck gown whose V ends far below the shoulders: the opening narrows to its point on
+    the person. The cut that removes the inside of the back above a crew neck's front squared
+    the V off, and the skin showed as a rectangle."""
+    import cv2
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0223.jpg"))
+    garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("DreamO__dress.png"))
+    worn = engine.run(person.path, garment.path, "dress").warped_mask > 0
+    hull = np.zeros(worn.shape, np.uint8)
+    cv2.fillPoly(hull, [cv2.convexHull(np.argwhere(worn)[:, ::-1].astype(np.int32))], 1)
+    _, parts = cv2.connectedComponents((hull.astype(bool) & ~worn).astype(np.uint8))
+    kp = person_analyzer.analyze(person.path).keypoints
+    x, y = int((kp.xy[2][0] + kp.xy[5][0]) / 2), int(kp.xy[1][1])
+    opening = parts == np.bincount(parts[y:, x][parts[y:, x] > 0]).argmax()  # below the neck
+    rows = np.flatnonzero(opening.any(axis=1))
+    top, bottom = rows[0] + int(0.15 * len(rows)), rows[-1] - int(0.15 * len(rows))
+    assert len(rows) > 100
+    assert opening[bottom].sum() < 0.35 * opening[top].sum()

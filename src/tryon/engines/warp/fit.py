@@ -293,9 +293,12 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
         has_sleeves = min(_length(axis_l), _length(axis_r)) > 0.15 * elbow_g
     body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
     # Through the neck opening a product photo shows the inside of the back: on a person the neck
-    # hides it. Cut it away above the front neckline, between the collar's sides.
+    # hides it. Cut it away above the front neckline, between the collar's sides. Not under a
+    # plunging neckline (its lowest point far below the shoulders): what rises above that point
+    # there is the front's two sides, and a cut would square the V off.
     neck_half = 0.22 * float(np.linalg.norm(sr - sl))
-    body_part = body_part & ~((rows < collar[1]) & (np.abs(cols - collar[0]) < neck_half))
+    if collar[1] - min(sl[1], sr[1]) < neck_half:
+        body_part = body_part & ~((rows < collar[1]) & (np.abs(cols - collar[0]) < neck_half))
     body_part = body_part & ~_inner_back(g.image, mask, collar, neck_half)
 
     need = body_half_widths(kp, frame.origin_p, down_p)
