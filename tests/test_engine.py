@@ -128,12 +128,12 @@ def test_bare_arms_the_photo_shows_are_kept_under_a_sleeveless_dress(evalset, en
     """A sleeveless dress on a woman in a sleeveless dress, her arms bent behind her back: the
     arms the photo shows stay the photo's. They were redrawn as straight capsules from the
     keypoints in the face's lighter tone, so pale ghosts of arms hung beside the real ones."""
+    import cv2
+
     person = next(e for e in evalset.of_kind("person") if "mison407622250d" in e.file)
     garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("OOTDiffusion__053319_1.jpg"))
     result = engine.run(person.path, garment.path, "dress")
     analysis = person_analyzer.analyze(person.path)
-    import cv2
-
     arms = cv2.erode(np.isin(analysis.parse, (14, 15)).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     bare = arms & (result.agnostic_mask > 0) & (result.warped_mask == 0)
     assert bare.sum() > 5000  # the region covers the arms, the new dress leaves them bare

@@ -556,8 +556,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     real_arms = of_labels(parse, ARMS) & readable
     real_skin = real_arms | (of_labels(parse, LEGS + (Label.NECK,)) & readable)
     np.copyto(skin_rgb, img, where=real_skin[..., None])
-    soften = max(1.0, 0.002 * full_height)
-    skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), soften)
+    skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), max(1.0, 0.002 * full_height))
 
     if opts.shading > 0 or opts.wrinkles > 0:
         classes = LOWER_GARMENT if category == Category.LOWER else UPPER_GARMENT

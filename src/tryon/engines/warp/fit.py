@@ -183,7 +183,7 @@ def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
     band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     n, labels = cv2.connectedComponents(band)
     seeds = labels[y0:y0 + max(2, (y1 - y0) // 4), int(collar[0]) - 2:int(collar[0]) + 3]
-    top_edge = np.argmax(mask, axis=0)  # the garment's top row in each column: the back collar there
+    top_edge = np.argmax(mask[:, x0:x1], axis=0)  # the garment's top row per column: the back collar there
     for lab in np.unique(seeds[seeds > 0]):
         region = labels == lab
         if region.sum() >= 0.6 * (y1 - y0) * (x1 - x0):  # a dark garment, not a neck opening
@@ -193,7 +193,7 @@ def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
         # neckline (a flower, a cabbage) lies below that band over most of its width: a hole cut
         # there would show skin in the middle of the chest.
         cols = np.flatnonzero(region.any(axis=0))
-        below_collar = np.argmax(region[:, cols], axis=0) - top_edge[cols]
+        below_collar = np.argmax(region[:, cols], axis=0) - top_edge[cols - x0]
         if np.mean(below_collar < 0.25 * neck_half) >= 0.5:
             out |= region
     if out.any():
