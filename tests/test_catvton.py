@@ -186,8 +186,8 @@ def _cli(*args, env=None):
 
 def test_cli_end_to_end_and_masked_pixels_are_never_read(tiny, vitonhd_person, evalset, tmp_path):
     garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00055_00").path
-    flags = ["--engine", "catvton", "--base-model", tiny["base_model"], "--attn-weights", tiny["attn_weights"],
-             "--steps", "2", "--size", "96x128"]
+    flags = ["--engine", "catvton", "--base-model", tiny["base_model"], "--vae", tiny["vae"],
+             "--attn-weights", tiny["attn_weights"], "--steps", "2", "--size", "96x128"]
     photo = np.asarray(Image.open(vitonhd_person.path).convert("RGB"))
     mask = np.zeros(photo.shape[:2], np.uint8)
     mask[300:700, 200:560] = 255
@@ -218,29 +218,38 @@ def test_cli_names_the_bad_key_and_the_missing_folder(tiny, vitonhd_person, eval
     (tmp_path / "bad" / "attention").mkdir(parents=True)
     save_file(tensors, str(tmp_path / "bad" / "attention" / "model.safetensors"))
     base = ["run", vitonhd_person.path, garment, "--out", tmp_path / "o.png", "--engine", "catvton"]
-    res = _cli(*base, "--base-model", tiny["base_model"], "--attn-weights", tmp_path / "bad")
+    local = ["--vae", tiny["vae"]]
+    res = _cli(*base, *local, "--base-model", tiny["base_model"], "--attn-weights", tmp_path / "bad")
     assert res.returncode == 2 and "120.to_q.weight" in res.stderr and "Traceback" not in res.stderr
-    res = _cli(*base, "--base-model", tmp_path / "nowhere", "--attn-weights", tiny["attn_weights"])
+    res = _cli(*base, *local, "--base-model", tmp_path / "nowhere", "--attn-weights", tiny["attn_weights"])
     assert res.returncode == 2 and "nowhere" in res.stderr
-    res = _cli(*base)
-    assert res.returncode == 2 and "--base-model" in res.stderr
+    # The published defaults are hub ids: offline, with an empty hub cache, the first missing file is named
+    # with its hub id and where it could go instead.
+    res = _cli(*base, env={"HF_HOME": str(tmp_path / "hf")})
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "booksforcharlie/stable-diffusion-inpainting" in res.stderr and "unet/config.json" in res.stderr
+    assert "TRYON_OFFLINE" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
 def test_settings_come_from_file_then_environment_then_flags(tmp_path, tiny):
-    from tryon.engines.catvton.config import load_config
+    from tryon.engines.options import OptionError
+    from tryon.engines.registry import engine_options
 
     (tmp_path / "config.toml").write_text(
         f'[catvton]\nbase_model = "{tiny["base_model"]}"\nattn_weights = "{tiny["attn_weights"]}"\n'
         'steps = 30\nscheduler = "unipc"\nsize = "384x512"\n')
     env = {"TRYON_CONFIG": str(tmp_path / "config.toml"), "TRYON_CATVTON_STEPS": "20"}
-    c = load_config(env, guidance=None, seed=5)
-    assert (c.base_model, c.steps, c.scheduler, c.size, c.seed) == (tiny["base_model"], 20, "unipc", (384, 512), 5)
-    assert load_config(env, steps=8).steps == 8
+    c = engine_options("catvton", {"guidance": None, "seed": 5}, env)
+    assert (c.base_model, c.steps, c.scheduler, c.size, c.seed) == (str(tiny["base_model"]), 20, "unipc", (384, 512), 5)
+    assert engine_options("catvton", {"steps": 8}, env).steps == 8
     (tmp_path / "config.toml").write_text("[catvton]\nstepz = 3\n")
-    from tryon.errors import TryOnError
-
-    with pytest.raises(TryOnError, match="stepz"):
-        load_config(env)
+    with pytest.raises(OptionError, match="stepz.*steps"):  # the unknown one, and the valid ones
+        engine_options("catvton", None, env)
+    (tmp_path / "config.toml").write_text("[catvton]\nsize = \"100x100\"\n")
+    with pytest.raises(OptionError, match="multiples of 8"):
+        engine_options("catvton", None, env)
+    with pytest.raises(OptionError, match="scheduler.*ddim"):
+        engine_options("catvton", {"scheduler": "euler"}, {})
 
 
 def test_service_batches_catvton_requests(tiny, vitonhd_person, evalset, monkeypatch, tmp_path):
@@ -249,7 +258,7 @@ def test_service_batches_catvton_requests(tiny, vitonhd_person, evalset, monkeyp
     from tryon.serve.settings import ServeSettings
 
     monkeypatch.setenv("TRYON_CONFIG", str(tmp_path / "none.toml"))
-    for name, value in (("BASE_MODEL", tiny["base_model"]), ("ATTN_WEIGHTS", tiny["attn_weights"]),
+    for name, value in (("BASE_MODEL", tiny["base_model"]), ("VAE", tiny["vae"]), ("ATTN_WEIGHTS", tiny["attn_weights"]),
                         ("STEPS", "2"), ("SIZE", "96x128")):
         monkeypatch.setenv(f"TRYON_CATVTON_{name}", str(value))
     person = vitonhd_person.path.read_bytes()
@@ -292,8 +301,8 @@ def test_several_garments_on_one_person_analyse_it_once_and_match_single_runs(ti
     from tryon.engines import get_engine
     from tryon.engines.base import TryOnRequest
 
-    engine = get_engine("catvton", base_model=tiny["base_model"], attn_weights=tiny["attn_weights"], steps=2,
-                        size="96x128", person_analyzer=person_analyzer)
+    engine = get_engine("catvton", base_model=tiny["base_model"], vae=tiny["vae"], attn_weights=tiny["attn_weights"],
+                        steps=2, size="96x128", person_analyzer=person_analyzer)
     calls = []
     analyze = person_analyzer.analyze
     person_analyzer.analyze = lambda *a, **k: calls.append(1) or analyze(*a, **k)
@@ -307,3 +316,50 @@ def test_several_garments_on_one_person_analyse_it_once_and_match_single_runs(ti
     assert (results[0].image.astype(int) - results[1].image.astype(int)).any()
     alone = engine.run(vitonhd_person.path, garments[2], "upper").image
     assert np.abs(alone.astype(int) - results[2].image).max() <= 1  # the same seed, the same picture
+
+
+def _catvton_crop(image: Image.Image, size) -> Image.Image:
+    """CatVTON's resize_and_crop (its utils.py), written out independently: integer floors throughout."""
+    w, h = image.size
+    tw, th = size
+    nw, nh = (w, w * th // tw) if w / h < tw / th else (h * tw // th, h)
+    return image.crop(((w - nw) // 2, (h - nh) // 2, (w + nw) // 2, (h + nh) // 2)).resize(size, Image.LANCZOS)
+
+
+def _catvton_pad(image: Image.Image, size) -> Image.Image:
+    """CatVTON's resize_and_padding: the scaled side floored, centred on white."""
+    w, h = image.size
+    tw, th = size
+    nw, nh = (w * th // h, th) if w / h < tw / th else (tw, h * tw // w)
+    canvas = Image.new("RGB", size, (255, 255, 255))
+    canvas.paste(image.resize((nw, nh), Image.LANCZOS), ((tw - nw) // 2, (th - nh) // 2))
+    return canvas
+
+
+def test_engine_feeds_the_model_exactly_what_catvtons_own_preprocessing_gives(tiny, vitonhd_person, evalset,
+                                                                            person_analyzer, monkeypatch):
+    """End to end through the engine, on odd sizes where rounding and flooring part ways: the person crop,
+    the garment fit and the mask equal CatVTON's published preprocessing, pixel for pixel."""
+    from tryon.engines import get_engine
+
+    size = (96, 128)
+    photo = Image.open(vitonhd_person.path).convert("RGB").crop((3, 5, 704, 1006))  # 701x1001
+    garment = Image.open(next(e for e in evalset.of_kind("garment") if e.pair_id == "00055_00").path).convert("RGB")
+    garment = garment.crop((10, 7, 343, 524))  # 333x517: its fit is 82.4 px wide, floored to 82
+    seen = {}
+    call = CatVTONPipeline.__call__
+
+    def spy(self, person, garment, mask=None, **kwargs):
+        seen.update(person=person.clone(), garment=garment.clone(), mask=mask.clone())
+        return call(self, person, garment, mask, **kwargs)
+
+    monkeypatch.setattr(CatVTONPipeline, "__call__", spy)
+    engine = get_engine("catvton", base_model=tiny["base_model"], vae=tiny["vae"], attn_weights=tiny["attn_weights"],
+                        steps=1, size="96x128", person_analyzer=person_analyzer)
+    result = engine.run(np.asarray(photo), np.asarray(garment), "upper")
+    as_tensor = lambda im: torch.from_numpy(np.asarray(im, np.float32) / 255 * 2 - 1).permute(2, 0, 1)[None]  # noqa: E731
+    torch.testing.assert_close(seen["garment"], as_tensor(_catvton_pad(garment, size)), rtol=0, atol=1e-6)
+    torch.testing.assert_close(seen["person"], as_tensor(_catvton_crop(photo, size)), rtol=0, atol=1e-6)
+    mask = np.asarray(_catvton_crop(Image.fromarray(result.region).convert("RGB"), size))[..., 0] / 255 >= 0.5
+    assert torch.equal(seen["mask"][0, 0] > 0.5, torch.from_numpy(mask))
+    assert seen["person"].is_contiguous() and seen["garment"].is_contiguous()  # NCHW, not channels-last

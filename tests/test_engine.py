@@ -50,7 +50,7 @@ def test_upper_garment_replaces_the_top(evalset, engine, vitonhd_analysis, viton
     old_colour = _dominant(person, torso)
     assert np.mean(np.linalg.norm(_lab(res.image[torso]) - old_colour, axis=1) < 10) < 0.1
     # Outside the regenerated region every pixel is the input's.
-    outside = res.agnostic_mask == 0
+    outside = res.region == 0
     assert (res.image[outside] == person[outside]).all()
     assert outside.mean() > 0.5
     # Face untouched.
@@ -66,7 +66,7 @@ def test_every_category_runs_and_stays_on_the_body(evalset, engine, person_analy
     garment = next(e for e in evalset.of_kind("garment", category) if engine.garments.analyze(e.path).category.value == category)
     analysis = person_analyzer.analyze(person.path)
     res = engine.run(person.path, garment.path, category, person_analysis=analysis)
-    covered = res.warped_mask > 0
+    covered = res.layers["warped-mask"] > 0
     assert covered.mean() > 0.02
     # The warped garment lies on the person, not floating off the body.
     near_body = analysis.person_mask > 0
@@ -92,9 +92,9 @@ def test_a_top_on_a_dress_wearer_leaves_skin_on_the_legs(evalset, engine, person
     assert all(kp.seen(j) for j in (9, 12, 10, 13))
     hip, knee = max(kp.xy[9][1], kp.xy[12][1]), min(kp.xy[10][1], kp.xy[13][1])
     x0, x1 = sorted((kp.xy[9][0], kp.xy[12][0]))
-    band = np.zeros(result.agnostic_mask.shape, bool)
+    band = np.zeros(result.region.shape, bool)
     band[int(hip + 0.4 * (knee - hip)):int(knee), int(x0):int(x1) + 1] = True
-    band &= result.agnostic_mask > 0
+    band &= result.region > 0
     assert band.sum() > 500  # the old skirt is part of the regenerated region
     skin = _dominant(analysis.image, np.isin(analysis.parse, (16, 17)) & ~band)  # the calves below the hem
     background = _dominant(analysis.image, analysis.parse == 0)
@@ -110,12 +110,12 @@ def test_legs_bared_by_a_top_are_two_legs(evalset, engine, person_analyzer, pers
     result = engine.run(person.path, evalset.of_kind("garment", "upper")[0].path, "upper")
     analysis = person_analyzer.analyze(person.path)
     kp = analysis.keypoints
-    skin = _dominant(analysis.image, np.isin(analysis.parse, (16, 17)) & ~(result.agnostic_mask > 0))
+    skin = _dominant(analysis.image, np.isin(analysis.parse, (16, 17)) & ~(result.region > 0))
     background = _dominant(analysis.image, analysis.parse == 0)
 
     def looks_like(point: np.ndarray) -> str:
         x, y = point.astype(int)
-        assert result.agnostic_mask[y, x] > 0  # regenerated, not the photo's
+        assert result.region[y, x] > 0  # regenerated, not the photo's
         px = _dominant(result.image[y - 2:y + 3, x - 2:x + 3], np.ones((5, 5), bool))
         return "skin" if np.linalg.norm(px - skin) < np.linalg.norm(px - background) else "background"
 
@@ -135,7 +135,7 @@ def test_bare_arms_the_photo_shows_are_kept_under_a_sleeveless_dress(evalset, en
     result = engine.run(person.path, garment.path, "dress")
     analysis = person_analyzer.analyze(person.path)
     arms = cv2.erode(np.isin(analysis.parse, (14, 15)).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
-    bare = arms & (result.agnostic_mask > 0) & (result.warped_mask == 0)
+    bare = arms & (result.region > 0) & (result.layers["warped-mask"] == 0)
     assert bare.sum() > 5000  # the region covers the arms, the new dress leaves them bare
     change = np.abs(result.image.astype(int) - analysis.image.astype(int)).max(axis=2)[bare]
     assert np.mean(change <= 8) > 0.95
@@ -153,7 +153,7 @@ def test_a_chest_up_portrait_is_dressed_on_a_body_that_runs_out_of_the_frame(eva
     h = result.image.shape[0]
     band = np.zeros((h, result.image.shape[1]), bool)
     band[int(0.92 * h):, int(min(kp.xy[2][0], kp.xy[5][0])):int(max(kp.xy[2][0], kp.xy[5][0]))] = True
-    band &= (result.agnostic_mask > 0) & (result.warped_mask == 0)
+    band &= (result.region > 0) & (result.layers["warped-mask"] == 0)
     assert band.sum() > 2000  # beside the camisole, where the old shirt was
     skin = _dominant(analysis.image, analysis.parse == 13)
     background = _dominant(analysis.image, analysis.parse == 0)
@@ -176,7 +176,7 @@ def test_a_crop_top_bares_round_shoulders_a_midriff_and_the_jeans_waist(evalset,
     skin = _dominant(analysis.image, analysis.parse == 13)
     background = _dominant(analysis.image, analysis.parse == 0)
     jeans = _dominant(analysis.image, np.isin(analysis.parse, (9, 12)))
-    region, bare = result.agnostic_mask > 0, result.warped_mask == 0
+    region, bare = result.region > 0, result.layers["warped-mask"] == 0
     for joint in (2, 5):
         x, y = np.round(kp.xy[joint] - [0, 0.1 * sw]).astype(int)
         assert region[y, x] and bare[y, x]
@@ -470,7 +470,7 @@ def test_a_rebuilt_neck_rises_to_the_chin_of_a_turned_head(evalset, engine):
     assert abs(kp.xy[0][0] - chin[0]) > 0.1 * np.linalg.norm(kp.xy[2] - kp.xy[5])  # the head is turned
     band = np.zeros(image.shape[:2], bool)
     band[int(chin[1]):int(min(kp.xy[2][1], kp.xy[5][1]) - 0.1 * np.linalg.norm(kp.xy[2] - kp.xy[5]))] = True
-    background = band & (analysis.parse == Label.BACKGROUND) & (result.warped_mask == 0)
+    background = band & (analysis.parse == Label.BACKGROUND) & (result.layers["warped-mask"] == 0)
     changed = background & (colour_distance(result.image, image) > 25)
     assert changed.sum() < 0.01 * background.sum(), (changed.sum(), background.sum())
 
@@ -492,7 +492,7 @@ def test_a_rebuilt_neck_is_shaded_under_the_jaw(evalset, engine, pair_id):
     x = int(round(kp.xy[1][0]))
     top = int(face_rows.max()) + 1
     top += int(np.argmax(mask[top:, x]))  # the first rebuilt row under the jaw
-    collar = top + int(np.argmax(res.warped_mask[top:, x] > 0))  # where the new garment begins
+    collar = top + int(np.argmax(res.layers["warped-mask"][top:, x] > 0))  # where the new garment begins
     step = (collar - top) // 3
     assert step >= 4 and mask[top:collar, x].all()
     lum = _lab(res.image[top: top + 3 * step, x - 3: x + 4])[:, 0].reshape(3 * step, 7).mean(axis=1)
@@ -611,7 +611,7 @@ def test_a_plunging_neckline_stays_a_v(evalset, engine, person_analyzer):
 
     person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0223.jpg"))
     garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("DreamO__dress.png"))
-    worn = engine.run(person.path, garment.path, "dress").warped_mask > 0
+    worn = engine.run(person.path, garment.path, "dress").layers["warped-mask"] > 0
     hull = np.zeros(worn.shape, np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(np.argwhere(worn)[:, ::-1].astype(np.int32))], 1)
     _, parts = cv2.connectedComponents((hull.astype(bool) & ~worn).astype(np.uint8))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -81,12 +82,20 @@ def test_lane_batches_requests_arriving_together():
         lane.close()
 
 
+@dataclass(frozen=True)
+class _ProbeOptions:
+    pass
+
+
 class _BatchProbe(Engine):
     """A test engine that batches: it records batch sizes and returns the person photo mirrored."""
 
     name = "batch-probe"
     max_batch = 4
     batches: list[int] = []
+
+    def __init__(self, options=None, person_analyzer=None, garment_analyzer=None):
+        pass
 
     def run(self, person, garment, category="auto", **kw):
         raise AssertionError("the service must call run_batch")
@@ -97,7 +106,7 @@ class _BatchProbe(Engine):
         for r in requests:
             image = r.person_analysis.image[:, ::-1].copy()
             empty = np.zeros(image.shape[:2], np.uint8)
-            out.append(TryOnResult(image, r.garment_analysis.category, empty, image, empty, {"diffusion": 0.001}))
+            out.append(TryOnResult(image, r.garment_analysis.category, empty, {"diffusion": 0.001}))
         return out
 
 
@@ -107,7 +116,8 @@ def test_service_micro_batches_an_engine_that_batches(evalset, vitonhd_person, m
     from tryon.serve.settings import ServeSettings
 
     registry.available_engines()  # the built-ins first, so the patch below is undone cleanly
-    monkeypatch.setitem(registry._FACTORIES, "batch-probe", _BatchProbe)
+    monkeypatch.setitem(registry._SPECS, "batch-probe", registry.EngineSpec(
+        "batch-probe", "records batch sizes", _ProbeOptions, f"{__name__}:_BatchProbe", "none", max_batch=4))
     garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00055_00").path.read_bytes()
     person = vitonhd_person.path.read_bytes()
     service = TryOnService(ServeSettings(engines=("warp", "batch-probe"), workers=1, batch_window_s=0.5))

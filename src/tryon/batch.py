@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tryon.data.vitonhd import read_pairs
 from tryon.errors import InputError, TryOnError
@@ -54,13 +55,15 @@ def _render(job: BatchJob, state: dict) -> None:
     if "engine" not in state:
         from tryon.engines import get_engine
 
-        state["engine"] = get_engine(state["engine_name"])
+        state["engine"] = get_engine(state["engine_name"], state["options"])
     save_image(state["engine"].run(job.person, job.garment, job.category).image, job.out)
 
 
 def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str | os.PathLike,
               pairs: str | os.PathLike | None = None, category: str = "auto", engine: str = "warp",
-              workers: int = 1, progress: bool = False, ext: str = ".jpg") -> JobReport:
+              workers: int = 1, progress: bool = False, ext: str = ".jpg", options: Any = None) -> JobReport:
+    """Render every pair (resumable); ``options`` are the engine's (None: its defaults, config file and
+    environment)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = plan(Path(persons), Path(garments), out, Path(pairs) if pairs else None, category, ext)
@@ -71,7 +74,7 @@ def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str 
     if engine_max_batch(engine) > 1:
         workers = 1  # a GPU engine: one process owns the accelerator (several would each load the model)
     t0 = time.perf_counter()
-    report.add(run_jobs(_render, todo, {"engine_name": engine}, workers, progress, "try-on"))
+    report.add(run_jobs(_render, todo, {"engine_name": engine, "options": options}, workers, progress, "try-on"))
     report.seconds = time.perf_counter() - t0
     write_sheet(jobs, report, out / "sheet.png")
     return report

@@ -6,6 +6,7 @@ User errors exit with code 2 and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
 import sys
@@ -115,53 +116,84 @@ def _timings(t: dict[str, float]) -> str:
     return ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in t.items())
 
 
+def _engine_parameters() -> list[inspect.Parameter]:
+    """One flag per option name that any registered engine declares, typed from the declarations
+    (default None: not given). Engines sharing a name share the flag; its help lists each."""
+    from tryon.engines.registry import available_engines, engine_spec
+
+    declared: dict[str, list] = {}
+    for name in available_engines():
+        for info in engine_spec(name).describe_options():
+            declared.setdefault(info.name, []).append((name, info))
+    params = []
+    for option, decls in declared.items():
+        kinds = {info.kind for _, info in decls}
+        kind = kinds.pop() if len(kinds) == 1 else "str"
+        flag = decls[0][1].flag
+        text = "; ".join(f"{engine}: {info.help} (default: {info.shown_default()})" for engine, info in decls)
+        panel = f"{decls[0][0]} options" if len(decls) == 1 else "options of several engines"
+        default = typer.Option(None, f"{flag}/--no-{flag[2:]}" if kind == "bool" else flag, help=text,
+                               rich_help_panel=panel, show_default=False)
+        annotation = {"int": Optional[int], "float": Optional[float], "bool": Optional[bool]}.get(kind, Optional[str])
+        params.append(inspect.Parameter(option, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    return params
+
+
+def with_engine_options(fn):
+    """Give a command the flags of every engine's options; it receives those given as ``engine_flags``."""
+    extra = _engine_parameters()
+    signature = inspect.signature(fn)
+    base = [p for p in signature.parameters.values() if p.name != "engine_flags"]
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs):
+        flags = {p.name: kwargs.pop(p.name) for p in extra}
+        return fn(**kwargs, engine_flags=flags)
+
+    wrapper.__signature__ = signature.replace(parameters=base + extra)
+    wrapper.__annotations__ = {**{k: v for k, v in fn.__annotations__.items() if k != "engine_flags"},
+                               **{p.name: p.annotation for p in extra}}
+    return wrapper
+
+
+def engine_options(engine: str, flags: dict):
+    """The engine's options, with the flags given on the command line on top; a flag that the engine
+    does not declare is an error naming the ones it does."""
+    from tryon.engines.options import OptionError
+    from tryon.engines.registry import engine_options as resolve_options
+    from tryon.engines.registry import engine_spec
+
+    declared = {i.name: i for i in engine_spec(engine).describe_options()}
+    foreign = sorted(k for k, v in flags.items() if v is not None and k not in declared)
+    if foreign:
+        valid = ", ".join(i.flag for i in declared.values()) or "none"
+        raise OptionError(f"{', '.join('--' + k.replace('_', '-') for k in foreign)}: not an option of the "
+                          f"{engine} engine (its options: {valid})")
+    return resolve_options(engine, {k: v for k, v in flags.items() if k in declared})
+
+
 @app.command()
 @user_errors
+@with_engine_options
 def run(
     person: Path = typer.Argument(..., help="Person photo."),
-    garment: Path = typer.Argument(..., help="Garment product photo."),
+    garment: Path = typer.Argument(..., help="Garment photo (a product shot, or worn by a model for fashn)."),
     out: Path = typer.Option(..., "--out", "-o", help="Result picture (.png, .jpg or .webp); the person photo's size."),
     category: str = typer.Option("auto", help="auto, upper, lower or dress."),
-    engine: str = typer.Option("warp", help="Try-on engine."),
+    engine: str = typer.Option("warp", help="Try-on engine (tryon engines lists them with their options)."),
     mask: Optional[Path] = typer.Option(None, help="Your own mask (255 = regenerate); pixels under it are never read."),
     keypoints: Optional[Path] = typer.Option(None, help="Your own OpenPose JSON keypoints for the person photo."),
-    shading: float = typer.Option(0.5, min=0.0, max=1.0, help="warp: how much of the photo's light the garment takes."),
     debug: Optional[Path] = typer.Option(None, help="Folder for the intermediate layers."),
-    base_model: Optional[Path] = typer.Option(None, help="catvton: diffusers folder of SD-1.5 inpainting.",
-                                              rich_help_panel="catvton"),
-    vae: Optional[Path] = typer.Option(None, help="catvton: AutoencoderKL folder (default BASE/vae).",
-                                       rich_help_panel="catvton"),
-    attn_weights: Optional[Path] = typer.Option(None, help="catvton: CatVTON folder, e.g. mix-48k-1024.",
-                                                rich_help_panel="catvton"),
-    steps: Optional[int] = typer.Option(None, help="catvton: sampling steps (50).", rich_help_panel="catvton"),
-    guidance: Optional[float] = typer.Option(None, help="catvton: guidance scale (2.5).", rich_help_panel="catvton"),
-    seed: Optional[int] = typer.Option(None, help="catvton: random seed (42).", rich_help_panel="catvton"),
-    size: Optional[str] = typer.Option(None, help="catvton: working size WxH (768x1024).", rich_help_panel="catvton"),
-    scheduler: Optional[str] = typer.Option(None, help="catvton: ddim (published), dpm++ or unipc.",
-                                            rich_help_panel="catvton"),
-    dtype: Optional[str] = typer.Option(None, help="catvton: fp32, fp16, bf16 or auto.", rich_help_panel="catvton"),
-    device: Optional[str] = typer.Option(None, help="catvton: cuda, cpu or auto.", rich_help_panel="catvton"),
-    repaint: Optional[bool] = typer.Option(None, "--repaint/--no-repaint", help="catvton: paste the photo back "
-                                           "outside the blurred mask (off: it flatters paired scores).",
-                                           rich_help_panel="catvton"),
-    offload: Optional[bool] = typer.Option(None, "--offload/--no-offload", help="catvton: model CPU offload "
-                                           "(small GPUs).", rich_help_panel="catvton"),
-    vae_tiling: Optional[bool] = typer.Option(None, "--vae-tiling/--no-vae-tiling", help="catvton: VAE tiling "
-                                              "and slicing.", rich_help_panel="catvton"),
+    engine_flags: dict = None,
 ) -> None:
-    """Dress the person in the garment."""
+    """Dress the person in the garment. Engine options come from flags, TRYON_<ENGINE>_<OPTION> variables
+    or the config file's [engine] section, in that order of precedence."""
     from tryon.engines import get_engine
     from tryon.imageio import save_image
 
     _output_path(out)
-    catvton = dict(base_model=base_model, vae=vae, attn_weights=attn_weights, steps=steps, guidance=guidance,
-                   seed=seed, size=size, scheduler=scheduler, dtype=dtype, device=device, repaint=repaint,
-                   offload=offload, vae_tiling=vae_tiling)
-    if engine != "catvton" and any(v is not None for v in catvton.values()):
-        given = ", ".join("--" + k.replace("_", "-") for k, v in catvton.items() if v is not None)
-        raise TryOnError(f"{given}: only for --engine catvton")
-    options = {"shading": shading} if engine == "warp" else catvton if engine == "catvton" else {}
-    result = get_engine(engine, **options).run(person, garment, category, mask=mask, keypoints=keypoints)
+    options = engine_options(engine, engine_flags)
+    result = get_engine(engine, options).run(person, garment, category, mask=mask, keypoints=keypoints)
     save_image(result.image, out)
     if debug is not None:
         for name, layer in result.debug_layers().items():
@@ -171,6 +203,7 @@ def run(
 
 @app.command()
 @user_errors
+@with_engine_options
 def batch(
     persons: Path = typer.Option(..., help="Folder of person photos."),
     garments: Path = typer.Option(..., help="Folder of garment photos."),
@@ -178,16 +211,45 @@ def batch(
     pairs: Optional[Path] = typer.Option(None, help="File of 'person garment' lines; default: every combination."),
     category: str = typer.Option("auto", help="auto, upper, lower or dress."),
     engine: str = typer.Option("warp", help="Try-on engine."),
-    workers: int = typer.Option(0, help="Worker processes (0 = one per core)."),
+    workers: int = typer.Option(0, help="Worker processes (0 = one per core; engines that batch on a GPU use one)."),
+    engine_flags: dict = None,
 ) -> None:
     """Render many try-ons (resumable) and a contact sheet to review them."""
     from tryon.batch import run_batch
 
-    report = run_batch(persons, garments, out, pairs, category, engine, workers or os.cpu_count() or 1, progress=True)
+    options = engine_options(engine, engine_flags)
+    report = run_batch(persons, garments, out, pairs, category, engine, workers or os.cpu_count() or 1, progress=True,
+                       options=options)
     typer.echo(report.summary())
     typer.echo(f"review {out / 'sheet.png'}")
     if report.failed and not (report.done or report.skipped):
         raise typer.Exit(2)
+
+
+@app.command()
+@user_errors
+def engines() -> None:
+    """The try-on engines: options (flag, default, variable), the licence of their weights, and
+    whether the weights are here (a folder, or the hub cache; nothing is fetched)."""
+    from tryon.engines.options import env_name
+    from tryon.engines.registry import available_engines, engine_options, engine_spec
+
+    for name in available_engines():
+        spec = engine_spec(name)
+        typer.echo(f"{name}: {spec.summary}")
+        typer.echo(f"  weights licence: {spec.weights_licence}")
+        try:
+            options = engine_options(name)
+        except TryOnError as exc:
+            typer.echo(f"  settings: {exc}")
+            options = spec.options()
+        for option, value, status in spec.weights(options):
+            typer.echo(f"  weights {option} = {value}: {status}")
+        for info in spec.describe_options():
+            choices = f" ({'|'.join(info.choices)})" if info.choices else ""
+            typer.echo(f"    {info.flag:18s} {info.shown_default():>12s}{choices}  {info.help}  "
+                       f"[{env_name(name, info.name)}]")
+        typer.echo("")
 
 
 @app.command("eval")

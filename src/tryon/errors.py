@@ -29,3 +29,7 @@ class GarmentError(InputError):
 
 class ModelUnavailableError(TryOnError):
     """A model file is missing and cannot be fetched (offline, or the registry refused)."""
+
+
+class WeightsError(TryOnError):
+    """Model weights are missing, partial, or do not fit the model (keys and shapes named)."""

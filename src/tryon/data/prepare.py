@@ -17,16 +17,18 @@ from PIL import Image
 from tryon.data import vitonhd
 from tryon.errors import InputError
 from tryon.imageio import load_image
+from tryon.engines import options
 from tryon.parallel import JobReport, run_jobs
 
 _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 def parse_size(text: str) -> tuple[int, int]:
+    """The dataset's size, WIDTHxHEIGHT, 64..4096 per side."""
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise InputError(f"size {text!r} must look like 768x1024 (width x height)") from None
+        w, h = options.parse_size(text)
+    except ValueError as exc:
+        raise InputError(f"size: {exc}") from None
     if not (64 <= w <= 4096 and 64 <= h <= 4096):
         raise InputError(f"size {text!r} out of range (64..4096 per side)")
     return w, h

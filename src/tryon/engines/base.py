@@ -9,8 +9,10 @@ import numpy as np
 
 from tryon.category import Category
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
-from tryon.imageio import ImageSource
+from tryon.errors import InputError
+from tryon.imageio import ImageSource, load_image, load_mask
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
+from tryon.person.keypoints import Keypoints, as_keypoints
 
 #: Grey painted over a user-given mask before anything looks at the photo (VITON-HD's agnostic grey).
 MASK_GREY = 128
@@ -18,18 +20,51 @@ MASK_GREY = 128
 
 @dataclass
 class TryOnResult:
-    """The picture and the layers that produced it (for debugging and evaluation)."""
+    """What every engine returns: the picture, and what it did to make it.
+
+    ``region`` is the part of the photo the engine regenerated (255), or None when it regenerates
+    the whole picture without a mask (fashn's segmentation-free mode). ``layers`` are debugging
+    pictures each engine fills as it likes (``tryon run --debug DIR`` writes them).
+    """
 
     image: np.ndarray  # (H, W, 3) uint8, the person photo's size
     category: Category
-    agnostic_mask: np.ndarray  # (H, W) uint8, 255 = regenerated region
-    warped_garment: np.ndarray  # (H, W, 3) uint8, the garment moved onto the body
-    warped_mask: np.ndarray  # (H, W) uint8, 255 = where the warped garment is
+    region: np.ndarray | None  # (H, W) uint8, 255 = regenerated
     timings: dict[str, float] = field(default_factory=dict)
+    layers: dict[str, np.ndarray] = field(default_factory=dict)
 
     def debug_layers(self) -> dict[str, np.ndarray]:
-        return {"agnostic-mask": self.agnostic_mask, "warped-garment": self.warped_garment,
-                "warped-mask": self.warped_mask}
+        return ({} if self.region is None else {"region": self.region}) | self.layers
+
+
+@dataclass
+class PreparedPerson:
+    """The person photo as every engine takes it: loaded within the limits, the user's mask applied
+    (its pixels painted grey before anything reads them) and the user's keypoints parsed."""
+
+    image: np.ndarray  # (H, W, 3) uint8; grey under the user's mask
+    user_mask: np.ndarray | None  # (H, W) bool, True = regenerate; None = the engine decides
+    keypoints: Keypoints | None
+
+
+def prepare_person(person: ImageSource, mask: ImageSource | np.ndarray | None = None,
+                   keypoints: str | dict | Keypoints | None = None) -> PreparedPerson:
+    """Load the photo and apply the user's mask and keypoints, or raise :class:`InputError`.
+
+    Pixels under the mask are unknown by contract (that is what makes paired evaluation honest): they
+    are overwritten here, before any analysis or model sees the photo."""
+    image = load_image(person)
+    h, w = image.shape[:2]
+    user_mask = None
+    if mask is not None:
+        user_mask = load_mask(mask) > 0
+        if user_mask.shape != (h, w):
+            raise InputError(f"the mask is {user_mask.shape[1]}x{user_mask.shape[0]}, the photo {w}x{h}")
+        if not user_mask.any():
+            raise InputError("the mask is empty: nothing to regenerate")
+        image = image.copy()
+        image[user_mask] = MASK_GREY
+    return PreparedPerson(image, user_mask, as_keypoints(keypoints, w, h))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Live mode: camera frames in over a WebSocket, try-on frames out, with the warp engine.
+"""Live mode: camera frames in over a WebSocket, try-on frames out, with the live engine (warp by default).
 
 Each connection gets a :class:`LiveSession` with its own models: the pose is tracked from frame to
 frame and its keypoints smoothed (no jitter on a still body), the person is analysed at half the
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tryon.engines.warp.engine import WarpEngine
+from tryon.engines.registry import get_engine
 from tryon.errors import InputError, TryOnError
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import encode_image, load_image
@@ -47,12 +47,12 @@ class Frame:
 class LiveSession:
     """The models and state of one live stream. Call ``analyze`` and ``render`` from one thread each."""
 
-    def __init__(self, size: tuple[int, int] = (384, 512), analysis_scale: float = 0.5):
+    def __init__(self, size: tuple[int, int] = (384, 512), analysis_scale: float = 0.5, engine: str = "warp"):
         self.size = size
         self.analysis_scale = analysis_scale
         self.persons = PersonAnalyzer(pose_complexity=1, video=True)
         self.garments = GarmentAnalyzer()
-        self.engine = WarpEngine(person_analyzer=self.persons, garment_analyzer=self.garments)
+        self.engine = get_engine(engine, person_analyzer=self.persons, garment_analyzer=self.garments)
         self.garment: GarmentAnalysis | None = None
 
     def set_garment(self, source, category: str | None = "auto") -> GarmentAnalysis:
@@ -191,7 +191,8 @@ async def live_endpoint(ws: WebSocket, service, slots: threading.BoundedSemaphor
 
     try:
         await ws.accept()
-        session = await loop.run_in_executor(analyse_pool, LiveSession, service.settings.live_size)
+        session = await loop.run_in_executor(analyse_pool, LiveSession, service.settings.live_size, 0.5,
+                                                 service.settings.live_engine)
         await send({"type": "hello", "width": session.size[0], "height": session.size[1]})
         tasks = [asyncio.create_task(c()) for c in (receive, analyse, render)]
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

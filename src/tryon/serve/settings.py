@@ -18,6 +18,7 @@ class ServeSettings:
     cors_origins: tuple[str, ...] = ()  # empty: no cross-origin access
     engines: tuple[str, ...] = ("warp",)
     default_engine: str = "warp"
+    live_engine: str = "warp"  # the camera mode's engine: it must keep up with a video (warp: about 0.1 s a frame)
     workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     queue_size: int = 8  # waiting requests per engine beyond those being worked on
     deadline_s: float = 30.0  # a request not finished by then gets 504
@@ -44,15 +45,13 @@ class ServeSettings:
         return settings
 
     def check(self) -> None:
-        from tryon.engines.registry import available_engines
+        from tryon.engines.registry import available_engines, engine_options
 
-        unknown = [e for e in self.engines if e not in available_engines()]
+        unknown = [e for e in (*self.engines, self.live_engine) if e not in available_engines()]
         if unknown:
             raise TryOnError(f"unknown engine(s) {', '.join(unknown)}; available: {', '.join(available_engines())}")
-        if "catvton" in self.engines:  # its folders must be named before the server starts
-            from tryon.engines.catvton.config import load_config
-
-            load_config().check()
+        for name in self.engines:  # options from TRYON_<ENGINE>_* and the config file, refused before loading
+            engine_options(name)
         if self.default_engine not in self.engines:
             raise TryOnError(f"default engine {self.default_engine!r} is not among the served engines {self.engines}")
         if self.catalog is not None and not Path(self.catalog).is_dir():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from tryon.errors import TryOnError
+from tryon.errors import WeightsError
 
 PARAMS = ("to_q.weight", "to_k.weight", "to_v.weight", "to_out.0.weight", "to_out.0.bias")
 #: Module slots per layer in the file's key numbering (the attention module and its submodules
@@ -24,10 +24,6 @@ PARAMS = ("to_q.weight", "to_k.weight", "to_v.weight", "to_out.0.weight", "to_ou
 STRIDE = 8
 #: Self-attention layers of the Stable Diffusion 1.5 UNet.
 LAYERS = 16
-
-
-class WeightsError(TryOnError):
-    """Model files are missing, or do not match the expected layout."""
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,16 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from tryon.category import Category
-from tryon.engines.base import MASK_GREY, Engine, LazyAnalysers, TryOnRequest, TryOnResult
-from tryon.engines.catvton.config import CatVTONConfig, load_config
+from tryon.engines.accelerator import plain_out_of_memory, torch_device
+from tryon.engines.base import Engine, LazyAnalysers, TryOnRequest, TryOnResult, prepare_person
+from tryon.engines.catvton import CatVTONOptions
 from tryon.engines.catvton.geometry import Crop, centre_crop_box, crop_resize, fit_on_white, paste_back
 from tryon.errors import InputError, TryOnError
 from tryon.garment.analyzer import GarmentAnalyzer
-from tryon.imageio import load_image, load_mask
+from tryon.engines.options import describe
+from tryon.engines.weights import resolve_weights
+from tryon.imageio import load_image
 from tryon.person.analyzer import PersonAnalyzer
-from tryon.person.keypoints import as_keypoints
 
 log = logging.getLogger(__name__)
 
@@ -35,39 +37,26 @@ class _Prepared:
     seconds: float
 
 
-def _torch_settings(config: CatVTONConfig):
-    try:
-        import torch
-    except ImportError:
-        raise TryOnError("the catvton engine needs PyTorch and diffusers: pip install 'tryon[catvton]'") from None
-    device = config.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise TryOnError("device cuda asked for, but PyTorch sees no CUDA GPU")
-    dtype = config.dtype
-    if dtype == "auto":
-        dtype = "fp32" if device == "cpu" else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
-    return device, {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
-
-
 class CatVTONEngine(LazyAnalysers, Engine):
     """Latent-diffusion try-on; several requests run as one batch on the GPU."""
 
     name = "catvton"
     max_batch = 4
 
-    def __init__(self, config: CatVTONConfig | None = None, person_analyzer: PersonAnalyzer | None = None,
-                 garment_analyzer: GarmentAnalyzer | None = None, **flags):
-        self.config = (config or load_config(**flags)).check()
+    def __init__(self, options: CatVTONOptions | None = None, person_analyzer: PersonAnalyzer | None = None,
+                 garment_analyzer: GarmentAnalyzer | None = None):
+        self.options = c = options or CatVTONOptions()
         import torch
 
         from tryon.engines.catvton.pipeline import CatVTONPipeline
 
-        device, dtype = _torch_settings(self.config)
+        device, dtype = torch_device(c.device, c.dtype, "catvton")
         self.device, self.torch_dtype = device, dtype
-        c = self.config
-        self.pipeline = CatVTONPipeline.from_pretrained(c.base_model, c.attn_weights, c.vae, c.scheduler, dtype)
+        files = {i.name: i.files for i in describe(CatVTONOptions)}
+        folders = {name: resolve_weights(getattr(c, name), files[name], f"catvton {name}")
+                   for name in ("base_model", "vae", "attn_weights")}
+        self.pipeline = CatVTONPipeline.from_pretrained(folders["base_model"], folders["attn_weights"],
+                                                        folders["vae"], c.scheduler, dtype)
         if device == "cpu":
             log.warning("catvton runs on the CPU: expect minutes per picture (about 13 s per step at 512x384, "
                         "95 s at 1024x768 on 2 cores); a GPU takes about a second")
@@ -94,7 +83,8 @@ class CatVTONEngine(LazyAnalysers, Engine):
         """Inputs at working size; ``analyses`` (per batch) analyses a person photo given as the same
         path or object once, however many garments go on it."""
         t = time.perf_counter()
-        image = load_image(r.person)
+        prepared = prepare_person(r.person, r.mask, r.keypoints)
+        image = prepared.image
         h, w = image.shape[:2]
         g = r.garment_analysis
         category = None if str(r.category).lower() == "auto" else Category.parse(r.category)
@@ -104,14 +94,8 @@ class CatVTONEngine(LazyAnalysers, Engine):
             g = self.garments.analyze(r.garment)
         garment_pixels = g.image if g is not None else load_image(r.garment)
         category = category or g.category
-        if r.mask is not None:
-            region = load_mask(r.mask)
-            if region.shape != (h, w):
-                raise InputError(f"the mask is {region.shape[1]}x{region.shape[0]}, the photo {w}x{h}")
-            if not region.any():
-                raise InputError("the mask is empty: nothing to regenerate")
-            image = image.copy()  # pixels under a user's mask are unknown: nothing may read them
-            image[region > 0] = MASK_GREY
+        if prepared.user_mask is not None:
+            region = prepared.user_mask.astype(np.uint8) * 255
         elif self.pipeline.mask_free:
             region = np.full((h, w), 255, np.uint8)
         else:
@@ -120,13 +104,13 @@ class CatVTONEngine(LazyAnalysers, Engine):
                 key = (str(r.person) if isinstance(r.person, (str, os.PathLike)) else id(r.person),
                        None if r.keypoints is None else id(r.keypoints))
                 if key not in analyses:
-                    analyses[key] = self.persons.analyze(image, keypoints=as_keypoints(r.keypoints, w, h))
+                    analyses[key] = self.persons.analyze(image, keypoints=prepared.keypoints)
                 p = analyses[key]
             region = p.agnostic_mask(category)
-        crop = centre_crop_box(w, h, self.config.size)
+        crop = centre_crop_box(w, h, self.options.size)
         # As published: the mask resized like the photo (Lanczos), then binarised at one half.
         work_mask = None if self.pipeline.mask_free else np.where(crop_resize(region, crop) > 127, 255, 0).astype(np.uint8)
-        return _Prepared(image, crop, crop_resize(image, crop), fit_on_white(garment_pixels, self.config.size),
+        return _Prepared(image, crop, crop_resize(image, crop), fit_on_white(garment_pixels, self.options.size),
                          work_mask, region, category, time.perf_counter() - t)
 
     def run_batch(self, requests: list[TryOnRequest]) -> list[TryOnResult]:
@@ -135,26 +119,30 @@ class CatVTONEngine(LazyAnalysers, Engine):
         analyses: dict = {}
         prepared = [self._prepare(r, analyses) for r in requests]
         t = time.perf_counter()
-        pixels = lambda arrays: torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 127.5 - 1  # noqa: E731
+        # Contiguous NCHW: a permuted view is channels-last, where CPU GroupNorm in the VAE drifts (2.5e-2).
+        pixels = lambda arrays: (torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+                                 .float() / 127.5 - 1)
         person = pixels([p.person for p in prepared])
         garment = pixels([p.garment for p in prepared])
         mask = None
         if not self.pipeline.mask_free:
             mask = torch.from_numpy(np.stack([p.mask for p in prepared])[:, None]).float() / 255
         # A generator per request: each picture is the one its seed gives alone, whatever shares the batch.
-        generators = [torch.Generator().manual_seed(self.config.seed) for _ in prepared]
-        images = self.pipeline(person, garment, mask, steps=self.config.steps, guidance=self.config.guidance,
-                               generator=generators)
+        generators = [torch.Generator().manual_seed(self.options.seed) for _ in prepared]
+        with plain_out_of_memory("catvton", "try --offload, --vae-tiling or a smaller --size"):
+            images = self.pipeline(person, garment, mask, steps=self.options.steps, guidance=self.options.guidance,
+                                   generator=generators)
         out = (images.permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
         seconds = (time.perf_counter() - t) / len(prepared)
         results = []
         for p, work in zip(prepared, out):
-            if self.config.repaint and p.mask is not None:
+            if self.options.repaint and p.mask is not None:
                 work = repaint(p.person, p.mask, work)
             image = paste_back(p.image, work, p.crop)
             garment_layer = paste_back(np.full_like(p.image, 255), p.garment, p.crop)
-            results.append(TryOnResult(image, p.category, p.region, garment_layer, p.region,
-                                       {"analysis": p.seconds, "diffusion": seconds, "total": p.seconds + seconds}))
+            results.append(TryOnResult(image, p.category, p.region,
+                                       {"analysis": p.seconds, "diffusion": seconds, "total": p.seconds + seconds},
+                                       {"garment-input": garment_layer}))
         return results
 
     def close(self) -> None:

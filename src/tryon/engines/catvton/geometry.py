@@ -22,14 +22,13 @@ class Crop:
 
 
 def centre_crop_box(width: int, height: int, size: tuple[int, int]) -> Crop:
+    """The largest centre box of the target's aspect, with CatVTON's integer arithmetic (floors)."""
     tw, th = size
-    if width * th > height * tw:  # too wide: crop the sides
-        cw = round(height * tw / th)
-        x0 = (width - cw) // 2
-        return Crop((x0, 0, x0 + cw, height), size)
-    ch = round(width * th / tw)
-    y0 = (height - ch) // 2
-    return Crop((0, y0, width, y0 + ch), size)
+    if width * th < tw * height:  # too tall: crop the top and bottom
+        cw, ch = width, width * th // tw
+    else:
+        cw, ch = height * tw // th, height
+    return Crop(((width - cw) // 2, (height - ch) // 2, (width + cw) // 2, (height + ch) // 2), size)
 
 
 def crop_resize(image: np.ndarray, crop: Crop, resample=Image.LANCZOS) -> np.ndarray:
@@ -37,11 +36,14 @@ def crop_resize(image: np.ndarray, crop: Crop, resample=Image.LANCZOS) -> np.nda
 
 
 def fit_on_white(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The garment resized to fit ``size`` (W, H), keeping its aspect, centred on white."""
+    """The garment resized to fit ``size`` (W, H), keeping its aspect, centred on white; the scaled
+    side is floored as CatVTON's own preprocessing does (rounding moved most pixels by a level)."""
     tw, th = size
     h, w = image.shape[:2]
-    scale = min(tw / w, th / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if w * th < tw * h:
+        nw, nh = max(1, w * th // h), th
+    else:
+        nw, nh = tw, max(1, h * tw // w)
     canvas = Image.new("RGB", size, (255, 255, 255))
     canvas.paste(Image.fromarray(image).resize((nw, nh), Image.LANCZOS), ((tw - nw) // 2, (th - nh) // 2))
     return np.asarray(canvas)
@@ -54,14 +56,3 @@ def paste_back(original: np.ndarray, result: np.ndarray, crop: Crop) -> np.ndarr
     out = original.copy()
     out[y0:y1, x0:x1] = np.asarray(Image.fromarray(result).resize((x1 - x0, y1 - y0), Image.LANCZOS))
     return out
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``768x1024`` as (768, 1024): width x height, each a multiple of 8 (the VAE's factor)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"size {text!r}: use WIDTHxHEIGHT, e.g. 768x1024") from None
-    if w % 8 or h % 8 or w < 64 or h < 64:
-        raise ValueError(f"size {text!r}: width and height must be multiples of 8, at least 64")
-    return w, h

@@ -17,9 +17,6 @@ import torch.nn.functional as F
 
 from tryon.engines.catvton.attention import WeightsError, load_attention_weights, skip_cross_attention
 
-#: Stable Diffusion's latent scaling.
-LATENT_SCALE = 0.18215
-
 #: One generator, or one per image of a batch.
 Generators = torch.Generator | list[torch.Generator] | None
 
@@ -94,6 +91,11 @@ class CatVTONPipeline:
         return torch.device("cuda") if self._offload else next(self.unet.parameters()).device
 
     @property
+    def latent_scale(self) -> float:
+        """The VAE's own scaling factor, from its config (0.18215 for Stable Diffusion 1.5's)."""
+        return float(self.vae.config.scaling_factor)
+
+    @property
     def dtype(self) -> torch.dtype:
         return next(self.unet.parameters()).dtype
 
@@ -122,12 +124,13 @@ class CatVTONPipeline:
     # -- the algorithm ------------------------------------------------------------------------
     def encode(self, images: torch.Tensor, generator: Generators) -> torch.Tensor:
         """VAE latents of images in [-1, 1], sampled with ``generator`` (deterministic per seed)."""
-        dist = self.vae.encode(images.to(self.device, self.vae.dtype)).latent_dist
+        # Contiguous NCHW whatever the caller's layout: CPU GroupNorm on channels-last drifts (2.5e-2).
+        dist = self.vae.encode(images.to(self.device, self.vae.dtype).contiguous()).latent_dist
         noise = _noise(dist.mean.shape, generator).to(dist.mean.device)
-        return (dist.mean + dist.std * noise.to(dist.mean.dtype)) * LATENT_SCALE
+        return (dist.mean + dist.std * noise.to(dist.mean.dtype)) * self.latent_scale
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        images = self.vae.decode(latents.to(self.vae.dtype) / LATENT_SCALE).sample
+        images = self.vae.decode(latents.to(self.vae.dtype) / self.latent_scale).sample
         return (images.float() / 2 + 0.5).clamp(0, 1)
 
     @torch.no_grad()

@@ -8,15 +8,15 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.engines.base import MASK_GREY, Engine, LazyAnalysers, TryOnResult
+from tryon.engines.base import Engine, LazyAnalysers, TryOnResult, prepare_person
+from tryon.engines.warp import WarpOptions
 from tryon.engines.warp.compose import ComposeOptions, compose
 from tryon.engines.warp.fit import Body, fit_garment, flatten
-from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
-from tryon.imageio import ImageSource, load_image, load_mask, shrink_to
+from tryon.imageio import ImageSource, load_image, shrink_to
 from tryon.person.agnostic import protected
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
-from tryon.person.keypoints import Keypoints, as_keypoints
+from tryon.person.keypoints import Keypoints
 
 
 class WarpEngine(LazyAnalysers, Engine):
@@ -24,9 +24,10 @@ class WarpEngine(LazyAnalysers, Engine):
 
     name = "warp"
 
-    def __init__(self, shading: float = 0.6, wrinkles: float = 0.5, person_analyzer: PersonAnalyzer | None = None,
+    def __init__(self, options: WarpOptions | None = None, person_analyzer: PersonAnalyzer | None = None,
                  garment_analyzer: GarmentAnalyzer | None = None):
-        self.options = ComposeOptions(shading=shading, wrinkles=wrinkles)
+        options = options or WarpOptions()
+        self.options = ComposeOptions(shading=options.shading, wrinkles=options.wrinkles)
         self._persons = person_analyzer
         self._garments = garment_analyzer
 
@@ -35,19 +36,9 @@ class WarpEngine(LazyAnalysers, Engine):
             garment_analysis: GarmentAnalysis | None = None, person_analysis: PersonAnalysis | None = None
             ) -> TryOnResult:
         t0 = time.perf_counter()
-        image = load_image(person)
+        prepared = prepare_person(person, mask, keypoints)
+        image, user_mask, kp = prepared.image, prepared.user_mask, prepared.keypoints
         h, w = image.shape[:2]
-        user_mask = None
-        if mask is not None:
-            user_mask = load_mask(mask) > 0
-            if user_mask.shape != (h, w):
-                raise InputError(f"the mask is {user_mask.shape[1]}x{user_mask.shape[0]}, the photo {w}x{h}")
-            if not user_mask.any():
-                raise InputError("the mask is empty: nothing to regenerate")
-            # Pixels under the mask are unknown: nothing downstream may read them.
-            image = image.copy()
-            image[user_mask] = MASK_GREY
-        kp = as_keypoints(keypoints, w, h)
         timings: dict[str, float] = {}
 
         # A garment is never drawn larger than the person photo: more pixels only cost time.
@@ -74,8 +65,8 @@ class WarpEngine(LazyAnalysers, Engine):
         out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category, self.options, p.face)
         timings["compose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
-        return TryOnResult(out, g.category, region.astype(np.uint8) * 255, rgb,
-                           (alpha > 0.5).astype(np.uint8) * 255, timings)
+        return TryOnResult(out, g.category, region.astype(np.uint8) * 255, timings,
+                           {"warped-garment": rgb, "warped-mask": (alpha > 0.5).astype(np.uint8) * 255})
 
     def close(self) -> None:
         self.close_analysers()
