@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,6 +130,18 @@ class LazyAnalysers:
         if self._garments is None:
             self._garments = GarmentAnalyzer()
         return self._garments
+
+    def analysed_person(self, request: TryOnRequest, prepared: PreparedPerson, analyses: dict) -> PersonAnalysis:
+        """The request's person analysis: the one given, or computed once per photo in a batch
+        (``analyses`` lives for one batch: several garments on one person analyse it once)."""
+        if request.person_analysis is not None:
+            return request.person_analysis
+        person = request.person
+        key = (str(person) if isinstance(person, (str, os.PathLike)) else id(person),
+               None if request.keypoints is None else id(request.keypoints))
+        if key not in analyses:
+            analyses[key] = self.persons.analyze(prepared.image, keypoints=prepared.keypoints)
+        return analyses[key]
 
     def close_analysers(self) -> None:
         if self._persons is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 
@@ -99,14 +98,7 @@ class CatVTONEngine(LazyAnalysers, Engine):
         elif self.pipeline.mask_free:
             region = np.full((h, w), 255, np.uint8)
         else:
-            p = r.person_analysis
-            if p is None:
-                key = (str(r.person) if isinstance(r.person, (str, os.PathLike)) else id(r.person),
-                       None if r.keypoints is None else id(r.keypoints))
-                if key not in analyses:
-                    analyses[key] = self.persons.analyze(image, keypoints=prepared.keypoints)
-                p = analyses[key]
-            region = p.agnostic_mask(category)
+            region = self.analysed_person(r, prepared, analyses).agnostic_mask(category)
         crop = centre_crop_box(w, h, self.options.size)
         # As published: the mask resized like the photo (Lanczos), then binarised at one half.
         work_mask = None if self.pipeline.mask_free else np.where(crop_resize(region, crop) > 127, 255, 0).astype(np.uint8)

@@ -1,0 +1,212 @@
+"""The fashn engine end to end, on a tiny random model in the published file layout (CPU, seconds):
+the command line by folder and by hub id offline, bad weights, the server's batching lane, and the
+inputs our analysis gives the model."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch", reason="the fashn extra (torch, diffusers) is not installed")
+pytest.importorskip("diffusers")
+
+from safetensors.torch import load_file, save_file  # noqa: E402
+
+from tryon.engines.fashn.testing import write_random_fashn  # noqa: E402
+
+#: A revision as a hub cache records it (any 40 hex digits).
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_random_fashn(tmp_path_factory.mktemp("fashn"), "tiny").parent
+
+
+@pytest.fixture(scope="module")
+def hub_home(tmp_path_factory, tiny):
+    """A hub cache holding fashn-ai/fashn-vton-1.5 as huggingface_hub lays it out: refs/main names a
+    snapshot, whose folder holds the repository's files."""
+    home = tmp_path_factory.mktemp("hf")
+    repo = home / "hub" / "models--fashn-ai--fashn-vton-1.5"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(REVISION)
+    snapshot = repo / "snapshots" / REVISION
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.safetensors").write_bytes((tiny / "model.safetensors").read_bytes())
+    return home
+
+
+@pytest.fixture(scope="module")
+def photos(evalset):
+    person = next(e for e in evalset.of_kind("person") if e.pair_id == "00055_00").path
+    garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00055_00").path
+    return person, garment
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "tryon.cli", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "TRYON_OFFLINE": "1", **(env or {})}, timeout=600)
+
+
+def _read(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB")).astype(int)
+
+
+@pytest.fixture(scope="module")
+def by_folder(tiny, photos, tmp_path_factory):
+    """``tryon run --engine fashn --model DIR`` once, with its debug layers."""
+    person, garment = photos
+    out = tmp_path_factory.mktemp("by-folder")
+    res = _cli("run", person, garment, "--engine", "fashn", "--model", tiny, "--steps", "2", "--seed", "3",
+               "--out", out / "result.png", "--debug", out / "debug")
+    assert res.returncode == 0, res.stderr
+    return res, out
+
+
+def test_run_by_folder_gives_a_picture_per_seed(by_folder, tiny, photos, tmp_path):
+    person, garment = photos
+    res, out = by_folder
+    assert "fashn runs on the CPU" in res.stderr and "minutes per picture" in res.stderr  # it says what to expect
+    assert "W0000" not in res.stderr  # no native library chatter
+    first = _read(out / "result.png")
+    assert first.shape == _read(person).shape  # the person photo's size
+    other = _cli("run", person, garment, "--engine", "fashn", "--model", tiny, "--steps", "2", "--seed", "4",
+                 "--out", tmp_path / "seed4.png")
+    assert other.returncode == 0, other.stderr
+    assert np.abs(first - _read(tmp_path / "seed4.png")).mean() > 1.0  # another seed, another picture
+    pose = np.asarray(Image.open(out / "debug" / "pose.png"))
+    assert (pose > 0).mean() > 0.01  # the person's pose drawn from our keypoints
+    garment_pose = np.asarray(Image.open(out / "debug" / "garment-pose.png"))
+    assert not garment_pose.any()  # a product photo: no person, a black pose image as published
+
+
+def test_a_checkpoint_missing_a_key_is_refused_by_name(tiny, photos, tmp_path):
+    person, garment = photos
+    tensors = load_file(str(tiny / "model.safetensors"))
+    del tensors["double_blocks.1.img_attn.qkv.weight"]
+    (tmp_path / "bad").mkdir()
+    save_file(tensors, str(tmp_path / "bad" / "model.safetensors"))
+    res = _cli("run", person, garment, "--engine", "fashn", "--model", tmp_path / "bad", "--out", tmp_path / "o.png")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "double_blocks.1.img_attn.qkv.weight" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o.png").exists()
+    res = _cli("run", person, garment, "--engine", "fashn", "--model", tmp_path / "nowhere", "--out", tmp_path / "o.png")
+    assert res.returncode == 2 and "nowhere" in res.stderr
+
+
+def test_run_by_hub_id_offline_from_the_hub_cache(by_folder, hub_home, photos, tmp_path):
+    person, garment = photos
+    # The published default hub id, with nothing but the cache: HF_HUB_OFFLINE alone forbids the network.
+    env = {"HF_HOME": str(hub_home), "HF_HUB_OFFLINE": "1", "TRYON_OFFLINE": "0"}
+    by_id = _cli("run", person, garment, "--engine", "fashn", "--steps", "2", "--seed", "3",
+                 "--out", tmp_path / "hub.png", env=env)
+    assert by_id.returncode == 0, by_id.stderr
+    assert np.array_equal(_read(by_folder[1] / "result.png"), _read(tmp_path / "hub.png"))  # the same weights
+    listing = _cli("engines", env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert {"warp:", "catvton:", "fashn:"} <= {line.split()[0] for line in listing.stdout.splitlines() if line[:1].isalpha()}
+    assert "weights model = fashn-ai/fashn-vton-1.5: cached" in listing.stdout
+    assert "Apache-2.0" in listing.stdout and "CC BY-NC-SA" in listing.stdout
+    # Another repository is not in the cache: the file, the hub id and where else to put it are named.
+    missing = _cli("run", person, garment, "--engine", "fashn", "--model", "fashn-ai/other-model",
+                   "--out", tmp_path / "x.png", env=env)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert all(s in missing.stderr for s in ("model.safetensors", "fashn-ai/other-model", "folder"))
+
+
+def test_options_of_another_engine_and_unknown_engines_are_refused(photos, tmp_path):
+    person, garment = photos
+    res = _cli("run", person, garment, "--out", tmp_path / "o.png", "--steps", "3")  # warp has no steps
+    assert res.returncode == 2 and "--steps" in res.stderr and "--shading" in res.stderr
+    res = _cli("run", person, garment, "--out", tmp_path / "o.png", "--engine", "dalle")
+    assert res.returncode == 2 and all(e in res.stderr for e in ("warp", "catvton", "fashn"))
+    res = _cli("run", person, garment, "--out", tmp_path / "o.png", "--engine", "fashn", "--garment-photo", "x")
+    assert res.returncode == 2 and "flat-lay" in res.stderr
+    res = _cli("run", person, garment, "--out", tmp_path / "o.png", "--engine", "fashn",
+               env={"TRYON_FASHN_STEPS": "many"})
+    assert res.returncode == 2 and "TRYON_FASHN_STEPS" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def engine(tiny, person_analyzer, garment_analyzer):
+    from tryon.engines import get_engine
+
+    return get_engine("fashn", model=str(tiny), steps=2, person_analyzer=person_analyzer,
+                      garment_analyzer=garment_analyzer)
+
+
+def test_a_garment_worn_by_a_model_is_cut_out_and_posed(engine, evalset, photos):
+    """A photo of someone wearing the garment: the model gets the garment alone (grey elsewhere) and
+    that person's pose; the face and the background are not passed on."""
+    person, _ = photos
+    worn = next(e for e in evalset.of_kind("person") if e.pair_id == "13987_00").path
+    result = engine.run(person, worn, "upper")
+    garment, pose = result.layers["garment-input"], result.layers["garment-pose"]
+    hidden = (garment == 127).all(axis=2)
+    assert 0.3 < hidden.mean() < 0.95  # the garment kept, most of the photo greyed
+    assert hidden[: garment.shape[0] // 10].mean() > 0.9  # the head's band is hidden
+    assert (pose > 0).mean() > 0.01
+
+
+def test_masked_mode_hides_our_agnostic_region(tiny, photos, person_analyzer, garment_analyzer):
+    from tryon.engines import get_engine
+
+    person, garment = photos
+    masked = get_engine("fashn", model=str(tiny), steps=1, masked=True, person_analyzer=person_analyzer,
+                        garment_analyzer=garment_analyzer)
+    seen = {}
+    call = type(masked.pipeline).__call__
+
+    def spy(self, ca_images, *args, **kwargs):
+        seen["person"] = ca_images.clone()
+        return call(self, ca_images, *args, **kwargs)
+
+    type(masked.pipeline).__call__ = spy
+    try:
+        result = masked.run(person, garment, "upper")
+    finally:
+        type(masked.pipeline).__call__ = call
+    grey = (((seen["person"][0] + 1) * 127.5).round() == 127).all(dim=0).float().mean().item()
+    region = (result.region > 0).mean()
+    assert region > 0.05 and abs(grey - region * (576 * 768) / (576 * 864)) < 0.05  # 4:3 photo, padded to 2:3
+
+
+def test_a_batch_gives_each_request_its_own_picture(engine, photos, evalset):
+    from tryon.engines.base import TryOnRequest
+
+    person, garment = photos
+    other = next(e for e in evalset.of_kind("garment") if e.pair_id == "00057_00").path
+    batch = engine.run_batch([TryOnRequest(person, garment, "upper"), TryOnRequest(person, other, "upper")])
+    alone = engine.run(person, other, "upper")
+    assert np.abs(batch[1].image.astype(int) - alone.image).max() <= 1  # batch-mates change nothing
+    assert np.abs(batch[0].image.astype(int) - batch[1].image).mean() > 0.5
+
+
+def test_the_server_batches_fashn_requests(tiny, photos, evalset, monkeypatch, tmp_path):
+    from tryon.serve.service import TryOnService
+    from tryon.serve.settings import ServeSettings
+
+    monkeypatch.setenv("TRYON_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("TRYON_FASHN_MODEL", str(tiny))
+    monkeypatch.setenv("TRYON_FASHN_STEPS", "1")
+    person = photos[0].read_bytes()
+    garments = [e.path.read_bytes() for e in evalset.of_kind("garment", "upper")[:3]]
+    service = TryOnService(ServeSettings(engines=("warp", "fashn"), workers=1, batch_window_s=0.5))
+    try:
+        first = service.submit_tryon(person, garments[0], engine="fashn", fmt="png").result(300)  # warms caches
+        assert first.engine == "fashn" and "diffusion" in first.timings
+        outs = [f.result(300) for f in [service.submit_tryon(person, g, engine="fashn", fmt="png") for g in garments]]
+        sample = service.metrics.registry.get_sample_value
+        assert sample("tryon_batch_size_count", {"lane": "fashn"}) == 2  # the warm-up, then one batch
+        assert sample("tryon_batch_size_sum", {"lane": "fashn"}) == 1 + len(garments)
+        images = [np.asarray(Image.open(io.BytesIO(o.image))) for o in outs]
+        assert images[0].shape == np.asarray(Image.open(photos[0])).shape
+    finally:
+        service.close()
