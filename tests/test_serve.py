@@ -218,6 +218,10 @@ def test_page_docs_and_probes(api):
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
+    engines = client.get("/v1/engines").json()
+    warp = next(e for e in engines["engines"] if e["name"] == "warp")
+    assert warp["default"] and {o["name"] for o in warp["options"]} == {"shading", "wrinkles"}
+    assert all(o["value"] == o["default"] for o in warp["options"]) and engines["live_engine"] == "warp"
     schema = client.get("/openapi.json").json()
     form = schema["paths"]["/v1/tryon"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert {"person", "garment", "garment_id", "category", "engine", "format", "anonymize"} <= set(form["properties"])

@@ -310,8 +310,10 @@ def serve(
     save_dir: Optional[Path] = typer.Option(None, help="Keep uploads and results here (off by default: "
                                             "photos are processed in memory only)."),
     engine: Optional[list[str]] = typer.Option(None, "--engine", help="Engines to serve (repeatable; default "
-                                               "warp; the first is the default; catvton reads its settings "
-                                               "from TRYON_CATVTON_* or the config file)."),
+                                               "warp; the first is the default). Their options come from "
+                                               "TRYON_<ENGINE>_* or the config file (tryon engines lists them)."),
+    live_engine: Optional[str] = typer.Option(None, help="Engine of the live camera mode (default warp: it keeps "
+                                              "up with a video)."),
 ) -> None:
     """Start the HTTP API, the web page (/) and the live camera mode (/v1/live)."""
     try:
@@ -324,7 +326,8 @@ def serve(
     settings = ServeSettings.from_env(
         host=host, port=port, catalog=catalog, api_keys=tuple(api_key) if api_key else None,
         cors_origins=tuple(cors) if cors else None, workers=workers, queue_size=queue_size, deadline_s=deadline,
-        save_dir=save_dir, engines=tuple(engine) if engine else None, default_engine=engine[0] if engine else None)
+        save_dir=save_dir, engines=tuple(engine) if engine else None, default_engine=engine[0] if engine else None,
+        live_engine=live_engine)
     logging.getLogger("tryon.serve").setLevel(logging.INFO)
     typer.echo(f"tryon: serving on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",

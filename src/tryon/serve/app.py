@@ -16,8 +16,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from tryon.engines.accelerator import OutOfMemoryError
+from tryon.engines.options import OptionError
+from tryon.engines.registry import UnknownEngineError, engine_options, engine_spec
 from tryon.errors import (GarmentError, ImageTooLargeError, InputError, ModelUnavailableError, MultiplePersonsError,
-                          NoPersonError, TryOnError)
+                          NoPersonError, TryOnError, WeightsError)
 from tryon.serve.catalog import UnknownGarmentError
 from tryon.serve.live import TRY_AGAIN_LATER, live_endpoint
 from tryon.serve.metrics import Metrics
@@ -46,11 +49,15 @@ _STATUS: list[tuple[type, int, str]] = [
     (MultiplePersonsError, 422, "several_persons"),
     (GarmentError, 422, "bad_garment"),
     (FieldError, 422, "bad_field"),
+    (UnknownEngineError, 422, "bad_field"),
+    (OptionError, 422, "bad_field"),
     (FormError, 400, "bad_request"),
     (InputError, 400, "bad_image"),
     (BusyError, 429, "busy"),
     (NotReadyError, 503, "not_ready"),
     (ModelUnavailableError, 503, "model_unavailable"),
+    (WeightsError, 503, "model_unavailable"),
+    (OutOfMemoryError, 503, "out_of_memory"),
     (DeadlineError, 504, "deadline"),
     (TryOnError, 400, "bad_request"),
 ]
@@ -210,6 +217,21 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         media = {".png": "image/png", ".webp": "image/webp"}.get(item.path.suffix.lower(), "image/jpeg")
         data = await asyncio.to_thread(item.path.read_bytes)
         return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.get("/v1/engines", tags=["try-on"])
+    async def engines() -> dict:
+        """The engines served here: the licence of their weights, how many requests they batch, and their
+        options as this server runs them (set by TRYON_<ENGINE>_* or the config file, from each engine's
+        declaration)."""
+        out = []
+        for name in settings.engines:
+            spec, options = engine_spec(name), engine_options(name)
+            out.append({"name": name, "default": name == settings.default_engine, "summary": spec.summary,
+                        "weights_licence": spec.weights_licence, "max_batch": spec.max_batch,
+                        "options": [{"name": i.name, "kind": i.kind, "value": getattr(options, i.name),
+                                     "default": i.default, "help": i.help, "choices": i.choices}
+                                    for i in spec.describe_options()]})
+        return {"engines": out, "live_engine": settings.live_engine}
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict:

@@ -411,8 +411,8 @@ def check_layout(tensors: dict[str, Tensor], expected: dict[str, tuple[int, ...]
     """Raise :class:`WeightsError`, one line naming the missing, unexpected and misshapen keys."""
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
-    misshapen = [f"{k} is {tuple(tensors[k].shape)}, expected {expected[k]}" for k in sorted(set(expected) & set(tensors))
-                 if tuple(tensors[k].shape) != expected[k]]
+    misshapen = [f"{k} is {tuple(tensors[k].shape)}, expected {expected[k]}"
+                 for k in sorted(set(expected) & set(tensors)) if tuple(tensors[k].shape) != expected[k]]
     problems = [f"{what} {len(keys)}: {_listing(keys)}" for what, keys in
                 (("missing", missing), ("unexpected", extra), ("misshapen", misshapen)) if keys]
     if problems:
