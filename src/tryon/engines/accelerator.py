@@ -13,9 +13,10 @@ class OutOfMemoryError(TryOnError):
     """The accelerator ran out of memory for this request."""
 
 
-def torch_device(device: str = "auto", dtype: str = "auto", engine: str = "this engine"):
-    """(device, torch dtype): a CUDA GPU when asked for or seen; bf16 where the GPU has it, else fp16;
-    fp32 on the CPU (half precision there is slower, not faster)."""
+def torch_device(device: str = "auto", dtype: str = "auto", engine: str = "this engine", fallback: str = "fp16"):
+    """(device, torch dtype): a CUDA GPU when asked for or seen; bf16 where the GPU has it, else
+    ``fallback`` (fp16, or fp32 for a model whose activations overflow fp16); fp32 on the CPU (half
+    precision there is slower, not faster)."""
     try:
         import torch
     except ImportError:
@@ -25,7 +26,7 @@ def torch_device(device: str = "auto", dtype: str = "auto", engine: str = "this 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise TryOnError("device cuda asked for, but PyTorch sees no CUDA GPU")
     if dtype == "auto":
-        dtype = "fp32" if device == "cpu" else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
+        dtype = "fp32" if device == "cpu" else ("bf16" if torch.cuda.is_bf16_supported() else fallback)
     return device, {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
 
 

@@ -89,8 +89,9 @@ class LiveSession:
         result = self.engine.run(image, None, garment.category, person_analysis=analysis, garment_analysis=garment)
         t = time.perf_counter()
         data = encode_image(result.image, "jpeg", quality=80)
-        stages = {"warp": result.timings["warp"], "compose": result.timings["compose"],
-                  "encode": time.perf_counter() - t}
+        # The engine's own stages (the analyses were done and timed before it ran).
+        stages = {k: v for k, v in result.timings.items() if k not in ("garment", "person", "total")}
+        stages["encode"] = time.perf_counter() - t
         return data, stages
 
     def close(self) -> None:
@@ -185,7 +186,7 @@ async def live_endpoint(ws: WebSocket, service, slots: threading.BoundedSemaphor
             stages["analysis"] = seconds
             latency = time.perf_counter() - frame.received
             service.metrics.live_frames.inc()
-            service.metrics.observe_stages("warp-live", {**stages, "total": latency})
+            service.metrics.observe_stages(f"{session.engine.name}-live", {**stages, "total": latency})
             await send({"type": "frame", "frame": frame.seq, "latency_ms": round(latency * 1000, 1),
                         "stages_ms": {k: round(v * 1000, 1) for k, v in stages.items()}}, data)
 

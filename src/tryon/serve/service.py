@@ -152,9 +152,8 @@ class Workbench:
     def _finish(self, job: TryOnJob, request: TryOnRequest, result: TryOnResult, timings: dict[str, float],
                 person_cached: bool) -> TryOnOutput:
         t = time.perf_counter()
-        for stage in ("warp", "compose", "diffusion", "decode"):
-            if stage in result.timings:
-                timings[stage] = result.timings[stage]
+        # The engine's own stages; queueing and the (cached) analyses were timed here.
+        timings.update({k: v for k, v in result.timings.items() if k not in timings and k != "total"})
         image = result.image
         face = request.person_analysis.face_box if request.person_analysis else None
         if job.anonymize and face is not None:

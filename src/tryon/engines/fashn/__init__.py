@@ -30,7 +30,7 @@ class FashnOptions:
     garment_photo: str = option("auto", "flat-lay (product shot, used as it is), model (worn by someone: cut out "
                                         "with our parser, with its pose) or auto.", choices=GARMENT_PHOTOS)
     hands: bool = option(True, "Draw hand keypoints into the pose image (MediaPipe Hands, about 60 ms per photo).")
-    dtype: str = option("auto", "bf16 on a GPU that has it (as published), else fp16; fp32 on a CPU.",
+    dtype: str = option("auto", "bf16 on a GPU that has it (as published), else fp32; fp32 on a CPU.",
                         choices=("auto", "fp32", "fp16", "bf16"))
     device: str = option("auto", "cuda, cpu, or auto (a GPU if PyTorch sees one).", choices=("auto", "cuda", "cpu"))
     compile: bool = option(False, "torch.compile the model (GPU: a minute of warm-up, then faster steps).")

@@ -93,7 +93,8 @@ class FashnEngine(LazyAnalysers, Engine):
 
         from tryon.engines.fashn.pipeline import FashnPipeline
 
-        self.device, dtype = torch_device(o.device, o.dtype, "fashn")
+        # As published: bf16 where the GPU has it, else fp32 (its activations are not tested in fp16).
+        self.device, dtype = torch_device(o.device, o.dtype, "fashn", fallback="fp32")
         folder = resolve_weights(o.model, {i.name: i.files for i in describe(FashnOptions)}["model"], "fashn model")
         self.pipeline = FashnPipeline.from_pretrained(folder, dtype, self.device)
         if self.device == "cpu":
