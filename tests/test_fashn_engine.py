@@ -73,7 +73,7 @@ def by_folder(tiny, photos, tmp_path_factory):
 def test_run_by_folder_gives_a_picture_per_seed(by_folder, tiny, photos, tmp_path):
     person, garment = photos
     res, out = by_folder
-    assert "fashn runs on the CPU" in res.stderr and "minutes per picture" in res.stderr  # it says what to expect
+    assert "fashn runs on the CPU" in res.stderr and "per picture at 2 steps" in res.stderr  # it says what to expect
     assert "W0000" not in res.stderr  # no native library chatter
     first = _read(out / "result.png")
     assert first.shape == _read(person).shape  # the person photo's size

@@ -10,6 +10,7 @@ model is cut out with our parser and drawn with its own pose. Several requests r
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -45,8 +46,13 @@ GARMENT_LABELS = {Category.UPPER: (Label.UPPER_CLOTHES, Label.COAT),
 #: A garment photo shows a model when bare skin (face, neck, arms, legs) covers at least this share of it.
 MODEL_SKIN_SHARE = 0.01
 _SKIN = (Label.FACE, Label.NECK, Label.LEFT_ARM, Label.RIGHT_ARM, Label.LEFT_LEG, Label.RIGHT_LEG)
-#: One CPU step of the full model at 864x576 with guidance (2 cores, random weights; benchmarks/fashn_speed.py).
-CPU_SECONDS_PER_STEP = 120
+#: One guided step of the published model at 864x576 on a CPU: about 350 s on 2 cores (AMD EPYC, fp32;
+#: benchmarks/fashn_speed.py). Smaller checkpoints are estimated in proportion to their parameters.
+CPU_SECONDS_PER_STEP = 350
+MEASURED_CORES = 2
+PUBLISHED_PARAMETERS = 972e6
+PUBLISHED_WIDTH = 1280
+PUBLISHED_DEPTHS = (8, 16, 4)  # double blocks, single blocks, patch mixer
 
 
 @dataclass
@@ -61,6 +67,10 @@ class _Prepared:
     region: np.ndarray | None  # (H, W) uint8 of the original, 255 = regenerated; None = the whole picture
     layers: dict[str, np.ndarray]
     seconds: float
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} minutes"
 
 
 def pose_keypoints(keypoints: Keypoints, hands: list[np.ndarray] | None) -> PoseKeypoints:
@@ -97,15 +107,26 @@ class FashnEngine(LazyAnalysers, Engine):
         self.device, dtype = torch_device(o.device, o.dtype, "fashn", fallback="fp32")
         folder = resolve_weights(o.model, {i.name: i.files for i in describe(FashnOptions)}["model"], "fashn model")
         self.pipeline = FashnPipeline.from_pretrained(folder, dtype, self.device)
+        self._check_architecture(folder)
         if self.device == "cpu":
-            minutes = CPU_SECONDS_PER_STEP * o.steps / 60
-            log.warning("fashn runs on the CPU: expect about %.0f minutes per picture at %d steps (about %d s a "
-                        "step on 2 cores); a GPU takes seconds", minutes, o.steps, CPU_SECONDS_PER_STEP)
+            share = sum(p.numel() for p in self.pipeline.model.parameters()) / PUBLISHED_PARAMETERS
+            step = CPU_SECONDS_PER_STEP * share * MEASURED_CORES / (os.cpu_count() or MEASURED_CORES)
+            log.warning("fashn runs on the CPU: expect about %s per picture at %d steps (%s a step); a GPU takes "
+                        "seconds", _duration(step * o.steps), o.steps, _duration(step))
         if o.compile:
             self.pipeline.model = torch.compile(self.pipeline.model)
         self._persons = person_analyzer
         self._garments = garment_analyzer
         self._hands: HandEstimator | None = None
+
+    def _check_architecture(self, folder) -> None:
+        """A file with the published width but fewer blocks is most likely cut short (its last blocks'
+        keys all missing look like a smaller model): say so rather than draw noise in silence."""
+        c = self.pipeline.model.config
+        depths = (c.double_blocks_depth, c.single_blocks_depth, c.patch_mixer_depth)
+        if c.hidden_size == PUBLISHED_WIDTH and depths != PUBLISHED_DEPTHS:
+            log.warning("fashn: %s has the published width but %d double, %d single and %d patch-mixer blocks "
+                        "(published: %d, %d, %d): a partial download?", folder, *depths, *PUBLISHED_DEPTHS)
 
     @property
     def hands(self) -> HandEstimator:

@@ -96,7 +96,7 @@ class FashnPipeline:
                  generator: Generators = None, noise: torch.Tensor | None = None) -> torch.Tensor:
         """Dress each person in the matching garment: (B, C, H, W) in [-1, 1].
 
-        ``categories``: (B,) 1 tops, 2 bottoms, 3 one-pieces. ``guidance`` <= 1 runs the guided branch
+        ``categories``: (B,) 1 tops, 2 bottoms, 3 one-pieces. ``guidance`` 1 runs the guided branch
         only. ``generator``: one, or a list of one per image so that each image is what it would be
         alone. ``noise``: the initial noise, if the caller wants to fix it.
         """
@@ -109,7 +109,7 @@ class FashnPipeline:
                                   + tuple(ca_images.shape[2:]), generator)
         sample = noise.to(device, torch.float32)
 
-        cfg = guidance > 1.0
+        cfg = guidance != 1.0  # below 1 the published mix extrapolates towards the unguided branch
         if cfg:  # guided half first, then the unguided half with its condition dropped
             doubled = [torch.cat((t, t)) for t in (*condition, categories)]
             keep = torch.arange(2 * batch, device=device) < batch
