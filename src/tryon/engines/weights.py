@@ -14,6 +14,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tryon.errors import WeightsError
 
@@ -129,6 +130,14 @@ def resolve_weights(value: str | os.PathLike, files: Files, what: str,
     read from the cache), or :class:`WeightsError` naming what is missing and where it was looked for."""
     source = parse_source(value)
     return _local(source, files, what) if source.folder is not None else _hub(source, files, what, environ)
+
+
+def option_weights(options: Any, name: str, engine: str) -> Path:
+    """The local folder for an engine's weights option ``name``, with the files its declaration lists."""
+    from tryon.engines.options import describe
+
+    files = next(i.files for i in describe(type(options)) if i.name == name)
+    return resolve_weights(getattr(options, name), files, f"{engine} {name}")
 
 
 def weights_status(value: str | os.PathLike | None, files: Files, environ: dict[str, str] | None = None) -> str:

@@ -16,8 +16,7 @@ from tryon.engines.catvton import CatVTONOptions
 from tryon.engines.catvton.geometry import Crop, centre_crop_box, crop_resize, fit_on_white, paste_back
 from tryon.errors import InputError, TryOnError
 from tryon.garment.analyzer import GarmentAnalyzer
-from tryon.engines.options import describe
-from tryon.engines.weights import resolve_weights
+from tryon.engines.weights import option_weights
 from tryon.imageio import load_image
 from tryon.person.analyzer import PersonAnalyzer
 
@@ -51,9 +50,7 @@ class CatVTONEngine(LazyAnalysers, Engine):
 
         device, dtype = torch_device(c.device, c.dtype, "catvton")
         self.device, self.torch_dtype = device, dtype
-        files = {i.name: i.files for i in describe(CatVTONOptions)}
-        folders = {name: resolve_weights(getattr(c, name), files[name], f"catvton {name}")
-                   for name in ("base_model", "vae", "attn_weights")}
+        folders = {name: option_weights(c, name, "catvton") for name in ("base_model", "vae", "attn_weights")}
         self.pipeline = CatVTONPipeline.from_pretrained(folders["base_model"], folders["attn_weights"],
                                                         folders["vae"], c.scheduler, dtype)
         if device == "cpu":

@@ -23,8 +23,7 @@ from tryon.engines.base import Engine, LazyAnalysers, TryOnRequest, TryOnResult,
 from tryon.engines.fashn import FashnOptions
 from tryon.engines.fashn.geometry import POSE_INTERPOLATION, Padding, pre_resize, resize_pad, unpad
 from tryon.engines.fashn.pose import MISSING, PoseKeypoints, draw_pose_image, empty_pose
-from tryon.engines.options import describe
-from tryon.engines.weights import resolve_weights
+from tryon.engines.weights import option_weights
 from tryon.errors import InputError, MultiplePersonsError, NoPersonError
 from tryon.garment.analyzer import GarmentAnalyzer
 from tryon.imageio import load_image
@@ -105,7 +104,7 @@ class FashnEngine(LazyAnalysers, Engine):
 
         # As published: bf16 where the GPU has it, else fp32 (its activations are not tested in fp16).
         self.device, dtype = torch_device(o.device, o.dtype, "fashn", fallback="fp32")
-        folder = resolve_weights(o.model, {i.name: i.files for i in describe(FashnOptions)}["model"], "fashn model")
+        folder = option_weights(o, "model", "fashn")
         self.pipeline = FashnPipeline.from_pretrained(folder, dtype, self.device)
         self._check_architecture(folder)
         if self.device == "cpu":
