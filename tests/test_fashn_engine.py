@@ -210,3 +210,14 @@ def test_the_server_batches_fashn_requests(tiny, photos, evalset, monkeypatch, t
         assert images[0].shape == np.asarray(Image.open(photos[0])).shape
     finally:
         service.close()
+
+
+def test_running_out_of_gpu_memory_is_one_plain_error(engine, photos, monkeypatch):
+    from tryon.engines.accelerator import OutOfMemoryError
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(type(engine.pipeline), "__call__", out_of_memory)
+    with pytest.raises(OutOfMemoryError, match="ran out of memory running fashn: run fewer requests"):
+        engine.run(*photos, "upper")
