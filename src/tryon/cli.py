@@ -31,6 +31,8 @@ def _quiet_backends() -> None:
 
     warnings.filterwarnings("ignore", category=UserWarning, module="google.protobuf")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    # huggingface_hub warns about each failed request before it gives up; our one-line error says what failed.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
 
 def user_errors(fn):

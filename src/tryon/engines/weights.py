@@ -79,36 +79,39 @@ def _local(source: WeightsSource, files: Files, what: str) -> Path:
     return folder
 
 
-def _hub_file(source: WeightsSource, name: str, cache: Path, local_only: bool) -> Path | None:
-    """The cached (or, online, downloaded) file, or None if the repository has no such file."""
+def _hub_file(source: WeightsSource, name: str, cache: Path, local_only: bool, what: str) -> Path | None:
+    """The cached (or, online, downloaded) file; None if the repository has no such file (online) or
+    the cache does not hold it (offline)."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
     filename = f"{source.subfolder}/{name}" if source.subfolder else name
     try:
         return Path(hf_hub_download(source.repo_id, filename, cache_dir=str(cache), local_files_only=local_only))
-    except (EntryNotFoundError, LocalEntryNotFoundError):
+    except LocalEntryNotFoundError:  # not cached; online, that means the hub could not be reached
+        if local_only:
+            return None
+        raise WeightsError(f"{what}: {name} of hub id {source} is not in the hub cache {cache} and the hub could "
+                           "not be reached; connect once, or give a folder holding it") from None
+    except EntryNotFoundError:
         return None
+    except HfHubHTTPError as exc:  # unknown or gated repository, refused download
+        raise WeightsError(f"{what}: {source}: the hub refused {name} ({str(exc).splitlines()[0]})") from None
+    except OSError as exc:  # disk full, unwritable cache
+        raise WeightsError(f"{what}: {source}: {name} could not be fetched ({exc})") from None
 
 
 def _hub(source: WeightsSource, files: Files, what: str, environ: dict[str, str] | None) -> Path:
     if importlib.util.find_spec("huggingface_hub") is None:
         raise WeightsError(f"{what}: loading {source} by hub id needs huggingface_hub (pip install huggingface_hub), "
                            "or give a local folder")
-    from huggingface_hub.errors import HfHubHTTPError
-
     cache, local_only = hub_cache(environ), offline(environ)
     root = None
     for entry in files:
         names = _alternatives(entry)
         found = None
         for name in names:
-            try:
-                found = _hub_file(source, name, cache, local_only)
-            except HfHubHTTPError as exc:
-                raise WeightsError(f"{what}: {source}: the hub refused {name} ({str(exc).splitlines()[0]})") from None
-            except OSError as exc:  # no network, disk full
-                raise WeightsError(f"{what}: {source}: {name} could not be fetched ({exc})") from None
+            found = _hub_file(source, name, cache, local_only, what)
             if found is not None:
                 break
         if found is None:
