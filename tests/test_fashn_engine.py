@@ -155,6 +155,18 @@ def test_a_garment_worn_by_a_model_is_cut_out_and_posed(engine, evalset, photos)
     assert (pose > 0).mean() > 0.01
 
 
+def test_a_product_photo_that_looks_like_a_body_stays_a_product_photo(engine, evalset, photos):
+    """A black tee whose outline the pose model takes for shoulders, and whose fabric the parser calls
+    skin, has no face: it goes in as it is, with the black pose image of a flat-lay."""
+    tee = next(e for e in evalset.of_kind("garment") if e.path.name == "IDM-VTON__09164_00.jpg").path
+    result = engine.run(photos[0], tee, "upper")
+    assert not result.layers["garment-pose"].any()
+    from tryon.engines.fashn.geometry import pre_resize
+    from tryon.imageio import load_image
+
+    assert np.array_equal(result.layers["garment-input"], pre_resize(load_image(tee)))  # as it is, nothing greyed
+
+
 def test_masked_mode_hides_our_agnostic_region(tiny, photos, person_analyzer, garment_analyzer):
     from tryon.engines import get_engine
 

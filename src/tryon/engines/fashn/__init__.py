@@ -28,7 +28,8 @@ class FashnOptions:
     masked: bool = option(False, "Grey out our agnostic mask of the old garment first (default: segmentation-free, "
                                  "which keeps the body and lets the garment take its own volume).")
     garment_photo: str = option("auto", "flat-lay (product shot, used as it is), model (worn by someone: cut out "
-                                        "with our parser, with its pose) or auto.", choices=GARMENT_PHOTOS)
+                                        "with our parser, with its pose), or auto (model when a face is found).",
+                                choices=GARMENT_PHOTOS)
     hands: bool = option(True, "Draw hand keypoints into the pose image (MediaPipe Hands, about 60 ms per photo).")
     dtype: str = option("auto", "bf16 on a GPU that has it (as published), else fp32; fp32 on a CPU.",
                         choices=("auto", "fp32", "fp16", "bf16"))
