@@ -201,6 +201,28 @@ def test_a_batch_gives_each_request_its_own_picture(engine, photos, evalset):
     assert np.abs(batch[0].image.astype(int) - batch[1].image).mean() > 0.5
 
 
+def test_requests_with_their_own_seeds_and_steps_in_one_batch_get_what_they_ask(engine, photos):
+    """Per-request options: requests that agree on the sampler share a batch, each with its own seed;
+    one with other steps runs apart. Each picture is the one its request gives alone."""
+    from tryon.engines.base import TryOnRequest
+
+    person, garment = photos
+    asks = [{"seed": 3}, {"seed": 4}, {"seed": 3, "steps": 1}]
+    calls = []
+    sample = engine._sample
+    engine._sample = lambda prepared, o, seeds: calls.append((o.steps, seeds)) or sample(prepared, o, seeds)
+    try:
+        batch = engine.run_batch([TryOnRequest(person, garment, "upper", options=a) for a in asks])
+    finally:
+        del engine._sample
+    assert calls == [(2, [3, 4]), (1, [3])]
+    for ask, got in zip(asks, batch):
+        alone = engine.run(person, garment, "upper", options=ask).image
+        assert np.abs(alone.astype(int) - got.image).max() <= 1
+    assert np.abs(batch[0].image.astype(int) - batch[1].image).mean() > 1  # another seed
+    assert np.abs(batch[0].image.astype(int) - batch[2].image).mean() > 1  # other steps
+
+
 def test_the_server_batches_fashn_requests(tiny, photos, evalset, monkeypatch, tmp_path):
     from tryon.serve.service import TryOnService
     from tryon.serve.settings import ServeSettings

@@ -112,3 +112,18 @@ def test_weights_are_present_cached_or_missing_without_the_network(tmp_path):
     source = parse_source("zhengchong/CatVTON/mix-48k-1024")
     assert (source.repo_id, source.subfolder) == ("zhengchong/CatVTON", "mix-48k-1024")
     assert parse_source(str(folder)).folder == folder
+
+
+def test_a_request_may_set_only_the_options_declared_per_request():
+    from tryon.engines.fashn import FashnOptions
+    from tryon.engines.options import request_options
+
+    server = FashnOptions(steps=20)
+    assert request_options("fashn", server, {"seed": "7", "steps": "12", "masked": "true"}) == {
+        "seed": 7, "steps": 12, "masked": True}
+    with pytest.raises(OptionError, match="model: set when the fashn engine loads.*TRYON_FASHN_MODEL"):
+        request_options("fashn", server, {"model": "other/weights"})
+    with pytest.raises(OptionError, match="stepz"):
+        request_options("fashn", server, {"stepz": "3"})
+    with pytest.raises(OptionError, match="steps must be at least 1"):  # the options' own check
+        request_options("fashn", server, {"steps": "0"})

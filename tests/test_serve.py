@@ -71,6 +71,24 @@ def test_tryon_with_uploaded_garment_dresses_the_person(api, evalset, vitonhd_pe
     assert changed[far].mean() < 0.001  # the rest of the photo is the input's
 
 
+def test_a_request_sets_its_own_per_request_options(api, person_bytes, paired_id):
+    """A form field named like an engine option declared per request applies to that request alone;
+    options fixed when the engine loads, unknown fields and out-of-range values are 422."""
+    client, _ = api
+    post = lambda **data: client.post("/v1/tryon", files={"person": ("p.jpg", person_bytes)},  # noqa: E731
+                                      data={"garment_id": paired_id, "format": "png", **data})
+    flat, default, again = post(shading="0"), post(), post()
+    assert flat.status_code == default.status_code == 200, flat.text
+    assert np.abs(decode(flat.content).astype(int) - decode(default.content)).max() > 20  # no shading: another picture
+    assert np.array_equal(decode(default.content), decode(again.content))  # the server's own setting is untouched
+    for data, named in (({"steps": "3"}, "steps"), ({"shading": "2"}, "shading"), ({"shading": "dark"}, "shading")):
+        res = post(**data)
+        assert res.status_code == 422 and res.json()["error"] == "bad_field" and named in res.json()["message"]
+    schema = client.get("/openapi.json").json()
+    form = schema["paths"]["/v1/tryon"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["shading"]["type"] == "number"
+
+
 def test_catalog_lists_garments_with_thumbnails_and_categories(api, paired_id):
     client, _ = api
     listing = client.get("/v1/garments").json()["garments"]
@@ -251,8 +269,8 @@ def test_no_file_is_written_during_a_request(api, person_bytes, evalset, paired_
     watching.set()
     try:
         res = client.post("/v1/tryon", files={"person": ("p.jpg", person_bytes),
-                                              "garment": ("g.jpg", big_garment)},
-                          data={"category": "upper", "comment": padding.decode("latin-1")})
+                                              "garment": ("g.jpg", big_garment), "padding": ("pad.bin", padding)},
+                          data={"category": "upper"})
         ana = client.post("/v1/analyze", files={"person": ("p.jpg", person_bytes)})
     finally:
         watching.clear()

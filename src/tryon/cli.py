@@ -231,8 +231,8 @@ def batch(
 @app.command()
 @user_errors
 def engines() -> None:
-    """The try-on engines: options (flag, default, variable), the licence of their weights, and
-    whether the weights are here (a folder, or the hub cache; nothing is fetched)."""
+    """The try-on engines: options (flag, default, variable, whether a request may set it), the licence
+    of their weights, and whether the weights are here (a folder, or the hub cache; nothing is fetched)."""
     from tryon.engines.options import env_name
     from tryon.engines.registry import available_engines, engine_options, engine_spec
 
@@ -249,8 +249,9 @@ def engines() -> None:
             typer.echo(f"  weights {option} = {value}: {status}")
         for info in spec.describe_options():
             choices = f" ({'|'.join(info.choices)})" if info.choices else ""
+            scope = ", or per request" if info.per_request else ""
             typer.echo(f"    {info.flag:18s} {info.shown_default():>12s}{choices}  {info.help}  "
-                       f"[{env_name(name, info.name)}]")
+                       f"[{env_name(name, info.name)}{scope}]")
         typer.echo("")
 
 

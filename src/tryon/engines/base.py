@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import abc
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -79,6 +80,8 @@ class TryOnRequest:
     keypoints: str | dict | None = None
     person_analysis: PersonAnalysis | None = None
     garment_analysis: GarmentAnalysis | None = None
+    #: The request's own values of options declared per request (a seed, steps), already checked.
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine(abc.ABC):
@@ -87,26 +90,42 @@ class Engine(abc.ABC):
     name: str = ""
     #: How many requests ``run_batch`` handles at once to advantage (GPU engines: more than 1).
     max_batch: int = 1
+    #: The engine's options (its declared options dataclass), as it was built with.
+    options: Any = None
 
     @abc.abstractmethod
     def run(self, person: ImageSource, garment: ImageSource | None, category: Category | str = "auto", *,
             mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | None = None,
-            person_analysis: PersonAnalysis | None = None, garment_analysis: GarmentAnalysis | None = None
-            ) -> TryOnResult:
+            person_analysis: PersonAnalysis | None = None, garment_analysis: GarmentAnalysis | None = None,
+            options: dict[str, Any] | None = None) -> TryOnResult:
         """Dress the person in the garment.
 
         ``category`` is auto, upper, lower or dress. ``mask`` (255 = regenerate) replaces the
         computed agnostic mask; the engine then never reads the person's pixels inside it.
         ``keypoints`` (an OpenPose JSON path or dict) replaces the pose estimate. Analyses that
         the caller already has (a server's cache) skip the engine's own; the garment photo may
-        then be None.
+        then be None. ``options``: this request's own values of the options declared per request.
         """
 
     def run_batch(self, requests: list[TryOnRequest]) -> list[TryOnResult]:
         """Several try-ons at once. Engines that batch on a GPU override this; the default loops."""
         return [self.run(r.person, r.garment, r.category, mask=r.mask, keypoints=r.keypoints,
-                         person_analysis=r.person_analysis, garment_analysis=r.garment_analysis)
+                         person_analysis=r.person_analysis, garment_analysis=r.garment_analysis, options=r.options)
                 for r in requests]
+
+    def options_for(self, overrides: dict[str, Any] | None) -> Any:
+        """The engine's options with a request's own values on top."""
+        return replace(self.options, **overrides) if overrides else self.options
+
+    def option_groups(self, requests: list[TryOnRequest], varying: tuple[str, ...] = ("seed",)
+                      ) -> list[tuple[Any, list[int]]]:
+        """Requests whose options agree but for ``varying`` (handled per request, like a seed) run as
+        one batch: (the group's options, the requests' indices), in the order the groups first appear."""
+        groups: dict[Any, list[int]] = {}
+        for i, r in enumerate(requests):
+            key = replace(self.options_for(r.options), **{k: getattr(self.options, k) for k in varying})
+            groups.setdefault(key, []).append(i)
+        return list(groups.items())
 
     def close(self) -> None:
         """Release models (optional)."""

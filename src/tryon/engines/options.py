@@ -33,10 +33,13 @@ class OptionError(TryOnError):
 
 
 def option(default: Any, help: str, *, choices: tuple[str, ...] | None = None,
-           files: tuple[str | tuple[str, ...], ...] = ()) -> Any:
+           files: tuple[str | tuple[str, ...], ...] = (), per_request: bool = False) -> Any:
     """Declare an option. ``files`` are the weight files that the option's value (a folder or a hub id)
-    must hold, relative to it; a tuple among them lists alternatives, the first found is used."""
-    return field(default=default, metadata={"help": help, "choices": choices, "files": files})
+    must hold, relative to it; a tuple among them lists alternatives, the first found is used.
+    ``per_request``: a request may set it for itself (a seed, a step count), as opposed to what is
+    fixed when the engine loads (weights, precision, device)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "files": files,
+                                            "per_request": per_request})
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class OptionInfo:
     help: str
     choices: tuple[str, ...] | None = None
     files: tuple[str | tuple[str, ...], ...] = ()
+    per_request: bool = False
 
     @property
     def flag(self) -> str:
@@ -82,7 +86,7 @@ def describe(options: type) -> list[OptionInfo]:
         if kind is None:
             raise TypeError(f"{options.__name__}.{f.name}: options are str, int, float, bool or tuple[int, int]")
         out.append(OptionInfo(f.name, kind, f.default, f.metadata.get("help", ""), f.metadata.get("choices"),
-                              f.metadata.get("files", ())))
+                              f.metadata.get("files", ()), f.metadata.get("per_request", False)))
     return out
 
 
@@ -186,3 +190,21 @@ def resolve(engine: str, options: type, flags: Mapping[str, Any] | None = None,
     if check is not None:
         check()
     return resolved
+
+
+def request_options(engine: str, options: Any, given: Mapping[str, Any]) -> dict[str, Any]:
+    """A request's own option values, coerced and checked against the engine's current ``options``;
+    only options declared ``per_request`` may be given (the others are fixed when the engine loads)."""
+    infos = {i.name: i for i in describe(type(options))}
+    unknown = [k for k in given if k not in infos]
+    if unknown:
+        raise unknown_option(engine, type(options), unknown, "request")
+    fixed = sorted(k for k in given if not infos[k].per_request)
+    if fixed:
+        raise OptionError(f"{', '.join(fixed)}: set when the {engine} engine loads ({env_name(engine, fixed[0])} "
+                          "or the config file), not per request")
+    values = {k: coerce(infos[k], v, "request") for k, v in given.items()}
+    check = getattr(replace(options, **values), "check", None)
+    if check is not None:
+        check()
+    return values

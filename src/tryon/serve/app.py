@@ -70,6 +70,24 @@ _FORM_SCHEMA = {
 }
 
 
+#: The try-on form's own fields; any other field is a per-request option of the chosen engine.
+_TRYON_FIELDS = {"garment_id", "category", "engine", "format", "anonymize"}
+_JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string", "size": "string"}
+
+
+def request_option_fields(engines: tuple[str, ...]) -> dict:
+    """The per-request options of the served engines, as form fields for the OpenAPI document."""
+    fields: dict = {}
+    for name in engines:
+        for info in engine_spec(name).describe_options():
+            if info.per_request:
+                entry = fields.setdefault(info.name, {"type": _JSON_TYPES[info.kind], "description": ""})
+                entry["description"] += f"{name}: {info.help} (default {info.shown_default()}). "
+                if info.choices:
+                    entry["enum"] = list(info.choices)
+    return fields
+
+
 def _form_doc(extra: dict, required: list[str]) -> dict:
     schema = {"type": "object", "properties": {**_FORM_SCHEMA, **extra}, "required": required}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
@@ -174,6 +192,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         "engine": {"type": "string", "default": settings.default_engine, "enum": list(settings.engines)},
         "format": {"type": "string", "enum": ["webp", "png", "jpeg"], "default": "webp"},
         "anonymize": {"type": "boolean", "default": False, "description": "Blur the face in the result."},
+        **request_option_fields(settings.engines),
     }, ["person"]), responses={200: {"content": {"image/webp": {}, "image/png": {}, "image/jpeg": {}},
                                      "description": "The try-on picture; stage timings in Server-Timing."}})
     async def tryon(request: Request) -> Response:
@@ -182,7 +201,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         form = await read_form(request, max_body)
         future = svc.submit_tryon(form.files.get("person"), form.files.get("garment"), form.text("garment_id"),
                                   form.text("category", "auto"), form.text("engine"), form.text("format", "webp"),
-                                  form.flag("anonymize"))
+                                  form.flag("anonymize"),
+                                  {k: v for k, v in form.fields.items() if k not in _TRYON_FIELDS and v != ""})
         out = await wait(future)
         timing = ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in out.timings.items())
         return Response(out.image, media_type=out.media_type, headers={
@@ -229,7 +249,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             out.append({"name": name, "default": name == settings.default_engine, "summary": spec.summary,
                         "weights_licence": spec.weights_licence, "max_batch": spec.max_batch,
                         "options": [{"name": i.name, "kind": i.kind, "value": getattr(options, i.name),
-                                     "default": i.default, "help": i.help, "choices": i.choices}
+                                     "default": i.default, "help": i.help, "choices": i.choices,
+                                     "per_request": i.per_request}
                                     for i in spec.describe_options()]})
         return {"engines": out, "live_engine": settings.live_engine}
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from tryon.category import Category
 from tryon.engines.base import Engine, TryOnRequest, TryOnResult
-from tryon.engines.registry import engine_max_batch, get_engine
+from tryon.engines.options import request_options
+from tryon.engines.registry import engine_max_batch, engine_options, get_engine
 from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.garment.export import garment_summary
@@ -53,6 +54,7 @@ class TryOnJob:
     engine: str
     fmt: str
     anonymize: bool
+    options: dict = field(default_factory=dict)  # the request's own values of per-request engine options
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -122,7 +124,8 @@ class Workbench:
                 t1 = time.perf_counter()
                 p, hit = self.person(job.person)
                 timings.update(garment=t1 - t0, person=time.perf_counter() - t1)
-                request = TryOnRequest(p.image, None, g.category, person_analysis=p, garment_analysis=g)
+                request = TryOnRequest(p.image, None, g.category, person_analysis=p, garment_analysis=g,
+                                       options=job.options)
                 prepared.setdefault(job.engine, []).append((i, job, request, timings, hit))
             except Exception as exc:
                 results[i] = exc
@@ -210,6 +213,8 @@ class TryOnService:
         budget = settings.cache_mb * 1024 * 1024
         self.person_cache = AnalysisCache(budget // 2)
         self.garment_cache = AnalysisCache(budget // 2)
+        #: Each served engine's options as this server runs them (requests may change the per-request ones).
+        self.engine_options = {name: engine_options(name) for name in settings.engines}
         capacity = settings.workers + settings.queue_size
         cpu_engines = tuple(e for e in settings.engines if engine_max_batch(e) == 1)
         self.lanes: dict[str, Lane] = {}
@@ -251,8 +256,9 @@ class TryOnService:
 
     def submit_tryon(self, person: bytes | None, garment: bytes | None = None, garment_id: str | None = None,
                      category: str | None = "auto", engine: str | None = None, fmt: str | None = "webp",
-                     anonymize: bool = False) -> Future:
-        """Queue a try-on; the future resolves to a :class:`TryOnOutput`."""
+                     anonymize: bool = False, options: dict[str, str] | None = None) -> Future:
+        """Queue a try-on; the future resolves to a :class:`TryOnOutput`. ``options``: values of the
+        engine's per-request options (``seed``, ``steps``...), checked before queueing."""
         if not person:
             raise FieldError("'person' (an image) is required")
         engine = engine or self.settings.default_engine
@@ -261,8 +267,9 @@ class TryOnService:
         fmt = (fmt or "webp").lower()
         if fmt not in FORMATS:
             raise FieldError(f"format {fmt!r}: use webp, png or jpeg")
+        own = request_options(engine, self.engine_options[engine], options or {})
         job = TryOnJob(person, self._garment(garment, garment_id), self._category(category), engine, fmt,
-                       bool(anonymize))
+                       bool(anonymize), own)
         return self._submit(self._lane_of[engine], job)
 
     def submit_analyze(self, person: bytes | None = None, garment: bytes | None = None,

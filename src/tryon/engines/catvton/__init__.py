@@ -32,15 +32,16 @@ class CatVTONOptions:
     attn_weights: str = option("zhengchong/CatVTON/mix-48k-1024",
                                "CatVTON's attention weights: a folder holding attention/model.safetensors, or a "
                                "hub id with the version folder.", files=("attention/model.safetensors",))
-    steps: int = option(50, "Sampling steps (50 as published; 8-12 with dpm++).")
-    guidance: float = option(2.5, "Classifier-free guidance scale (1 = none).")
-    seed: int = option(42, "Random seed: the same seed gives the same picture.")
+    steps: int = option(50, "Sampling steps (50 as published; 8-12 with dpm++).", per_request=True)
+    guidance: float = option(2.5, "Classifier-free guidance scale (1 = none).", per_request=True)
+    seed: int = option(42, "Random seed: the same seed gives the same picture.", per_request=True)
     size: tuple[int, int] = option((768, 1024), "Working size WIDTHxHEIGHT, multiples of 8.")
     scheduler: str = option("ddim", "ddim (as published), dpm++ or unipc (fewer steps).", choices=SCHEDULERS)
     dtype: str = option("auto", "Weights' precision: bf16 on a GPU that has it, else fp16; fp32 on a CPU.",
                         choices=DTYPES)
     device: str = option("auto", "cuda, cpu, or auto (a GPU if PyTorch sees one).", choices=DEVICES)
-    repaint: bool = option(False, "Paste the photo back outside the blurred mask (flatters paired scores).")
+    repaint: bool = option(False, "Paste the photo back outside the blurred mask (flatters paired scores).",
+                           per_request=True)
     offload: bool = option(False, "Keep each model on the CPU until it runs (small GPUs).")
     vae_tiling: bool = option(False, "Decode in tiles (large sizes on small GPUs).")
     compile: bool = option(False, "torch.compile the UNet (GPU: minutes of warm-up, then faster steps).")

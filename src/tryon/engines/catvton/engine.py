@@ -71,9 +71,9 @@ class CatVTONEngine(LazyAnalysers, Engine):
         self._garments = garment_analyzer
 
     def run(self, person, garment, category="auto", *, mask=None, keypoints=None, person_analysis=None,
-            garment_analysis=None) -> TryOnResult:
+            garment_analysis=None, options=None) -> TryOnResult:
         return self.run_batch([TryOnRequest(person, garment, category, mask, keypoints, person_analysis,
-                                            garment_analysis)])[0]
+                                            garment_analysis, options or {})])[0]
 
     def _prepare(self, r: TryOnRequest, analyses: dict) -> _Prepared:
         """Inputs at working size; ``analyses`` (per batch) analyses a person photo given as the same
@@ -103,10 +103,21 @@ class CatVTONEngine(LazyAnalysers, Engine):
                          work_mask, region, category, time.perf_counter() - t)
 
     def run_batch(self, requests: list[TryOnRequest]) -> list[TryOnResult]:
-        import torch
-
+        """Requests that agree on steps and guidance run as one batch on the GPU, each with its own seed."""
         analyses: dict = {}
         prepared = [self._prepare(r, analyses) for r in requests]
+        results: list = [None] * len(requests)
+        for options, indices in self.option_groups(requests, varying=("seed", "repaint")):
+            group = [prepared[i] for i in indices]
+            own = [self.options_for(requests[i].options) for i in indices]
+            for i, out in zip(indices, self._diffuse(group, options, own)):
+                results[i] = out
+        return results
+
+    def _diffuse(self, prepared: list[_Prepared], options: CatVTONOptions, own: list[CatVTONOptions]
+                 ) -> list[TryOnResult]:
+        import torch
+
         t = time.perf_counter()
         # Contiguous NCHW: a permuted view is channels-last, where CPU GroupNorm in the VAE drifts (2.5e-2).
         pixels = lambda arrays: (torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
@@ -117,15 +128,15 @@ class CatVTONEngine(LazyAnalysers, Engine):
         if not self.pipeline.mask_free:
             mask = torch.from_numpy(np.stack([p.mask for p in prepared])[:, None]).float() / 255
         # A generator per request: each picture is the one its seed gives alone, whatever shares the batch.
-        generators = [torch.Generator().manual_seed(self.options.seed) for _ in prepared]
+        generators = [torch.Generator().manual_seed(o.seed) for o in own]
         with plain_out_of_memory("catvton", "try --offload, --vae-tiling or a smaller --size"):
-            images = self.pipeline(person, garment, mask, steps=self.options.steps, guidance=self.options.guidance,
+            images = self.pipeline(person, garment, mask, steps=options.steps, guidance=options.guidance,
                                    generator=generators)
         out = (images.permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
         seconds = (time.perf_counter() - t) / len(prepared)
         results = []
-        for p, work in zip(prepared, out):
-            if self.options.repaint and p.mask is not None:
+        for p, o, work in zip(prepared, own, out):
+            if o.repaint and p.mask is not None:
                 work = repaint(p.person, p.mask, work)
             image = paste_back(p.image, work, p.crop)
             garment_layer = paste_back(np.full_like(p.image, 255), p.garment, p.crop)

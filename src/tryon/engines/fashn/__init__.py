@@ -21,16 +21,19 @@ GARMENT_PHOTOS = ("auto", "flat-lay", "model")
 class FashnOptions:
     model: str = option("fashn-ai/fashn-vton-1.5", "The weights: a folder holding model.safetensors, or a hub id.",
                         files=("model.safetensors",))
-    steps: int = option(30, "Sampling steps (published: 20 fast, 30 balanced, 50 quality).")
-    guidance: float = option(1.5, "Classifier-free guidance scale (1 = none: half the work per step).")
-    skip_cfg_last: int = option(1, "Guidance is skipped on this many last steps (keeps colours from saturating).")
-    seed: int = option(42, "Random seed: the same seed gives the same picture.")
+    steps: int = option(30, "Sampling steps (published: 20 fast, 30 balanced, 50 quality).", per_request=True)
+    guidance: float = option(1.5, "Classifier-free guidance scale (1 = none: half the work per step).",
+                             per_request=True)
+    skip_cfg_last: int = option(1, "Guidance is skipped on this many last steps (keeps colours from saturating).",
+                                per_request=True)
+    seed: int = option(42, "Random seed: the same seed gives the same picture.", per_request=True)
     masked: bool = option(False, "Grey out our agnostic mask of the old garment first (default: segmentation-free, "
-                                 "which keeps the body and lets the garment take its own volume).")
+                                 "which keeps the body and lets the garment take its own volume).", per_request=True)
     garment_photo: str = option("auto", "flat-lay (product shot, used as it is), model (worn by someone: cut out "
                                         "with our parser, with its pose), or auto (model when a face is found).",
-                                choices=GARMENT_PHOTOS)
-    hands: bool = option(True, "Draw hand keypoints into the pose image (MediaPipe Hands, about 60 ms per photo).")
+                                choices=GARMENT_PHOTOS, per_request=True)
+    hands: bool = option(True, "Draw hand keypoints into the pose image (MediaPipe Hands, about 60 ms per photo).",
+                         per_request=True)
     dtype: str = option("auto", "bf16 on a GPU that has it (as published), else fp32; fp32 on a CPU.",
                         choices=("auto", "fp32", "fp16", "bf16"))
     device: str = option("auto", "cuda, cpu, or auto (a GPU if PyTorch sees one).", choices=("auto", "cuda", "cpu"))

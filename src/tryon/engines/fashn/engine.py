@@ -34,6 +34,8 @@ from tryon.person.parsing import LOWER_GARMENT, Label
 
 log = logging.getLogger(__name__)
 
+#: Options that shape a request's inputs or noise, not the sampler: requests differing in them share a batch.
+_PREPARATION = ("seed", "masked", "garment_photo", "hands")
 #: The model's category labels (0 is the null class of classifier-free guidance).
 CATEGORY_LABELS = {Category.UPPER: 1, Category.LOWER: 2, Category.DRESS: 3}
 #: Grey that hides what the model must not copy (the published preprocessing's value).
@@ -131,33 +133,33 @@ class FashnEngine(LazyAnalysers, Engine):
         return self._hands
 
     def run(self, person, garment, category="auto", *, mask=None, keypoints=None, person_analysis=None,
-            garment_analysis=None) -> TryOnResult:
+            garment_analysis=None, options=None) -> TryOnResult:
         return self.run_batch([TryOnRequest(person, garment, category, mask, keypoints, person_analysis,
-                                            garment_analysis)])[0]
+                                            garment_analysis, options or {})])[0]
 
     # -- inputs ---------------------------------------------------------------------------------
-    def _pose_image(self, image: np.ndarray, keypoints: Keypoints) -> np.ndarray:
+    def _pose_image(self, image: np.ndarray, keypoints: Keypoints, o: FashnOptions) -> np.ndarray:
         """The grey pose image of ``image`` (already at the model's scale) from keypoints found in it or in
         a larger copy (they are normalised), with hands where MediaPipe finds them."""
-        hands = self.hands(image) if self.options.hands else None
+        hands = self.hands(image) if o.hands else None
         h, w = image.shape[:2]
         return draw_pose_image(pose_keypoints(keypoints, hands), h, w)
 
-    def _garment(self, r: TryOnRequest, category: Category | None):
+    def _garment(self, r: TryOnRequest, category: Category | None, o: FashnOptions):
         """(garment picture, its pose image, category, what was done) at the model's scale."""
         g = r.garment_analysis
         if g is None and r.garment is None:
             raise InputError("no garment photo given")
         image = pre_resize(g.image if g is not None else load_image(r.garment))
         worn = None
-        if self.options.garment_photo != "flat-lay":
+        if o.garment_photo != "flat-lay":
             try:
                 worn = self.persons.analyze(image)
             except (NoPersonError, MultiplePersonsError):
-                if self.options.garment_photo == "model":
+                if o.garment_photo == "model":
                     raise InputError("--garment-photo model: no person wearing the garment was found in the "
                                      "garment photo") from None
-            if worn is not None and self.options.garment_photo == "auto" and worn.face is None:
+            if worn is not None and o.garment_photo == "auto" and worn.face is None:
                 # Only a face tells a model apart: on product shots the pose model finds shoulders in a
                 # tee's outline and the parser calls dark or skin-toned fabric skin (7 of 81 evalset
                 # product photos passed a bare-skin test; none has a face). Headless model shots need
@@ -173,15 +175,16 @@ class FashnEngine(LazyAnalysers, Engine):
         cut[~np.isin(worn.parse, GARMENT_LABELS[category])] = HIDDEN_GREY
         if (cut != HIDDEN_GREY).all(axis=2).mean() < 0.01:
             raise InputError(f"the garment photo shows a model, but no {category.value} garment was found on them")
-        return cut, self._pose_image(image, worn.keypoints), category, "worn by a model"
+        return cut, self._pose_image(image, worn.keypoints, o), category, "worn by a model"
 
     def _prepare(self, r: TryOnRequest, analyses: dict) -> _Prepared:
         t = time.perf_counter()
+        o = self.options_for(r.options)
         prepared = prepare_person(r.person, r.mask, r.keypoints)
         original = prepared.image
         oh, ow = original.shape[:2]
         category = None if str(r.category).lower() == "auto" else Category.parse(r.category)
-        garment, garment_pose, category, kind = self._garment(r, category)
+        garment, garment_pose, category, kind = self._garment(r, category, o)
         log.debug("fashn: garment photo taken as %s", kind)
         p = self.analysed_person(r, prepared, analyses)
         image = pre_resize(original)
@@ -189,13 +192,13 @@ class FashnEngine(LazyAnalysers, Engine):
         region = None
         if prepared.user_mask is not None:
             region = prepared.user_mask.astype(np.uint8) * 255
-        elif self.options.masked:
+        elif o.masked:
             region = p.agnostic_mask(category)
         if region is not None:  # hidden at the model's scale, as the grey the model was trained to fill
             hidden = cv2.resize(region, (w, h), interpolation=cv2.INTER_NEAREST) > 0
             image = image.copy()
             image[hidden] = HIDDEN_GREY
-        pose = self._pose_image(image, p.keypoints)
+        pose = self._pose_image(image, p.keypoints, o)
         person, padding = resize_pad(image)
         return _Prepared((ow, oh), person, resize_pad(pose, interpolation=POSE_INTERPOLATION)[0],
                          resize_pad(garment)[0], resize_pad(garment_pose, interpolation=POSE_INTERPOLATION)[0],
@@ -205,15 +208,23 @@ class FashnEngine(LazyAnalysers, Engine):
 
     # -- the batch ------------------------------------------------------------------------------
     def run_batch(self, requests: list[TryOnRequest]) -> list[TryOnResult]:
-        import torch
-
+        """Requests that agree on the sampling options run as one batch on the GPU, each with its own seed."""
         analyses: dict = {}
         prepared = [self._prepare(r, analyses) for r in requests]
+        results: list = [None] * len(requests)
+        for options, indices in self.option_groups(requests, varying=_PREPARATION):
+            seeds = [self.options_for(requests[i].options).seed for i in indices]
+            for i, out in zip(indices, self._sample([prepared[i] for i in indices], options, seeds)):
+                results[i] = out
+        return results
+
+    def _sample(self, prepared: list[_Prepared], o: FashnOptions, seeds: list[int]) -> list[TryOnResult]:
+        import torch
+
         t = time.perf_counter()
         categories = torch.tensor([CATEGORY_LABELS[p.category] for p in prepared])
         # A generator per request: each picture is the one its seed gives alone, whatever shares the batch.
-        generators = [torch.Generator().manual_seed(self.options.seed) for _ in prepared]
-        o = self.options
+        generators = [torch.Generator().manual_seed(seed) for seed in seeds]
         with plain_out_of_memory("fashn", "run fewer requests at once (the server's batch) or use a larger GPU"):
             images = self.pipeline(_to_tensor([p.person for p in prepared]), _to_tensor([p.garment for p in prepared]),
                                    _to_tensor([p.person_pose for p in prepared]),

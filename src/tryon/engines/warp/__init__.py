@@ -12,8 +12,8 @@ from tryon.engines.registry import EngineSpec
 @dataclass(frozen=True)
 class WarpOptions:
     shading: float = option(0.6, "How much of the photo's light and folds the new garment takes (0 = flat "
-                                 "studio light, 1 = all of the old garment's).")
-    wrinkles: float = option(0.5, "Share of the old garment's folds added to the new one (0..1).")
+                                 "studio light, 1 = all of the old garment's).", per_request=True)
+    wrinkles: float = option(0.5, "Share of the old garment's folds added to the new one (0..1).", per_request=True)
 
     def check(self) -> None:
         from tryon.engines.options import OptionError

@@ -26,15 +26,15 @@ class WarpEngine(LazyAnalysers, Engine):
 
     def __init__(self, options: WarpOptions | None = None, person_analyzer: PersonAnalyzer | None = None,
                  garment_analyzer: GarmentAnalyzer | None = None):
-        options = options or WarpOptions()
-        self.options = ComposeOptions(shading=options.shading, wrinkles=options.wrinkles)
+        self.options = options or WarpOptions()
         self._persons = person_analyzer
         self._garments = garment_analyzer
 
     def run(self, person: ImageSource, garment: ImageSource | None, category: Category | str = "auto", *,
             mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | Keypoints | None = None,
-            garment_analysis: GarmentAnalysis | None = None, person_analysis: PersonAnalysis | None = None
-            ) -> TryOnResult:
+            garment_analysis: GarmentAnalysis | None = None, person_analysis: PersonAnalysis | None = None,
+            options: dict | None = None) -> TryOnResult:
+        o = self.options_for(options)
         t0 = time.perf_counter()
         prepared = prepare_person(person, mask, keypoints)
         image, user_mask, kp = prepared.image, prepared.user_mask, prepared.keypoints
@@ -62,7 +62,8 @@ class WarpEngine(LazyAnalysers, Engine):
             # part joins the region (never the face, hair, hands or the other garment).
             grow = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
             region = region | (grow & ~protected(p.parse, p.keypoints, g.category))
-        out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category, self.options, p.face)
+        out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category,
+                      ComposeOptions(shading=o.shading, wrinkles=o.wrinkles), p.face)
         timings["compose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         return TryOnResult(out, g.category, region.astype(np.uint8) * 255, timings,
