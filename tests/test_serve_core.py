@@ -91,7 +91,6 @@ class _BatchProbe(Engine):
     """A test engine that batches: it records batch sizes and returns the person photo mirrored."""
 
     name = "batch-probe"
-    max_batch = 4
     batches: list[int] = []
 
     def __init__(self, options=None, person_analyzer=None, garment_analyzer=None):

@@ -88,8 +88,6 @@ class Engine(abc.ABC):
     """A try-on engine. Engines hold their models; ``run`` may be called many times."""
 
     name: str = ""
-    #: How many requests ``run_batch`` handles at once to advantage (GPU engines: more than 1).
-    max_batch: int = 1
     #: The engine's options (its declared options dataclass), as it was built with.
     options: Any = None
 

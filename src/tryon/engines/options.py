@@ -185,11 +185,7 @@ def resolve(engine: str, options: type, flags: Mapping[str, Any] | None = None,
     if unknown:
         raise unknown_option(engine, options, unknown, "options")
     values.update({k: coerce(infos[k], v, "--" + k.replace("_", "-")) for k, v in given.items()})
-    resolved = replace(options(), **values)
-    check = getattr(resolved, "check", None)
-    if check is not None:
-        check()
-    return resolved
+    return _checked(replace(options(), **values))
 
 
 def request_options(engine: str, options: Any, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,7 +200,13 @@ def request_options(engine: str, options: Any, given: Mapping[str, Any]) -> dict
         raise OptionError(f"{', '.join(fixed)}: set when the {engine} engine loads ({env_name(engine, fixed[0])} "
                           "or the config file), not per request")
     values = {k: coerce(infos[k], v, "request") for k, v in given.items()}
-    check = getattr(replace(options, **values), "check", None)
+    _checked(replace(options, **values))
+    return values
+
+
+def _checked(options: Any) -> Any:
+    """The options, after their class's own ``check()`` (if it has one) accepted the combination."""
+    check = getattr(options, "check", None)
     if check is not None:
         check()
-    return values
+    return options

@@ -39,7 +39,6 @@ class CatVTONEngine(LazyAnalysers, Engine):
     """Latent-diffusion try-on; several requests run as one batch on the GPU."""
 
     name = "catvton"
-    max_batch = 4
 
     def __init__(self, options: CatVTONOptions | None = None, person_analyzer: PersonAnalyzer | None = None,
                  garment_analyzer: GarmentAnalyzer | None = None):

@@ -27,7 +27,7 @@ from tryon.engines.weights import option_weights
 from tryon.errors import InputError, MultiplePersonsError, NoPersonError
 from tryon.garment.analyzer import GarmentAnalyzer
 from tryon.imageio import load_image
-from tryon.person.analyzer import PersonAnalyzer
+from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.hands import HandEstimator
 from tryon.person.keypoints import Keypoints
 from tryon.person.parsing import LOWER_GARMENT, Label
@@ -92,7 +92,6 @@ class FashnEngine(LazyAnalysers, Engine):
     """FASHN VTON v1.5 on our analysis; several requests run as one batch on the GPU."""
 
     name = "fashn"
-    max_batch = 4
 
     def __init__(self, options: FashnOptions | None = None, person_analyzer: PersonAnalyzer | None = None,
                  garment_analyzer: GarmentAnalyzer | None = None):
@@ -145,26 +144,34 @@ class FashnEngine(LazyAnalysers, Engine):
         h, w = image.shape[:2]
         return draw_pose_image(pose_keypoints(keypoints, hands), h, w)
 
+    def _wearer(self, image: np.ndarray, mode: str) -> PersonAnalysis | None:
+        """The person wearing the garment in its photo, or None for a product shot.
+
+        In auto mode only a face tells a model apart: on product shots the pose model finds shoulders
+        in a tee's outline and the parser calls dark or skin-toned fabric skin (7 of 81 evalset product
+        photos passed a bare-skin test; none has a face). Without a face the photo is not analysed
+        further: most shop photos are product shots, and the person analysis costs about a second on
+        a CPU. Headless model shots need ``--garment-photo model``."""
+        if mode == "flat-lay":
+            return None
+        try:
+            if mode == "auto" and self.persons.face(image) is None:
+                return None
+            worn = self.persons.analyze(image)
+        except (NoPersonError, MultiplePersonsError):
+            if mode == "model":
+                raise InputError("--garment-photo model: no person wearing the garment was found in the "
+                                 "garment photo") from None
+            return None
+        return None if mode == "auto" and worn.face is None else worn
+
     def _garment(self, r: TryOnRequest, category: Category | None, o: FashnOptions):
         """(garment picture, its pose image, category, what was done) at the model's scale."""
         g = r.garment_analysis
         if g is None and r.garment is None:
             raise InputError("no garment photo given")
         image = pre_resize(g.image if g is not None else load_image(r.garment))
-        worn = None
-        if o.garment_photo != "flat-lay":
-            try:
-                worn = self.persons.analyze(image)
-            except (NoPersonError, MultiplePersonsError):
-                if o.garment_photo == "model":
-                    raise InputError("--garment-photo model: no person wearing the garment was found in the "
-                                     "garment photo") from None
-            if worn is not None and o.garment_photo == "auto" and worn.face is None:
-                # Only a face tells a model apart: on product shots the pose model finds shoulders in a
-                # tee's outline and the parser calls dark or skin-toned fabric skin (7 of 81 evalset
-                # product photos passed a bare-skin test; none has a face). Headless model shots need
-                # --garment-photo model.
-                worn = None
+        worn = self._wearer(image, o.garment_photo)
         if category is None:
             g = g or self.garments.analyze(image)
             category = g.category
