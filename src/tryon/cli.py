@@ -118,9 +118,17 @@ def _timings(t: dict[str, float]) -> str:
     return ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in t.items())
 
 
+def _flag_parameter(name: str, kind: str, flag: str, help_text: str, panel: str) -> inspect.Parameter:
+    """A typed command-line flag for a declared option (default None: not given)."""
+    default = typer.Option(None, f"{flag}/--no-{flag[2:]}" if kind == "bool" else flag, help=help_text,
+                           rich_help_panel=panel, show_default=False)
+    annotation = {"int": Optional[int], "float": Optional[float], "bool": Optional[bool]}.get(kind, Optional[str])
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
 def _engine_parameters() -> list[inspect.Parameter]:
-    """One flag per option name that any registered engine declares, typed from the declarations
-    (default None: not given). Engines sharing a name share the flag; its help lists each."""
+    """One flag per option name that any registered engine declares, typed from the declarations.
+    Engines sharing a name share the flag; its help lists each."""
     from tryon.engines.registry import available_engines, engine_spec
 
     declared: dict[str, list] = {}
@@ -131,31 +139,44 @@ def _engine_parameters() -> list[inspect.Parameter]:
     for option, decls in declared.items():
         kinds = {info.kind for _, info in decls}
         kind = kinds.pop() if len(kinds) == 1 else "str"
-        flag = decls[0][1].flag
         text = "; ".join(f"{engine}: {info.help} (default: {info.shown_default()})" for engine, info in decls)
         panel = f"{decls[0][0]} options" if len(decls) == 1 else "options of several engines"
-        default = typer.Option(None, f"{flag}/--no-{flag[2:]}" if kind == "bool" else flag, help=text,
-                               rich_help_panel=panel, show_default=False)
-        annotation = {"int": Optional[int], "float": Optional[float], "bool": Optional[bool]}.get(kind, Optional[str])
-        params.append(inspect.Parameter(option, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+        params.append(_flag_parameter(option, kind, decls[0][1].flag, text, panel))
     return params
 
 
-def with_engine_options(fn):
-    """Give a command the flags of every engine's options; it receives those given as ``engine_flags``."""
-    extra = _engine_parameters()
-    signature = inspect.signature(fn)
-    base = [p for p in signature.parameters.values() if p.name != "engine_flags"]
+def with_flags(parameters, into: str):
+    """Give a command the extra ``parameters``; it receives those given as one dict, ``into``."""
 
-    @functools.wraps(fn)
-    def wrapper(**kwargs):
-        flags = {p.name: kwargs.pop(p.name) for p in extra}
-        return fn(**kwargs, engine_flags=flags)
+    def decorate(fn):
+        extra = parameters()
+        signature = inspect.signature(fn)
+        base = [p for p in signature.parameters.values() if p.name != into]
 
-    wrapper.__signature__ = signature.replace(parameters=base + extra)
-    wrapper.__annotations__ = {**{k: v for k, v in fn.__annotations__.items() if k != "engine_flags"},
-                               **{p.name: p.annotation for p in extra}}
-    return wrapper
+        @functools.wraps(fn)
+        def wrapper(**kwargs):
+            flags = {p.name: kwargs.pop(p.name) for p in extra}
+            return fn(**kwargs, **{into: flags})
+
+        wrapper.__signature__ = signature.replace(parameters=base + extra)
+        wrapper.__annotations__ = {**{k: v for k, v in fn.__annotations__.items() if k != into},
+                                   **{p.name: p.annotation for p in extra}}
+        return wrapper
+
+    return decorate
+
+
+#: Every engine's options as flags of ``tryon run`` and ``tryon batch`` (received as ``engine_flags``).
+with_engine_options = with_flags(_engine_parameters, "engine_flags")
+
+
+def _train_parameters() -> list[inspect.Parameter]:
+    from tryon.engines.options import describe
+    from tryon.training.config import TrainConfig
+
+    return [_flag_parameter(i.name, i.kind, i.flag, f"{i.help} (default: {i.shown_default()})"
+                            + (f" [{', '.join(i.choices)}]" if i.choices else ""), "training settings")
+            for i in describe(TrainConfig)]
 
 
 def engine_options(engine: str, flags: dict):
@@ -253,6 +274,43 @@ def engines() -> None:
             typer.echo(f"    {info.flag:18s} {info.shown_default():>12s}{choices}  {info.help}  "
                        f"[{env_name(name, info.name)}{scope}]")
         typer.echo("")
+
+
+@app.command()
+@user_errors
+@with_flags(_train_parameters, "settings")
+def train(
+    data: Path = typer.Argument(..., help="Training data: a VITON-HD folder (what tryon prepare writes), a DressCode "
+                                "folder, or a folder of person photos (with --self-supervised)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: metrics, checkpoints, validation, final/."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file of settings (flags override it)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    stop_after: Optional[int] = typer.Option(None, "--stop-after", min=1, help="Stop after this many steps, with a "
+                                             "checkpoint (e.g. a cluster's time limit); --resume continues."),
+    settings: dict = None,
+) -> None:
+    """Train a try-on model (CatVTON's recipe, optional pose ControlNet and text); on many GPUs:
+    accelerate launch -m tryon.training DATA --out RUN ..."""
+    from tryon.training.config import load_config
+
+    cfg = load_config(settings, config)
+    try:
+        from tryon.training.trainer import train as run_training
+    except ImportError as exc:
+        raise TryOnError(f"training needs the train extra: pip install 'tryon[train]' ({exc})") from None
+    result = run_training(data, out, cfg, resume=resume, stop_after=stop_after)
+    if not result.main:
+        return
+    typer.echo(result.report.summary(), err=True)
+    if result.validation:
+        first, last = result.validation[0], result.validation[-1]
+        typer.echo(f"validation SSIM {first['ssim']:.4f} -> {last['ssim']:.4f} (step {first['step']} -> "
+                   f"{last['step']})", err=True)
+    if result.steps < cfg.steps:
+        typer.echo(f"trained steps {result.start_step}..{result.steps} of {cfg.steps}; continue with --resume")
+    else:
+        typer.echo(f"trained steps {result.start_step}..{result.steps}; model in {result.final} "
+                   f"(tryon run ... --engine catvton --attn-weights {result.final})")
 
 
 @app.command("eval")
@@ -360,9 +418,9 @@ def models_list() -> None:
         typer.echo(f"{m.name:28s} {'present' if present else 'missing':8s} {m.registry}:{m.package}  [{m.license}]")
 
 
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
     _quiet_backends()
-    app(prog_name="tryon")
+    app(args=args, prog_name="tryon")
 
 
 if __name__ == "__main__":

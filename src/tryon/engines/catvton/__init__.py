@@ -30,11 +30,14 @@ class CatVTONOptions:
     vae: str = option("stabilityai/sd-vae-ft-mse", "The VAE (folder or hub id), as CatVTON uses.",
                       files=_DIFFUSERS_MODEL)
     attn_weights: str = option("zhengchong/CatVTON/mix-48k-1024",
-                               "CatVTON's attention weights: a folder holding attention/model.safetensors, or a "
-                               "hub id with the version folder.", files=("attention/model.safetensors",))
+                               "CatVTON's attention weights (a folder holding attention/model.safetensors, or a hub "
+                               "id with the version folder), or a model made by tryon train (its RUN/final).",
+                               files=(("model_card.json", "attention/model.safetensors"),))
     steps: int = option(50, "Sampling steps (50 as published; 8-12 with dpm++).", per_request=True)
     guidance: float = option(2.5, "Classifier-free guidance scale (1 = none).", per_request=True)
     seed: int = option(42, "Random seed: the same seed gives the same picture.", per_request=True)
+    prompt: str = option("", "Text for a model trained with --text, e.g. 'a person wearing a red linen top'.",
+                         per_request=True)
     size: tuple[int, int] = option((768, 1024), "Working size WIDTHxHEIGHT, multiples of 8.")
     scheduler: str = option("ddim", "ddim (as published), dpm++ or unipc (fewer steps).", choices=SCHEDULERS)
     dtype: str = option("auto", "Weights' precision: bf16 on a GPU that has it, else fp16; fp32 on a CPU.",

@@ -104,6 +104,14 @@ def load_attention_weights(unet: torch.nn.Module, folder: str | Path) -> Path:
     return path
 
 
+def attention_state(unet: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The UNet's self-attention weights under CatVTON's key names (what ``tryon train`` exports
+    after attention-only training: the file loads wherever CatVTON's own does)."""
+    modules = dict(unet.named_modules())
+    return {s.key: dict(modules[s.module].named_parameters())[s.param].detach().float().cpu().contiguous()
+            for s in attention_slots(unet)}
+
+
 class SkipCrossAttention:
     """The cross-attention processor that returns its input: no text, and the block computes
     ``h + norm2(h)`` where it had ``h + attn2(norm2(h))`` (CatVTON was trained that way)."""

@@ -16,7 +16,9 @@ from tryon.engines.catvton import CatVTONOptions
 from tryon.engines.catvton.geometry import Crop, centre_crop_box, crop_resize, fit_on_white, paste_back
 from tryon.errors import InputError, TryOnError
 from tryon.garment.analyzer import GarmentAnalyzer
-from tryon.engines.weights import option_weights
+from tryon.engines.catvton.trained import TEXT_FILES, read_card
+from tryon.engines.weights import option_weights, resolve_weights
+from tryon.person.render import render_pose
 from tryon.imageio import load_image
 from tryon.person.analyzer import PersonAnalyzer
 
@@ -30,6 +32,7 @@ class _Prepared:
     person: np.ndarray  # working size, uint8
     garment: np.ndarray  # working size, on white
     mask: np.ndarray | None  # working size, 0/255 (None for the mask-free model)
+    pose: np.ndarray | None  # working size, the keypoints drawn (models with a pose ControlNet)
     region: np.ndarray  # the original's size, 255 = regenerated (for the result's layers)
     category: Category
     seconds: float
@@ -50,6 +53,11 @@ class CatVTONEngine(LazyAnalysers, Engine):
         device, dtype = torch_device(c.device, c.dtype, "catvton")
         self.device, self.torch_dtype = device, dtype
         folders = {name: option_weights(c, name, "catvton") for name in ("base_model", "vae", "attn_weights")}
+        card = read_card(folders["attn_weights"])
+        if card is not None:  # a trained model: its own files, and the base model's CLIP if it takes text
+            folders["attn_weights"] = resolve_weights(c.attn_weights, tuple(card.files), "catvton attn_weights")
+            if card.text:
+                folders["base_model"] = resolve_weights(c.base_model, TEXT_FILES, "catvton base_model")
         self.pipeline = CatVTONPipeline.from_pretrained(folders["base_model"], folders["attn_weights"],
                                                         folders["vae"], c.scheduler, dtype)
         if device == "cpu":
@@ -89,24 +97,31 @@ class CatVTONEngine(LazyAnalysers, Engine):
             g = self.garments.analyze(r.garment)
         garment_pixels = g.image if g is not None else load_image(r.garment)
         category = category or g.category
+        analysis = None
+        if self.pipeline.takes_pose or (prepared.user_mask is None and not self.pipeline.mask_free):
+            analysis = self.analysed_person(r, prepared, analyses)
         if prepared.user_mask is not None:
             region = prepared.user_mask.astype(np.uint8) * 255
         elif self.pipeline.mask_free:
             region = np.full((h, w), 255, np.uint8)
         else:
-            region = self.analysed_person(r, prepared, analyses).agnostic_mask(category)
+            region = analysis.agnostic_mask(category)
         crop = centre_crop_box(w, h, self.options.size)
+        pose = crop_resize(render_pose(analysis.keypoints), crop) if self.pipeline.takes_pose else None
         # As published: the mask resized like the photo (Lanczos), then binarised at one half.
         work_mask = None if self.pipeline.mask_free else np.where(crop_resize(region, crop) > 127, 255, 0).astype(np.uint8)
         return _Prepared(image, crop, crop_resize(image, crop), fit_on_white(garment_pixels, self.options.size),
-                         work_mask, region, category, time.perf_counter() - t)
+                         work_mask, pose, region, category, time.perf_counter() - t)
 
     def run_batch(self, requests: list[TryOnRequest]) -> list[TryOnResult]:
-        """Requests that agree on steps and guidance run as one batch on the GPU, each with its own seed."""
+        """Requests that agree on steps and guidance run as one batch on the GPU, each with its own
+        seed and prompt."""
+        if not self.pipeline.takes_text and any(self.options_for(r.options).prompt for r in requests):
+            raise InputError("prompt: this model was not trained with text (tryon train --text makes one that is)")
         analyses: dict = {}
         prepared = [self._prepare(r, analyses) for r in requests]
         results: list = [None] * len(requests)
-        for options, indices in self.option_groups(requests, varying=("seed", "repaint")):
+        for options, indices in self.option_groups(requests, varying=("seed", "repaint", "prompt")):
             group = [prepared[i] for i in indices]
             own = [self.options_for(requests[i].options) for i in indices]
             for i, out in zip(indices, self._diffuse(group, options, own)):
@@ -123,14 +138,16 @@ class CatVTONEngine(LazyAnalysers, Engine):
                                  .float() / 127.5 - 1)
         person = pixels([p.person for p in prepared])
         garment = pixels([p.garment for p in prepared])
-        mask = None
+        mask = pose = None
         if not self.pipeline.mask_free:
             mask = torch.from_numpy(np.stack([p.mask for p in prepared])[:, None]).float() / 255
+        if self.pipeline.takes_pose:
+            pose = torch.from_numpy(np.stack([p.pose for p in prepared])).permute(0, 3, 1, 2).contiguous().float() / 255
         # A generator per request: each picture is the one its seed gives alone, whatever shares the batch.
         generators = [torch.Generator().manual_seed(o.seed) for o in own]
         with plain_out_of_memory("catvton", "try --offload, --vae-tiling or a smaller --size"):
             images = self.pipeline(person, garment, mask, steps=options.steps, guidance=options.guidance,
-                                   generator=generators)
+                                   generator=generators, pose=pose, prompts=[o.prompt for o in own])
         out = (images.permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
         seconds = (time.perf_counter() - t) / len(prepared)
         results = []

@@ -50,8 +50,45 @@ def attention_tensors(unet, seed: int = 0) -> dict[str, torch.Tensor]:
             for s in attention_slots(unet)}
 
 
-def write_random_catvton(root: str | Path, scale: str = "tiny", mask_free: bool = False, seed: int = 0) -> dict[str, Path]:
-    """Write ``base/`` (unet, vae, scheduler) and ``attn/attention/model.safetensors`` under ``root``."""
+def _byte_symbols() -> list[str]:
+    """The 256 printable stand-ins of byte-level BPE (GPT-2's and CLIP's byte-to-unicode table)."""
+    keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    extra = iter(range(256, 512))
+    return [chr(b if b in keep else next(extra)) for b in range(256)]
+
+
+def write_tiny_clip(folder: Path, seed: int = 0) -> None:
+    """``text_encoder/`` (a 2-layer CLIP text model) and ``tokenizer/`` (byte-level BPE with a few
+    merges) in Stable Diffusion's layout; transformers loads both as it loads the real ones."""
+    import json
+
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    symbols = _byte_symbols()
+    merges = ["r e", "re d</w>", "b l", "bl u", "blu e</w>", "t o", "to p</w>"]
+    vocab = {s: i for i, s in enumerate(symbols + [s + "</w>" for s in symbols])}
+    for merge in merges:
+        vocab["".join(merge.split())] = len(vocab)
+    vocab.update({"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1})
+    tok = folder / "tokenizer"
+    tok.mkdir(parents=True, exist_ok=True)
+    (tok / "vocab.json").write_text(json.dumps(vocab))
+    (tok / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    (tok / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "CLIPTokenizer", "model_max_length": 77, "do_lower_case": True,
+        "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
+        "pad_token": "<|endoftext|>"}))
+    torch.manual_seed(seed)
+    CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                 num_attention_heads=2, max_position_embeddings=77, bos_token_id=len(vocab) - 2,
+                                 eos_token_id=len(vocab) - 1, pad_token_id=len(vocab) - 1)
+                  ).save_pretrained(folder / "text_encoder")
+
+
+def write_random_catvton(root: str | Path, scale: str = "tiny", mask_free: bool = False, seed: int = 0,
+                         text: bool = False) -> dict[str, Path]:
+    """Write ``base/`` (unet, vae, scheduler; with ``text``, the tiny CLIP too) and
+    ``attn/attention/model.safetensors`` under ``root``."""
     from diffusers import DDIMScheduler
     from safetensors.torch import save_file
 
@@ -62,6 +99,8 @@ def write_random_catvton(root: str | Path, scale: str = "tiny", mask_free: bool 
     unet.save_pretrained(base / "unet")
     build_vae(scale).save_pretrained(base / "vae")
     DDIMScheduler(**SD15_SCHEDULE).save_pretrained(base / "scheduler")
+    if text:
+        write_tiny_clip(base, seed)
     attn = root / "attn"
     (attn / "attention").mkdir(parents=True, exist_ok=True)
     save_file(attention_tensors(unet, seed), str(attn / "attention" / "model.safetensors"))
