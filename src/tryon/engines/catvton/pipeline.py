@@ -210,14 +210,15 @@ class CatVTONPipeline:
     def __call__(self, person: torch.Tensor, garment: torch.Tensor, mask: torch.Tensor | None = None,
                  steps: int = 50, guidance: float = 2.5, generator: Generators = None,
                  eta: float = 1.0, latents: torch.Tensor | None = None, pose: torch.Tensor | None = None,
-                 prompts: list[str] | None = None) -> torch.Tensor:
+                 prompts: list[str] | None = None, output_type: str = "image") -> torch.Tensor:
         """Dress each person in the matching garment. ``person``, ``garment``: (B, 3, H, W) in
         [-1, 1]; ``mask``: (B, 1, H, W), 1 = regenerate (not used by the mask-free variant).
         ``generator``: one, or a list of one per image so that each image is what it would be alone
         (the same seed gives the same picture whatever else shares the batch). ``latents``: the
         initial noise, if the caller wants to fix it. ``pose``: (B, 3, H, W) renderings in [0, 1],
         for a model with a pose ControlNet; ``prompts``: one per image, for a model trained with
-        text (empty prompts are the unconditional text). Returns (B, 3, H, W) in [0, 1]."""
+        text (empty prompts are the unconditional text). Returns (B, 3, H, W) in [0, 1], or with
+        ``output_type="latent"`` the person's latents (scaled, as the VAE encodes) undecoded."""
         if not self.mask_free and mask is None:
             raise ValueError("this base model inpaints: give a mask")
         if self.takes_pose and pose is None:
@@ -261,6 +262,8 @@ class CatVTONPipeline:
                 noise = uncond + guidance * (cond - uncond)
             latents = self.scheduler.step(noise, t, latents, **step_kwargs).prev_sample
         person_part = latents.split(latents.shape[axis] // 2, dim=axis)[0]
+        if output_type == "latent":
+            return person_part
         if self._offload is not None:  # the UNet leaves before the VAE decodes at full size
             self._offload.offload()
         return self.decode(person_part)
