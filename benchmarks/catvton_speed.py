@@ -38,19 +38,7 @@ from tryon.engines.catvton.pipeline import CatVTONPipeline, make_scheduler
 from tryon.engines.options import parse_size
 from tryon.engines.catvton.testing import SD15_SCHEDULE, attention_tensors, build_unet, build_vae
 
-#: Dense bf16 tensor-core peaks (FLOP/s) for the MFU estimate; fp32 runs are quoted against the same.
-PEAKS = {"H100 SXM": 989e12, "H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12}
-
-
-def peak_flops(device: str) -> tuple[str, float | None]:
-    if device != "cuda":
-        return "CPU", None
-    name = torch.cuda.get_device_name()
-    for key, value in PEAKS.items():
-        if key.replace(" ", "").lower() in name.replace(" ", "").lower():
-            return name, value
-    return name, None
-
+from gpu import peak_flops
 
 def reference(unet, vae, scheduler, person, garment, mask, steps, guidance, seed):
     """The published algorithm, plainly, in the weights' precision: DDIM, guidance as a batch of two

@@ -91,7 +91,7 @@ def load_components(config: TrainConfig, frozen_dtype: torch.dtype = torch.float
         parts.text_encoder, parts.tokenizer = load_text(base, frozen_dtype)
     if config.pose:
         parts.controlnet = ControlNetModel.from_unet(unet)
-    _make_trainable(parts, config)
+    make_trainable(parts, config)
     return parts
 
 
@@ -101,7 +101,9 @@ def _freeze_cross_attention(model) -> None:
             module.requires_grad_(False)
 
 
-def _make_trainable(parts: Components, config: TrainConfig) -> None:
+def make_trainable(parts: Components, config: TrainConfig) -> None:
+    """Freeze everything but what ``config.train`` (and the ControlNet) trains; skip and freeze the
+    cross-attention without text; gradient checkpointing when asked."""
     unet = parts.unet
     unet.requires_grad_(False)
     if config.train == "attention":
