@@ -39,7 +39,8 @@ def base(tmp_path_factory):
 @pytest.fixture(scope="module")
 def vitonhd(tmp_path_factory, evalset) -> Path:
     """A VITON-HD folder that tryon prepare wrote from the evalset's ground-truth pairs (each person
-    photo with the product photo of the garment it wears, under the same id)."""
+    photo with the product photo of the garment it wears, under the same id): ``train/`` and
+    ``train_pairs.txt``, as the published dataset."""
     from tryon.data.prepare import prepare_dataset
 
     src = tmp_path_factory.mktemp("photos")
@@ -54,18 +55,19 @@ def vitonhd(tmp_path_factory, evalset) -> Path:
             shutil.copy(p.path, src / "image" / f"{p.pair_id}{p.path.suffix}")
             shutil.copy(garments[p.pair_id].path, src / "cloth" / f"{p.pair_id}{garments[p.pair_id].path.suffix}")
     dst = tmp_path_factory.mktemp("vitonhd")
-    report = prepare_dataset(src, dst, (192, 256), workers=1)
+    report = prepare_dataset(src, dst, (192, 256), workers=1, split="train")
     assert report.done >= 8 and not report.failed
     return dst
 
 
 def _copy(folder: Path, tmp_path: Path, keep: int | None = None) -> Path:
-    """A private copy of the prepared folder; ``keep``: only the first pairs (via pairs.txt)."""
+    """A private copy of the prepared folder; ``keep``: only the first pairs of its pairs file."""
     out = tmp_path / "data"
     shutil.copytree(folder, out)
     if keep:
-        ids = sorted(p.stem for p in (out / "image").iterdir())[:keep]
-        (out / "pairs.txt").write_text("".join(f"{i}.jpg {i}.jpg\n" for i in ids))
+        pairs = (out / "train_pairs.txt").read_text().splitlines()
+        assert pairs[0].split()[0] == pairs[0].split()[1]  # prepare paired each person with its own garment
+        (out / "train_pairs.txt").write_text("\n".join(pairs[:keep]) + "\n")
     return out
 
 
@@ -93,17 +95,17 @@ def test_overfitting_two_pairs_halves_the_loss_and_the_render_moves_towards_its_
     from tryon.training.trainer import _collate, keyed_generator, train, training_loss
 
     data = _copy(vitonhd, tmp_path, keep=2)
-    config = _config(base, steps=40, train="full", lr=1e-3, flip=0, crop=0, garment_dropout=0, ema_decay=0,
+    config = _config(base, steps=30, train="full", lr=1.5e-3, flip=0, crop=0, garment_dropout=0, ema_decay=0,
                      validation_steps=10, guidance=1.0)
     result = train(data, tmp_path / "run", config, progress=False)
     losses = [m["loss"] for m in _metrics(result.run)]
-    assert len(losses) == 40 and all(np.isfinite(losses))
+    assert len(losses) == 30 and all(np.isfinite(losses))
     assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), losses  # per step it is noisy (random timesteps)
-    assert [v["step"] for v in result.validation] == [40] and result.validation[0]["ssim"] is not None
-    assert (result.run / "validation" / "step-40.png").is_file()
+    assert [v["step"] for v in result.validation] == [30] and result.validation[0]["ssim"] is not None
+    assert (result.run / "validation" / "step-30.png").is_file()
     assert any((result.run / "logs").rglob("events.out.tfevents*"))  # TensorBoard
     card = json.loads((result.final / "model_card.json").read_text())
-    assert card["trained"] == "full" and card["details"]["validation"]["step"] == 40
+    assert card["trained"] == "full" and card["details"]["validation"]["step"] == 30
 
     # The loss on the same draws of noise and timesteps (16 micro-batches), before and after: halved.
     parts = load_components(config)
@@ -267,9 +269,10 @@ def test_bad_data_is_skipped_and_counted_and_no_data_exits_2(base, vitonhd, tmp_
     from tryon.training.data import load_samples
 
     data = _copy(vitonhd, tmp_path)
-    ids = sorted(p.stem for p in (data / "image").iterdir())
-    (data / "image" / f"{ids[0]}.jpg").write_bytes((data / "image" / f"{ids[0]}.jpg").read_bytes()[:300])
-    (data / "cloth" / f"{ids[1]}.jpg").unlink()
+    split = data / "train"
+    ids = sorted(p.stem for p in (split / "image").iterdir())
+    (split / "image" / f"{ids[0]}.jpg").write_bytes((split / "image" / f"{ids[0]}.jpg").read_bytes()[:300])
+    (split / "cloth" / f"{ids[1]}.jpg").unlink()
     (data / "train_pairs.txt").write_text("".join(f"{i}.jpg {i}.jpg\n" for i in ids) + "ghost.jpg ghost.jpg\n")
     samples, report = load_samples(data, _config(base))
     assert report.used == len(samples) == len(ids) - 2
@@ -302,3 +305,32 @@ def test_settings_come_from_the_config_file_then_flags_and_bad_ones_exit_2(base,
         res = subprocess.run(TRYON + ["train", str(tmp_path), "--out", str(tmp_path / "r"), *flags],
                              capture_output=True, text=True, timeout=60)
         assert res.returncode == 2 and words in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_a_dresscode_folder_is_read_and_its_analysis_cached(base, evalset, tmp_path):
+    """DressCode's layout: per-category folders of *_0 persons and *_1 garments with pairs files; the
+    masks it lacks are computed once and read from the cache the second time."""
+    from tryon.category import Category
+    from tryon.training.data import TryOnDataset, load_samples
+
+    persons = [p for p in evalset.of_kind("person", "studio") if not p.pair_id]
+    tops, dresses = evalset.of_kind("garment", "upper"), evalset.of_kind("garment", "dress")
+    root = tmp_path / "dresscode"
+    for folder, person, garment, n in (("upper_body", persons[0], tops[0], "000001"),
+                                        ("dresses", persons[1], dresses[0], "000002")):
+        (root / folder / "images").mkdir(parents=True)
+        shutil.copy(person.path, root / folder / "images" / f"{n}_0.jpg")
+        shutil.copy(garment.path, root / folder / "images" / f"{n}_1.jpg")
+        (root / folder / "train_pairs.txt").write_text(f"{n}_0.jpg {n}_1.jpg\n{n}9_0.jpg {n}9_1.jpg\n")
+    config = _config(base)
+    samples, report = load_samples(root, config)
+    assert report.layout == "dresscode" and report.used == 2
+    assert report.skipped["pair names a missing photo"] == ["upper_body/0000019_0 0000019_1",
+                                                             "dresses/0000029_0 0000029_1"]
+    assert [s.category for s in samples] == [Category.UPPER, Category.DRESS]
+    assert all(s.mask.parent == root / "tryon-cache" and s.mask.is_file() for s in samples)
+    item = TryOnDataset(samples, config).item(1)
+    assert item["person"].shape == item["garment"].shape == (3, 128, 64) and item["mask"].mean() > 0.2
+    cached = {p: p.stat().st_mtime_ns for p in (root / "tryon-cache").iterdir()}
+    load_samples(root, config)  # the second time nothing is analysed again
+    assert {p: p.stat().st_mtime_ns for p in (root / "tryon-cache").iterdir()} == cached

@@ -96,13 +96,18 @@ def prepare(
     layout: str = typer.Option("vitonhd", help="Dataset layout to write (vitonhd)."),
     size: str = typer.Option("768x1024", help="Output size WIDTHxHEIGHT (resize + centre-crop)."),
     workers: int = typer.Option(0, help="Worker processes (0 = one per core)."),
+    split: Optional[str] = typer.Option(None, help="train or test: write DST/<split>/ and DST/<split>_pairs.txt "
+                                        "as the published dataset does (default: the folders in DST, test_pairs.txt)."),
 ) -> None:
-    """Turn your own photos into a VITON-HD test dataset (resumable, parallel)."""
+    """Turn your own photos into a VITON-HD dataset (resumable, parallel); with --split train, one that
+    tryon train reads (each person paired with the garment of its own name, or as pairs.txt says)."""
     from tryon.data.prepare import parse_size, prepare_dataset
 
     if layout != "vitonhd":
         raise TryOnError(f"unknown layout {layout!r}: only 'vitonhd' is supported")
-    report = prepare_dataset(src, dst, parse_size(size), workers or os.cpu_count() or 1, progress=True)
+    if split not in (None, "train", "test"):
+        raise TryOnError(f"unknown split {split!r}: use train or test")
+    report = prepare_dataset(src, dst, parse_size(size), workers or os.cpu_count() or 1, progress=True, split=split)
     typer.echo(report.summary())
     if report.failed and not (report.done or report.skipped):  # nothing usable at all
         raise typer.Exit(2)
@@ -292,8 +297,12 @@ def train(
     """Train a try-on model (CatVTON's recipe, optional pose ControlNet and text); on many GPUs:
     accelerate launch -m tryon.training DATA --out RUN ..."""
     from tryon.training.config import load_config
+    from tryon.training.data import find_samples, no_samples
 
     cfg = load_config(settings, config)
+    found, report = find_samples(data, cfg)  # before PyTorch loads: a folder with no photos fails at once
+    if not found:
+        raise no_samples(data, report)
     try:
         from tryon.training.trainer import train as run_training
     except ImportError as exc:

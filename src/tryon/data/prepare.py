@@ -79,8 +79,11 @@ def plan(src: Path, dst: Path) -> tuple[list[Job], list[tuple[str, str]]]:
         raise InputError(f"{src}: expected image/ (person photos) and cloth/ (garment photos) folders")
     jobs = [Job("person", p, p.stem) for p in persons] + [Job("cloth", c, c.stem) for c in cloths]
     pairs_file = src / "pairs.txt"
+    cloth_ids = {c.stem for c in cloths}
     if pairs_file.is_file():
         pairs = vitonhd.read_pairs(pairs_file)
+    elif persons and all(p.stem in cloth_ids for p in persons):  # VITON-HD's naming: each wears its id's garment
+        pairs = [(p.stem, p.stem) for p in persons]
     else:  # unpaired, as VITON-HD's test_pairs: person i with garment i (cycling)
         pairs = [(p.stem, cloths[i % len(cloths)].stem) for i, p in enumerate(persons)] if cloths else []
     return jobs, pairs
@@ -104,8 +107,11 @@ def _run(job: Job, state: dict) -> None:
 
 
 def prepare_dataset(src: str | os.PathLike, dst: str | os.PathLike, size: tuple[int, int] = (768, 1024),
-                    workers: int = 1, progress: bool = False) -> JobReport:
-    src, dst = Path(src), Path(dst)
+                    workers: int = 1, progress: bool = False, split: str | None = None) -> JobReport:
+    """``split`` (``train`` or ``test``): the published dataset's layout, ``DST/<split>/image/...`` and
+    ``DST/<split>_pairs.txt``; without it the folders sit in ``DST`` beside ``test_pairs.txt``."""
+    src, root = Path(src), Path(dst)
+    dst = root / split if split else root
     jobs, pairs = plan(src, dst)
     report = JobReport(verb="written")
     todo = []
@@ -122,5 +128,5 @@ def prepare_dataset(src: str | os.PathLike, dst: str | os.PathLike, size: tuple[
     ok_persons = {j.item_id for j in jobs if j.kind == "person" and vitonhd.complete(dst, j.item_id, vitonhd.PERSON_FILES)}
     ok_cloths = {j.item_id for j in jobs if j.kind == "cloth" and vitonhd.complete(dst, j.item_id, vitonhd.CLOTH_FILES)}
     lines = [f"{p}.jpg {c}.jpg" for p, c in pairs if p in ok_persons and c in ok_cloths]
-    (dst / "test_pairs.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+    (root / f"{split or 'test'}_pairs.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
     return report

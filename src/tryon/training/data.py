@@ -300,10 +300,14 @@ def load_samples(root: str | os.PathLike, config: TrainConfig, workers: int = 1,
     samples, report = find_samples(root, config)
     samples = complete_analysis(samples, root, report, workers, progress)
     if not samples:
-        raise InputError(f"{root}: no usable training sample ({report.layout} layout; "
-                         + (report.summary().split("\n", 1)[1].strip().replace("\n  ", "; ") if report.skipped
-                            else "no photos found") + ")")
+        raise no_samples(root, report)
     return samples, report
+
+
+def no_samples(root: str | os.PathLike, report: DataReport) -> InputError:
+    """The error for a dataset with nothing to train on, saying what was skipped and why."""
+    why = "; ".join(f"{len(v)} {k}" for k, v in sorted(report.skipped.items())) or "no photos found"
+    return InputError(f"{root}: no usable training sample ({report.layout} layout; {why})")
 
 
 # -- one sample as tensors ------------------------------------------------------------------------
