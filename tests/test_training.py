@@ -229,7 +229,7 @@ def test_a_model_trained_with_pose_and_text_follows_both(base, vitonhd, tmp_path
     assert np.abs(red.astype(int) - blue).mean() > 0.1
 
 
-def test_person_photos_alone_train_a_model_the_engine_loads(base, evalset, tmp_path, vitonhd_person):
+def test_person_photos_alone_train_a_model_the_engine_loads(base, evalset, tmp_path, vitonhd_person, monkeypatch):
     """Self-supervised: the analysis is cached beside the photos, each person's own garment laid flat
     is its product photo, and the export changes the engine's picture against the base weights."""
     from tryon.engines.catvton.attention import attention_state
@@ -261,6 +261,18 @@ def test_person_photos_alone_train_a_model_the_engine_loads(base, evalset, tmp_p
                             attn_weights=str(weights), size=(64, 128), steps=2)
         pictures.append(engine.run(vitonhd_person.path, garment, "upper").image.astype(int))
     assert np.abs(pictures[0] - pictures[1]).mean() > 0.1
+
+    # Uploaded to a hub repository, the run loads by hub id: here from a hub cache laid out as
+    # huggingface_hub keeps it, offline; the card names the files to fetch.
+    snapshot = tmp_path / "hf" / "hub" / "models--shop--tryon-model" / "snapshots" / ("a" * 40)
+    shutil.copytree(result.final, snapshot)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("TRYON_OFFLINE", "1")
+    by_id = get_engine("catvton", base_model=str(base["base_model"]), vae=str(base["vae"]),
+                       attn_weights="shop/tryon-model", size=(64, 128), steps=2)
+    np.testing.assert_array_equal(by_id.run(vitonhd_person.path, garment, "upper").image, pictures[1])
     with pytest.raises(Exception, match="not trained with text"):
         engine.run(vitonhd_person.path, garment, "upper", options={"prompt": "a red top"})
 

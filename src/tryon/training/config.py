@@ -36,8 +36,8 @@ class TrainConfig:
     vae: str = option("stabilityai/sd-vae-ft-mse", "The VAE (folder or hub id); 'base' for the base model's own.")
     layout: str = option("auto", "Data layout: vitonhd, dresscode, persons (photos alone; implies self-supervised) "
                          "or auto (from the folder).", choices=LAYOUTS)
-    split: str = option("train", "The split to train on (VITON-HD's train/ or test/ folder, DressCode's "
-                        "train_pairs.txt); a folder that tryon prepare wrote has one split.")
+    split: str = option("train", "The split to train on: VITON-HD's <split>/ folder and <split>_pairs.txt (tryon "
+                        "prepare --split train writes them), DressCode's <split>_pairs.txt.")
     self_supervised: bool = option(False, "Person photos alone: the worn garment, cut out by our parser and laid "
                                    "flat on white, stands in for the product photo.")
     size: tuple[int, int] = option((384, 512), "Training size WIDTHxHEIGHT, multiples of 8 (CatVTON: 768x1024).")
