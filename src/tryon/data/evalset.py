@@ -32,6 +32,7 @@ class Entry:
     pair_id: str
     notes: str
     path: Path
+    source: str = ""  # the public repository the file was copied from
 
     @property
     def target(self) -> str | None:
@@ -46,12 +47,23 @@ class Evalset:
         self.root = Path(root)
         with open(self.root / "manifest.csv", newline="") as fh:
             self.entries = [
-                Entry(r["file"], r["kind"], r["category"], r["pair_id"], r["notes"], self.root / r["file"])
+                Entry(r["file"], r["kind"], r["category"], r["pair_id"], r["notes"], self.root / r["file"],
+                      r.get("source_repo", ""))
                 for r in csv.DictReader(fh)
             ]
 
     def of_kind(self, kind: str, category: str | None = None) -> list[Entry]:
         return [e for e in self.entries if e.kind == kind and (category is None or e.category == category)]
+
+    def half(self, name: str) -> list[Entry]:
+        """The ``tuning`` or the ``checking`` half: split by source repository (sorted, alternately),
+        so that near-identical photos of one repository never sit on both sides. Heuristics are
+        tuned on the first; numbers are reported for both."""
+        sources = sorted({e.source for e in self.entries})
+        if name not in ("tuning", "checking"):
+            raise ValueError("half: tuning or checking")
+        keep = set(sources[0 if name == "tuning" else 1::2])
+        return [e for e in self.entries if e.source in keep]
 
     def references(self, kind: str) -> list[tuple[Entry, Entry]]:
         """(reference, the image it describes) for every reference file of ``kind``."""
