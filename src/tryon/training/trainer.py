@@ -136,8 +136,8 @@ def _check_run(run: Path, config: TrainConfig, resume: bool) -> int:
 
 
 class _Metrics:
-    """``metrics.jsonl``: one line per logged step; lines past the resumed step are dropped, so a
-    resumed run's file reads as if it had never stopped."""
+    """``metrics.jsonl``: one line per logged step; on resume the lines past the checkpoint's step
+    (written after it, by the run that stopped) are dropped, so no step is listed twice."""
 
     def __init__(self, path: Path, start_step: int):
         self.path = path
@@ -172,7 +172,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
                               project_config=ProjectConfiguration(project_dir=str(run), logging_dir=str(run / "logs")))
     main = accelerator.is_main_process
     rank, world = accelerator.process_index, accelerator.num_processes
-    if main:
+    if main and not start_step:  # a resumed run keeps the settings it was started with
         run.mkdir(parents=True, exist_ok=True)
         (run / "config.json").write_text(json.dumps(config.as_dict(), indent=1))
     with accelerator.main_process_first():  # the analysis runs once; the other processes read its cache
@@ -213,7 +213,9 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
     results: list[dict] = []
     if main and start_step == 0 and config.validate_every:
         results.append(validator(denoiser, ema, 0))  # where the run starts from
-    step, window_loss, window_micro, window_t = start_step, 0.0, 0, time.perf_counter()
+    # The loss is summed on the device and read at log steps only: reading it every step would make
+    # the CPU wait for the GPU each time.
+    step, window_loss, window_micro, window_t = start_step, torch.zeros((), device=device), 0, time.perf_counter()
     stop = config.steps if stop_after is None else min(config.steps, start_step + stop_after)
     bar = tqdm(total=config.steps, initial=start_step, disable=not (progress and main), unit="step", desc="train")
     batches = iter(loader)
@@ -229,7 +231,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
             lr_scheduler.step()
             optimizer.zero_grad(set_to_none=True)
         micro += 1
-        window_loss += loss.detach().float().item()
+        window_loss += loss.detach().float()
         window_micro += 1
         if not accelerator.sync_gradients:
             continue
@@ -238,7 +240,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
             ema.step(params)
         bar.update(1)
         if step % config.log_every == 0 or step == config.steps:
-            mean = accelerator.reduce(torch.tensor(window_loss / window_micro, device=device), "mean").item()
+            mean = accelerator.reduce(window_loss / window_micro, "mean").item()
             seconds = time.perf_counter() - window_t
             row = {"step": step, "loss": round(mean, 6), "lr": lr_scheduler.get_last_lr()[0],
                    "images_per_s": round(window_micro * config.batch_size * world / seconds, 3)}
@@ -247,7 +249,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
                 metrics.write(row)
             accelerator.log({"train/loss": mean, "train/lr": row["lr"], "train/images_per_s": row["images_per_s"]},
                             step=step)
-            window_loss, window_micro, window_t = 0.0, 0, time.perf_counter()
+            window_loss, window_micro, window_t = torch.zeros((), device=device), 0, time.perf_counter()
         if step % config.checkpoint_every == 0 or step == stop:
             _checkpoint(accelerator, run, step, config.keep_checkpoints)
         if main and ((config.validate_every and step % config.validate_every == 0) or step == config.steps):
