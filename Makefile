@@ -12,9 +12,11 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	# torch 2.13.0 is the CPU build on this project's machines (seconds, from local disk); the
-	# catvton extra leaves the choice of build to your pip elsewhere.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	# catvton extra leaves the choice of build to your pip elsewhere. --no-compile: byte-compiling
+	# every file of torch and transformers took 80 of the install's 130 s; Python compiles the
+	# modules it imports on first use instead.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[test]"
 	$(BIN)/tryon models fetch
 	touch $(STAMP)
 

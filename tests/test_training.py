@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch", reason="the train extra (torch, diffusers, 
 pytest.importorskip("peft", reason="the train extra is not installed")
 pytest.importorskip("transformers", reason="the train extra is not installed")
 
+from PIL import Image  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
 
 from tryon.imageio import load_image  # noqa: E402
@@ -351,3 +352,27 @@ def test_a_dresscode_folder_is_read_and_its_analysis_cached(base, evalset, tmp_p
     cached = {p: p.stat().st_mtime_ns for p in (root / "tryon-cache").iterdir()}
     load_samples(root, config)  # the second time nothing is analysed again
     assert {p: p.stat().st_mtime_ns for p in (root / "tryon-cache").iterdir()} == cached
+
+
+def test_person_photos_that_give_no_product_photo_are_refused_once(base, evalset, tmp_path):
+    """A photo whose parse falls apart (shards of a jacket in the wild) or that shows no person is
+    skipped with its reason, written beside the cache, and not analysed again on the next run."""
+    from tryon.training.data import load_samples
+
+    by_name = {e.path.name: e for e in evalset.of_kind("person")}
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(by_name["Any2anyTryon__model2.jpg"].path, photos / "shards.jpg")
+    shutil.copy(by_name["IDM-VTON__00055_00.jpg"].path, photos / "studio.jpg")
+    Image.fromarray(np.full((300, 200, 3), 200, np.uint8)).save(photos / "empty.png")
+    config = _config(base, self_supervised=True)
+    samples, report = load_samples(photos, config)
+    assert [s.id for s in samples] == ["studio"]
+    reasons = {item: reason for reason, items in report.skipped.items() for item in items}
+    assert "falls apart" in reasons["shards"] and "person" in reasons["empty"]
+    markers = sorted(p.name for p in (photos / "tryon-cache").glob("*.refused.txt"))
+    assert markers == ["empty.refused.txt", "shards.refused.txt"]
+    written = {p: p.stat().st_mtime_ns for p in (photos / "tryon-cache").iterdir()}
+    again, report = load_samples(photos, config)  # nothing is analysed (or refused) again
+    assert [s.id for s in again] == ["studio"] and report.skipped_count == 2
+    assert {p: p.stat().st_mtime_ns for p in (photos / "tryon-cache").iterdir()} == written

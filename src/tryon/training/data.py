@@ -36,7 +36,7 @@ from PIL import Image
 from tryon.category import Category
 from tryon.data.vitonhd import read_pairs
 from tryon.engines.catvton.geometry import fit_on_white
-from tryon.errors import InputError
+from tryon.errors import InputError, TryOnError
 from tryon.imageio import load_image, load_mask, save_image
 from tryon.person.keypoints import Keypoints
 from tryon.person.render import render_pose
@@ -220,24 +220,41 @@ def _mask_path(cache: Path, sample_id: str, category: Category) -> Path:
     return cache / f"{sample_id}.mask-{category.value}.png"
 
 
+def _refusal(cache: Path, sample_id: str) -> Path:
+    """Why a person photo gives no training sample, kept so that it is not analysed again."""
+    return cache / f"{sample_id}.refused.txt"
+
+
 def _analyse(job: _Job, state: dict) -> None:
     """Analyse one person photo and write what the sample lacks into the cache (module level:
-    worker processes run it)."""
-    from tryon.data.vitonhd import save_parse
+    worker processes run it). A photo the analysis refuses gets its reason written instead, so
+    that later runs skip it without analysing it again."""
     from tryon.person.analyzer import PersonAnalyzer
-    from tryon.training.flatlay import worn_category
 
     if "person" not in state:
         state["person"] = PersonAnalyzer()
-    s, cache = job.sample, Path(job.cache)
+    cache = Path(job.cache)
+    try:
+        _analyse_into(job.sample, cache, state["person"])
+    except TryOnError as exc:
+        _refusal(cache, job.sample.id).write_text(str(exc))
+        raise
+
+
+def _analyse_into(s: Sample, cache: Path, analyzer) -> None:
+    from tryon.data.vitonhd import save_parse
+    from tryon.training.flatlay import garment_cutout, worn_category
+
     image = load_image(s.person)
     h, w = image.shape[:2]
     given = Keypoints.load_openpose(s.keypoints, w, h) if s.keypoints is not None else None
-    analysis = state["person"].analyze(image, keypoints=given)
-    paths = _cache_paths(cache, s.id)
+    analysis = analyzer.analyze(image, keypoints=given)
     category = s.category or worn_category(analysis.parse)
-    if category is None:
-        raise InputError("the parse finds no worn garment to lay flat")
+    if s.garment is None:  # laid flat each epoch: a photo that cannot be must not reach the loader
+        category, _ = garment_cutout(analysis.image, analysis.parse, category)
+    elif category is None:
+        raise InputError("the parse finds no worn garment")
+    paths = _cache_paths(cache, s.id)
     save_image(analysis.agnostic_mask(category), _mask_path(cache, s.id, category))
     save_parse(analysis.parse, paths["parse"])
     analysis.keypoints.save_openpose(paths["keypoints"])  # last: its presence marks the item complete
@@ -269,7 +286,14 @@ def complete_analysis(samples: list[Sample], root: str | os.PathLike, report: Da
     from tryon.parallel import run_jobs
 
     cache = Path(root) / CACHE
-    needed = [s for s in samples if s.mask is None or s.keypoints is None or s.garment is None]
+    needed = []
+    for s in samples:
+        if s.mask is None or s.keypoints is None or s.garment is None:
+            refused = _refusal(cache, s.id)
+            if refused.is_file():  # refused by an earlier run's analysis
+                report.skip(refused.read_text().strip() or "refused", s.id)
+            else:
+                needed.append(s)
     todo = [s for s in needed if _from_cache(s, cache) is None]
     if todo:
         cache.mkdir(parents=True, exist_ok=True)
