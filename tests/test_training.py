@@ -96,17 +96,17 @@ def test_overfitting_two_pairs_halves_the_loss_and_the_render_moves_towards_its_
     from tryon.training.trainer import _collate, keyed_generator, train, training_loss
 
     data = _copy(vitonhd, tmp_path, keep=2)
-    config = _config(base, steps=30, train="full", lr=1.5e-3, flip=0, crop=0, garment_dropout=0, ema_decay=0,
+    config = _config(base, steps=20, train="full", lr=2e-3, flip=0, crop=0, garment_dropout=0, ema_decay=0,
                      guidance=1.0)
     result = train(data, tmp_path / "run", config, progress=False)
     losses = [m["loss"] for m in _metrics(result.run)]
-    assert len(losses) == 30 and all(np.isfinite(losses))
-    assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), losses  # per step it is noisy (random timesteps)
-    assert [v["step"] for v in result.validation] == [30] and result.validation[0]["ssim"] is not None
-    assert (result.run / "validation" / "step-30.png").is_file()
+    assert len(losses) == 20 and all(np.isfinite(losses))
+    assert np.mean(losses[-7:]) < 0.7 * np.mean(losses[:7]), losses  # per step it is noisy (random timesteps)
+    assert [v["step"] for v in result.validation] == [20] and result.validation[0]["ssim"] is not None
+    assert (result.run / "validation" / "step-20.png").is_file()
     assert any((result.run / "logs").rglob("events.out.tfevents*"))  # TensorBoard
     card = json.loads((result.final / "model_card.json").read_text())
-    assert card["trained"] == "full" and card["details"]["validation"]["step"] == 30
+    assert card["trained"] == "full" and card["details"]["validation"]["step"] == 20
 
     # The loss on the same draws of noise and timesteps (8 micro-batches), before and after: halved.
     parts = load_components(config)
