@@ -101,6 +101,14 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def check_size(size: tuple[int, int], multiple: int = 8, least: int = 64) -> None:
+    """A working size the latent models take: each side a multiple of ``multiple`` (the VAE's
+    factor), at least ``least``."""
+    w, h = size
+    if w % multiple or h % multiple or w < least or h < least:
+        raise OptionError(f"size {w}x{h}: width and height must be multiples of {multiple}, at least {least}")
+
+
 def coerce(info: OptionInfo, value: Any, where: str) -> Any:
     """The value as the option's kind, or :class:`OptionError` saying where it came from."""
     try:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
+from tryon.colour import colour_distance
 from tryon.errors import InputError
 
 #: Basic colour terms and an sRGB prototype each (Berlin and Kay's eleven, with navy and beige,
@@ -50,8 +51,7 @@ def garment_pixels(product: np.ndarray, mask: np.ndarray | None = None) -> np.nd
     """The garment's pixels of a product photo: under its mask when given, else those unlike the
     white background."""
     if mask is None:
-        distance = np.linalg.norm(product.astype(np.float32) - 255, axis=-1)
-        keep = distance > NOT_WHITE
+        keep = colour_distance(product, (255, 255, 255)) > NOT_WHITE
         if keep.mean() < MIN_GARMENT_FRACTION:
             keep = np.ones(product.shape[:2], bool)
     else:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from tryon.engines.options import OptionError, coerce, describe, option
+from tryon.engines.options import OptionError, check_size, coerce, describe, option
 
 LAYOUTS = ("auto", "vitonhd", "dresscode", "persons")
 TRAINED = ("attention", "lora", "full")
@@ -80,9 +80,7 @@ class TrainConfig:
     guidance: float = option(2.5, "Guidance scale of the validation renders.")
 
     def check(self) -> None:
-        w, h = self.size
-        if w % 8 or h % 8 or w < 64 or h < 64:
-            raise OptionError(f"size {w}x{h}: width and height must be multiples of 8, at least 64")
+        check_size(self.size)
         positive = {"steps": self.steps, "batch_size": self.batch_size, "grad_accum": self.grad_accum,
                     "lora_rank": self.lora_rank, "log_every": self.log_every,
                     "checkpoint_every": self.checkpoint_every, "keep_checkpoints": self.keep_checkpoints,

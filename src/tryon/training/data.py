@@ -35,7 +35,7 @@ from PIL import Image
 
 from tryon.category import Category
 from tryon.data.vitonhd import read_pairs
-from tryon.engines.catvton.geometry import fit_on_white
+from tryon.engines.catvton.geometry import centre_crop_box, fit_on_white
 from tryon.errors import InputError, TryOnError
 from tryon.imageio import load_image, load_mask, save_image
 from tryon.person.keypoints import Keypoints
@@ -337,20 +337,15 @@ def no_samples(root: str | os.PathLike, report: DataReport) -> InputError:
 # -- one sample as tensors ------------------------------------------------------------------------
 def _box(width: int, height: int, size: tuple[int, int], rng: np.random.Generator | None, crop: float
          ) -> tuple[float, float, float, float]:
-    """The centre box of the working aspect (as the engine crops at inference), shrunk by a random
+    """The centre box of the working aspect, as the engine crops at inference, shrunk by a random
     scale down to ``1 - 2 * crop`` and moved at random within it when augmenting."""
-    tw, th = size
-    if width * th < tw * height:
-        bw, bh = float(width), width * th / tw
-    else:
-        bw, bh = height * tw / th, float(height)
-    x0, y0 = (width - bw) / 2, (height - bh) / 2
+    x0, y0, x1, y1 = centre_crop_box(width, height, size).box
     if rng is not None and crop > 0:
+        bw, bh = x1 - x0, y1 - y0
         s = rng.uniform(1 - 2 * crop, 1)
-        nw, nh = bw * s, bh * s
-        x0, y0 = x0 + rng.uniform(0, bw - nw), y0 + rng.uniform(0, bh - nh)
-        bw, bh = nw, nh
-    return x0, y0, x0 + bw, y0 + bh
+        x0, y0 = x0 + rng.uniform(0, bw * (1 - s)), y0 + rng.uniform(0, bh * (1 - s))
+        x1, y1 = x0 + bw * s, y0 + bh * s
+    return x0, y0, x1, y1
 
 
 def _crop(image: np.ndarray, box, size: tuple[int, int], resample=Image.LANCZOS) -> np.ndarray:
@@ -372,11 +367,6 @@ def transform_keypoints(kp: Keypoints, box, size: tuple[int, int], flip: bool) -
         xy, conf = xy[order], conf[order]
     xy[conf <= 0] = 0
     return Keypoints(xy.astype(np.float32), conf, w, h)
-
-
-def pose_image(kp: Keypoints) -> np.ndarray:
-    """The ControlNet's input: our keypoints drawn as OpenPose draws them, on black."""
-    return render_pose(kp)
 
 
 class TryOnDataset:
@@ -424,7 +414,7 @@ class TryOnDataset:
         pixels = lambda a: torch.from_numpy(np.array(a)).permute(2, 0, 1).float() / 127.5 - 1  # noqa: E731
         return {"person": pixels(person), "garment": pixels(garment),
                 "mask": torch.from_numpy(np.array(mask))[None].float() / 255,
-                "pose": torch.from_numpy(pose_image(kp)).permute(2, 0, 1).float() / 255,
+                "pose": torch.from_numpy(render_pose(kp)).permute(2, 0, 1).float() / 255,
                 "prompt": prompt, "index": index}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tryon.engines.options import OptionError, option
+from tryon.engines.options import OptionError, check_size, option
 from tryon.engines.registry import EngineSpec
 
 SCHEDULERS = ("ddim", "dpm++", "unipc")
@@ -50,9 +50,7 @@ class CatVTONOptions:
     compile: bool = option(False, "torch.compile the UNet (GPU: minutes of warm-up, then faster steps).")
 
     def check(self) -> None:
-        w, h = self.size
-        if w % 8 or h % 8 or w < 64 or h < 64:
-            raise OptionError(f"size {w}x{h}: width and height must be multiples of 8, at least 64")
+        check_size(self.size)
         if self.steps < 1 or self.guidance < 0:
             raise OptionError("steps must be at least 1 and guidance at least 0")
 
