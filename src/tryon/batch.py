@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -77,7 +79,17 @@ def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str 
     report.add(run_jobs(_render, todo, {"engine_name": engine, "options": options}, workers, progress, "try-on"))
     report.seconds = time.perf_counter() - t0
     write_sheet(jobs, report, out / "sheet.png")
+    write_run_info(out / "run.json", engine, category, options)
     return report
+
+
+def write_run_info(path: Path, engine: str, category: str, options: Any) -> None:
+    """What made the results (``tryon eval`` writes it into its protocol)."""
+    from tryon import __version__
+
+    settings = dataclasses.asdict(options) if dataclasses.is_dataclass(options) else None
+    path.write_text(json.dumps({"engine": engine, "category": category, "options": settings, "tryon": __version__},
+                               indent=1, default=str))
 
 
 def write_sheet(jobs: list[BatchJob], report: JobReport, path: Path) -> None:

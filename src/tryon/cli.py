@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 import os
 import sys
@@ -93,7 +94,8 @@ def garment(
 def prepare(
     src: Path = typer.Argument(..., help="Folder with image/ (persons), cloth/ (garments), optional pairs.txt."),
     dst: Path = typer.Argument(..., help="Output dataset folder."),
-    layout: str = typer.Option("vitonhd", help="Dataset layout to write (vitonhd)."),
+    layout: str = typer.Option("vitonhd", help="Dataset layout to write: vitonhd, or dresscode (upper_body/, "
+                               "lower_body/, dresses/; dense/ left out)."),
     size: str = typer.Option("768x1024", help="Output size WIDTHxHEIGHT (resize + centre-crop)."),
     workers: int = typer.Option(0, help="Worker processes (0 = one per core)."),
     split: Optional[str] = typer.Option(None, help="train or test: write DST/<split>/ and DST/<split>_pairs.txt "
@@ -103,11 +105,10 @@ def prepare(
     tryon train reads (each person paired with the garment of its own name, or as pairs.txt says)."""
     from tryon.data.prepare import parse_size, prepare_dataset
 
-    if layout != "vitonhd":
-        raise TryOnError(f"unknown layout {layout!r}: only 'vitonhd' is supported")
     if split not in (None, "train", "test"):
         raise TryOnError(f"unknown split {split!r}: use train or test")
-    report = prepare_dataset(src, dst, parse_size(size), workers or os.cpu_count() or 1, progress=True, split=split)
+    report = prepare_dataset(src, dst, parse_size(size), workers or os.cpu_count() or 1, progress=True, split=split,
+                             layout=layout)
     typer.echo(report.summary())
     if report.failed and not (report.done or report.skipped):  # nothing usable at all
         raise typer.Exit(2)
@@ -326,22 +327,72 @@ def train(
 @user_errors
 def evaluate(
     pred: Path = typer.Option(..., help="Folder of try-on results."),
-    gt: Path = typer.Option(..., help="Folder of ground-truth photos."),
-    pairs: Optional[Path] = typer.Option(None, help="Pairs file: only these person ids count."),
-    out: Path = typer.Option(Path("metrics.json"), "--out", "-o", help="JSON summary (a CSV per image goes beside it)."),
+    gt: Path = typer.Option(..., help="Folder of ground-truth person photos (the FID reference set)."),
+    pairs: Optional[Path] = typer.Option(None, help="Pairs file (person garment per line): which ids count, and "
+                                         "each one's garment."),
+    setting: str = typer.Option("paired", help="paired (the ground truth wears the garment) or unpaired."),
+    garments: Optional[Path] = typer.Option(None, help="Product photos: garment fidelity (colour CIEDE2000, print kept)."),
+    fid: bool = typer.Option(False, "--fid", help="FID and KID on the FID Inception network."),
+    lpips: Optional[str] = typer.Option(None, help="LPIPS: NET=BACKBONE, NET alex|squeeze|vgg, BACKBONE torchvision's "
+                                        "weights file, a folder or a hub id."),
+    repaint: Optional[Path] = typer.Option(None, help="Agnostic masks: keep the ground truth outside them first."),
+    strata: Optional[Path] = typer.Option(None, help="CSV with an id column and one column per stratum (e.g. source)."),
+    engine: Optional[str] = typer.Option(None, help="Engine that made the results (default: the folder's run.json)."),
+    out: Path = typer.Option(Path("metrics.json"), "--out", "-o", help="JSON result (a CSV per image goes beside it)."),
+    report: Optional[Path] = typer.Option(None, help="Folder for an HTML report: metrics, protocol, per-image rows, "
+                                          "the worst results."),
+    worst: int = typer.Option(12, help="How many of the worst results the report shows."),
+    against: Optional[Path] = typer.Option(None, help="An earlier result JSON: print the differences, or refuse "
+                                           "(exit 2) when the protocols differ."),
 ) -> None:
-    """SSIM, PSNR and MS-SSIM of results against ground truth, per image and averaged."""
-    from tryon.metrics.evaluate import evaluate_folders
+    """Paired and unpaired metrics under one written-down protocol: SSIM, PSNR, MS-SSIM, LPIPS, FID, KID
+    and garment fidelity, per image, per stratum and averaged."""
+    from tryon.metrics.evaluate import EvalSettings, evaluate_folders
+    from tryon.metrics.protocol import differences
 
-    report = evaluate_folders(pred, gt, pairs)
-    json_path, csv_path = report.write(out)
-    s = report.summary()
-    shown = {k: "n/a" if s[k] is None else f"{s[k]:.{d}f}" for k, d in (("ssim", 4), ("psnr", 2), ("ms_ssim", 4))}
-    if s["psnr"] is None and s["count"]:
-        shown["psnr"] = "inf"  # every image equals its ground truth
-    typer.echo(f"{s['count']} images: SSIM {shown['ssim']}  PSNR {shown['psnr']} dB  MS-SSIM {shown['ms_ssim']}"
-               + (f"  ({len(s['missing'])} without a match)" if s["missing"] else ""))
+    baseline = _read_result(against) if against else None
+    settings = EvalSettings(setting=setting, pairs=pairs, garments=garments, fid=fid, lpips=lpips, repaint=repaint,
+                            strata=strata, engine=engine)
+    result = evaluate_folders(pred, gt, settings)
+    json_path, csv_path = result.write(out)
+    s = result.summary()
+    typer.echo(f"{s['count']} images ({setting}): " + "  ".join(
+        f"{name} {_shown(s.get(key), digits)}" for key, name, digits in _EVAL_COLUMNS if key in s))
+    for warning in s["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"wrote {json_path} and {csv_path}")
+    if report is not None:
+        from tryon.metrics.report import write_report
+
+        page = write_report(result.result(), report, pred, gt if setting == "paired" else None, garments, worst)
+        typer.echo(f"wrote {page}")
+    if baseline is not None:
+        refused = differences(result.protocol, baseline.get("protocol", {}))
+        if refused:
+            raise TryOnError(f"not comparable with {against}: " + "; ".join(refused))
+        old = baseline.get("summary", {})
+        typer.echo(f"against {against}: " + "  ".join(
+            f"{name} {_shown(s.get(key), digits)} ({s[key] - old[key]:+.{digits}f})"
+            for key, name, digits in _EVAL_COLUMNS if s.get(key) is not None and old.get(key) is not None))
+
+
+#: (summary key, label, decimals) of what ``tryon eval`` prints.
+_EVAL_COLUMNS = (("ssim", "SSIM", 4), ("psnr", "PSNR", 2), ("ms_ssim", "MS-SSIM", 4), ("lpips", "LPIPS", 4),
+                 ("fid", "FID", 3), ("kid_x1000", "KIDx1000", 3), ("delta_e", "garment dE00", 2),
+                 ("print_kept", "print kept", 3))
+
+
+def _shown(value: float | None, digits: int) -> str:
+    if value is None:
+        return "n/a"
+    return "inf" if value == float("inf") else f"{value:.{digits}f}"
+
+
+def _read_result(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise TryOnError(f"{path}: not a tryon eval result (JSON)") from None
 
 
 @app.command()

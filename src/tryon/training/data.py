@@ -12,8 +12,11 @@ Layouts:
   ``test/`` folders): ``image/``, ``cloth/``, ``cloth-mask/``, ``agnostic-mask/``,
   ``openpose_json/``. Each person is paired with the garment of its own id, or as a
   ``<split>_pairs.txt`` / ``pairs.txt`` says (each person with the garment it wears).
-- **DressCode**: ``upper_body/``, ``lower_body/``, ``dresses/``, each with ``images/``
-  (``*_0.jpg`` persons, ``*_1.jpg`` garments), ``keypoints/`` and ``<split>_pairs.txt``.
+- **DressCode** (the published dataset, or what ``tryon prepare --layout dresscode`` writes):
+  ``upper_body/``, ``lower_body/``, ``dresses/``, each with ``images/`` (``*_0.jpg`` persons,
+  ``*_1.jpg`` garments), ``keypoints/``, ``agnostic_masks/`` where present (CatVTON's preprocessing
+  and ``tryon prepare`` write them) and ``train_pairs.txt`` or ``<split>_pairs_paired.txt`` (the
+  test split's ``test_pairs_paired.txt``).
 - **Person photos alone** (self-supervised): a folder of photos (or its ``image/``); the garment
   each person wears, cut out and laid flat on white (:mod:`tryon.training.flatlay`), stands in
   for the product photo; the category comes from the parse.
@@ -144,15 +147,17 @@ def _dresscode(root: Path, split: str, report: DataReport) -> list[Sample]:
         if not base.is_dir():
             continue
         images = _images(base / "images")
-        pairs = _pairs_file([base / f"{split}_pairs.txt"])
+        pairs = _pairs_file([base / f"{split}_pairs.txt", base / f"{split}_pairs_paired.txt"])
         if pairs is None:
             pairs = [(p, p[:-2] + "_1") for p in images if p.endswith("_0")]
         for pid, gid in pairs:
             if pid not in images or gid not in images:
                 report.skip("pair names a missing photo", f"{folder}/{pid} {gid}")
                 continue
+            mask = base / "agnostic_masks" / f"{pid}.png"
             kp = base / "keypoints" / f"{pid[:-2]}_2.json"
-            samples.append(Sample(pid, images[pid], images[gid], category, None, kp if kp.is_file() else None))
+            samples.append(Sample(pid, images[pid], images[gid], category, mask if mask.is_file() else None,
+                                  kp if kp.is_file() else None))
     return samples
 
 
