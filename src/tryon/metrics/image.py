@@ -3,7 +3,7 @@
 SSIM follows the convention try-on papers quote through pytorch-msssim: an 11-tap Gaussian
 window with sigma 1.5, K1 = 0.01, K2 = 0.03, computed per channel over the valid region (no
 padding) and averaged. MS-SSIM uses the five standard scales and weights of Wang et al. (2003)
-with 2x2 average pooling between scales.
+with 2x2 average pooling between scales, exactly as pytorch-msssim (tested against it).
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _pool(x: np.ndarray) -> np.ndarray:
+    """2x2 average pooling as pytorch-msssim does it: an odd side is zero-padded by one pixel on both
+    ends first, and the zeros count in the average (``avg_pool2d``'s default)."""
+    x = np.pad(x, [(1, 1) if side % 2 else (0, 0) for side in x.shape[:2]])
     h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2
     x = x[:h, :w]
     return (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]) / 4
