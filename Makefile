@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml Makefile
 	# byte code must exist: where PYTHONDONTWRITEBYTECODE is set (as on this project's machines), nothing is cached later.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[test]"
+	# The metrics' reference implementations for the tests; their torchvision requirement is left out
+	# (the tests stand in for it), as pip would replace the CPU torch with a CUDA build to meet it.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps "lpips==0.1.4" "clean-fid==0.1.35"
 	$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true
 	$(BIN)/tryon models fetch
 	touch $(STAMP)

@@ -194,3 +194,29 @@ def test_gloves_and_socks_go_to_the_limb_on_their_side():
         (name["right_arm"], name["left_arm"], name["right_leg"], name["left_leg"], name["upper_clothes"])
     kp.xy[[2, 5]] = kp.xy[[5, 2]]  # seen from the back: the sides swap
     assert dresscode.label_map(parse, kp)[45, 15] == name["left_arm"]
+
+
+def test_eval_reads_the_layout_persons_only_with_their_garments_and_categories(prepared, tmp_path):
+    """``tryon eval --gt DRESSCODE``: the reference set is the persons (``*_0``), never the product
+    photos beside them; garments and categories come from the layout and its paired pairs files."""
+    from tryon.data.testsets import find_test_set
+    from tryon.metrics.evaluate import EvalSettings, evaluate_folders
+
+    _, dst = prepared
+    test_set = find_test_set(dst, "paired")
+    assert test_set.layout == "dresscode" and len(test_set.pairs) == len(PAIRS)
+    assert all(t.person.stem.endswith("_0") and t.garment.stem.endswith("_1") for t in test_set.pairs)
+    by_id = sorted(test_set.pairs, key=lambda t: t.person_id)  # listed per category folder
+    assert [t.category for t in by_id] == [c for _, c in PAIRS]
+    results = tmp_path / "results" / "upper_body"  # results may sit in per-category folders
+    results.mkdir(parents=True)
+    for t in by_id[:2]:  # two results of four: the other two are reported missing
+        shutil.copy(t.person, results / t.person.name)
+    report = evaluate_folders(tmp_path / "results", dst, EvalSettings())
+    rows = report.result()["per_image"]
+    assert sorted((r["id"], r["category"]) for r in rows) == [(t.person_id, t.category) for t in by_id[:2]]
+    assert all(r["ssim"] == pytest.approx(1.0) and r["delta_e"] is not None for r in rows)
+    assert sorted(report.missing) == [t.person_id for t in by_id[2:]]
+    assert report.protocol["reference"]["layout"] == "dresscode" and report.protocol["reference"]["count"] == 2
+    with pytest.raises(InputError, match="its own pairs files"):
+        evaluate_folders(tmp_path / "results", dst, EvalSettings(pairs=dst / "test_pairs_paired.txt"))

@@ -353,7 +353,10 @@ def evaluate(
     baseline = _read_result(against) if against else None
     settings = EvalSettings(setting=setting, pairs=pairs, garments=garments, fid=fid, lpips=lpips, repaint=repaint,
                             strata=strata, engine=engine)
-    result = evaluate_folders(pred, gt, settings)
+    try:
+        result = evaluate_folders(pred, gt, settings)
+    except ImportError as exc:
+        raise TryOnError(f"--fid and --lpips need PyTorch: pip install 'tryon[metrics]' ({exc.name} missing)") from None
     json_path, csv_path = result.write(out)
     s = result.summary()
     typer.echo(f"{s['count']} images ({setting}): " + "  ".join(

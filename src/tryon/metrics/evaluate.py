@@ -63,6 +63,7 @@ class Item:
     pred: Path
     gt: Path
     garment: Path | None = None
+    category: str | None = None  # from the dataset's layout
 
 
 @dataclass
@@ -129,26 +130,53 @@ def _result_for(preds: dict[str, Path], person: str, garment: str | None) -> Pat
     return preds.get(person) or next((p for stem, p in preds.items() if stem.startswith(person + "_")), None)
 
 
-def match_items(pred_dir: Path, gt_dir: Path, settings: EvalSettings) -> tuple[list[Item], list[str]]:
-    """The (result, ground truth, product photo) triples to score, and the ids without a result."""
-    preds, gts = _images(pred_dir, "results"), _images(gt_dir, "ground-truth")
+def _results(folder: Path) -> dict[str, Path]:
+    """Results by file stem, in the folder or its subfolders (per-category folders are common)."""
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such results folder")
+    return {p.stem: p for p in sorted(folder.rglob("*")) if p.suffix.lower() in _EXT and p.is_file()}
+
+
+Listed = tuple[str, "Path | None", str, "Path | None", "str | None"]
+
+
+def _listed_pairs(gt_dir: Path, settings: EvalSettings) -> tuple[str, list[Listed]]:
+    """The layout, and (person id, ground truth, garment id, product photo, category) per pair to score."""
+    from tryon.data.testsets import find_test_set
+
     garments = _images(settings.garments, "garment") if settings.garments else {}
+    test_set = find_test_set(gt_dir, settings.setting)
+    if test_set is not None:
+        if settings.pairs:
+            raise InputError(f"{gt_dir} is a {test_set.layout} dataset: its own pairs files are used (give a plain "
+                             "folder of photos to score your own pairs)")
+        return test_set.layout, [(t.person_id, t.person, t.garment_id,
+                                  garments.get(t.garment_id) if garments else t.garment, t.category)
+                                 for t in test_set.pairs]
+    gts = _images(gt_dir, "ground-truth")
     if settings.pairs:
         pairs = read_pairs(settings.pairs)
     elif settings.setting == "unpaired":
         raise InputError("the unpaired setting needs --pairs (which garment each person was dressed in)")
     else:
         pairs = [(g, g) for g in sorted(gts)]
+    return "folder", [(p, gts.get(p), g, garments.get(g), None) for p, g in pairs]
+
+
+def match_items(pred_dir: Path, gt_dir: Path, settings: EvalSettings) -> tuple[str, list[Item], list[str]]:
+    """The layout, the (result, ground truth, product photo) triples to score, and the ids left out."""
+    preds = _results(pred_dir)
+    layout, listed = _listed_pairs(gt_dir, settings)
     items, missing = [], []
-    for person, garment in pairs:
-        pred, gt = _result_for(preds, person, garment), gts.get(person)
+    for person, gt, garment, product, category in listed:
+        pred = _result_for(preds, person, garment)
         if pred is None or gt is None:
             missing.append(person)
             continue
-        items.append(Item(person, pred, gt, garments.get(garment) if garments else None))
+        items.append(Item(person, pred, gt, product, category))
     if not items:
         raise InputError(f"no result in {pred_dir} matches a ground-truth id in {gt_dir}")
-    return items, missing
+    return layout, items, missing
 
 
 def _fit(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -209,12 +237,19 @@ class _Fidelity:
 
         self.persons, self.garments = PersonAnalyzer(), GarmentAnalyzer()
 
-    def __call__(self, garment_path: Path, images: dict[str, np.ndarray]) -> dict:
+    def __call__(self, garment_path: Path, images: dict[str, np.ndarray], category: str | None) -> dict:
+        """Fidelity per image (keys suffixed as ``images``'), and the category used: the given one if
+        it names a garment category, else the detected one."""
+        from tryon.category import Category
         from tryon.errors import TryOnError
         from tryon.metrics.fidelity import garment_fidelity, garment_region
 
         try:
-            garment = self.garments.analyze(load_image(garment_path))
+            known = Category.parse(category) if category else None
+        except TryOnError:
+            known = None
+        try:
+            garment = self.garments.analyze(load_image(garment_path), known)
         except TryOnError:
             return {}
         row: dict = {"category": garment.category.value}
@@ -247,18 +282,19 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
     if settings.setting not in SETTINGS:
         raise InputError(f"setting {settings.setting!r}: use paired or unpaired")
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
-    items, missing = match_items(pred_dir, gt_dir, settings)
+    layout, items, missing = match_items(pred_dir, gt_dir, settings)
     strata, strata_columns = _strata_table(settings.strata)
     paired = settings.setting == "paired"
     lpips = _lpips(settings.lpips) if paired else None
-    fidelity = _Fidelity() if settings.garments else None
+    fidelity = _Fidelity() if any(i.garment for i in items) else None
     features = None
     if settings.fid:
         from tryon.metrics.inception import InceptionFeatures
 
         features = InceptionFeatures()
+    with_category = fidelity is not None or any(i.category for i in items)
     report = EvalReport(missing=missing, strata_columns=tuple(dict.fromkeys(
-        (("category",) if fidelity else ()) + strata_columns)))
+        (("category",) if with_category else ()) + strata_columns)))
     pred_images, gt_images, sizes = [], [], []
     for n, item in enumerate(items, 1):
         gt = load_image(item.gt)
@@ -269,6 +305,8 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
             pred[keep] = gt[keep]
         row: dict = {"id": item.id, "pred": item.pred.name, "gt": item.gt.name if paired else None,
                      "garment": item.garment.name if item.garment else None}
+        if item.category:
+            row["category"] = item.category
         row.update({k: v for k, v in strata.get(item.id, {}).items() if k != "id"})
         if paired:
             row.update(score(pred, gt))
@@ -276,8 +314,8 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
                 row["lpips"] = lpips(pred, gt)
         if fidelity is not None and item.garment is not None:
             shown = {"": pred, "_truth": gt} if paired else {"": pred}
-            measured = fidelity(item.garment, shown)
-            if "category" in row:  # the strata file's category wins over the detected one
+            measured = fidelity(item.garment, shown, row.get("category"))
+            if "category" in row:  # the layout's or the strata file's name for it stays
                 measured.pop("category", None)
             row.update(measured)
         report.rows.append({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
@@ -293,7 +331,7 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
     if missing:
         report.warnings.append(f"{len(missing)} ids have no result and were left out: {', '.join(missing[:5])}"
                                + (" ..." if len(missing) > 5 else ""))
-    report.protocol = _protocol(settings, pred_dir, gt_dir, items, sizes, lpips, fidelity is not None)
+    report.protocol = _protocol(settings, layout, pred_dir, gt_dir, items, sizes, lpips, fidelity is not None)
     return report
 
 
@@ -306,7 +344,7 @@ def _set_metrics(features, preds: list[np.ndarray], gts: list[np.ndarray], seed:
              "kid_x1000_std": round(kid.std, 4)}, small_set_warning(len(preds)))
 
 
-def _protocol(settings: EvalSettings, pred_dir: Path, gt_dir: Path, items: list[Item], sizes: list[tuple[int, int]],
+def _protocol(settings: EvalSettings, layout: str, pred_dir: Path, gt_dir: Path, items: list[Item], sizes: list[tuple[int, int]],
               lpips, garment_fidelity: bool) -> dict:
     from collections import Counter
 
@@ -315,7 +353,7 @@ def _protocol(settings: EvalSettings, pred_dir: Path, gt_dir: Path, items: list[
         "setting": settings.setting,
         "resolution": resolution,
         "resize": "results resized to their ground truth's size, bicubic",
-        "reference": {"folder": str(gt_dir), "count": len(items), "digest": protocol.file_set_digest([i.gt for i in items])},
+        "reference": {"folder": str(gt_dir), "layout": layout, "count": len(items), "digest": protocol.file_set_digest([i.gt for i in items])},
         "results": {"folder": str(pred_dir), "count": len(items)},
         "pairs": ({"file": str(settings.pairs), "digest": protocol.file_set_digest([settings.pairs])}
                   if settings.pairs else None),
