@@ -289,9 +289,10 @@ def test_bf16_matches_fp32_with_every_scheduler(tiny, pipe, scheduler):
                                            dtype=torch.bfloat16)
     pipe.set_scheduler(scheduler)
     try:
-        person, garment, mask = _inputs(batch=2)
-        a = pipe(person, garment, mask, steps=4, generator=torch.Generator().manual_seed(1))
-        b = half(person, garment, mask, steps=4, generator=torch.Generator().manual_seed(1))
+        # one small image, 3 steps: every scheduler's multistep update runs (bf16 convolutions on a CPU are slow)
+        person, garment, mask = _inputs(h=64, w=64)
+        a = pipe(person, garment, mask, steps=3, generator=torch.Generator().manual_seed(1))
+        b = half(person, garment, mask, steps=3, generator=torch.Generator().manual_seed(1))
     finally:
         pipe.set_scheduler("ddim")
     psnr = 10 * torch.log10(1 / torch.mean((a - b) ** 2))

@@ -21,6 +21,19 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*TRYON, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
 
 
+def in_process(capsys, *args) -> tuple[int, str, str]:
+    """The command line called in this process (the models stay loaded between calls): exit code, out, err."""
+    from tryon.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def test_analyze_writes_vitonhd_compatible_files(evalset, tmp_path, vitonhd_person):
     out = tmp_path / "a"
     res = run("analyze", vitonhd_person.path, "--out", out)
@@ -126,7 +139,7 @@ def test_models_list():
     assert res.returncode == 0 and "u2netp.onnx" in res.stdout and "Apache-2.0" in res.stdout
 
 
-def test_run_batch_and_eval(evalset, tmp_path):
+def test_run_batch_and_eval(evalset, tmp_path, capsys):
     person = next(e for e in evalset.of_kind("person") if e.pair_id == "00034_00")
     garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00034_00")
     out = tmp_path / "result.webp"
@@ -154,28 +167,30 @@ def test_run_batch_and_eval(evalset, tmp_path):
     gt = tmp_path / "gt"
     gt.mkdir()
     shutil.copy(person.path, gt / "00034_00.jpg")
-    res = run("eval", "--pred", tmp_path / "b", "--gt", gt, "--out", tmp_path / "m.json")
-    assert res.returncode == 0, res.stderr
+    code, _, err = in_process(capsys, "eval", "--pred", tmp_path / "b", "--gt", gt, "--out", tmp_path / "m.json")
+    assert code == 0, err
     summary = json.loads((tmp_path / "m.json").read_text())["summary"]
     assert summary["count"] == 1 and 0.3 < summary["ssim"] < 1.0
     assert (tmp_path / "m.csv").read_text().startswith("id,pred,gt,garment,ssim")
-    same = run("eval", "--pred", gt, "--gt", gt, "--out", tmp_path / "same.json")
-    assert same.returncode == 0, same.stderr
+    code, _, err = in_process(capsys, "eval", "--pred", gt, "--gt", gt, "--out", tmp_path / "same.json")
+    assert code == 0, err
     assert json.loads((tmp_path / "same.json").read_text())["summary"]["ssim"] == pytest.approx(1.0)
 
 
-def test_eval_protocol_fid_fidelity_report_and_comparison(evalset, tmp_path):
+def test_eval_protocol_fid_fidelity_report_and_comparison(evalset, tmp_path, capsys, monkeypatch):
     """The whole protocol from the command line on the evalset's ground-truth pairs: results are the
     truth re-encoded (mild) or blurred (heavy), so the numbers must order accordingly."""
     import io
 
     from scipy.ndimage import gaussian_filter
 
+    monkeypatch.setenv("TRYON_OFFLINE", "1")
     gt, garments, mild, heavy = (tmp_path / d for d in ("gt", "garments", "mild", "heavy"))
     for d in (gt, garments, mild, heavy):
         d.mkdir()
     rows = ["id,source"]
-    for pid, person, garment, _ in evalset.masked_pairs():
+    pairs = evalset.masked_pairs()[:3]
+    for pid, person, garment, _ in pairs:
         shutil.copy(person.path, gt / f"{pid}.jpg")
         shutil.copy(garment.path, garments / f"{pid}{garment.path.suffix}")
         photo = np.asarray(Image.open(person.path).convert("RGB"))
@@ -184,36 +199,35 @@ def test_eval_protocol_fid_fidelity_report_and_comparison(evalset, tmp_path):
         (mild / f"{pid}_{pid}.jpg").write_bytes(buf.getvalue())
         blurred = gaussian_filter(photo.astype(np.float32), (4, 4, 0)).round().clip(0, 255).astype(np.uint8)
         Image.fromarray(blurred).save(heavy / f"{pid}.png")
-        rows.append(f"{pid},{'studio' if pid.startswith('0') else 'studio-b'}")
+        rows.append(f"{pid},{'studio-a' if len(rows) % 2 else 'studio-b'}")
     (mild / "run.json").write_text(json.dumps({"engine": "jpeg", "options": {"quality": 70}}))
     strata = tmp_path / "strata.csv"
     strata.write_text("\n".join(rows) + "\n")
 
-    res = run("eval", "--pred", mild, "--gt", gt, "--fid", "--garments", garments, "--strata", strata,
-              "--out", tmp_path / "mild.json", "--report", tmp_path / "report")
-    assert res.returncode == 0, res.stderr
+    code, out, err = in_process(capsys, "eval", "--pred", mild, "--gt", gt, "--fid", "--garments", garments,
+                                "--strata", strata, "--out", tmp_path / "mild.json", "--report", tmp_path / "report")
+    assert code == 0, err
     result = json.loads((tmp_path / "mild.json").read_text())
     p, s = result["protocol"], result["summary"]
     assert p["setting"] == "paired" and p["engine"] == "jpeg" and p["settings"] == {"quality": 70}
-    assert p["reference"]["count"] == s["count"] == len(evalset.masked_pairs())
+    assert p["reference"]["count"] == s["count"] == len(pairs) and p["reference"]["layout"] == "folder"
     assert "inception-2015-12-05" in p["fid"]["network"] and "bicubic" in p["fid"]["preprocessing"]
     assert p["versions"]["numpy"] and p["garment_fidelity"]["colours"] > 0
     assert s["fid"] >= 0 and s["kid_x1000"] is not None and s["delta_e"] > 0 and s["ssim"] > 0.8
-    assert any("FID on" in w for w in s["warnings"])  # a handful of images: the small-set warning
-    assert set(result["strata"]["source"]) == {"studio", "studio-b"} and "category" in result["per_image"][0]
+    assert any("FID on" in w for w in s["warnings"]) and "warning: FID on" in err  # the small-set warning
+    assert set(result["strata"]["source"]) == {"studio-a", "studio-b"} and "category" in result["per_image"][0]
     page = (tmp_path / "report" / "index.html").read_text()
     assert "Protocol" in page and all(r["id"] in page for r in result["per_image"])
 
-    res = run("eval", "--pred", heavy, "--gt", gt, "--fid", "--out", tmp_path / "heavy.json",
-              "--against", tmp_path / "mild.json")
-    refusal = res.stderr.strip().splitlines()[-1]
-    assert res.returncode == 2 and refusal.startswith("error: not comparable") and "garment_fidelity" in refusal
-    assert "Traceback" not in res.stderr
+    code, out, err = in_process(capsys, "eval", "--pred", heavy, "--gt", gt, "--fid", "--out", tmp_path / "heavy.json",
+                                "--against", tmp_path / "mild.json")
+    refusal = err.strip().splitlines()[-1]
+    assert code == 2 and refusal.startswith("error: not comparable") and "garment_fidelity" in refusal
     heavy_summary = json.loads((tmp_path / "heavy.json").read_text())["summary"]
     assert heavy_summary["fid"] > s["fid"] and heavy_summary["ssim"] < s["ssim"]
-    same = run("eval", "--pred", heavy, "--gt", gt, "--fid", "--out", tmp_path / "same.json",
-               "--against", tmp_path / "heavy.json")
-    assert same.returncode == 0 and "(+0.000)" in same.stdout
+    code, out, err = in_process(capsys, "eval", "--pred", heavy, "--gt", gt, "--fid", "--out", tmp_path / "same.json",
+                                "--against", tmp_path / "heavy.json")
+    assert code == 0 and "FID" in out and "(+0.000)" in out, err
 
 
 def test_demo(tmp_path):

@@ -152,12 +152,15 @@ def test_forward_matches_reference_tiny(ref, tiny, size, keep):
     assert _compare_forward(ref, tiny, size, 3, keep) <= 1e-4
 
 
-def test_forward_matches_reference_full_published_architecture(ref):
-    model = random_model("full", seed=1)
+def test_full_published_architecture_holds_the_references_tensors(ref):
+    """At full size (972M parameters) our model and the reference hold the same tensors by name and
+    shape (built on the meta device: no memory, no time). The numbers are compared at tiny size above,
+    and at full size by benchmarks/fashn_speed.py on a GPU (26 s of this suite's 2 CPU cores before)."""
+    with torch.device("meta"):
+        model = FashnMMDiT(**SCALES["full"])
     assert config_from_state_dict(model.state_dict()) == PUBLISHED
-    size = (96, 72)  # 8x6 patches: rows and columns tell apart
-    assert _compare_forward(ref, model, size, 1, None) <= 1e-4
-    assert _compare_forward(ref, model, size, 2, torch.tensor([True, False])) <= 1e-4
+    theirs = reference_model(ref, model, (96, 72))  # a strict load: any name or shape apart raises
+    assert {k: v.shape for k, v in theirs.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
 
 
 def test_dropped_condition_is_what_the_unguided_branch_sees(tiny):
