@@ -5,9 +5,9 @@ wheel, SHA-256 checked) is the ``layers`` part of NVIDIA's TorchScript conversio
 ``inception-2015-12-05`` graph, the network of the original FID code (StyleGAN2-ADA's
 ``inception-2015-12-05.pt``). We know it by its structure: module names (``conv``, ``conv_1`` ...
 ``mixed_10.tower_2_conv``, ``pool2``), TensorFlow-style batch normalisation (beta only, epsilon
-1e-3) and 2048-d pool features, the graph clean-fid loads and calls as ``base.layers``; its
-author states that the file equals NVIDIA's. Its weights could not be compared byte for byte with
-NVIDIA's file offline: every report says so (:data:`PROVENANCE`).
+1e-3) and 2048-d pool features, the graph clean-fid loads and calls as ``base.layers``. Its
+weights could not be compared byte for byte with NVIDIA's file offline: every result says so
+(:data:`PROVENANCE`).
 
 **The preprocessing** is clean-fid's default ("clean", the one CatVTON's ``eval.py`` uses through
 ``cleanfid.fid.compute_fid``): each channel resized to 299x299 by PIL's bicubic filter on float
