@@ -218,5 +218,7 @@ def test_eval_reads_the_layout_persons_only_with_their_garments_and_categories(p
     assert all(r["ssim"] == pytest.approx(1.0) and r["delta_e"] is not None for r in rows)
     assert sorted(report.missing) == [t.person_id for t in by_id[2:]]
     assert report.protocol["reference"]["layout"] == "dresscode" and report.protocol["reference"]["count"] == 2
+    upper_only = find_test_set(dst / "upper_body" / "images", "paired")  # the images/ folder given itself
+    assert {t.category for t in upper_only.pairs} == {"upper"} and len(upper_only.pairs) == 2
     with pytest.raises(InputError, match="its own pairs files"):
         evaluate_folders(tmp_path / "results", dst, EvalSettings(pairs=dst / "test_pairs_paired.txt"))

@@ -273,3 +273,19 @@ def test_protocol_differences_name_what_differs():
     b = {**a, "resolution": [384, 512], "reference": {"digest": "y"}}
     found = differences(a, b)
     assert len(found) == 2 and found[0].startswith("resolution") and found[1].startswith("reference.digest")
+
+
+def test_vitonhd_test_folder_pairs_paired_and_unpaired(tmp_path):
+    """The VITON-HD layout as --gt: paired is each person with its own id's garment, unpaired as
+    test_pairs.txt says; the image/ folder given itself finds the same set."""
+    from tryon.data.testsets import find_test_set
+
+    for name in ("test/image/a.jpg", "test/image/b.jpg", "test/cloth/a.jpg", "test/cloth/b.jpg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "test_pairs.txt").write_text("a.jpg b.jpg\nb.jpg a.jpg\n")
+    paired = find_test_set(tmp_path, "paired")
+    assert paired.layout == "vitonhd" and [(t.person_id, t.garment_id) for t in paired.pairs] == [("a", "a"), ("b", "b")]
+    unpaired = find_test_set(tmp_path / "test" / "image", "unpaired")
+    assert [(t.person_id, t.garment.name) for t in unpaired.pairs] == [("a", "b.jpg"), ("b", "a.jpg")]
+    assert find_test_set(tmp_path / "test" / "cloth", "paired") is None  # a plain folder of photos

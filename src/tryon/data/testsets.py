@@ -4,11 +4,11 @@ Given the dataset folder itself, evaluation takes the ground truth, the product 
 and the categories from the layout, so the reference set holds exactly the test persons (one
 published DressCode FID of about 57 came from product photos mixed into the reference folder):
 
-- **VITON-HD** (``image/``, ``cloth/``, directly or under ``test/``): paired, each person with the
-  garment of its own id; unpaired, as ``test_pairs.txt`` says.
+- **VITON-HD** (``image/``, ``cloth/``, directly or under ``test/``, or its ``image/`` folder
+  itself): paired, each person with the garment of its own id; unpaired, as ``test_pairs.txt`` says.
 - **DressCode** (the root with ``upper_body/``, ``lower_body/``, ``dresses/``, or one of them):
-  ``images/N_0.jpg`` persons and ``images/N_1.jpg`` garments, as ``test_pairs_paired.txt`` or
-  ``test_pairs_unpaired.txt`` of each category folder say.
+  or its ``images/``): ``images/N_0.jpg`` persons and ``images/N_1.jpg`` garments, as
+  ``test_pairs_paired.txt`` or ``test_pairs_unpaired.txt`` of each category folder say.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def _photo(folder: Path, stem: str) -> Path | None:
 
 
 def _vitonhd(root: Path, setting: str) -> TestSet | None:
-    base = next((b for b in (root, root / "test") if (b / "image").is_dir() and (b / "cloth").is_dir()), None)
+    candidates = (root, root / "test", root.parent if root.name == "image" else root)
+    base = next((b for b in candidates if (b / "image").is_dir() and (b / "cloth").is_dir()), None)
     if base is None:
         return None
     persons = sorted(p.stem for p in (base / "image").iterdir() if p.suffix.lower() in _EXT)
@@ -60,6 +61,8 @@ def _vitonhd(root: Path, setting: str) -> TestSet | None:
 
 
 def _dresscode(root: Path, setting: str) -> TestSet | None:
+    if root.name == "images" and root.parent.name in FOLDERS.values():
+        root = root.parent  # the images/ folder itself was given
     folders = [root / name for name in FOLDERS.values() if (root / name / "images").is_dir()]
     if not folders and (root / "images").is_dir() and root.name in FOLDERS.values():
         folders = [root]

@@ -283,6 +283,8 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
         raise InputError(f"setting {settings.setting!r}: use paired or unpaired")
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     layout, items, missing = match_items(pred_dir, gt_dir, settings)
+    if settings.fid and len(items) < 2:
+        raise InputError("FID and KID compare sets: they need at least 2 results with a ground truth")
     strata, strata_columns = _strata_table(settings.strata)
     paired = settings.setting == "paired"
     lpips = _lpips(settings.lpips) if paired else None
