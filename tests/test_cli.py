@@ -230,6 +230,33 @@ def test_eval_protocol_fid_fidelity_report_and_comparison(evalset, tmp_path, cap
     assert code == 0 and "FID" in out and "(+0.000)" in out, err
 
 
+def test_eval_bad_input_exits_2_with_one_line_before_any_work(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((96, 72, 3), 60 * i, np.uint8)).save(photos / f"p{i}.png")
+    (tmp_path / "one.txt").write_text("p0.png p0.png\n")
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "no-id.csv").write_text("name,source\np0,studio\n")
+    cases = {
+        ("--fid", "--pairs", tmp_path / "one.txt"): "at least 2",
+        ("--lpips", "squeeze"): "NET=BACKBONE",
+        ("--lpips", f"squeeze={tmp_path / 'nowhere'}"): "no such file",
+        ("--lpips", f"resnet={tmp_path / 'a-file'}"): "use one of",
+        ("--setting", "sideways"): "paired or unpaired",
+        ("--setting", "unpaired"): "needs --pairs",
+        ("--strata", tmp_path / "no-id.csv"): "'id' column",
+        ("--report", tmp_path / "a-file"): "a file is in the way",
+        ("--against", tmp_path / "a-file"): "not a tryon eval result",
+        ("--repaint", tmp_path / "photos"): "no mask for",
+    }
+    for extra, message in cases.items():
+        code, out, err = in_process(capsys, "eval", "--pred", photos, "--gt", photos, "--out", tmp_path / "m.json", *extra)
+        assert code == 2 and err.startswith("error:") and message in err and err.count("\n") == 1, (extra, err)
+    code, _, err = in_process(capsys, "eval", "--pred", tmp_path / "nowhere", "--gt", photos)
+    assert code == 2 and "no such results folder" in err
+
+
 def test_demo(tmp_path):
     res = run("demo", "--out", tmp_path)
     assert res.returncode == 0, res.stderr

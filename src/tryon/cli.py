@@ -351,6 +351,10 @@ def evaluate(
     from tryon.metrics.protocol import differences
 
     baseline = _read_result(against) if against else None
+    if report is not None and report.exists() and not report.is_dir():
+        raise TryOnError(f"--report {report}: a file is in the way (give a folder for the page)")
+    if out.is_dir():
+        raise TryOnError(f"--out {out}: a folder (give a file name ending in .json)")
     settings = EvalSettings(setting=setting, pairs=pairs, garments=garments, fid=fid, lpips=lpips, repaint=repaint,
                             strata=strata, engine=engine)
     try:
