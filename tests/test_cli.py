@@ -237,6 +237,7 @@ def test_eval_bad_input_exits_2_with_one_line_before_any_work(tmp_path, capsys):
         Image.fromarray(np.full((96, 72, 3), 60 * i, np.uint8)).save(photos / f"p{i}.png")
     (tmp_path / "one.txt").write_text("p0.png p0.png\n")
     (tmp_path / "a-file").write_text("x")
+    (tmp_path / "masks").mkdir()
     (tmp_path / "no-id.csv").write_text("name,source\np0,studio\n")
     cases = {
         ("--fid", "--pairs", tmp_path / "one.txt"): "at least 2",
@@ -248,7 +249,7 @@ def test_eval_bad_input_exits_2_with_one_line_before_any_work(tmp_path, capsys):
         ("--strata", tmp_path / "no-id.csv"): "'id' column",
         ("--report", tmp_path / "a-file"): "a file is in the way",
         ("--against", tmp_path / "a-file"): "not a tryon eval result",
-        ("--repaint", tmp_path / "photos"): "no mask for",
+        ("--repaint", tmp_path / "masks"): "no mask for",
     }
     for extra, message in cases.items():
         code, out, err = in_process(capsys, "eval", "--pred", photos, "--gt", photos, "--out", tmp_path / "m.json", *extra)
