@@ -6,8 +6,6 @@ skip with a reason, except under CI=true, where they fail.
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -16,21 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from chromium import CHROMIUM_ARGS, chromium_path
 from tryon.serve.app import create_app
 from tryon.serve.settings import ServeSettings
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-dev-shm-usage"]
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = "chromium not installed (apt-get install chromium; make test does it when run as root)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +50,7 @@ def server(evalset, tmp_path_factory):
 
 
 def _browser(playwright, *extra: str):
-    return playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS + list(extra))
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS + list(extra))
 
 
 def test_upload_pick_and_try_on(server, vitonhd_person, evalset):

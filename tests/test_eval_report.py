@@ -7,8 +7,6 @@ CI=true, where it fails.
 
 from __future__ import annotations
 
-import os
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,27 +14,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from chromium import CHROMIUM_ARGS, chromium_path
 from tryon.imageio import save_image
 from tryon.metrics.image import psnr, ssim
 from tryon.metrics.report import HIGHER_IS_BETTER, colourise, error_map, worst_rows, write_report
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-dev-shm-usage"]
 #: Noise (standard deviation, grey levels) of each synthetic result, in row order: not sorted, so
 #: neither the table's first order nor the worst-case order can be right by accident.
 NOISE = (10, 45, 3, 25, 70, 15)
 EVIL_ID = 'x<script>alert("id")</script>'
 WORST = 3
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = "chromium not installed (apt-get install chromium; make test does it when run as root)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def _photo(rng: np.random.Generator, h: int = 128, w: int = 96) -> np.ndarray:
@@ -206,7 +193,7 @@ def test_page_renders_and_sorts_in_chromium(paired, tmp_path):
 
     index, rows = paired
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 375, "height": 800})  # a phone
             requests, errors = [], []

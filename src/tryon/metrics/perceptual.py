@@ -13,7 +13,6 @@ The LPIPS arithmetic is tested against the ``lpips`` package itself.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,14 +139,6 @@ def _load_state_dict(path: Path) -> dict:
         raise ModelUnavailableError(f"{path}: not a PyTorch state dict ({type(exc).__name__})") from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class LPIPS:
     """LPIPS v0.1 of uint8 RGB image pairs; lower is more alike."""
 
@@ -174,7 +165,7 @@ class LPIPS:
         self.shift = torch.tensor(SHIFT, device=self.device).view(1, 3, 1, 1)
         self.scale = torch.tensor(SCALE, device=self.device).view(1, 3, 1, 1)
         self.provenance = {"net": net, "backbone": str(backbone), "backbone_file": weights.name,
-                           "backbone_sha256": _sha256(weights), "heads": f"lpips==0.1.4 v0.1 {net}.pth"}
+                           "backbone_sha256": assets.file_sha256(weights), "heads": f"lpips==0.1.4 v0.1 {net}.pth"}
 
     def _taps(self, x):
         out, start = [], 0
