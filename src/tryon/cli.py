@@ -358,7 +358,7 @@ def evaluate(
     settings = EvalSettings(setting=setting, pairs=pairs, garments=garments, fid=fid, lpips=lpips, repaint=repaint,
                             strata=strata, engine=engine)
     try:
-        result = evaluate_folders(pred, gt, settings)
+        result = evaluate_folders(pred, gt, settings, progress=_eval_progress if sys.stderr.isatty() else None)
     except ImportError as exc:
         raise TryOnError(f"--fid and --lpips need PyTorch: pip install 'tryon[metrics]' ({exc.name} missing)") from None
     json_path, csv_path = result.write(out)
@@ -381,6 +381,10 @@ def evaluate(
         typer.echo(f"against {against}: " + "  ".join(
             f"{name} {_shown(s.get(key), digits)} ({s[key] - old[key]:+.{digits}f})"
             for key, name, digits in _EVAL_COLUMNS if s.get(key) is not None and old.get(key) is not None))
+
+
+def _eval_progress(done: int, total: int) -> None:
+    typer.echo(f"\rscored {done}/{total}", err=True, nl=done == total)
 
 
 #: (summary key, label, decimals) of what ``tryon eval`` prints.

@@ -297,7 +297,8 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
     with_category = fidelity is not None or any(i.category for i in items)
     report = EvalReport(missing=missing, strata_columns=tuple(dict.fromkeys(
         (("category",) if with_category else ()) + strata_columns)))
-    pred_images, gt_images, sizes = [], [], []
+    sets = _FeatureSets(features) if features is not None else None
+    sizes = []
     for n, item in enumerate(items, 1):
         gt = load_image(item.gt)
         pred = _fit(load_image(item.pred), gt.shape)
@@ -305,7 +306,8 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
             keep = ~_repaint_mask(settings.repaint, item.id, gt.shape)
             pred = pred.copy()
             pred[keep] = gt[keep]
-        row: dict = {"id": item.id, "pred": item.pred.name, "gt": item.gt.name if paired else None,
+        row: dict = {"id": item.id, "pred": item.pred.relative_to(pred_dir).as_posix(),
+                     "gt": item.gt.name if paired else None,
                      "garment": item.garment.name if item.garment else None}
         if item.category:
             row["category"] = item.category
@@ -321,14 +323,13 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
                 measured.pop("category", None)
             row.update(measured)
         report.rows.append({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
-        if features is not None:
-            pred_images.append(pred)
-            gt_images.append(gt)
+        if sets is not None:
+            sets.add(pred, gt)
         sizes.append((gt.shape[1], gt.shape[0]))
         if progress:
             progress(n, len(items))
-    if features is not None:
-        report.sets, warning = _set_metrics(features, pred_images, gt_images, settings.kid_seed)
+    if sets is not None:
+        report.sets, warning = sets.distances(settings.kid_seed)
         report.warnings += [warning] if warning else []
     if missing:
         report.warnings.append(f"{len(missing)} ids have no result and were left out: {', '.join(missing[:5])}"
@@ -337,13 +338,35 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
     return report
 
 
-def _set_metrics(features, preds: list[np.ndarray], gts: list[np.ndarray], seed: int) -> tuple[dict, str | None]:
-    from tryon.metrics.distribution import frechet_distance, kernel_distance, small_set_warning
+class _FeatureSets:
+    """Inception features of the results and of their ground truth, computed a batch at a time (a
+    test set's photos would not fit in memory; their features, 16 KB each, do)."""
 
-    fp, fg = features(preds), features(gts)
-    kid = kernel_distance(fp, fg, seed=seed)
-    return ({"fid": round(frechet_distance(fp, fg), 4), "kid_x1000": round(kid.mean, 4),
-             "kid_x1000_std": round(kid.std, 4)}, small_set_warning(len(preds)))
+    def __init__(self, features):
+        self.features = features
+        self.pending: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+        self.done: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+
+    def add(self, pred: np.ndarray, gt: np.ndarray) -> None:
+        self.pending[0].append(pred)
+        self.pending[1].append(gt)
+        if len(self.pending[0]) == self.features.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        for images, done in zip(self.pending, self.done):
+            if images:
+                done.append(self.features(images))
+                images.clear()
+
+    def distances(self, seed: int) -> tuple[dict, str | None]:
+        from tryon.metrics.distribution import frechet_distance, kernel_distance, small_set_warning
+
+        self._flush()
+        fp, fg = (np.concatenate(done) for done in self.done)
+        kid = kernel_distance(fp, fg, seed=seed)
+        return ({"fid": round(frechet_distance(fp, fg), 4), "kid_x1000": round(kid.mean, 4),
+                 "kid_x1000_std": round(kid.std, 4)}, small_set_warning(len(fp)))
 
 
 def _protocol(settings: EvalSettings, layout: str, pred_dir: Path, gt_dir: Path, items: list[Item], sizes: list[tuple[int, int]],
