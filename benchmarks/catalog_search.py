@@ -1,0 +1,112 @@
+"""Catalog search on the evalset's garments, and the index at 100,000 garments.
+
+1. Index every evalset garment (upper, lower, dress) with its detected category, then again with the
+   evalset's own categories given as the shop's metadata (catalog.csv); per evalset half (tuning /
+   checking, split by source repository; the embedding's weights were tuned on the first):
+   the share of queries whose same-category garments all rank above the others (strict), and whose
+   first five (or as many as there are) are of its category.
+2. A re-encoded (JPEG 70), resized (0.7x) copy of every garment: its original is its nearest neighbour?
+3. 100,000 synthetic unit vectors of the embedding's size: build time and top-10 query time, exact
+   (FAISS flat) and graph (HNSW), and the graph's recall of the exact top 10.
+
+Usage: python benchmarks/catalog_search.py [--out out/catalog]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tryon.catalog import index as index_module
+from tryon.catalog.folder import read_catalog
+from tryon.catalog.index import CatalogIndex
+from tryon.data.evalset import Evalset, find_evalset
+
+
+def ranking(index: CatalogIndex, queries: list[str]) -> tuple[float, float]:
+    strict = top5 = 0
+    for gid in queries:
+        category = index.items[gid]["category"]
+        ranked = [index.items[g]["category"] for g, _ in index.search(index.vector(gid), len(index) - 1, exclude={gid})]
+        same = ranked.count(category)
+        strict += ranked[:same] == [category] * same
+        top5 += ranked[:min(5, same)] == [category] * min(5, same)
+    return strict / len(queries), top5 / len(queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("out/catalog"))
+    args = parser.parse_args()
+    ev = Evalset(find_evalset())
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}")
+    garments = [g for g in ev.of_kind("garment") if g.category in ("upper", "lower", "dress")]
+    half = {g.path.stem: h for h in ("tuning", "checking") for g in ev.half(h) if g.kind == "garment"}
+    for given in (False, True):
+        folder = args.out / ("given" if given else "detected")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for g in garments:
+            (folder / g.path.name).symlink_to(g.path.resolve())
+        if given:
+            (folder / "catalog.csv").write_text("id,category\n" + "".join(f"{g.path.stem},{g.category}\n" for g in garments))
+        t0 = time.perf_counter()
+        index = CatalogIndex.load(folder)
+        report = index.update()
+        seconds = time.perf_counter() - t0
+        label = "shop's categories" if given else "detected categories"
+        print(f"{label}: {len(index)} garments indexed in {seconds:.1f} s ({seconds / len(index):.2f} s each, "
+              f"models loaded once); {report.summary()}")
+        for h in ("tuning", "checking"):
+            ids = [gid for gid in index.ids if half[read_catalog(folder)[gid].path.stem] == h]
+            strict, top5 = ranking(index, ids)
+            print(f"  {h} half ({len(ids)} queries): same category first {strict:.1%} (strict), top 5 {top5:.1%}")
+    folder = args.out / "copies"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for g in garments:
+        (folder / g.path.name).symlink_to(g.path.resolve())
+        image = Image.open(g.path).convert("RGB")
+        image = image.resize((round(image.width * 0.7), round(image.height * 0.7)), Image.LANCZOS)
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=70)
+        (folder / f"copy-of-{g.path.stem}.jpg").write_bytes(buf.getvalue())
+    index = CatalogIndex.load(folder)
+    index.update()
+    hits = sum(index.search(index.vector(f"copy-of-{g.path.stem}"), 1, exclude={f"copy-of-{g.path.stem}"})[0][0]
+               == g.path.stem for g in garments)
+    print(f"re-encoded copies: the original is the nearest for {hits} of {len(garments)}")
+
+    rng = np.random.default_rng(0)
+    dims = index.params.dims
+    vectors = rng.normal(size=(100_000, dims)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    big = CatalogIndex(args.out / "synthetic")
+    big.vectors = vectors
+    big.items = {f"g{i}": {"id": f"g{i}", "category": "upper"} for i in range(len(vectors))}
+    queries = vectors[:200] + rng.normal(scale=0.02, size=(200, dims)).astype(np.float32)
+    results = {}
+    for name, limit in (("exact", len(vectors)), ("graph (HNSW)", 0)):
+        index_module.EXACT_LIMIT = limit
+        big._faiss = None
+        t0 = time.perf_counter()
+        big.search(queries[0], 10)
+        build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        results[name] = [[g for g, _ in big.search(q, 10)] for q in queries]
+        per_query = (time.perf_counter() - t0) / len(queries) * 1000
+        print(f"100,000 x {dims}-d, {name}: built in {build:.1f} s, top-10 query {per_query:.2f} ms")
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(results["graph (HNSW)"], results["exact"])])
+    print(f"graph recall of the exact top 10: {recall:.3f}")
+
+
+if __name__ == "__main__":
+    main()

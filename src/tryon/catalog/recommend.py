@@ -1,0 +1,120 @@
+"""Similar garments, and garments that go with one ("complete the look"), each score explained.
+
+**Similar**: the nearest vectors of the index (:mod:`tryon.catalog.embedding`): the score is the
+weighted sum of the parts' cosine similarities, and the JSON gives each part.
+
+**Goes with**: garments of the complementary category (a top goes with a bottom and the other way
+round; a dress is a whole outfit, so nothing is proposed for it), ranked by
+
+    score = harmony_weight * colour harmony + style_weight * style + interest_weight * interest
+
+- *colour harmony* of the two palettes' main colours: a neutral (low chroma: black, white, grey,
+  beige, denim at low saturation) goes with anything; otherwise hues that are close (analogous) or
+  opposite (complementary) go together, hues a third of the circle apart less, others least; a
+  contrast in lightness helps;
+- *style*: the cosine of the two garments' image embeddings (similar texture and cut go together);
+- *interest*: the cosine with the mean image embedding of the items a shopper liked, when given.
+
+The rules are named parameters (:class:`LookParams`), not learned: they are a documented baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tryon.catalog.embedding import part_similarities
+from tryon.catalog.folder import Garment
+from tryon.catalog.index import CatalogIndex
+from tryon.category import Category
+from tryon.errors import InputError
+
+COMPLEMENTS = {Category.UPPER: {Category.LOWER}, Category.LOWER: {Category.UPPER}, Category.DRESS: set()}
+
+
+@dataclass(frozen=True)
+class LookParams:
+    harmony_weight: float = 0.5
+    style_weight: float = 0.3
+    interest_weight: float = 0.2  # used only when liked items are given (the others then share 1.0)
+    neutral_chroma: float = 15.0  # CIELAB chroma below which a colour is a neutral
+    analogous_hue: float = 35.0  # degrees
+    complementary_hue: float = 150.0  # degrees and more: opposite hues
+    harmony_by_kind: tuple[tuple[str, float], ...] = (
+        ("neutral", 1.0), ("analogous", 0.8), ("complementary", 0.75), ("triadic", 0.55), ("clashing", 0.3))
+    lightness_contrast_bonus: float = 0.1  # added when the main colours differ by 30+ in lightness
+
+
+def _main_colour(palette: list) -> np.ndarray:
+    return np.asarray(max(palette, key=lambda entry: entry[1])[0], np.float64)
+
+
+def colour_harmony(a: list, b: list, params: LookParams = LookParams()) -> tuple[float, str]:
+    """(harmony 0..1, its kind) of two palettes' main colours."""
+    ca, cb = _main_colour(a), _main_colour(b)
+    chroma_a, chroma_b = np.hypot(ca[1], ca[2]), np.hypot(cb[1], cb[2])
+    if min(chroma_a, chroma_b) < params.neutral_chroma:
+        kind = "neutral"
+    else:
+        hue = abs(np.degrees(np.arctan2(ca[2], ca[1]) - np.arctan2(cb[2], cb[1]))) % 360
+        hue = min(hue, 360 - hue)
+        kind = ("analogous" if hue <= params.analogous_hue else "complementary" if hue >= params.complementary_hue
+                else "triadic" if 100 <= hue < params.complementary_hue else "clashing")
+    value = dict(params.harmony_by_kind)[kind]
+    if abs(ca[0] - cb[0]) >= 30:
+        value = min(1.0, value + params.lightness_contrast_bonus)
+    return value, kind
+
+
+def _card(garment: Garment, item: dict, score: float, parts: dict) -> dict:
+    """A garment as the shopper sees it (its category detected when the shop did not say), scored."""
+    card = garment.describe()
+    card["category"] = card["category"] or item["category"]
+    return {**card, "score": round(score, 4), "parts": parts}
+
+
+def similar(index: CatalogIndex, garments: dict[str, Garment], garment_id: str, k: int = 10) -> list[dict]:
+    """The ``k`` garments most like ``garment_id`` (never itself), with each part's similarity."""
+    if not 1 <= k <= 100:
+        raise InputError(f"k = {k}: ask for 1 to 100 garments")
+    query = index.vector(garment_id)
+    found = index.search(query, k, exclude={garment_id})
+    return [_card(garments[gid], index.items[gid], score, part_similarities(query, index.vector(gid), index.params))
+            for gid, score in found if gid in garments]
+
+
+def goes_with(index: CatalogIndex, garments: dict[str, Garment], garment_id: str, k: int = 10,
+              liked: tuple[str, ...] = (), params: LookParams = LookParams()) -> list[dict]:
+    """Garments of the complementary category for ``garment_id``, best first, each score explained."""
+    if not 1 <= k <= 100:
+        raise InputError(f"k = {k}: ask for 1 to 100 garments")
+    item = index.items.get(garment_id)
+    if item is None:
+        raise InputError(f"no garment {garment_id!r} in the index of {index.folder} (run tryon catalog index)")
+    wanted = COMPLEMENTS[Category(item["category"])]
+    if not wanted:
+        return []
+    start, end, _ = index.params.parts["image"]
+    mine = index.vector(garment_id)[start:end]
+    interest = None
+    if liked:
+        interest = np.mean([index.vector(g)[start:end] for g in liked], axis=0)
+        interest /= max(float(np.linalg.norm(interest)), 1e-9)
+    weights = (params.harmony_weight, params.style_weight, params.interest_weight if interest is not None else 0.0)
+    total = sum(weights)
+    cards = []
+    for gid, other in index.items.items():
+        if Category(other["category"]) not in wanted or gid not in garments:
+            continue
+        theirs = index.vector(gid)[start:end]
+        harmony, kind = colour_harmony(item["palette"], other["palette"], params)
+        style = float(mine @ theirs) / max(float(np.linalg.norm(mine) * np.linalg.norm(theirs)), 1e-9)
+        parts = {"colour_harmony": round(harmony, 4), "harmony_kind": kind, "style": round(style, 4)}
+        score = weights[0] * harmony + weights[1] * style
+        if interest is not None:
+            parts["interest"] = round(float(theirs @ interest) / max(float(np.linalg.norm(theirs)), 1e-9), 4)
+            score += weights[2] * parts["interest"]
+        cards.append(_card(garments[gid], other, score / total, parts))
+    return sorted(cards, key=lambda c: -c["score"])[:k]
+

@@ -1,0 +1,180 @@
+"""The catalog: metadata, embeddings of evalset product photos, the FAISS index (exact and graph),
+incremental updates, similar search, "complete the look", and the command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("faiss", reason="the catalog extra (faiss-cpu) is not installed")
+pytest.importorskip("torch", reason="the catalog extra (torch) is not installed")
+
+from tryon.catalog import index as index_module  # noqa: E402
+from tryon.catalog.embedding import EmbeddingParams, GarmentEmbedder  # noqa: E402
+from tryon.catalog.folder import read_catalog  # noqa: E402
+from tryon.catalog.index import CatalogIndex  # noqa: E402
+from tryon.catalog.recommend import colour_harmony, goes_with, similar  # noqa: E402
+from tryon.errors import InputError  # noqa: E402
+
+
+def _copy_as(src: Path, dst: Path, quality: int = 70, scale: float = 0.7) -> None:
+    """A re-encoded, resized copy: what a shop's second upload of one product looks like."""
+    image = Image.open(src).convert("RGB")
+    image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality)
+    dst.write_bytes(buf.getvalue())
+
+
+@pytest.fixture(scope="module")
+def embedder(garment_analyzer):
+    return GarmentEmbedder(analyzer=garment_analyzer)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory, evalset, embedder):
+    """Two garments per category with the shop's metadata, one re-encoded copy, indexed once."""
+    folder = tmp_path_factory.mktemp("shop")
+    rows = ["id,name,category,price,season"]
+    for category in ("upper", "lower", "dress"):
+        for i, entry in enumerate(evalset.of_kind("garment", category)[:2]):
+            gid = f"{category}{i}"
+            shutil.copy(entry.path, folder / f"{gid}{entry.path.suffix}")
+            rows.append(f"{gid},The {category} no. {i},{category},{19.5 + i},summer")
+    _copy_as(next(folder.glob("upper0.*")), folder / "upper0-again.jpg")
+    rows.append("upper0-again,The upper no. 0 again,upper,19.5,summer")
+    (folder / "catalog.csv").write_text("\n".join(rows) + "\n")
+    index = CatalogIndex.load(folder)
+    report = index.update(embedder)
+    assert len(report.added) == 7 and not report.skipped
+    return folder, index
+
+
+def test_a_reencoded_copy_is_the_nearest_and_categories_come_first(shop):
+    folder, index = shop
+    garments = read_catalog(folder)
+    found = similar(index, garments, "upper0-again", k=3)
+    assert found[0]["id"] == "upper0" and found[0]["name"] == "The upper no. 0" and found[0]["price"] == 19.5
+    assert set(found[0]["parts"]) == {"image", "colour", "category", "pattern"} and found[0]["parts"]["image"] > 0.9
+    for gid in index.ids:  # the shop's categories: every same-category garment before any other
+        category = index.items[gid]["category"]
+        ranked = [index.items[r["id"]]["category"] for r in similar(index, garments, gid, k=len(index) - 1)]
+        same = ranked.count(category)
+        assert ranked[:same] == [category] * same, (gid, ranked)
+    with pytest.raises(InputError, match="1 to 100"):
+        similar(index, garments, "upper0", k=0)
+
+
+def test_goes_with_proposes_the_complementary_category_with_its_reasons(shop):
+    folder, index = shop
+    garments = read_catalog(folder)
+    looks = goes_with(index, garments, "upper1", k=5)
+    assert [c["category"] for c in looks] == ["lower", "lower"]
+    assert looks[0]["score"] >= looks[1]["score"]
+    assert {"colour_harmony", "harmony_kind", "style"} <= set(looks[0]["parts"])
+    liked = goes_with(index, garments, "upper1", k=5, liked=("lower1",))
+    assert liked[0]["id"] == "lower1" and liked[0]["parts"]["interest"] > 0.99
+    assert [c["category"] for c in goes_with(index, garments, "lower0", k=5)] == ["upper"] * 3
+    assert goes_with(index, garments, "dress0") == []  # a dress is a whole outfit
+
+
+def test_colour_harmony_rules():
+    red, cyan, orange = [50, 60, 40], [50, -60, -40], [60, 40, 60]
+    grey = [80, 1, 1]
+    assert colour_harmony([(grey, 1.0)], [(red, 1.0)]) == (1.0, "neutral")
+    assert colour_harmony([(red, 1.0)], [(orange, 1.0)])[1] == "analogous"
+    assert colour_harmony([(red, 1.0)], [(cyan, 1.0)])[1] == "complementary"
+    # the main colour (largest share) decides
+    assert colour_harmony([(red, 0.2), (grey, 0.8)], [(cyan, 1.0)])[1] == "neutral"
+
+
+def test_metadata_rows_and_their_mistakes(tmp_path):
+    for name in ("a.jpg", "b.png", "upper/c.jpg"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    (tmp_path / "catalog.csv").write_text("id,file,name,price,colour,url,material\n"
+                                          "shirt,a.jpg,Linen shirt,\"€29,90\",white,https://x/1,linen\n")
+    garments = read_catalog(tmp_path)
+    card = garments["shirt"].describe()
+    assert (card["name"], card["price"], card["colour"], card["extra"]) == ("Linen shirt", 29.9, "white", {"material": "linen"})
+    assert garments["b"].describe()["name"] == "B" and garments["c"].category.value == "upper"  # no row: still there
+    cases = {
+        "id,name\nb,One\nb,Two\n": "described twice",
+        "id,file\nb,a.jpg\n": "garment 'b' is described twice",  # a.jpg takes the id of the photo b.png
+        "id,file\nx,missing.jpg\n": "no photo 'missing.jpg'",
+        "id,name\nnothing,Ghost\n": "no photo for id 'nothing'",
+        "id,price\nb,cheap\n": "price 'cheap'",
+        "id,category\nb,hat\n": "row 2: unknown category",
+    }
+    for text, message in cases.items():
+        (tmp_path / "catalog.csv").write_text(text)
+        with pytest.raises(InputError, match=message):
+            read_catalog(tmp_path)
+    (tmp_path / "catalog.csv").unlink()
+    (tmp_path / "catalog.json").write_text(json.dumps({"garments": [{"id": "b", "name": "Bee", "price": 5}]}))
+    assert read_catalog(tmp_path)["b"].describe()["name"] == "Bee"
+
+
+def test_updates_embed_only_what_changed(shop, tmp_path, embedder, evalset):
+    folder = tmp_path / "shop"
+    shutil.copytree(shop[0], folder)
+    index = CatalogIndex.load(folder)
+    assert len(index) == 7  # the stored index travels with the folder
+    os.remove(folder / "upper0-again.jpg")
+    lines = (folder / "catalog.csv").read_text().splitlines()
+    (folder / "catalog.csv").write_text("\n".join(line for line in lines if not line.startswith("upper0-again")) + "\n")
+    _copy_as(evalset.of_kind("garment", "upper")[3].path, folder / "new.jpg")
+    (folder / "broken.jpg").write_bytes(b"not a photo")
+    report = CatalogIndex.load(folder).update(embedder)
+    assert report.added == ["new"] and report.removed == ["upper0-again"] and report.unchanged == 6
+    assert [name for name, _ in report.skipped] == ["broken.jpg"] and "broken.jpg" in report.summary()
+    again = CatalogIndex.load(folder)
+    assert "new" in again.ids and "upper0-again" not in again.ids
+    other = CatalogIndex.load(folder, EmbeddingParams(colour_bins=3))  # another embedding model
+    assert len(other) == 0 and other.stored_model != other.params.model_id
+
+
+def test_graph_index_past_the_exact_limit_finds_what_exact_search_finds(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    index = CatalogIndex(tmp_path)
+    vectors = rng.normal(size=(3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index.vectors = vectors
+    index.items = {f"g{i}": {"id": f"g{i}", "category": "upper"} for i in range(len(vectors))}
+    queries = vectors[:50] + rng.normal(scale=0.05, size=(50, 32)).astype(np.float32)
+    truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    exact = [[int(g[1:]) for g, _ in index.search(q, 10)] for q in queries]
+    assert exact == truth.tolist()
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 1000)
+    index._faiss = None
+    graph = [[int(g[1:]) for g, _ in index.search(q, 10)] for q in queries]
+    assert type(index._faiss).__name__ == "IndexHNSWFlat"
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(graph, truth.tolist())])
+    assert recall > 0.95
+
+
+def test_command_line(shop, tmp_path, capsys):
+    from test_cli import in_process
+
+    folder = shop[0]
+    code, out, err = in_process(capsys, "catalog", "similar", folder, "upper0-again", "-k", "2")
+    assert code == 0, err
+    assert [c["id"] for c in json.loads(out)][0] == "upper0"
+    code, out, err = in_process(capsys, "catalog", "goes-with", folder, "lower0", "-k", "1", "--liked", "upper1")
+    assert code == 0 and json.loads(out)[0]["category"] == "upper", err
+    code, _, err = in_process(capsys, "catalog", "similar", folder, "nope")
+    assert code == 2 and "no garment 'nope'" in err
+    code, _, err = in_process(capsys, "catalog", "similar", folder, "upper0", "-k", "500")
+    assert code == 2 and "1 to 100" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    Image.new("RGB", (8, 8)).save(empty / "a.jpg")
+    code, _, err = in_process(capsys, "catalog", "similar", empty, "a")
+    assert code == 2 and "no index yet" in err
