@@ -21,8 +21,9 @@ from tryon.serve.settings import ServeSettings
 
 
 @pytest.fixture(scope="module")
-def server(evalset, tmp_path_factory):
-    """A real uvicorn server on a free local port, with a two-garment catalog."""
+def server(evalset, tmp_path_factory, garment_analyzer):
+    """A real uvicorn server on a free local port, with a three-garment catalog, named and priced in its
+    catalog.csv, and indexed for search."""
     import uvicorn
 
     root = tmp_path_factory.mktemp("catalog")
@@ -31,6 +32,14 @@ def server(evalset, tmp_path_factory):
     (root / "upper" / paired.path.name).symlink_to(paired.path)
     dress = evalset.of_kind("garment", "dress")[0]
     (root / dress.path.name).symlink_to(dress.path)
+    trousers = evalset.of_kind("garment", "lower")[0]
+    (root / trousers.path.name).symlink_to(trousers.path)
+    (root / "catalog.csv").write_text(f"id,file,name,category,price\n{trousers.path.stem},{trousers.path.name},"
+                                      "Wide trousers,lower,49.5\n")
+    from tryon.catalog.embedding import GarmentEmbedder
+    from tryon.catalog.index import CatalogIndex
+
+    CatalogIndex.load(root).update(GarmentEmbedder(analyzer=garment_analyzer))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -44,7 +53,7 @@ def server(evalset, tmp_path_factory):
         time.sleep(0.1)
     while not server.started:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", paired.path.stem
+    yield f"http://127.0.0.1:{port}", paired.path.stem, trousers.path.stem
     server.should_exit = True
     thread.join(timeout=30)
 
@@ -56,14 +65,26 @@ def _browser(playwright, *extra: str):
 def test_upload_pick_and_try_on(server, vitonhd_person, evalset):
     from playwright.sync_api import expect, sync_playwright
 
-    url, garment_id = server
+    url, garment_id, trousers_id = server
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone-sized screen
         page.goto(url)
         page.set_input_files("#person-file", str(vitonhd_person.path))
+        trousers_tile = page.locator(f'#catalog button[data-id="{trousers_id}"]')
+        expect(trousers_tile).to_contain_text("Wide trousers")  # the shop's name and price, not the file's
+        expect(trousers_tile).to_contain_text("49.50")
         page.click(f'#catalog button[data-id="{garment_id}"]')
         expect(page.locator("#category")).to_have_value("upper")  # the catalog folder's category
+        # What goes with the top: the trousers, tried in one click (then back to the top).
+        goes = page.locator(f'#goes button[data-id="{trousers_id}"]')
+        expect(goes).to_be_visible(timeout=30_000)
+        expect(page.locator("#similar-box")).to_be_visible()
+        goes.click()
+        expect(page.locator("#category")).to_have_value("lower")
+        expect(trousers_tile).to_have_attribute("aria-selected", "true")
+        page.click(f'#catalog button[data-id="{garment_id}"]')
+        expect(page.locator("#category")).to_have_value("upper")
         page.click("#run")
         expect(page.locator("#result-card")).to_be_visible(timeout=60_000)
         expect(page.locator("#status")).to_have_text("Done.")
@@ -111,7 +132,7 @@ def _y4m(path, image: np.ndarray, frames: int = 20) -> None:
 def test_live_mode_and_a_still_photo_from_a_fake_camera(server, vitonhd_person, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    url, garment_id = server
+    url, garment_id, _ = server
     image = np.asarray(Image.open(vitonhd_person.path).convert("RGB").resize((384, 512)))
     video = tmp_path / "camera.y4m"
     _y4m(video, image)

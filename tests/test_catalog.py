@@ -178,3 +178,53 @@ def test_command_line(shop, tmp_path, capsys):
     Image.new("RGB", (8, 8)).save(empty / "a.jpg")
     code, _, err = in_process(capsys, "catalog", "similar", empty, "a")
     assert code == 2 and "no index yet" in err
+
+
+def test_service_answers_similar_and_recommend_from_the_index(shop, tmp_path):
+    from serve_helpers import running_app
+
+    folder = shop[0]
+    unindexed = tmp_path / "unindexed"
+    unindexed.mkdir()
+    shutil.copy(next(folder.glob("upper0.*")), unindexed / "lonely.jpg")
+    with running_app(catalog=folder, workers=1) as (client, _):
+        listed = {g["id"]: g for g in client.get("/v1/garments").json()["garments"]}
+        assert listed["upper0"]["name"] == "The upper no. 0" and listed["upper0"]["price"] == 19.5
+        found = client.get("/v1/garments/upper0-again/similar", params={"k": 2})
+        assert found.status_code == 200 and found.json()["garments"][0]["id"] == "upper0"
+        look = client.post("/v1/recommend", json={"garment_id": "upper1", "k": 3, "liked": ["lower1"]})
+        assert look.status_code == 200
+        assert [g["category"] for g in look.json()["garments"]] == ["lower", "lower"]
+        assert look.json()["garments"][0]["parts"]["interest"] > 0.99
+        for response, status in ((client.get("/v1/garments/nope/similar"), 404),
+                                 (client.get("/v1/garments/upper0/similar", params={"k": 0}), 422),
+                                 (client.get("/v1/garments/upper0/similar", params={"k": "many"}), 422),
+                                 (client.post("/v1/recommend", json={"k": 3}), 422),
+                                 (client.post("/v1/recommend", json={"garment_id": "upper0", "liked": "x"}), 422),
+                                 (client.post("/v1/recommend", content=b"{not json"), 422),
+                                 (client.post("/v1/recommend", json={"garment_id": "upper0", "k": 101}), 422)):
+            assert response.status_code == status, response.text
+            assert set(response.json()) == {"error", "message"}
+    from tryon.serve.app import error_response
+    from tryon.serve.catalog import Catalog, NotIndexedError
+
+    with pytest.raises(NotIndexedError, match="tryon catalog index") as refused:
+        Catalog(unindexed).similar("lonely", 8)
+    assert error_response(refused.value).status_code == 409
+
+
+def test_what_goes_with_the_outfit_in_a_person_photo(shop, vitonhd_person, person_analyzer, embedder, capsys):
+    from test_cli import in_process
+    from tryon.catalog.recommend import goes_with_outfit, worn_garment
+    from tryon.imageio import load_image
+
+    folder, index = shop
+    worn = worn_garment(load_image(vitonhd_person.path), person_analyzer, embedder)
+    assert worn.category.value == "upper"  # a VITON-HD photo: a top is what it shows
+    looks = goes_with_outfit(index, read_catalog(folder), worn, k=5)
+    assert [c["category"] for c in looks] == ["lower", "lower"] and "colour_harmony" in looks[0]["parts"]
+    trousers = worn_garment(load_image(vitonhd_person.path), person_analyzer, embedder, "lower")
+    assert {c["category"] for c in goes_with_outfit(index, read_catalog(folder), trousers, k=5)} == {"upper"}
+    for args in ((), ("upper0", "--person", vitonhd_person.path)):
+        code, _, err = in_process(capsys, "catalog", "goes-with", folder, *args)
+        assert code == 2 and "one of the two" in err

@@ -516,14 +516,36 @@ def catalog_similar(folder: Path = typer.Argument(..., help="The indexed catalog
 @catalog_app.command("goes-with")
 @user_errors
 def catalog_goes_with(folder: Path = typer.Argument(..., help="The indexed catalog folder."),
-                      garment_id: str = typer.Argument(..., help="A garment's id."),
+                      garment_id: Optional[str] = typer.Argument(None, help="A garment's id (or give --person)."),
+                      person: Optional[Path] = typer.Option(None, help="A person photo: what goes with the garment "
+                                                            "they wear (cut out along our parse)."),
+                      wearing: Optional[str] = typer.Option(None, help="With --person: upper or lower (default: the "
+                                                             "garment the photo shows most)."),
                       k: int = typer.Option(10, "-k", help="How many (1..100)."),
                       liked: Optional[str] = typer.Option(None, help="Comma-separated ids the shopper liked.")) -> None:
-    """Garments of the complementary category that go with this one ("complete the look"), each score explained."""
-    from tryon.catalog.recommend import goes_with
+    """Garments of the complementary category that go with a garment or a person's outfit ("complete the
+    look"), each score explained."""
+    from tryon.catalog.recommend import goes_with, goes_with_outfit, worn_garment
 
+    if (garment_id is None) == (person is None):
+        raise TryOnError("give a garment id or --person PHOTO (one of the two)")
     likes = tuple(x for x in (liked or "").split(",") if x)
-    _recommendations(folder, garment_id, k, lambda index, garments, gid, n: goes_with(index, garments, gid, n, likes))
+    if garment_id is not None:
+        _recommendations(folder, garment_id, k, lambda index, garments, gid, n: goes_with(index, garments, gid, n, likes))
+        return
+    from tryon.catalog.embedding import GarmentEmbedder
+    from tryon.catalog.folder import read_catalog
+    from tryon.catalog.index import CatalogIndex
+    from tryon.imageio import load_image
+    from tryon.person.analyzer import PersonAnalyzer
+
+    garments, index = read_catalog(folder), CatalogIndex.load(folder)
+    if not len(index):
+        raise TryOnError(f"{folder} has no index yet: run tryon catalog index {folder}")
+    with PersonAnalyzer() as persons:
+        worn = worn_garment(load_image(person), persons, GarmentEmbedder(index.params), wearing)
+    typer.echo(json.dumps({"wearing": worn.category.value,
+                           "garments": goes_with_outfit(index, garments, worn, k, likes)}, indent=1))
 
 
 @models_app.command("fetch")

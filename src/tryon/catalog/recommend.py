@@ -4,7 +4,8 @@
 weighted sum of the parts' cosine similarities, and the JSON gives each part.
 
 **Goes with**: garments of the complementary category (a top goes with a bottom and the other way
-round; a dress is a whole outfit, so nothing is proposed for it), ranked by
+round; a dress is a whole outfit, so nothing is proposed for it) for a catalog garment, or for the
+garment a person wears in a photo (cut out along our parse), ranked by
 
     score = harmony_weight * colour harmony + style_weight * style + interest_weight * interest
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tryon.catalog.embedding import part_similarities
+from tryon.catalog.embedding import GarmentEmbedder, GarmentEmbedding, part_similarities
 from tryon.catalog.folder import Garment
 from tryon.catalog.index import CatalogIndex
 from tryon.category import Category
@@ -87,16 +88,39 @@ def similar(index: CatalogIndex, garments: dict[str, Garment], garment_id: str, 
 def goes_with(index: CatalogIndex, garments: dict[str, Garment], garment_id: str, k: int = 10,
               liked: tuple[str, ...] = (), params: LookParams = LookParams()) -> list[dict]:
     """Garments of the complementary category for ``garment_id``, best first, each score explained."""
-    if not 1 <= k <= 100:
-        raise InputError(f"k = {k}: ask for 1 to 100 garments")
     item = index.items.get(garment_id)
     if item is None:
         raise InputError(f"no garment {garment_id!r} in the index of {index.folder} (run tryon catalog index)")
+    return _looks(index, garments, index.vector(garment_id), item, k, liked, params)
+
+
+def goes_with_outfit(index: CatalogIndex, garments: dict[str, Garment], worn: GarmentEmbedding, k: int = 10,
+                     liked: tuple[str, ...] = (), params: LookParams = LookParams()) -> list[dict]:
+    """The same for a garment a person wears (:func:`worn_garment`): what goes with their outfit."""
+    return _looks(index, garments, worn.vector, {"category": worn.category.value, "palette": worn.palette},
+                  k, liked, params)
+
+
+def worn_garment(photo: np.ndarray, persons, embedder: GarmentEmbedder,
+                 category: Category | str | None = None) -> GarmentEmbedding:
+    """The embedding of the garment a person wears (the most visible one, or ``category``), cut out
+    along our parse as the self-supervised training data is."""
+    from tryon.training.flatlay import garment_cutout
+
+    analysis = persons.analyze(photo)
+    worn, mask = garment_cutout(analysis.image, analysis.parse, category)
+    return embedder.embed_analysed([(analysis.image, mask.astype(np.uint8) * 255, worn)])[0]
+
+
+def _looks(index: CatalogIndex, garments: dict[str, Garment], vector: np.ndarray, item: dict, k: int,
+           liked: tuple[str, ...], params: LookParams) -> list[dict]:
+    if not 1 <= k <= 100:
+        raise InputError(f"k = {k}: ask for 1 to 100 garments")
     wanted = COMPLEMENTS[Category(item["category"])]
     if not wanted:
         return []
     start, end, _ = index.params.parts["image"]
-    mine = index.vector(garment_id)[start:end]
+    mine = vector[start:end]
     interest = None
     if liked:
         interest = np.mean([index.vector(g)[start:end] for g in liked], axis=0)

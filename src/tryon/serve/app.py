@@ -21,7 +21,7 @@ from tryon.engines.options import OptionError
 from tryon.engines.registry import UnknownEngineError, engine_options, engine_spec
 from tryon.errors import (GarmentError, ImageTooLargeError, InputError, ModelUnavailableError, MultiplePersonsError,
                           NoPersonError, TryOnError, WeightsError)
-from tryon.serve.catalog import UnknownGarmentError
+from tryon.serve.catalog import NotIndexedError, UnknownGarmentError
 from tryon.serve.live import TRY_AGAIN_LATER, live_endpoint
 from tryon.serve.metrics import Metrics
 from tryon.serve.pool import BusyError, DeadlineError
@@ -44,6 +44,7 @@ class AuthError(TryOnError):
 _STATUS: list[tuple[type, int, str]] = [
     (AuthError, 401, "unauthorized"),
     (UnknownGarmentError, 404, "not_found"),
+    (NotIndexedError, 409, "not_indexed"),
     (ImageTooLargeError, 413, "too_large"),
     (NoPersonError, 422, "no_person"),
     (MultiplePersonsError, 422, "several_persons"),
@@ -91,6 +92,21 @@ def request_option_fields(engines: tuple[str, ...]) -> dict:
 def _form_doc(extra: dict, required: list[str]) -> dict:
     schema = {"type": "object", "properties": {**_FORM_SCHEMA, **extra}, "required": required}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+#: How many garments a similar or recommend request may ask for.
+MAX_RESULTS = 100
+
+
+def _count(value: object) -> int:
+    """``k`` of a catalog request: 1..MAX_RESULTS, or a 422 saying so."""
+    try:
+        k = int(str(value))
+    except ValueError:
+        raise FieldError(f"k must be a whole number from 1 to {MAX_RESULTS}") from None
+    if not 1 <= k <= MAX_RESULTS:
+        raise FieldError(f"k = {k}: ask for 1 to {MAX_RESULTS} garments")
+    return k
 
 
 def error_response(exc: Exception) -> JSONResponse:
@@ -237,6 +253,33 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         media = {".png": "image/png", ".webp": "image/webp"}.get(item.path.suffix.lower(), "image/jpeg")
         data = await asyncio.to_thread(item.path.read_bytes)
         return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.get("/v1/garments/{garment_id}/similar", tags=["catalog"])
+    async def similar_garments(garment_id: str, k: str = "8") -> dict:
+        """Garments like this one (the catalog's search index, ``tryon catalog index``), best first, with
+        their names, prices and each part of their similarity."""
+        return {"garments": await asyncio.to_thread(service().catalog.similar, garment_id, _count(k))}
+
+    @app.post("/v1/recommend", tags=["catalog"], openapi_extra={"requestBody": {"content": {"application/json": {
+        "schema": {"type": "object", "required": ["garment_id"], "properties": {
+            "garment_id": {"type": "string"}, "k": {"type": "integer", "default": 8, "minimum": 1, "maximum": 100},
+            "liked": {"type": "array", "items": {"type": "string"},
+                      "description": "Garments the shopper liked: their interest vector."}}}}}}})
+    async def recommend(request: Request) -> dict:
+        """Complete the look: garments of the complementary category that go with ``garment_id``, best first,
+        each score explained (colour harmony, style, interest)."""
+        try:
+            body = await request.json()
+        except ValueError:
+            raise FieldError("the body must be JSON: {\"garment_id\": ..., \"k\": 8, \"liked\": [...]}") from None
+        if not isinstance(body, dict) or not isinstance(body.get("garment_id"), str):
+            raise FieldError("garment_id (a string) is required")
+        liked = body.get("liked", [])
+        if not isinstance(liked, list) or not all(isinstance(x, str) for x in liked):
+            raise FieldError("liked must be a list of garment ids")
+        looks = await asyncio.to_thread(service().catalog.goes_with, body["garment_id"], _count(body.get("k", 8)),
+                                        tuple(liked))
+        return {"garments": looks}
 
     @app.get("/v1/engines", tags=["try-on"])
     async def engines() -> dict:

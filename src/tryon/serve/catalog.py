@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 
 from tryon.catalog.folder import Garment, read_catalog
-from tryon.errors import InputError
+from tryon.errors import InputError, ModelUnavailableError, TryOnError
 from tryon.imageio import encode_image, load_image
 
 THUMBNAIL_SIDE = 256
@@ -19,12 +19,17 @@ class UnknownGarmentError(InputError):
     """No garment with that id in the catalog."""
 
 
+class NotIndexedError(TryOnError):
+    """The catalog (or this garment) has no search index yet: ``tryon catalog index`` makes it."""
+
+
 class Catalog:
     def __init__(self, folder: str | Path | None):
         self.folder = None if folder is None else Path(folder)
         self._items: dict[str, Garment] = read_catalog(self.folder) if self.folder is not None else {}
         self._thumbs: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._index = None  # the search index, loaded on first use
 
     def __len__(self) -> int:
         return len(self._items)
@@ -53,3 +58,37 @@ class Catalog:
         with self._lock:
             self._thumbs[garment_id] = data
         return data
+
+    def _search_index(self, garment_id: str):
+        """The catalog's stored index (:mod:`tryon.catalog.index`), which must hold ``garment_id``."""
+        self.get(garment_id)
+        with self._lock:
+            if self._index is None:
+                try:
+                    from tryon.catalog.index import CatalogIndex
+
+                    self._index = CatalogIndex.load(self.folder)
+                except ImportError as exc:
+                    raise ModelUnavailableError(f"catalog search needs the 'catalog' extra ({exc.name} missing)") from None
+        if garment_id not in self._index.items:
+            raise NotIndexedError(f"garment {garment_id!r} is not in the catalog's search index: run "
+                                  f"tryon catalog index {self.folder}")
+        return self._index
+
+    def similar(self, garment_id: str, k: int) -> list[dict]:
+        """Garments like this one, best first, each score's parts (see :mod:`tryon.catalog.recommend`)."""
+        from tryon.catalog.recommend import similar
+
+        try:
+            return similar(self._search_index(garment_id), self._items, garment_id, k)
+        except ImportError as exc:
+            raise ModelUnavailableError(f"catalog search needs the 'catalog' extra ({exc.name} missing)") from None
+
+    def goes_with(self, garment_id: str, k: int, liked: tuple[str, ...] = ()) -> list[dict]:
+        """Garments that complete the look of this one, best first, each score explained."""
+        from tryon.catalog.recommend import goes_with
+
+        index = self._search_index(garment_id)
+        for other in liked:
+            self._search_index(other)
+        return goes_with(index, self._items, garment_id, k, liked)

@@ -62,7 +62,9 @@ $("garment-file").addEventListener("change", (e) => {
   if (!file) return;
   state.garment = file;
   state.garmentId = null;
-  for (const b of document.querySelectorAll("#catalog button")) b.setAttribute("aria-selected", "false");
+  for (const b of document.querySelectorAll("#catalog button, .strip button")) b.setAttribute("aria-selected", "false");
+  $("similar-box").hidden = true;  // an uploaded photo is not in the catalog's index
+  $("goes-box").hidden = true;
   showPreview($("garment-preview"), file);
   update();
 });
@@ -73,6 +75,7 @@ $("snap-start").addEventListener("click", async () => {
     const stream = await navigator.mediaDevices.getUserMedia({ video: true });
     $("snap-video").srcObject = stream;
     $("snap-box").hidden = false;
+    $("snap-box").scrollIntoView({ block: "nearest" });  // painted only where it can be seen
   } catch (err) {
     say(`The camera is not available (${err.name}). Upload a photo instead.`, true);
   }
@@ -93,6 +96,63 @@ $("snap-take").addEventListener("click", () => {
   }, "image/jpeg", 0.92);
 });
 
+// A garment as a tile: its photo, name and price; a click chooses it (in the catalog or a strip).
+function tile(g) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.setAttribute("role", "option");
+  b.setAttribute("aria-selected", String(state.garmentId === g.id));
+  b.dataset.id = g.id;
+  b.title = g.name;
+  const img = document.createElement("img");
+  img.loading = "lazy";
+  img.alt = g.name;
+  img.src = g.thumbnail;
+  const name = document.createElement("span");
+  name.className = "tile-name";
+  name.textContent = g.name;
+  b.append(img, name);
+  if (g.price != null) {
+    const price = document.createElement("span");
+    price.className = "tile-price";
+    price.textContent = Number(g.price).toFixed(2);
+    b.append(price);
+  }
+  b.addEventListener("click", () => chooseGarment(g));
+  return b;
+}
+
+function chooseGarment(g) {
+  state.garmentId = g.id;
+  state.garment = null;
+  for (const b of document.querySelectorAll("#catalog button, .strip button")) {
+    b.setAttribute("aria-selected", String(b.dataset.id === g.id));
+  }
+  if (g.category) $("category").value = g.category;
+  $("garment-preview").hidden = true;
+  update();
+  loadStrips(g.id);
+}
+
+// "Similar" and "Goes with" under the chosen garment; hidden when the catalog has no search index.
+async function loadStrips(id) {
+  const strips = [
+    ["similar", fetch(`/v1/garments/${encodeURIComponent(id)}/similar?k=6`, { headers: headers() })],
+    ["goes", fetch("/v1/recommend", { method: "POST", headers: { ...headers(), "Content-Type": "application/json" },
+                                      body: JSON.stringify({ garment_id: id, k: 6 }) })],
+  ];
+  for (const [name, request] of strips) {
+    let garments = [];
+    try {
+      const response = await request;
+      if (response.ok) garments = (await response.json()).garments;
+    } catch (err) { garments = []; }
+    if (state.garmentId !== id) return;  // another garment was chosen meanwhile
+    $(name).replaceChildren(...garments.map((g) => tile(g)));
+    $(`${name}-box`).hidden = garments.length === 0;
+  }
+}
+
 async function loadCatalog() {
   let response;
   try {
@@ -106,30 +166,7 @@ async function loadCatalog() {
   const { garments } = await response.json();
   $("catalog-empty").hidden = garments.length > 0;
   const box = $("catalog");
-  box.replaceChildren();
-  for (const g of garments) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.setAttribute("role", "option");
-    b.setAttribute("aria-selected", "false");
-    b.dataset.id = g.id;
-    b.title = g.name;
-    const img = document.createElement("img");
-    img.loading = "lazy";
-    img.alt = g.name;
-    img.src = g.thumbnail;
-    b.append(img);
-    b.addEventListener("click", () => {
-      for (const other of box.querySelectorAll("button")) other.setAttribute("aria-selected", "false");
-      b.setAttribute("aria-selected", "true");
-      state.garmentId = g.id;
-      state.garment = null;
-      if (g.category) $("category").value = g.category;
-      $("garment-preview").hidden = true;
-      update();
-    });
-    box.append(b);
-  }
+  box.replaceChildren(...garments.map((g) => tile(g)));
   say("");
 }
 
@@ -186,6 +223,9 @@ async function startLive() {
   const video = $("live-video");
   video.srcObject = stream;
   $("live-card").hidden = false;
+  // Into view: the shopper watches it, and a browser may stop painting a video that is off screen
+  // (its frames would then be blank).
+  $("live-card").scrollIntoView({ block: "start" });
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const key = apiKey() ? `?key=${encodeURIComponent(apiKey())}` : "";
   const ws = new WebSocket(`${proto}://${location.host}/v1/live${key}`);
