@@ -12,7 +12,7 @@ from typing import Any
 
 from tryon.data.vitonhd import read_pairs
 from tryon.errors import InputError, TryOnError
-from tryon.imageio import load_image, save_image
+from tryon.imageio import encode_image, load_image, save_image
 from tryon.parallel import JobReport, run_jobs
 
 _EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -53,19 +53,27 @@ def plan(persons: Path, garments: Path, out: Path, pairs: Path | None, category:
     return [BatchJob(p, g, out / f"{p.stem}_{g.stem}{ext}", category) for p, g in combos]
 
 
+def render(engine, person, garment, category: str, ext: str) -> bytes:
+    """One try-on encoded as the output file's format: what the local and the Ray batch both write."""
+    return encode_image(engine.run(person, garment, category).image, ext)
+
+
 def _render(job: BatchJob, state: dict) -> None:
     if "engine" not in state:
         from tryon.engines import get_engine
 
         state["engine"] = get_engine(state["engine_name"], state["options"])
-    save_image(state["engine"].run(job.person, job.garment, job.category).image, job.out)
+    job.out.parent.mkdir(parents=True, exist_ok=True)
+    job.out.write_bytes(render(state["engine"], job.person, job.garment, job.category, job.out.suffix))
 
 
 def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str | os.PathLike,
               pairs: str | os.PathLike | None = None, category: str = "auto", engine: str = "warp",
-              workers: int = 1, progress: bool = False, ext: str = ".jpg", options: Any = None) -> JobReport:
+              workers: int | None = 1, progress: bool = False, ext: str = ".jpg", options: Any = None,
+              ray: str | None = None) -> JobReport:
     """Render every pair (resumable); ``options`` are the engine's (None: its defaults, config file and
-    environment)."""
+    environment). ``ray``: render on Ray actors instead (``local``, or a cluster address; ``workers``
+    then caps the actors), see :mod:`tryon.scale.ray_batch`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = plan(Path(persons), Path(garments), out, Path(pairs) if pairs else None, category, ext)
@@ -73,10 +81,16 @@ def run_batch(persons: str | os.PathLike, garments: str | os.PathLike, out: str 
     report = JobReport(verb="rendered", skipped=len(jobs) - len(todo))
     from tryon.engines.registry import engine_max_batch
 
-    if engine_max_batch(engine) > 1:
-        workers = 1  # a GPU engine: one process owns the accelerator (several would each load the model)
     t0 = time.perf_counter()
-    report.add(run_jobs(_render, todo, {"engine_name": engine, "options": options}, workers, progress, "try-on"))
+    if ray is not None:  # workers caps the actors (None: one per CPU, or per GPU for a learned engine)
+        from tryon.scale.ray_batch import render_on_ray
+
+        report.add(render_on_ray(todo, engine, options, ray, workers, progress) if todo else [])
+    else:
+        if engine_max_batch(engine) > 1:
+            workers = 1  # a GPU engine: one process owns the accelerator (several would each load the model)
+        report.add(run_jobs(_render, todo, {"engine_name": engine, "options": options}, workers or 1, progress,
+                            "try-on"))
     report.seconds = time.perf_counter() - t0
     write_sheet(jobs, report, out / "sheet.png")
     write_run_info(out / "run.json", engine, category, options)

@@ -243,15 +243,19 @@ def batch(
     pairs: Optional[Path] = typer.Option(None, help="File of 'person garment' lines; default: every combination."),
     category: str = typer.Option("auto", help="auto, upper, lower or dress."),
     engine: str = typer.Option("warp", help="Try-on engine."),
-    workers: int = typer.Option(0, help="Worker processes (0 = one per core; engines that batch on a GPU use one)."),
+    workers: int = typer.Option(0, help="Worker processes (0 = one per core; engines that batch on a GPU use one); "
+                                "with --ray, the most actors (0 = one per CPU, or per GPU for a learned engine)."),
+    ray: Optional[str] = typer.Option(None, help="Render on Ray: 'local' starts Ray here; 'auto' or ray://HEAD:10001 "
+                                      "joins a cluster. Results are written here, as without it."),
     engine_flags: dict = None,
 ) -> None:
     """Render many try-ons (resumable) and a contact sheet to review them."""
     from tryon.batch import run_batch
 
     options = engine_options(engine, engine_flags)
-    report = run_batch(persons, garments, out, pairs, category, engine, workers or os.cpu_count() or 1, progress=True,
-                       options=options)
+    report = run_batch(persons, garments, out, pairs, category, engine,
+                       (workers or None) if ray else (workers or os.cpu_count() or 1), progress=True,
+                       options=options, ray=ray)
     typer.echo(report.summary())
     typer.echo(f"review {out / 'sheet.png'}")
     if report.failed and not (report.done or report.skipped):

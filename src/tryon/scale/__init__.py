@@ -1,0 +1,1 @@
+"""Running the pipeline at scale: batch rendering on a Ray cluster."""
