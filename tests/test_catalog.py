@@ -180,7 +180,7 @@ def test_command_line(shop, tmp_path, capsys):
     assert code == 2 and "no index yet" in err
 
 
-def test_service_answers_similar_and_recommend_from_the_index(shop, tmp_path):
+def test_service_answers_similar_and_recommend_from_the_index(shop, tmp_path, vitonhd_person):
     from serve_helpers import running_app
 
     folder = shop[0]
@@ -205,6 +205,17 @@ def test_service_answers_similar_and_recommend_from_the_index(shop, tmp_path):
                                  (client.post("/v1/recommend", json={"garment_id": "upper0", "k": 101}), 422)):
             assert response.status_code == status, response.text
             assert set(response.json()) == {"error", "message"}
+        photo = vitonhd_person.path.read_bytes()
+        outfit = client.post("/v1/recommend", files={"person": ("me.jpg", photo, "image/jpeg")}, data={"k": "3"})
+        assert outfit.status_code == 200, outfit.text
+        assert outfit.json()["wearing"] == "upper" and {g["category"] for g in outfit.json()["garments"]} == {"lower"}
+        garment_photo = next(folder.glob("upper0.*")).read_bytes()
+        for files, data, status, code in (
+                ({"person": ("me.jpg", photo, "image/jpeg")}, {"wearing": "hat"}, 422, "bad_field"),
+                ({"other": ("x.jpg", photo, "image/jpeg")}, {}, 422, "bad_field"),
+                ({"person": ("shirt.jpg", garment_photo, "image/jpeg")}, {}, 422, "no_person")):
+            response = client.post("/v1/recommend", files=files, data=data)
+            assert (response.status_code, response.json()["error"]) == (status, code), response.text
     from tryon.serve.app import error_response
     from tryon.serve.catalog import Catalog, NotIndexedError
 

@@ -21,7 +21,7 @@ from tryon.engines.options import OptionError
 from tryon.engines.registry import UnknownEngineError, engine_options, engine_spec
 from tryon.errors import (GarmentError, ImageTooLargeError, InputError, ModelUnavailableError, MultiplePersonsError,
                           NoPersonError, TryOnError, WeightsError)
-from tryon.serve.catalog import NotIndexedError, UnknownGarmentError
+from tryon.serve.catalog import NoOutfitError, NotIndexedError, UnknownGarmentError
 from tryon.serve.live import TRY_AGAIN_LATER, live_endpoint
 from tryon.serve.metrics import Metrics
 from tryon.serve.pool import BusyError, DeadlineError
@@ -49,6 +49,7 @@ _STATUS: list[tuple[type, int, str]] = [
     (NoPersonError, 422, "no_person"),
     (MultiplePersonsError, 422, "several_persons"),
     (GarmentError, 422, "bad_garment"),
+    (NoOutfitError, 422, "no_outfit"),
     (FieldError, 422, "bad_field"),
     (UnknownEngineError, 422, "bad_field"),
     (OptionError, 422, "bad_field"),
@@ -260,18 +261,32 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         their names, prices and each part of their similarity."""
         return {"garments": await asyncio.to_thread(service().catalog.similar, garment_id, _count(k))}
 
-    @app.post("/v1/recommend", tags=["catalog"], openapi_extra={"requestBody": {"content": {"application/json": {
-        "schema": {"type": "object", "required": ["garment_id"], "properties": {
+    @app.post("/v1/recommend", tags=["catalog"], openapi_extra={"requestBody": {"content": {
+        "application/json": {"schema": {"type": "object", "required": ["garment_id"], "properties": {
             "garment_id": {"type": "string"}, "k": {"type": "integer", "default": 8, "minimum": 1, "maximum": 100},
             "liked": {"type": "array", "items": {"type": "string"},
-                      "description": "Garments the shopper liked: their interest vector."}}}}}}})
+                      "description": "Garments the shopper liked: their interest vector."}}}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["person"], "properties": {
+            "person": {"type": "string", "format": "binary", "description": "A photo: what goes with what they wear."},
+            "wearing": {"type": "string", "enum": ["upper", "lower"], "description": "Default: the most visible."},
+            "k": {"type": "integer", "default": 8}, "liked": {"type": "string", "description": "Comma-separated ids."}}}}}}})
     async def recommend(request: Request) -> dict:
-        """Complete the look: garments of the complementary category that go with ``garment_id``, best first,
-        each score explained (colour harmony, style, interest)."""
+        """Complete the look: garments of the complementary category that go with ``garment_id`` (JSON), or with
+        the garment a person wears in a photo (multipart ``person``), best first, each score explained."""
+        if request.headers.get("content-type", "").startswith("multipart/"):
+            form = await read_form(request, max_body)
+            if "person" not in form.files:
+                raise FieldError("send a person photo as the 'person' part (or JSON with a garment_id)")
+            liked = tuple(x for x in (form.text("liked") or "").split(",") if x)
+            if form.text("wearing") not in (None, "upper", "lower", "dress"):
+                raise FieldError("wearing must be upper, lower or dress")
+            return await asyncio.to_thread(service().catalog.goes_with_outfit, form.files["person"],
+                                           form.text("wearing"), _count(form.text("k", "8")), liked)
         try:
             body = await request.json()
         except ValueError:
-            raise FieldError("the body must be JSON: {\"garment_id\": ..., \"k\": 8, \"liked\": [...]}") from None
+            raise FieldError("the body must be JSON: {\"garment_id\": ..., \"k\": 8, \"liked\": [...]}, or a "
+                             "multipart form with a person photo") from None
         if not isinstance(body, dict) or not isinstance(body.get("garment_id"), str):
             raise FieldError("garment_id (a string) is required")
         liked = body.get("liked", [])

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 
 from tryon.catalog.folder import Garment, read_catalog
-from tryon.errors import InputError, ModelUnavailableError, TryOnError
+from tryon.errors import InputError, ModelUnavailableError, NoPersonError, TryOnError
 from tryon.imageio import encode_image, load_image
 
 THUMBNAIL_SIDE = 256
@@ -23,6 +23,10 @@ class NotIndexedError(TryOnError):
     """The catalog (or this garment) has no search index yet: ``tryon catalog index`` makes it."""
 
 
+class NoOutfitError(InputError):
+    """The person photo shows no garment to complete the look of."""
+
+
 class Catalog:
     def __init__(self, folder: str | Path | None):
         self.folder = None if folder is None else Path(folder)
@@ -30,6 +34,8 @@ class Catalog:
         self._thumbs: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._index = None  # the search index, loaded on first use
+        self._outfits = None  # (person analyser, garment embedder) for person photos, loaded on first use
+        self._outfit_lock = threading.Lock()  # the analysers are used by one request at a time
 
     def __len__(self) -> int:
         return len(self._items)
@@ -92,3 +98,35 @@ class Catalog:
         for other in liked:
             self._search_index(other)
         return goes_with(index, self._items, garment_id, k, liked)
+
+    def goes_with_outfit(self, photo: bytes, wearing: str | None, k: int, liked: tuple[str, ...] = ()) -> dict:
+        """What goes with the garment a person wears in ``photo`` (the most visible one, or ``wearing``)."""
+        from tryon.catalog.recommend import goes_with_outfit, worn_garment
+
+        for other in liked:
+            self._search_index(other)
+        with self._lock:
+            if self._index is None:
+                from tryon.catalog.index import CatalogIndex
+
+                self._index = CatalogIndex.load(self.folder)
+        if not len(self._index):
+            raise NotIndexedError(f"the catalog has no search index: run tryon catalog index {self.folder}")
+        with self._outfit_lock:
+            if self._outfits is None:
+                try:
+                    from tryon.catalog.embedding import GarmentEmbedder
+                    from tryon.person.analyzer import PersonAnalyzer
+
+                    self._outfits = (PersonAnalyzer(), GarmentEmbedder(self._index.params))
+                except ImportError as exc:
+                    raise ModelUnavailableError(f"outfits need the 'catalog' extra ({exc.name} missing)") from None
+            persons, embedder = self._outfits
+            image = load_image(photo)
+            try:
+                worn = worn_garment(image, persons, embedder, wearing)
+            except NoPersonError:
+                raise
+            except InputError as exc:  # no garment large enough, or a parse that falls apart
+                raise NoOutfitError(str(exc)) from None
+        return {"wearing": worn.category.value, "garments": goes_with_outfit(self._index, self._items, worn, k, liked)}
