@@ -239,3 +239,54 @@ def test_what_goes_with_the_outfit_in_a_person_photo(shop, vitonhd_person, perso
     for args in ((), ("upper0", "--person", vitonhd_person.path)):
         code, _, err = in_process(capsys, "catalog", "goes-with", folder, *args)
         assert code == 2 and "one of the two" in err
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory) -> Path:
+    pytest.importorskip("transformers")
+    from tryon.catalog.testing import write_tiny_clip_model
+
+    return write_tiny_clip_model(tmp_path_factory.mktemp("clip"))
+
+
+def test_text_search_with_clip_from_the_command_line_and_the_service(shop, tiny_clip, tmp_path, embedder, capsys):
+    """A tiny random CLIP in the published layout: the index keeps its image embeddings with its name,
+    a query ranks garments by cosine exactly, another model is refused, and the server searches."""
+    from serve_helpers import running_app
+    from test_cli import in_process
+    from tryon.catalog.clip import ClipEncoder
+    from tryon.catalog.recommend import text_search
+    from tryon.imageio import load_image
+
+    folder = tmp_path / "shop"
+    shutil.copytree(shop[0], folder)
+    clip = ClipEncoder(str(tiny_clip), device="cpu")
+    CatalogIndex.load(folder).update(embedder, clip=clip)
+    index = CatalogIndex.load(folder)
+    garments = read_catalog(folder)
+    assert set(index.clip) == set(index.ids) and index.clip_model == clip.model_id
+    found = text_search(index, garments, clip, "red top", k=3)
+    photos = clip.images([load_image(garments[gid].path) for gid in index.ids])
+    expected = [index.ids[i] for i in np.argsort(-(photos @ clip.text("red top")), kind="stable")[:3]]
+    assert [c["id"] for c in found] == expected and found[0]["score"] >= found[1]["score"]
+    other = tmp_path / "other-clip"
+    shutil.copytree(tiny_clip, other)
+    with pytest.raises(InputError, match="index again"):
+        text_search(index, garments, ClipEncoder(str(other), device="cpu"), "red top")
+    with pytest.raises(InputError, match="no CLIP embeddings"):
+        text_search(CatalogIndex.load(shop[0]), garments, clip, "red top")
+
+    code, out, err = in_process(capsys, "catalog", "search", folder, "red top", "--clip", tiny_clip, "-k", "2")
+    assert code == 0, err
+    assert [c["id"] for c in json.loads(out)] == expected[:2]
+    with running_app(catalog=folder, workers=1, clip=str(tiny_clip)) as (client, _):
+        assert client.get("/v1/garments").json()["search"] is True
+        response = client.get("/v1/search", params={"q": "red top", "k": 2})
+        assert response.status_code == 200 and [g["id"] for g in response.json()["garments"]] == expected[:2]
+        assert client.get("/v1/search", params={"q": " "}).status_code == 422
+    from tryon.serve.app import error_response
+    from tryon.serve.catalog import Catalog, NotIndexedError
+
+    with pytest.raises(NotIndexedError, match="text search is off") as off:
+        Catalog(folder).search("red top", 2)
+    assert error_response(off.value).status_code == 409

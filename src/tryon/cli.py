@@ -458,6 +458,8 @@ def serve(
                                                "TRYON_<ENGINE>_* or the config file (tryon engines lists them)."),
     live_engine: Optional[str] = typer.Option(None, help="Engine of the live camera mode (default warp: it keeps "
                                               "up with a video)."),
+    clip: Optional[str] = typer.Option(None, help="The CLIP model the catalog was indexed with (tryon catalog index "
+                                       "--clip): text search at /v1/search and on the page."),
 ) -> None:
     """Start the HTTP API, the web page (/) and the live camera mode (/v1/live)."""
     try:
@@ -471,7 +473,7 @@ def serve(
         host=host, port=port, catalog=catalog, api_keys=tuple(api_key) if api_key else None,
         cors_origins=tuple(cors) if cors else None, workers=workers, queue_size=queue_size, deadline_s=deadline,
         save_dir=save_dir, engines=tuple(engine) if engine else None, default_engine=engine[0] if engine else None,
-        live_engine=live_engine)
+        live_engine=live_engine, clip=clip)
     logging.getLogger("tryon.serve").setLevel(logging.INFO)
     typer.echo(f"tryon: serving on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
@@ -481,16 +483,39 @@ def serve(
 @catalog_app.command("index")
 @user_errors
 def catalog_index(folder: Path = typer.Argument(..., help="Folder of product photos (catalog.csv or .json beside them "
-                                                "gives names, categories, prices).")) -> None:
+                                                "gives names, categories, prices)."),
+                  clip: Optional[str] = typer.Option(None, help="A CLIP model (hub id or folder) for text search.")) -> None:
     """Embed the catalog's garments and store the index beside them (only new or changed photos)."""
     from tryon.catalog.index import CatalogIndex
 
     try:
         index = CatalogIndex.load(folder)
-        report = index.update(progress=_progress("embedded") if sys.stderr.isatty() else None)
+        encoder = _clip(clip) if clip else None
+        report = index.update(progress=_progress("embedded") if sys.stderr.isatty() else None, clip=encoder)
     except ImportError as exc:
         raise TryOnError(f"the catalog needs the 'catalog' extra: pip install 'tryon[catalog]' ({exc.name} missing)") from None
     typer.echo(f"{len(index)} garments indexed: {report.summary()}")
+
+
+def _clip(source: str):
+    from tryon.catalog.clip import ClipEncoder
+
+    return ClipEncoder(source)
+
+
+@catalog_app.command("search")
+@user_errors
+def catalog_search(folder: Path = typer.Argument(..., help="The catalog folder, indexed with --clip."),
+                   query: str = typer.Argument(..., help="What the shopper looks for, e.g. 'red silk V-neck dress'."),
+                   clip: str = typer.Option(..., help="The CLIP model the index was made with (hub id or folder)."),
+                   k: int = typer.Option(10, "-k", help="How many (1..100).")) -> None:
+    """Garments matching a text query (CLIP), best first (JSON)."""
+    from tryon.catalog.folder import read_catalog
+    from tryon.catalog.index import CatalogIndex
+    from tryon.catalog.recommend import text_search
+
+    index = CatalogIndex.load(folder)
+    typer.echo(json.dumps(text_search(index, read_catalog(folder), _clip(clip), query, k), indent=1))
 
 
 def _recommendations(folder: Path, garment_id: str, k: int, find) -> None:

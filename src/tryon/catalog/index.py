@@ -64,6 +64,8 @@ class CatalogIndex:
         self.items: dict[str, dict] = {}
         self.vectors = np.zeros((0, params.dims), np.float32)
         self.stored_model: str | None = None  # the embedding model of the stored vectors
+        self.clip: dict[str, np.ndarray] = {}  # optional CLIP image embeddings, by garment id
+        self.clip_model: str | None = None
         self._faiss = None
 
     @property
@@ -93,6 +95,10 @@ class CatalogIndex:
             if index.stored_model == params.model_id and len(stored["items"]) == len(vectors):
                 index.items = {item["id"]: item for item in stored["items"]}
                 index.vectors = vectors.astype(np.float32)
+            if stored.get("clip_model") and (index.path / "clip.npy").is_file():
+                clip = np.load(index.path / "clip.npy")
+                index.clip_model = stored["clip_model"]
+                index.clip = {gid: clip[i] for i, gid in enumerate(stored.get("clip_ids", [])) if gid in index.items}
         return index
 
     def save(self) -> None:
@@ -100,13 +106,18 @@ class CatalogIndex:
         tmp = self.path / "vectors.tmp.npy"
         np.save(tmp, self.vectors)
         os.replace(tmp, self.path / "vectors.npy")
-        (self.path / "items.json.tmp").write_text(json.dumps({"model": self.params.model_id,
-                                                             "items": list(self.items.values())}, indent=1))
+        if self.clip:
+            np.save(tmp, np.stack(list(self.clip.values())))
+            os.replace(tmp, self.path / "clip.npy")
+        (self.path / "items.json.tmp").write_text(json.dumps({
+            "model": self.params.model_id, "items": list(self.items.values()),
+            "clip_model": self.clip_model if self.clip else None, "clip_ids": list(self.clip)}, indent=1))
         os.replace(self.path / "items.json.tmp", self.path / "items.json")
 
     def update(self, embedder: GarmentEmbedder | None = None, garments: dict[str, Garment] | None = None,
-               progress: Callable[[int, int], None] | None = None) -> IndexReport:
-        """Embed new and changed photos, drop removed ones, save."""
+               progress: Callable[[int, int], None] | None = None, clip=None) -> IndexReport:
+        """Embed new and changed photos, drop removed ones, save. With ``clip``
+        (:class:`tryon.catalog.clip.ClipEncoder`), also the CLIP image embeddings text search needs."""
         garments = read_catalog(self.folder) if garments is None else garments
         report = IndexReport()
         if self.stored_model not in (None, self.params.model_id):
@@ -145,8 +156,24 @@ class CatalogIndex:
                         else np.zeros((0, self.params.dims), np.float32))
         self._faiss = None
         self.stored_model = self.params.model_id
+        self._update_clip(clip, set(report.added), garments)
         self.save()
         return report
+
+    def _update_clip(self, clip, changed: set[str], garments: dict[str, Garment]) -> None:
+        """CLIP embeddings of the whole product photos: kept for unchanged garments, made for the others
+        (all of them when the CLIP model changed); without ``clip``, changed garments lose theirs."""
+        if clip is not None and clip.model_id != self.clip_model:
+            self.clip, self.clip_model = {}, clip.model_id
+        self.clip = {gid: v for gid, v in self.clip.items() if gid in self.items and gid not in changed}
+        if clip is None:
+            return
+        todo = [gid for gid in self.items if gid not in self.clip]
+        for start in range(0, len(todo), EMBED_BATCH):
+            chunk = todo[start:start + EMBED_BATCH]
+            for gid, vector in zip(chunk, clip.images([load_image(garments[gid].path) for gid in chunk])):
+                self.clip[gid] = vector
+        self.clip = {gid: self.clip[gid] for gid in self.items if gid in self.clip}
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.folder).as_posix()

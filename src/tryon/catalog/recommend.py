@@ -142,3 +142,20 @@ def _looks(index: CatalogIndex, garments: dict[str, Garment], vector: np.ndarray
         cards.append(_card(garments[gid], other, score / total, parts))
     return sorted(cards, key=lambda c: -c["score"])[:k]
 
+
+
+def text_search(index: CatalogIndex, garments: dict[str, Garment], clip, query: str, k: int = 10) -> list[dict]:
+    """Garments whose photos match a text query, by CLIP's cosine (``clip`` must be the index's model)."""
+    if not 1 <= k <= 100:
+        raise InputError(f"k = {k}: ask for 1 to 100 garments")
+    if not query.strip():
+        raise InputError("the search text is empty")
+    if not index.clip:
+        raise InputError(f"the index of {index.folder} has no CLIP embeddings: run tryon catalog index --clip MODEL")
+    if index.clip_model != clip.model_id:
+        raise InputError(f"the index was made with CLIP {index.clip_model}, not {clip.model_id}: index again with it")
+    ids = [gid for gid in index.clip if gid in garments]
+    scores = np.stack([index.clip[gid] for gid in ids]) @ clip.text(query)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [_card(garments[ids[i]], index.items[ids[i]], float(scores[i]), {"clip": round(float(scores[i]), 4)})
+            for i in order]

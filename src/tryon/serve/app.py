@@ -238,8 +238,17 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.get("/v1/garments", tags=["catalog"])
     async def garments() -> dict:
-        """The catalog's garments with links to their photos and thumbnails."""
-        return {"garments": [g.describe() for g in service().catalog.list()]}
+        """The catalog's garments with links to their photos and thumbnails; ``search``: whether text search
+        is on (GET /v1/search)."""
+        return {"garments": [g.describe() for g in service().catalog.list()], "search": settings.clip is not None}
+
+    @app.get("/v1/search", tags=["catalog"])
+    async def search(q: str = "", k: str = "8") -> dict:
+        """Garments matching a text query ("red silk V-neck dress"), by the CLIP model the server was started
+        with (``--clip``) and the catalog indexed with; 409 when text search is off."""
+        if not q.strip():
+            raise FieldError("q (the search text) is required")
+        return {"garments": await asyncio.to_thread(service().catalog.search, q, _count(k))}
 
     @app.get("/v1/garments/{garment_id}/image", tags=["catalog"], response_class=Response)
     async def garment_image(garment_id: str, size: str = "full") -> Response:

@@ -28,8 +28,10 @@ class NoOutfitError(InputError):
 
 
 class Catalog:
-    def __init__(self, folder: str | Path | None):
+    def __init__(self, folder: str | Path | None, clip: str | None = None):
         self.folder = None if folder is None else Path(folder)
+        self.clip_source = clip  # text search's CLIP model, loaded on first use
+        self._clip = None
         self._items: dict[str, Garment] = read_catalog(self.folder) if self.folder is not None else {}
         self._thumbs: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -130,3 +132,27 @@ class Catalog:
             except InputError as exc:  # no garment large enough, or a parse that falls apart
                 raise NoOutfitError(str(exc)) from None
         return {"wearing": worn.category.value, "garments": goes_with_outfit(self._index, self._items, worn, k, liked)}
+
+    def search(self, query: str, k: int) -> list[dict]:
+        """Garments matching a text query (CLIP), best first."""
+        from tryon.catalog.recommend import text_search
+
+        if self.clip_source is None:
+            raise NotIndexedError("text search is off: index the catalog with tryon catalog index --clip MODEL and "
+                                  "start the server with --clip MODEL")
+        with self._lock:
+            if self._index is None:
+                from tryon.catalog.index import CatalogIndex
+
+                self._index = CatalogIndex.load(self.folder)
+        with self._outfit_lock:
+            if self._clip is None:
+                from tryon.catalog.clip import ClipEncoder
+
+                self._clip = ClipEncoder(self.clip_source)
+            try:
+                return text_search(self._index, self._items, self._clip, query, k)
+            except InputError as exc:
+                if not query.strip():
+                    raise
+                raise NotIndexedError(str(exc)) from None

@@ -209,7 +209,7 @@ class TryOnService:
     def __init__(self, settings: ServeSettings, metrics: Metrics | None = None):
         self.settings = settings
         self.metrics = metrics or Metrics()
-        self.catalog = Catalog(settings.catalog)
+        self.catalog = Catalog(settings.catalog, clip=settings.clip)
         budget = settings.cache_mb * 1024 * 1024
         self.person_cache = AnalysisCache(budget // 2)
         self.garment_cache = AnalysisCache(budget // 2)

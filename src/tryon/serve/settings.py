@@ -14,6 +14,7 @@ class ServeSettings:
     host: str = "127.0.0.1"  # loopback unless the operator opens it up
     port: int = 8000
     catalog: Path | None = None  # folder of garment photos offered by id
+    clip: str | None = None  # a CLIP model (hub id or folder): text search over the catalog (GET /v1/search)
     api_keys: tuple[str, ...] = ()  # empty: no key needed
     cors_origins: tuple[str, ...] = ()  # empty: no cross-origin access
     engines: tuple[str, ...] = ("warp",)

@@ -73,9 +73,16 @@ def _byte_symbols() -> list[str]:
 def write_tiny_clip(folder: Path, seed: int = 0) -> None:
     """``text_encoder/`` (a 2-layer CLIP text model) and ``tokenizer/`` (byte-level BPE with a few
     merges) in Stable Diffusion's layout; transformers loads both as it loads the real ones."""
-    import json
-
     from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(seed)
+    CLIPTextModel(CLIPTextConfig(**tiny_clip_text_config(write_clip_tokenizer(folder / "tokenizer")))
+                  ).save_pretrained(folder / "text_encoder")
+
+
+def write_clip_tokenizer(folder: Path) -> int:
+    """CLIP's tokenizer files (byte-level BPE with a few merges) in ``folder``; returns the vocabulary size."""
+    import json
 
     symbols = _byte_symbols()
     merges = ["r e", "re d</w>", "b l", "bl u", "blu e</w>", "t o", "to p</w>"]
@@ -83,19 +90,21 @@ def write_tiny_clip(folder: Path, seed: int = 0) -> None:
     for merge in merges:
         vocab["".join(merge.split())] = len(vocab)
     vocab.update({"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1})
-    tok = folder / "tokenizer"
-    tok.mkdir(parents=True, exist_ok=True)
-    (tok / "vocab.json").write_text(json.dumps(vocab))
-    (tok / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
-    (tok / "tokenizer_config.json").write_text(json.dumps({
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    (folder / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "CLIPTokenizer", "model_max_length": 77, "do_lower_case": True,
         "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
         "pad_token": "<|endoftext|>"}))
-    torch.manual_seed(seed)
-    CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                 num_attention_heads=2, max_position_embeddings=77, bos_token_id=len(vocab) - 2,
-                                 eos_token_id=len(vocab) - 1, pad_token_id=len(vocab) - 1)
-                  ).save_pretrained(folder / "text_encoder")
+    return len(vocab)
+
+
+def tiny_clip_text_config(vocab_size: int) -> dict:
+    """A 2-layer CLIP text tower for the tokenizer of :func:`write_clip_tokenizer`."""
+    return dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                max_position_embeddings=77, bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1,
+                pad_token_id=vocab_size - 1)
 
 
 def write_random_catvton(root: str | Path, scale: str = "tiny", mask_free: bool = False, seed: int = 0,

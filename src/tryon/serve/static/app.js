@@ -153,6 +153,18 @@ async function loadStrips(id) {
   }
 }
 
+$("search-box").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const q = $("search-text").value.trim();
+  if (!q) return;
+  const response = await fetch(`/v1/search?q=${encodeURIComponent(q)}&k=8`, { headers: headers() });
+  if (!response.ok) { say(await explain(response), true); return; }
+  const { garments } = await response.json();
+  $("found").replaceChildren(...garments.map((g) => tile(g)));
+  $("found-box").hidden = garments.length === 0;
+  say(garments.length ? "" : "Nothing found.");
+});
+
 async function loadCatalog() {
   let response;
   try {
@@ -163,7 +175,8 @@ async function loadCatalog() {
   }
   if (response.status === 503) { say("The server is starting…"); setTimeout(loadCatalog, 1000); return; }
   if (!response.ok) { say(await explain(response), true); return; }
-  const { garments } = await response.json();
+  const { garments, search } = await response.json();
+  $("search-box").hidden = !search;
   $("catalog-empty").hidden = garments.length > 0;
   const box = $("catalog");
   box.replaceChildren(...garments.map((g) => tile(g)));
