@@ -107,24 +107,28 @@ def test_a_checkpoint_missing_a_key_is_refused_by_name(tiny, photos, tmp_path):
         get_engine("fashn", model=str(tmp_path / "nowhere"))
 
 
-def test_run_by_hub_id_offline_from_the_hub_cache(by_folder, hub_home, photos, tmp_path):
+def test_run_by_hub_id_offline_from_the_hub_cache(by_folder, hub_home, photos, tmp_path, capsys, monkeypatch):
+    from test_cli import in_process
+
     person, garment = photos
     # The published default hub id, with nothing but the cache: HF_HUB_OFFLINE alone forbids the network.
-    env = {"HF_HOME": str(hub_home), "HF_HUB_OFFLINE": "1", "TRYON_OFFLINE": "0"}
-    by_id = _cli("run", person, garment, "--engine", "fashn", "--steps", "2", "--seed", "3",
-                 "--out", tmp_path / "hub.png", env=env)
-    assert by_id.returncode == 0, by_id.stderr
+    # In this process (the cache folder and offline mode are read from the environment at call time).
+    for name, value in {"HF_HOME": str(hub_home), "HF_HUB_OFFLINE": "1", "TRYON_OFFLINE": "0"}.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = in_process(capsys, "run", person, garment, "--engine", "fashn", "--steps", "2", "--seed", "3",
+                              "--out", tmp_path / "hub.png")
+    assert code == 0, err
     assert np.array_equal(_read(by_folder[1] / "result.png"), _read(tmp_path / "hub.png"))  # the same weights
-    listing = _cli("engines", env=env)
-    assert listing.returncode == 0, listing.stderr
-    assert {"warp:", "catvton:", "fashn:"} <= {line.split()[0] for line in listing.stdout.splitlines() if line[:1].isalpha()}
-    assert "weights model = fashn-ai/fashn-vton-1.5: cached" in listing.stdout
-    assert "Apache-2.0" in listing.stdout and "CC BY-NC-SA" in listing.stdout
+    code, out, err = in_process(capsys, "engines")
+    assert code == 0, err
+    assert {"warp:", "catvton:", "fashn:"} <= {line.split()[0] for line in out.splitlines() if line[:1].isalpha()}
+    assert "weights model = fashn-ai/fashn-vton-1.5: cached" in out
+    assert "Apache-2.0" in out and "CC BY-NC-SA" in out
     # Another repository is not in the cache: the file, the hub id and where else to put it are named.
-    missing = _cli("run", person, garment, "--engine", "fashn", "--model", "fashn-ai/other-model",
-                   "--out", tmp_path / "x.png", env=env)
-    assert missing.returncode == 2 and "Traceback" not in missing.stderr
-    assert all(s in missing.stderr for s in ("model.safetensors", "fashn-ai/other-model", "folder"))
+    code, _, err = in_process(capsys, "run", person, garment, "--engine", "fashn", "--model", "fashn-ai/other-model",
+                              "--out", tmp_path / "x.png")
+    assert code == 2 and "Traceback" not in err
+    assert all(s in err for s in ("model.safetensors", "fashn-ai/other-model", "folder"))
 
 
 def test_options_of_another_engine_and_unknown_engines_are_refused(photos, tmp_path):
