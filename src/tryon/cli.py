@@ -510,22 +510,25 @@ def catalog_search(folder: Path = typer.Argument(..., help="The catalog folder, 
                    clip: str = typer.Option(..., help="The CLIP model the index was made with (hub id or folder)."),
                    k: int = typer.Option(10, "-k", help="How many (1..100).")) -> None:
     """Garments matching a text query (CLIP), best first (JSON)."""
-    from tryon.catalog.folder import read_catalog
-    from tryon.catalog.index import CatalogIndex
     from tryon.catalog.recommend import text_search
 
-    index = CatalogIndex.load(folder)
-    typer.echo(json.dumps(text_search(index, read_catalog(folder), _clip(clip), query, k), indent=1))
+    garments, index = _indexed(folder)
+    typer.echo(json.dumps(text_search(index, garments, _clip(clip), query, k), indent=1))
+
+
+def _indexed(folder: Path):
+    """The catalog's garments and its index (an error saying how to make it when there is none)."""
+    from tryon.catalog.folder import read_catalog
+    from tryon.catalog.index import CatalogIndex
+
+    garments, index = read_catalog(folder), CatalogIndex.load(folder)
+    if not len(index):
+        raise TryOnError(f"{folder} has no index yet: run tryon catalog index {folder}")
+    return garments, index
 
 
 def _recommendations(folder: Path, garment_id: str, k: int, find) -> None:
-    from tryon.catalog.folder import read_catalog
-    from tryon.catalog.index import CatalogIndex
-
-    garments = read_catalog(folder)
-    index = CatalogIndex.load(folder)
-    if not len(index):
-        raise TryOnError(f"{folder} has no index yet: run tryon catalog index {folder}")
+    garments, index = _indexed(folder)
     if garment_id not in garments:
         raise TryOnError(f"no garment {garment_id!r} in {folder} (its ids: {', '.join(list(garments)[:8])} ...)")
     typer.echo(json.dumps(find(index, garments, garment_id, k), indent=1))
@@ -563,14 +566,10 @@ def catalog_goes_with(folder: Path = typer.Argument(..., help="The indexed catal
         _recommendations(folder, garment_id, k, lambda index, garments, gid, n: goes_with(index, garments, gid, n, likes))
         return
     from tryon.catalog.embedding import GarmentEmbedder
-    from tryon.catalog.folder import read_catalog
-    from tryon.catalog.index import CatalogIndex
     from tryon.imageio import load_image
     from tryon.person.analyzer import PersonAnalyzer
 
-    garments, index = read_catalog(folder), CatalogIndex.load(folder)
-    if not len(index):
-        raise TryOnError(f"{folder} has no index yet: run tryon catalog index {folder}")
+    garments, index = _indexed(folder)
     with PersonAnalyzer() as persons:
         worn = worn_garment(load_image(person), persons, GarmentEmbedder(index.params), wearing)
     typer.echo(json.dumps({"wearing": worn.category.value,

@@ -67,6 +67,7 @@ class CatalogIndex:
         self.clip: dict[str, np.ndarray] = {}  # optional CLIP image embeddings, by garment id
         self.clip_model: str | None = None
         self._faiss = None
+        self._rows: dict[str, int] | None = None  # garment id -> row of ``vectors``
 
     @property
     def path(self) -> Path:
@@ -154,7 +155,7 @@ class CatalogIndex:
         self.items = {gid: keep[gid] for gid in order}
         self.vectors = (np.stack([rows[gid] for gid in order]).astype(np.float32) if order
                         else np.zeros((0, self.params.dims), np.float32))
-        self._faiss = None
+        self._faiss = self._rows = None
         self.stored_model = self.params.model_id
         self._update_clip(clip, set(report.added), garments)
         self.save()
@@ -193,9 +194,11 @@ class CatalogIndex:
         return self._faiss
 
     def vector(self, garment_id: str) -> np.ndarray:
+        if self._rows is None:
+            self._rows = {gid: i for i, gid in enumerate(self.items)}
         try:
-            return self.vectors[self.ids.index(garment_id)]
-        except ValueError:
+            return self.vectors[self._rows[garment_id]]
+        except KeyError:
             raise InputError(f"no garment {garment_id!r} in the index of {self.folder} (run tryon catalog index)") from None
 
     def search(self, query: np.ndarray, k: int, exclude: set[str] = frozenset(),

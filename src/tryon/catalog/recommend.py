@@ -31,6 +31,9 @@ from tryon.catalog.index import CatalogIndex
 from tryon.category import Category
 from tryon.errors import InputError
 
+#: The most garments one request may ask for.
+MAX_RESULTS = 100
+
 COMPLEMENTS = {Category.UPPER: {Category.LOWER}, Category.LOWER: {Category.UPPER}, Category.DRESS: set()}
 
 
@@ -49,6 +52,11 @@ class LookParams:
 
 def _main_colour(palette: list) -> np.ndarray:
     return np.asarray(max(palette, key=lambda entry: entry[1])[0], np.float64)
+
+
+def check_count(k: int) -> None:
+    if not 1 <= k <= MAX_RESULTS:
+        raise InputError(f"k = {k}: ask for 1 to {MAX_RESULTS} garments")
 
 
 def colour_harmony(a: list, b: list, params: LookParams = LookParams()) -> tuple[float, str]:
@@ -77,8 +85,7 @@ def _card(garment: Garment, item: dict, score: float, parts: dict) -> dict:
 
 def similar(index: CatalogIndex, garments: dict[str, Garment], garment_id: str, k: int = 10) -> list[dict]:
     """The ``k`` garments most like ``garment_id`` (never itself), with each part's similarity."""
-    if not 1 <= k <= 100:
-        raise InputError(f"k = {k}: ask for 1 to 100 garments")
+    check_count(k)
     query = index.vector(garment_id)
     found = index.search(query, k, exclude={garment_id})
     return [_card(garments[gid], index.items[gid], score, part_similarities(query, index.vector(gid), index.params))
@@ -114,8 +121,7 @@ def worn_garment(photo: np.ndarray, persons, embedder: GarmentEmbedder,
 
 def _looks(index: CatalogIndex, garments: dict[str, Garment], vector: np.ndarray, item: dict, k: int,
            liked: tuple[str, ...], params: LookParams) -> list[dict]:
-    if not 1 <= k <= 100:
-        raise InputError(f"k = {k}: ask for 1 to 100 garments")
+    check_count(k)
     wanted = COMPLEMENTS[Category(item["category"])]
     if not wanted:
         return []
@@ -146,8 +152,7 @@ def _looks(index: CatalogIndex, garments: dict[str, Garment], vector: np.ndarray
 
 def text_search(index: CatalogIndex, garments: dict[str, Garment], clip, query: str, k: int = 10) -> list[dict]:
     """Garments whose photos match a text query, by CLIP's cosine (``clip`` must be the index's model)."""
-    if not 1 <= k <= 100:
-        raise InputError(f"k = {k}: ask for 1 to 100 garments")
+    check_count(k)
     if not query.strip():
         raise InputError("the search text is empty")
     if not index.clip:

@@ -179,8 +179,9 @@ def match_items(pred_dir: Path, gt_dir: Path, settings: EvalSettings) -> tuple[s
     return layout, items, missing
 
 
-def _fit(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    if image.shape == shape:
+def fit_to(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A result at its ground truth's size (bicubic), as every paired metric and the report see it."""
+    if image.shape[:2] == shape[:2]:
         return image
     return np.asarray(Image.fromarray(image).resize((shape[1], shape[0]), Image.BICUBIC))
 
@@ -194,7 +195,7 @@ def _repaint_mask(folder: Path, item_id: str, shape: tuple[int, ...]) -> np.ndar
 
 def score(pred: np.ndarray, gt: np.ndarray) -> dict[str, float | None]:
     """The paired pixel metrics of one result against its ground truth (the result resized to the truth)."""
-    pred = _fit(pred, gt.shape)
+    pred = fit_to(pred, gt.shape)
     try:
         ms = ms_ssim(pred, gt)
     except ValueError:
@@ -301,7 +302,7 @@ def evaluate_folders(pred_dir: str | os.PathLike, gt_dir: str | os.PathLike,
     sizes = []
     for n, item in enumerate(items, 1):
         gt = load_image(item.gt)
-        pred = _fit(load_image(item.pred), gt.shape)
+        pred = fit_to(load_image(item.pred), gt.shape)
         if settings.repaint:
             keep = ~_repaint_mask(settings.repaint, item.id, gt.shape)
             pred = pred.copy()

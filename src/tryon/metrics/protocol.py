@@ -42,17 +42,24 @@ def file_set_digest(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    """Nested entries as dotted keys (``fid.resize``), leaves only (an empty dict is a leaf)."""
     flat: dict[str, object] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, name + "."))
-        flat[name] = value
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
     return flat
 
 
 def differences(a: dict, b: dict) -> list[str]:
     """What makes two results' protocols incomparable (empty: they may be compared)."""
-    fa, fb = _flatten(a), _flatten(b)
-    return [f"{key}: {fa.get(key)!r} vs {fb.get(key)!r}" for key in DECISIVE if fa.get(key) != fb.get(key)]
+    fa, fb = flatten(a), flatten(b)
+
+    def part(flat: dict[str, object], key: str) -> object:
+        found = {k: v for k, v in flat.items() if k == key or k.startswith(key + ".")}
+        return found.get(key) if set(found) <= {key} else found
+
+    return [f"{key}: {part(fa, key)!r} vs {part(fb, key)!r}" for key in DECISIVE if part(fa, key) != part(fb, key)]

@@ -21,10 +21,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from tryon.errors import TryOnError
 from tryon.imageio import load_image, save_image
+from tryon.metrics.evaluate import fit_to
+from tryon.metrics.protocol import flatten
 
 #: Whether a higher value of a metric is better; metrics not named here get no arrow.
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -112,18 +113,6 @@ def _metric_keys(rows: list[dict], exclude: tuple[str, ...]) -> list[str]:
     return known + [k for k in found if k not in METRIC_LABELS]
 
 
-def _flatten(values: dict, prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested protocol entries as dotted keys (``fid.resize``), which read better than nested JSON."""
-    out: list[tuple[str, Any]] = []
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out.extend(_flatten(value, name + "."))
-        else:
-            out.append((name, value))
-    return out
-
-
 def _protocol_value(value: Any) -> str:
     if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
         return ", ".join(_format(v) for v in value) or "none"
@@ -167,9 +156,7 @@ def difference(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
     The result is resized to the truth (bicubic, as ``tryon eval`` scores it), so the map shows
     the error that was measured."""
-    h, w = truth.shape[:2]
-    if pred.shape[:2] != (h, w):
-        pred = np.asarray(Image.fromarray(pred).resize((w, h), Image.BICUBIC))
+    pred = fit_to(pred, truth.shape)
     diff = np.abs(pred.astype(np.float32) - truth.astype(np.float32)).mean(axis=2) / 255.0
     return np.clip(diff * ERROR_GAIN, 0.0, 1.0)
 
@@ -226,7 +213,7 @@ def _warnings_section(warnings: list[str]) -> str:
 
 def _protocol_section(protocol: dict) -> str:
     """How the numbers were made: what must match before two reports can be compared."""
-    entries = "\n".join(f"<dt>{_e(k)}</dt><dd>{_e(_protocol_value(v))}</dd>" for k, v in _flatten(protocol))
+    entries = "\n".join(f"<dt>{_e(k)}</dt><dd>{_e(_protocol_value(v))}</dd>" for k, v in flatten(protocol).items())
     body = f"<dl>\n{entries}\n</dl>" if entries else "<p>Not recorded.</p>"
     return (f'<section id="protocol"><h2>Protocol</h2><p>Numbers are comparable only when these match.</p>'
             f"{body}</section>")

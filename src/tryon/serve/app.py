@@ -95,18 +95,15 @@ def _form_doc(extra: dict, required: list[str]) -> dict:
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 
-#: How many garments a similar or recommend request may ask for.
-MAX_RESULTS = 100
-
-
 def _count(value: object) -> int:
-    """``k`` of a catalog request: 1..MAX_RESULTS, or a 422 saying so."""
+    """``k`` of a catalog request, checked as the catalog checks it, but a 422 (a bad field)."""
+    from tryon.catalog.recommend import check_count
+
     try:
         k = int(str(value))
-    except ValueError:
-        raise FieldError(f"k must be a whole number from 1 to {MAX_RESULTS}") from None
-    if not 1 <= k <= MAX_RESULTS:
-        raise FieldError(f"k = {k}: ask for 1 to {MAX_RESULTS} garments")
+        check_count(k)
+    except (ValueError, InputError) as exc:
+        raise FieldError(str(exc) if isinstance(exc, InputError) else "k must be a whole number") from None
     return k
 
 

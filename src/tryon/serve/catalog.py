@@ -67,9 +67,8 @@ class Catalog:
             self._thumbs[garment_id] = data
         return data
 
-    def _search_index(self, garment_id: str):
-        """The catalog's stored index (:mod:`tryon.catalog.index`), which must hold ``garment_id``."""
-        self.get(garment_id)
+    def _loaded_index(self):
+        """The catalog's stored index (:mod:`tryon.catalog.index`), loaded once; 409 when it is empty."""
         with self._lock:
             if self._index is None:
                 try:
@@ -78,10 +77,18 @@ class Catalog:
                     self._index = CatalogIndex.load(self.folder)
                 except ImportError as exc:
                     raise ModelUnavailableError(f"catalog search needs the 'catalog' extra ({exc.name} missing)") from None
-        if garment_id not in self._index.items:
+        if not len(self._index):
+            raise NotIndexedError(f"the catalog has no search index: run tryon catalog index {self.folder}")
+        return self._index
+
+    def _search_index(self, garment_id: str):
+        """The index, which must hold ``garment_id``."""
+        self.get(garment_id)
+        index = self._loaded_index()
+        if garment_id not in index.items:
             raise NotIndexedError(f"garment {garment_id!r} is not in the catalog's search index: run "
                                   f"tryon catalog index {self.folder}")
-        return self._index
+        return index
 
     def similar(self, garment_id: str, k: int) -> list[dict]:
         """Garments like this one, best first, each score's parts (see :mod:`tryon.catalog.recommend`)."""
@@ -107,20 +114,14 @@ class Catalog:
 
         for other in liked:
             self._search_index(other)
-        with self._lock:
-            if self._index is None:
-                from tryon.catalog.index import CatalogIndex
-
-                self._index = CatalogIndex.load(self.folder)
-        if not len(self._index):
-            raise NotIndexedError(f"the catalog has no search index: run tryon catalog index {self.folder}")
+        index = self._loaded_index()
         with self._outfit_lock:
             if self._outfits is None:
                 try:
                     from tryon.catalog.embedding import GarmentEmbedder
                     from tryon.person.analyzer import PersonAnalyzer
 
-                    self._outfits = (PersonAnalyzer(), GarmentEmbedder(self._index.params))
+                    self._outfits = (PersonAnalyzer(), GarmentEmbedder(index.params))
                 except ImportError as exc:
                     raise ModelUnavailableError(f"outfits need the 'catalog' extra ({exc.name} missing)") from None
             persons, embedder = self._outfits
@@ -131,7 +132,7 @@ class Catalog:
                 raise
             except InputError as exc:  # no garment large enough, or a parse that falls apart
                 raise NoOutfitError(str(exc)) from None
-        return {"wearing": worn.category.value, "garments": goes_with_outfit(self._index, self._items, worn, k, liked)}
+        return {"wearing": worn.category.value, "garments": goes_with_outfit(index, self._items, worn, k, liked)}
 
     def search(self, query: str, k: int) -> list[dict]:
         """Garments matching a text query (CLIP), best first."""
@@ -140,18 +141,14 @@ class Catalog:
         if self.clip_source is None:
             raise NotIndexedError("text search is off: index the catalog with tryon catalog index --clip MODEL and "
                                   "start the server with --clip MODEL")
-        with self._lock:
-            if self._index is None:
-                from tryon.catalog.index import CatalogIndex
-
-                self._index = CatalogIndex.load(self.folder)
+        index = self._loaded_index()
         with self._outfit_lock:
             if self._clip is None:
                 from tryon.catalog.clip import ClipEncoder
 
                 self._clip = ClipEncoder(self.clip_source)
             try:
-                return text_search(self._index, self._items, self._clip, query, k)
+                return text_search(index, self._items, self._clip, query, k)
             except InputError as exc:
                 if not query.strip():
                     raise
