@@ -107,11 +107,18 @@ def test_upload_pick_and_try_on(server, vitonhd_person, evalset):
         # Scroll width equals the viewport: the layout fits a phone without sideways scrolling.
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
-        # A photo without a person: the error is said in plain words, nothing crashes.
+        # A photo without a person: the error is said in plain words (by its code), and the old result
+        # goes (it belonged to another photo).
         page.set_input_files("#person-file", str(evalset.of_kind("garment", "upper")[0].path))
+        expect(page.locator("#result-card")).to_be_hidden()
         page.click("#run")
-        expect(page.locator("#status")).to_contain_text("could not be used", timeout=60_000)
+        expect(page.locator("#status")).to_contain_text("No person could be found", timeout=60_000)
         expect(page.locator("#status")).to_have_class("status error")
+        expect(page.locator("#result-card")).to_be_hidden()
+        # The upload opens the gallery (the camera has its own button); the page has an icon.
+        assert page.get_attribute("#person-file", "capture") is None
+        icon = page.get_attribute('link[rel="icon"]', "href")
+        assert page.request.get(url + icon).ok and page.request.get(url + "/favicon.ico").ok
         browser.close()
 
 

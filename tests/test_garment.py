@@ -128,3 +128,45 @@ def test_photo_without_a_garment_outline_is_refused(garment_analyzer):
     for img in (noise, flat):
         with pytest.raises(GarmentError):
             garment_analyzer.analyze(img)
+
+
+def test_person_photos_as_garments_give_the_garment_not_the_body(evalset, garment_analyzer):
+    """An on-model photo sent as the garment: the garment is cut out along the parse and laid on
+    white, or refused with a reason; never the person as a garment (no head and shoulders in it)."""
+    persons = [e for e in evalset.half("tuning") if e.kind == "person"][:6]
+    cut = 0
+    for e in persons:
+        photo = load_image(e.path)
+        try:
+            g = garment_analyzer.analyze(photo)
+        except GarmentError as exc:
+            assert "shows a person" in str(exc) or "several people" in str(exc), exc
+            continue
+        assert g.worn_photo is not None, f"{e.file} taken for a product photo"
+        assert np.array_equal(g.worn_photo, photo) and g.image.shape == photo.shape
+        assert (g.image[g.mask == 0] == 255).all()  # the garment alone, on white
+        assert garment_analyzer.wearers(g.image) is None, f"{e.file}: the cut-out still shows a person"
+        cut += 1
+    assert cut >= len(persons) // 2, f"only {cut} of {len(persons)} person photos gave a garment"
+
+
+def test_product_photos_are_not_taken_for_persons(evalset, garment_analyzer):
+    garments = [e for e in evalset.half("tuning") if e.kind == "garment"][:12]
+    worn = [e.file for e in garments if garment_analyzer.wearers(load_image(e.path)) is not None]
+    # fashn's example garment is a man wearing the T-shirt: the one on-model photo among them.
+    assert set(worn) <= {"garments/fashn-vton-1.5__garment.webp"}, worn
+
+
+def test_a_chosen_category_the_person_does_not_wear_is_refused(evalset, garment_analyzer):
+    """A person without a dress, asked for a dress: a reason (a 422), not some other garment."""
+    from tryon.garment.worn import worn_garment
+    from tryon.person.parsing import Label
+
+    for e in (e for e in evalset.half("tuning") if e.kind == "person"):
+        analysis = garment_analyzer.wearers(load_image(e.path))
+        if analysis is not None and (analysis.parse == Label.DRESS).mean() < 0.001:
+            break
+    else:
+        pytest.fail("no person without a dress on the tuning half")
+    with pytest.raises(GarmentError, match="shows a person"):
+        worn_garment(analysis, Category.DRESS)

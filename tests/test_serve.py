@@ -172,7 +172,7 @@ def test_analyze_returns_keypoints_masks_and_category(api, person_bytes, paired_
     ("garbage person", 400, "bad_image"),
     ("no person", 422, "no_person"),
     ("unknown category", 422, "bad_field"),
-    ("unknown garment", 422, "bad_field"),
+    ("unknown garment", 404, "not_found"),
     ("both garments", 422, "bad_field"),
     ("no garment", 422, "bad_field"),
     ("unknown engine", 422, "bad_field"),
@@ -320,7 +320,7 @@ def test_queue_full_answers_429_and_api_key_and_size_limits(evalset, vitonhd_per
                            data={"garment_id": paired})
         thread.join()
         assert results["first"].status_code == 200, results["first"].text
-        assert busy.status_code == 429 and int(busy.headers["retry-after"]) >= 1
+        assert busy.status_code == 429 and busy.json()["error"] == "busy" and int(busy.headers["retry-after"]) >= 1
         assert 'tryon_rejections_total{reason="429"}' in client.get("/metrics").text
 
 
@@ -379,3 +379,22 @@ def test_live_mode_returns_dressed_frames(api, vitonhd_person, paired_id):
     changes = [(np.abs(a[1].astype(int) - b[1].astype(int)).sum(axis=2) > 40).mean()
                for a, b in zip(answered, answered[1:])]
     assert max(changes[-3:]) < 0.01
+
+
+def test_a_person_photo_as_the_garment_is_cut_out_never_pasted(api, evalset, person_bytes):
+    """Shops with on-model photos only: the garment is cut out of the photo and worn, or a 422 says why."""
+    client, _ = api
+    model = next(e for e in evalset.half("tuning") if e.kind == "person" and e.pair_id == "").path.read_bytes()
+    seen = client.post("/v1/analyze", files={"garment": ("model.jpg", model)})
+    assert seen.status_code in (200, 422), seen.text
+    res = client.post("/v1/tryon", files={"person": ("p.jpg", person_bytes), "garment": ("model.jpg", model)},
+                      data={"format": "png"})
+    if seen.status_code == 422:
+        assert res.status_code == 422 and res.json()["error"] == "bad_garment" and "shows a person" in res.json()["message"]
+        return
+    assert seen.json()["garment"]["worn_by_a_person"] is True
+    assert res.status_code == 200, res.text
+    # The result is the person dressed, not a second person: the try-on changes the torso only.
+    before, after = decode(person_bytes), decode(res.content)
+    changed = (np.abs(before.astype(int) - after.astype(int)).sum(axis=2) > 40).mean()
+    assert 0.02 < changed < 0.5, changed

@@ -463,9 +463,8 @@ def serve(
 ) -> None:
     """Start the HTTP API, the web page (/) and the live camera mode (/v1/live)."""
     try:
-        import uvicorn
-
-        from tryon.serve.app import create_app
+        from tryon.serve.logs import configure_json_logging
+        from tryon.serve.runner import serve as run_server
         from tryon.serve.settings import ServeSettings
     except ImportError as exc:
         raise TryOnError(f"the server needs the 'serve' extra: pip install 'tryon[serve]' ({exc.name} missing)") from None
@@ -474,10 +473,10 @@ def serve(
         cors_origins=tuple(cors) if cors else None, workers=workers, queue_size=queue_size, deadline_s=deadline,
         save_dir=save_dir, engines=tuple(engine) if engine else None, default_engine=engine[0] if engine else None,
         live_engine=live_engine, clip=clip)
-    logging.getLogger("tryon.serve").setLevel(logging.INFO)
-    typer.echo(f"tryon: serving on http://{settings.host}:{settings.port}/ (API docs at /docs)", err=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                ws_max_size=int(settings.max_upload_mb * 1024 * 1024))
+    configure_json_logging()
+    typer.echo(f"tryon: serving on http://{settings.host}:{settings.port}/ (API docs at /docs; SIGTERM drains and "
+               f"stops within {settings.deadline_s:g} s)", err=True)
+    run_server(settings)
 
 
 @catalog_app.command("index")

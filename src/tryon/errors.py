@@ -11,6 +11,10 @@ class InputError(TryOnError):
     """The input file or array cannot be used (unreadable, not an image, too large, ...)."""
 
 
+class UnreadableImageError(InputError):
+    """The file is not an image this package reads (empty, truncated, another format)."""
+
+
 class ImageTooLargeError(InputError):
     """The file or the image is over the configured size or pixel limit."""
 
@@ -25,6 +29,10 @@ class MultiplePersonsError(InputError):
 
 class GarmentError(InputError):
     """The garment photo has no clear garment outline, or the category does not fit it."""
+
+
+class PoseError(InputError):
+    """The person is found, but their pose does not show what the garment needs (knees for trousers...)."""
 
 
 class ModelUnavailableError(TryOnError):

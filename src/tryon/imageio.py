@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tryon.errors import ImageTooLargeError, InputError
+from tryon.errors import ImageTooLargeError, InputError, UnreadableImageError
 
 #: Largest accepted image, in pixels (about 40 megapixels, e.g. 7300 x 5500).
 MAX_PIXELS = int(os.environ.get("TRYON_MAX_PIXELS", 40_000_000))
@@ -58,11 +58,11 @@ def _open(source: ImageSource) -> Image.Image:
     except Image.DecompressionBombError:
         raise ImageTooLargeError(f"{_name(source)}: image is too large (decompression bomb refused)") from None
     except UnidentifiedImageError:
-        raise InputError(f"{_name(source)}: not an image (unrecognised content)") from None
+        raise UnreadableImageError(f"{_name(source)}: not an image (unrecognised content)") from None
     except Exception as exc:  # truncated headers and the like
-        raise InputError(f"{_name(source)}: unreadable image ({exc})") from None
+        raise UnreadableImageError(f"{_name(source)}: unreadable image ({exc})") from None
     if img.format not in _ACCEPTED_FORMATS:
-        raise InputError(f"{_name(source)}: unsupported image format {img.format}")
+        raise UnreadableImageError(f"{_name(source)}: unsupported image format {img.format}")
     return img
 
 
@@ -114,7 +114,7 @@ def load_image(source: ImageSource, max_pixels: int | None = None) -> np.ndarray
     except InputError:
         raise
     except Exception as exc:  # truncated pixel data, broken compression
-        raise InputError(f"{name}: unreadable image ({exc})") from None
+        raise UnreadableImageError(f"{name}: unreadable image ({exc})") from None
     _check_size(rgb.width, rgb.height, name, max_pixels)
     return np.asarray(rgb, dtype=np.uint8).copy()
 

@@ -144,8 +144,8 @@ class LazyAnalysers:
 
     @property
     def garments(self) -> GarmentAnalyzer:
-        if self._garments is None:
-            self._garments = GarmentAnalyzer()
+        if self._garments is None:  # garment photos that show a person are analysed by our person analyser
+            self._garments = GarmentAnalyzer(persons=lambda: self.persons)
         return self._garments
 
     def analysed_person(self, request: TryOnRequest, prepared: PreparedPerson, analyses: dict) -> PersonAnalysis:
@@ -163,3 +163,5 @@ class LazyAnalysers:
     def close_analysers(self) -> None:
         if self._persons is not None:
             self._persons.close()
+        if self._garments is not None:
+            self._garments.close()

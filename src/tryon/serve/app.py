@@ -5,64 +5,52 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import threading
 import time
+import uuid
 from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException
 
-from tryon.engines.accelerator import OutOfMemoryError
-from tryon.engines.options import OptionError
-from tryon.engines.registry import UnknownEngineError, engine_options, engine_spec
-from tryon.errors import (GarmentError, ImageTooLargeError, InputError, ModelUnavailableError, MultiplePersonsError,
-                          NoPersonError, TryOnError, WeightsError)
-from tryon.serve.catalog import NoOutfitError, NotIndexedError, UnknownGarmentError
+from tryon.engines.registry import engine_options, engine_spec
+from tryon.errors import InputError, TryOnError
+from tryon.serve.errors import (REQUEST_ID_HEADER, AuthError, InternalError, NotReadyError, ShuttingDownError,
+                                UploadTimeoutError, error_kind, error_response)
 from tryon.serve.live import TRY_AGAIN_LATER, live_endpoint
 from tryon.serve.metrics import Metrics
-from tryon.serve.pool import BusyError, DeadlineError
+from tryon.serve.pool import DeadlineError
 from tryon.serve.service import FieldError, TryOnService
 from tryon.serve.settings import ServeSettings
-from tryon.serve.upload import FormError, read_form
+from tryon.serve.upload import read_form
 
 log = logging.getLogger("tryon.serve")
 
 
-class NotReadyError(TryOnError):
-    """The models are still loading (or failed to load)."""
+class Traffic:
+    """Requests in flight, and since when the server drains (SIGTERM received; see tryon.serve.runner).
+
+    Only the event loop's thread touches it: no lock."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.draining_since: float | None = None
+
+    def drain(self) -> None:
+        if self.draining_since is None:
+            self.draining_since = time.monotonic()
 
 
-class AuthError(TryOnError):
-    """No API key, or a wrong one."""
+#: A request id a client sends (X-Request-ID) is kept when it looks like one; otherwise one is made.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
-
-# Most specific first: the first class an error is an instance of decides its status.
-_STATUS: list[tuple[type, int, str]] = [
-    (AuthError, 401, "unauthorized"),
-    (UnknownGarmentError, 404, "not_found"),
-    (NotIndexedError, 409, "not_indexed"),
-    (ImageTooLargeError, 413, "too_large"),
-    (NoPersonError, 422, "no_person"),
-    (MultiplePersonsError, 422, "several_persons"),
-    (GarmentError, 422, "bad_garment"),
-    (NoOutfitError, 422, "no_outfit"),
-    (FieldError, 422, "bad_field"),
-    (UnknownEngineError, 422, "bad_field"),
-    (OptionError, 422, "bad_field"),
-    (FormError, 400, "bad_request"),
-    (InputError, 400, "bad_image"),
-    (BusyError, 429, "busy"),
-    (NotReadyError, 503, "not_ready"),
-    (ModelUnavailableError, 503, "model_unavailable"),
-    (WeightsError, 503, "model_unavailable"),
-    (OutOfMemoryError, 503, "out_of_memory"),
-    (DeadlineError, 504, "deadline"),
-    (TryOnError, 400, "bad_request"),
-]
 
 _FORM_SCHEMA = {
     "person": {"type": "string", "format": "binary", "description": "Photo of one person (JPEG, PNG, WebP)."},
@@ -107,14 +95,6 @@ def _count(value: object) -> int:
     return k
 
 
-def error_response(exc: Exception) -> JSONResponse:
-    for kind, status, code in _STATUS:
-        if isinstance(exc, kind):
-            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, BusyError) else None
-            return JSONResponse({"error": code, "message": str(exc)}, status_code=status, headers=headers)
-    raise exc
-
-
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
     """The service's ASGI app. Models load in the background; /readyz says when they are loaded."""
     settings = settings or ServeSettings.from_env()
@@ -144,6 +124,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app = FastAPI(title="tryon", version=_version(), lifespan=lifespan,
                   description="Virtual try-on: a person photo and a garment photo in, the person wearing it out.")
     app.state.tryon = state  # {"service": TryOnService | None, "error": ...}, for operators' hooks and tests
+    traffic = app.state.traffic = Traffic()  # read by tryon.serve.runner on SIGTERM
 
     def service() -> TryOnService:
         if state["service"] is None:
@@ -161,18 +142,31 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         if not any(hmac.compare_digest(given.encode(), k.encode()) for k in settings.api_keys):
             raise AuthError("a valid API key is required (X-API-Key header or Authorization: Bearer)")
 
+    #: Paths still answered while draining: the load balancer's probes.
+    probes = ("/healthz", "/readyz", "/metrics")
+
     @app.middleware("http")
     async def observe(request: Request, call_next):
+        """Request id, API key, draining, errors as JSON, metrics and one JSON log line per request."""
         t = time.perf_counter()
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        request.state.request_id = request_id
+        traffic.in_flight += 1
+        failure: BaseException | None = None
         try:
+            if traffic.draining_since is not None and request.url.path not in probes:
+                raise ShuttingDownError("the server is shutting down; try again shortly (another replica)")
             if request.url.path.startswith("/v1/"):
                 check_key(request.headers, request.query_params)
             response = await call_next(request)
         except TryOnError as exc:
-            response = error_response(exc)
-        except Exception:
-            log.exception("internal error on %s %s", request.method, request.url.path)
-            response = JSONResponse({"error": "internal", "message": "internal error; it has been logged"}, 500)
+            failure, response = exc, error_response(exc, request_id)
+        except Exception as exc:  # a bug: the traceback goes to the log under the request id
+            failure, response = exc, error_response(InternalError(), request_id)
+        finally:
+            traffic.in_flight -= 1
+        response.headers[REQUEST_ID_HEADER] = request_id
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         seconds = time.perf_counter() - t
@@ -180,27 +174,52 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         metrics.latency.labels(path).observe(seconds)
         if response.status_code in (401, 413, 429, 503):
             metrics.rejections.labels(str(response.status_code)).inc()
-        log.info("%s %s %d %.0f ms", request.method, path, response.status_code, seconds * 1000)  # never bodies
+        fields = {"request_id": request_id, "method": request.method, "route": path,
+                  "status": response.status_code, "duration_ms": round(seconds * 1000, 1)}
+        if route is None:  # no route template: the path itself (at most 200 characters)
+            fields["path"] = request.url.path[:200]
+        engine = response.headers.get("X-Tryon-Engine") or getattr(request.state, "engine", None)
+        if engine:
+            fields["engine"] = engine
+        error = getattr(request.state, "error", None) or (error_kind(failure).code if failure else None)
+        if error:
+            fields["error"] = error
+        if failure is not None and error_kind(failure).code == "internal":
+            log.error("request failed", extra={"fields": fields},
+                      exc_info=(type(failure), failure, failure.__traceback__))
+        else:
+            log.info("request", extra={"fields": fields})  # never bodies nor image data
         return response
 
     if settings.cors_origins:  # added last, so outermost: error answers carry the CORS headers too
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["X-API-Key", "Authorization", "Content-Type"],
+                           allow_headers=["X-API-Key", "Authorization", "Content-Type", REQUEST_ID_HEADER],
                            expose_headers=["Server-Timing", "X-Tryon-Engine", "X-Tryon-Category",
-                                           "X-Tryon-Person-Cache", "Retry-After"])
+                                           "X-Tryon-Person-Cache", "Retry-After", REQUEST_ID_HEADER])
 
-    @app.exception_handler(TryOnError)
-    async def tryon_error(request: Request, exc: TryOnError):
-        return error_response(exc)
+    def answer(request: Request, exc: Exception) -> JSONResponse:
+        """An error raised in a route: the table's answer, its code kept for the log line."""
+        request.state.error = error_kind(exc).code
+        return error_response(exc, getattr(request.state, "request_id", None))
+
+    for kind in (TryOnError, HTTPException, RequestValidationError):
+        app.add_exception_handler(kind, answer)
 
     async def wait(future) -> object:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout=settings.deadline_s)
         except asyncio.TimeoutError:
             future.cancel()
-            raise DeadlineError(f"the request did not finish within {settings.deadline_s:.0f} s") from None
+            raise DeadlineError(f"the request did not finish within {settings.deadline_s:g} s") from None
 
     max_body = int(settings.max_upload_mb * 1024 * 1024)
+
+    async def form_of(request: Request):
+        """The request's form, or 408 when the body trickles in slower than the upload limit allows."""
+        try:
+            return await asyncio.wait_for(read_form(request, max_body), settings.upload_timeout_s)
+        except asyncio.TimeoutError:
+            raise UploadTimeoutError(f"the upload did not arrive within {settings.upload_timeout_s:g} s") from None
 
     @app.post("/v1/tryon", tags=["try-on"], response_class=Response, openapi_extra=_form_doc({
         "engine": {"type": "string", "default": settings.default_engine, "enum": list(settings.engines)},
@@ -212,7 +231,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def tryon(request: Request) -> Response:
         """Dress the person in the garment. The picture has the person photo's size and no metadata."""
         svc = service()
-        form = await read_form(request, max_body)
+        form = await form_of(request)
+        request.state.engine = form.text("engine") or settings.default_engine
         future = svc.submit_tryon(form.files.get("person"), form.files.get("garment"), form.text("garment_id"),
                                   form.text("category", "auto"), form.text("engine"), form.text("format", "webp"),
                                   form.flag("anonymize"),
@@ -228,7 +248,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         """Keypoints (BODY_25 and COCO-18), face box, person mask, parsing and agnostic masks of a person
         photo, and the category, landmarks and mask of a garment. Masks are PNG data URLs."""
         svc = service()
-        form = await read_form(request, max_body)
+        form = await form_of(request)
         future = svc.submit_analyze(form.files.get("person"), form.files.get("garment"), form.text("garment_id"),
                                     form.text("category", "auto"))
         return JSONResponse(await wait(future), headers={"Cache-Control": "no-store"})
@@ -280,7 +300,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         """Complete the look: garments of the complementary category that go with ``garment_id`` (JSON), or with
         the garment a person wears in a photo (multipart ``person``), best first, each score explained."""
         if request.headers.get("content-type", "").startswith("multipart/"):
-            form = await read_form(request, max_body)
+            form = await form_of(request)
             if "person" not in form.files:
                 raise FieldError("send a person photo as the 'person' part (or JSON with a garment_id)")
             liked = tuple(x for x in (form.text("liked") or "").split(",") if x)
@@ -325,7 +345,9 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> dict:
-        """The models are loaded and requests will be served."""
+        """The models are loaded and requests will be served (503 while loading and while shutting down)."""
+        if traffic.draining_since is not None:
+            raise ShuttingDownError("the server is shutting down")
         svc = service()
         return {"status": "ready", "engines": list(settings.engines), "garments": len(svc.catalog),
                 "queue": {name: lane.depth for name, lane in svc.lanes.items()}}
@@ -338,6 +360,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     @app.websocket("/v1/live")
     async def live(ws: WebSocket) -> None:
         try:
+            if traffic.draining_since is not None:
+                raise ShuttingDownError("the server is shutting down")
             check_key(ws.headers, ws.query_params)
             svc = service()
         except TryOnError as exc:
@@ -350,6 +374,11 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def page() -> HTMLResponse:
         return HTMLResponse((static / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:  # browsers ask for it whatever the page links
+        return Response((static / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

@@ -26,7 +26,7 @@ from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.anonymize import blur_face
 from tryon.person.export import person_summary
 from tryon.serve.cache import AnalysisCache, content_key
-from tryon.serve.catalog import Catalog, UnknownGarmentError
+from tryon.serve.catalog import Catalog
 from tryon.serve.metrics import Metrics
 from tryon.serve.pool import Lane
 from tryon.serve.settings import ServeSettings
@@ -81,7 +81,7 @@ class Workbench:
     def __init__(self, service: "TryOnService", engines: tuple[str, ...]):
         self.service = service
         self.persons = PersonAnalyzer()
-        self.garments = GarmentAnalyzer()
+        self.garments = GarmentAnalyzer(persons=lambda: self.persons)
         self.engines: dict[str, Engine] = {name: get_engine(name) for name in engines}
 
     # -- analyses, through the shared caches ------------------------------------------------
@@ -182,6 +182,16 @@ class Workbench:
         for engine in self.engines.values():
             engine.close()
         self.persons.close()
+        self.garments.close()
+
+
+def _non_empty(part: str, data: bytes | None) -> bytes:
+    """The uploaded file ``part``; missing and empty files are the same field error, whichever part."""
+    if data is None:
+        raise FieldError(f"'{part}' (an image file) is required")
+    if not data:
+        raise FieldError(f"'{part}' is an empty file")
+    return data
 
 
 def _png_data_url(mask: np.ndarray) -> str:
@@ -247,20 +257,16 @@ class TryOnService:
         if (data is None) == (not garment_id):
             raise FieldError("give exactly one of 'garment' (an image) and 'garment_id' (from the catalog)")
         if garment_id:
-            try:
-                self.catalog.get(garment_id)  # unknown id: a field error before any work
-            except UnknownGarmentError as exc:
-                raise FieldError(f"garment_id: {exc}") from None
+            self.catalog.get(garment_id)  # an unknown id is a 404 before any work
             return GarmentInput(catalog_id=garment_id)
-        return GarmentInput(data=data)
+        return GarmentInput(data=_non_empty("garment", data))
 
     def submit_tryon(self, person: bytes | None, garment: bytes | None = None, garment_id: str | None = None,
                      category: str | None = "auto", engine: str | None = None, fmt: str | None = "webp",
                      anonymize: bool = False, options: dict[str, str] | None = None) -> Future:
         """Queue a try-on; the future resolves to a :class:`TryOnOutput`. ``options``: values of the
         engine's per-request options (``seed``, ``steps``...), checked before queueing."""
-        if not person:
-            raise FieldError("'person' (an image) is required")
+        person = _non_empty("person", person)
         engine = engine or self.settings.default_engine
         if engine not in self.settings.engines:
             raise FieldError(f"engine {engine!r} is not served here; served: {', '.join(self.settings.engines)}")
@@ -277,6 +283,8 @@ class TryOnService:
         """Queue an analysis; the future resolves to a JSON-ready dict."""
         if person is None and garment is None and not garment_id:
             raise FieldError("give 'person', 'garment' or 'garment_id' to analyse")
+        if person is not None:
+            _non_empty("person", person)
         g = self._garment(garment, garment_id) if (garment is not None or garment_id) else None
         return self._submit("cpu", AnalyzeJob(person, g, self._category(category)))
 

@@ -22,7 +22,8 @@ class ServeSettings:
     live_engine: str = "warp"  # the camera mode's engine: it must keep up with a video (warp: about 0.1 s a frame)
     workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     queue_size: int = 8  # waiting requests per engine beyond those being worked on
-    deadline_s: float = 30.0  # a request not finished by then gets 504
+    deadline_s: float = 30.0  # a request not finished by then gets 504; SIGTERM drains for at most this long
+    upload_timeout_s: float = 60.0  # a body not received by then gets 408 (15 MB over a 2 Mbit/s phone line)
     batch_window_s: float = 0.02  # GPU engines: requests arriving within this window run as one batch
     cache_mb: int = 256  # person and garment analyses kept by content hash
     max_upload_mb: float = 15.0  # a whole request body
@@ -60,8 +61,8 @@ class ServeSettings:
         for name in ("workers", "queue_size", "cache_mb", "max_pixels"):
             if getattr(self, name) < (0 if name == "queue_size" else 1):
                 raise TryOnError(f"{name} must be positive")
-        if self.deadline_s <= 0 or self.max_upload_mb <= 0:
-            raise TryOnError("deadline and upload limit must be positive")
+        if self.deadline_s <= 0 or self.max_upload_mb <= 0 or self.upload_timeout_s <= 0:
+            raise TryOnError("deadline, upload timeout and upload limit must be positive")
 
 
 def _parse(name: str, raw: str):

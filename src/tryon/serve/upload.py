@@ -14,7 +14,10 @@ from starlette.requests import Request
 
 from tryon.errors import ImageTooLargeError, InputError
 
+#: Parts in one form: a try-on has about six; thousands of tiny parts are an attack on the parser.
 MAX_PARTS = 16
+#: Bytes of headers in one part: a real part's disposition and type fit in a few hundred.
+MAX_PART_HEADER_BYTES = 16 * 1024
 
 
 class FormError(InputError):
@@ -39,24 +42,31 @@ async def read_form(request: Request, max_bytes: int) -> Form:
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise FormError("send the request as multipart/form-data")
+    too_large = f"request body is larger than {max_bytes / 2**20:g} MB"
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ImageTooLargeError(f"request body is larger than {max_bytes / 1e6:.0f} MB")
+        raise ImageTooLargeError(too_large)
 
     form = Form()
     state: dict = {"parts": 0}
 
     def on_part_begin() -> None:
-        state.update(headers={}, field=b"", value=b"", data=bytearray())
+        state.update(headers={}, field=b"", value=b"", data=bytearray(), header_bytes=0)
         state["parts"] += 1
         if state["parts"] > MAX_PARTS:
             raise FormError(f"too many form parts (at most {MAX_PARTS})")
 
+    def header_bytes(data: bytes) -> bytes:
+        state["header_bytes"] += len(data)
+        if state["header_bytes"] > MAX_PART_HEADER_BYTES:
+            raise FormError(f"a form part's headers are over {MAX_PART_HEADER_BYTES // 1024} KB")
+        return data
+
     def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] += data[start:end]
+        state["field"] += header_bytes(data[start:end])
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
+        state["value"] += header_bytes(data[start:end])
 
     def on_header_end() -> None:
         state["headers"][state["field"].lower()] = state["value"]
@@ -70,6 +80,8 @@ async def read_form(request: Request, max_bytes: int) -> Form:
         name = disposition.get(b"name", b"").decode("utf-8", "replace")
         if not name:
             return
+        if name in form.files or name in form.fields:
+            raise FormError(f"the form gives {name!r} twice")
         if b"filename" in disposition:
             form.files[name] = bytes(state["data"])
         else:
@@ -84,7 +96,7 @@ async def read_form(request: Request, max_bytes: int) -> Form:
         async for chunk in request.stream():
             received += len(chunk)
             if received > max_bytes:
-                raise ImageTooLargeError(f"request body is larger than {max_bytes / 1e6:.0f} MB")
+                raise ImageTooLargeError(too_large)
             parser.write(chunk)
         parser.finalize()
     except InputError:

@@ -170,7 +170,9 @@ class FashnEngine(LazyAnalysers, Engine):
         g = r.garment_analysis
         if g is None and r.garment is None:
             raise InputError("no garment photo given")
-        image = pre_resize(g.image if g is not None else load_image(r.garment))
+        # FASHN takes on-model garment photos as they are: the original, not our cut-out of it.
+        photo = (g.image if g.worn_photo is None else g.worn_photo) if g is not None else load_image(r.garment)
+        image = pre_resize(photo)
         worn = self._wearer(image, o.garment_photo)
         if category is None:
             g = g or self.garments.analyze(image)

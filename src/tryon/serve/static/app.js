@@ -15,26 +15,52 @@ function say(text, isError = false) {
   s.classList.toggle("error", isError);
 }
 
-// Error messages from the API, in plain words; the server's own message says what to fix.
+// Error messages from the API, in plain words, by the service's error code (the documentation's
+// table); the server's own message says what to fix.
+const LEADS = {
+  bad_image: "That file could not be read as a photo.",
+  bad_request: "The upload did not arrive complete.",
+  slow_upload: "The upload took too long.",
+  unauthorized: "This server needs an API key.",
+  not_found: "That garment is no longer in the catalog.",
+  too_large: "That photo is too large.",
+  no_person: "No person could be found in your photo.",
+  several_persons: "Your photo shows several people.",
+  bad_pose: "Your photo does not show enough of you for this garment.",
+  bad_garment: "That garment photo could not be used.",
+  bad_field: "The request was not complete.",
+  bad_input: "That photo could not be used.",
+  busy: "The server is busy.",
+  not_ready: "The server is still starting.",
+  shutting_down: "The server is restarting.",
+  model_unavailable: "This try-on engine is not available right now.",
+  out_of_memory: "The server ran out of memory for this photo.",
+  deadline: "That took too long.",
+  internal: "Something went wrong on the server.",
+};
+
 async function explain(response) {
-  let message = `The server answered ${response.status}.`;
-  try { message = (await response.json()).message || message; } catch (_) { /* not JSON */ }
-  const lead = {
-    400: "That file could not be read as a photo.",
-    401: "This server needs an API key.",
-    404: "That garment is no longer in the catalog.",
-    413: "That photo is too large.",
-    422: "That photo could not be used.",
-    429: "The server is busy.",
-    503: "The server is still starting.",
-    504: "That took too long.",
-  }[response.status] || "Something went wrong.";
+  let body = {};
+  try { body = await response.json(); } catch (_) { /* not JSON */ }
+  const lead = LEADS[body.error] || `The server answered ${response.status}.`;
+  let message = `${lead} ${body.message || ""}`.trim();
   if (response.status === 401) $("key-row").hidden = false;
-  if (response.status === 429) {
+  if (response.status === 429 || response.status === 503) {
     const wait = response.headers.get("Retry-After");
     if (wait) message += ` Try again in ${wait} s.`;
   }
-  return `${lead} ${message}`;
+  if (body.error === "internal" && body.request_id) message += ` (Reference: ${body.request_id}.)`;
+  return message;
+}
+
+// The result on screen belongs to the person photo it was made from: it goes when that photo
+// changes or a new try-on fails (a shopper choosing the next garment still sees the last result).
+function clearResult() {
+  $("result-card").hidden = true;
+  $("result").removeAttribute("src");
+  $("download").removeAttribute("href");
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.resultUrl = null;
 }
 
 function update() {
@@ -52,6 +78,7 @@ $("person-file").addEventListener("change", (e) => {
   const file = e.target.files[0];
   if (!file) return;
   state.person = file;
+  clearResult();
   showPreview($("person-preview"), file);
   say("");
   update();
@@ -89,6 +116,7 @@ $("snap-take").addEventListener("click", () => {
   canvas.getContext("2d").drawImage(video, 0, 0);
   canvas.toBlob((blob) => {
     state.person = new File([blob], "camera.jpg", { type: "image/jpeg" });
+    clearResult();
     showPreview($("person-preview"), blob);
     video.srcObject.getTracks().forEach((t) => t.stop());
     $("snap-box").hidden = true;
@@ -170,6 +198,7 @@ async function loadCatalog() {
   try {
     response = await fetch("/v1/garments", { headers: headers() });
   } catch (err) {
+    clearResult();
     say("The server cannot be reached.", true);
     return;
   }
@@ -202,7 +231,7 @@ $("run").addEventListener("click", async () => {
   const tick = setInterval(() => say(`Working… ${((performance.now() - started) / 1000).toFixed(1)} s`), 100);
   try {
     const response = await fetch("/v1/tryon", { method: "POST", body: form, headers: headers() });
-    if (!response.ok) { say(await explain(response), true); return; }
+    if (!response.ok) { clearResult(); say(await explain(response), true); return; }
     const blob = await response.blob();
     if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
     state.resultUrl = URL.createObjectURL(blob);
@@ -217,6 +246,7 @@ $("run").addEventListener("click", async () => {
     say("Done.");
     $("result-card").scrollIntoView({ behavior: "smooth", block: "nearest" });
   } catch (err) {
+    clearResult();
     say("The server cannot be reached.", true);
   } finally {
     clearInterval(tick);
