@@ -7,11 +7,12 @@ lays it on white (the same cut-out that turns person photos into training pairs)
 fails it refuses, saying why. Never a body.
 
 Deciding is two steps, because most garment photos are product shots and the person analysis
-costs about a second on a CPU: a light pose check on a small copy of the photo (tens of
-milliseconds) for a head and shoulders seen clearly, and only for photos it flags, the person
-analysis (which must find the person). A face detector alone would not do: it misses faces the
-frame cuts at the eyes, common in shop photos, and fires on printed logos; the pose model sees a
-head there too, but only with less certainty on a T-shirt's outline than on a real head.
+costs about a second on a CPU. First a light check on a small copy of the photo (tens of
+milliseconds): the pose model must see a head and shoulders clearly, and the head must be a
+head: skin-coloured at the nose and mouth, or found by the face detector. Neither signal alone
+does: the pose model sees a head in a T-shirt's outline, the face detector fires on printed logos
+and misses faces the frame cuts at the eyes (common in shop photos); a T-shirt's "face" is rarely
+skin-coloured. Only for photos that pass, the person analysis (which must find the person).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from tryon.training.flatlay import FlatLay, FlatLayParams, flat_lay
 
 #: MediaPipe's own landmark numbers for the nose, the eyes' centres and the mouth's corners...
 _HEAD_LANDMARKS = [0, 2, 5, 9, 10]
-#: ... and for the shoulders (hips are not asked for: shop photos of tops often end at the waist).
+#: ... the nose and the mouth's corners, where a face shows bare skin...
+_SKIN_LANDMARKS = [0, 9, 10]
+#: ... and the shoulders (hips are not asked for: shop photos of tops often end at the waist).
 _SHOULDER_LANDMARKS = [11, 12]
 
 
@@ -40,12 +43,17 @@ class WornParams:
     #: The pose check runs on a copy of the photo shrunk to this long side: the pose model sees
     #: 256 px anyway, and shrinking first saves most of its time on large shop photos.
     check_side: int = 512
-    #: Least visibility (0..1) the pose check must give every head landmark. On the tuning half
-    #: people scored 1.00 (to two places) on every photo with a head in the frame; the one product
-    #: photo flagged (a printed T-shirt) scored 0.96 to 0.99.
-    head_visibility: float = 0.995
-    #: Least visibility of both shoulders (people on the tuning half: 0.97 and more).
-    shoulder_visibility: float = 0.9
+    #: Least visibility (0..1) the pose check must give every head landmark and both shoulders. On
+    #: the tuning half people scored 0.97 and more; the pose model also sees heads in product shots.
+    min_visibility: float = 0.9
+    #: Skin at the nose and mouth, in HSV (hue in degrees, saturation and value 0..1), whatever the
+    #: skin tone: the tuning half's people gave hue 8-24, saturation 0.27-0.58, value 0.36-0.96;
+    #: the product shots the pose model saw a head in gave hues of 220 and more (the fabric).
+    skin_hue: tuple[float, float] = (0.0, 40.0)
+    skin_saturation: tuple[float, float] = (0.15, 0.75)
+    skin_min_value: float = 0.2
+    #: The patch sampled around each of those landmarks, as a share of the small copy's height.
+    skin_patch: float = 0.01
     #: The cut-out, laid on white as a product photo: no jitter and no perspective (those serve
     #: training), the garment filling this share of the canvas along its limiting side.
     lay: FlatLayParams = field(default_factory=lambda: FlatLayParams(
@@ -74,17 +82,38 @@ class WearerCheck:
         return self._own_persons
 
     def _flagged(self, image: np.ndarray) -> bool:
-        """The light pose check: a head and shoulders clearly seen."""
+        """The light check: a head and shoulders clearly seen, and the head a head."""
         if self._pose is None:
             self._pose = PoseEstimator(complexity=1)  # the model the mediapipe wheel bundles
-        scale = self.params.check_side / max(image.shape[:2])
+        p = self.params
+        scale = p.check_side / max(image.shape[:2])
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
         try:
-            visibility = self._pose(small).visibility
+            pose = self._pose(small)
         except NoPersonError:
             return False
-        return bool(visibility[_HEAD_LANDMARKS].min() >= self.params.head_visibility
-                    and visibility[_SHOULDER_LANDMARKS].min() >= self.params.shoulder_visibility)
+        if pose.visibility[_HEAD_LANDMARKS + _SHOULDER_LANDMARKS].min() < p.min_visibility:
+            return False
+        return self._skin_at_face(small, pose.landmarks[_SKIN_LANDMARKS, :2]) or self._face(image)
+
+    def _skin_at_face(self, small: np.ndarray, points: np.ndarray) -> bool:
+        p = self.params
+        h, w = small.shape[:2]
+        r = max(1, round(p.skin_patch * h))
+        hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL)  # hue 0..255 for 0..360 degrees
+        patches = [hsv[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].reshape(-1, 3)
+                   for x, y in np.round(points * (w, h)).astype(int) if 0 <= x < w and 0 <= y < h]
+        if not patches:  # the head is outside the frame
+            return False
+        hue, sat, val = np.median(np.concatenate(patches), axis=0) / (255 / 360, 255, 255)
+        return bool(p.skin_hue[0] <= hue <= p.skin_hue[1] and p.skin_saturation[0] <= sat <= p.skin_saturation[1]
+                    and val >= p.skin_min_value)
+
+    def _face(self, image: np.ndarray) -> bool:
+        try:
+            return self.persons.face(image) is not None
+        except MultiplePersonsError:
+            return True  # the analysis says so, with its reason
 
     def __call__(self, image: np.ndarray) -> PersonAnalysis | None:
         """The analysis of the person wearing the garment, or None for a product shot."""
