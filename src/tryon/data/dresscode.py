@@ -39,7 +39,7 @@ from tryon.errors import InputError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.imageio import save_image
 from tryon.person.analyzer import PersonAnalysis
-from tryon.person.keypoints import Keypoints
+from tryon.person.keypoints import Joint, Keypoints
 from tryon.person.parsing import Label
 from tryon.person.render import render_pose
 
@@ -147,8 +147,8 @@ def label_map(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
         table[lip] = LABELS.index(name)
     out = table[parse]
     # Facing the camera the person's left is on the image's right: the shoulders say which way.
-    right_half = np.broadcast_to(np.arange(parse.shape[1]) >= kp.xy[1, 0], parse.shape)
-    persons_left = right_half == (kp.xy[5, 0] >= kp.xy[2, 0])
+    right_half = np.broadcast_to(np.arange(parse.shape[1]) >= kp.xy[Joint.NECK, 0], parse.shape)
+    persons_left = right_half == (kp.xy[Joint.L_SHOULDER, 0] >= kp.xy[Joint.R_SHOULDER, 0])
     for lip, (left, right) in SIDED.items():
         where = parse == lip
         out[where & persons_left] = LABELS.index(left)

@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.person.keypoints import Keypoints
+from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
+from tryon.person.keypoints import Joint as J
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, SHOES, UPPER_GARMENT, Label, of_labels
 
 
@@ -33,7 +34,7 @@ def _fill(canvas: np.ndarray, pts: list[np.ndarray | None]) -> None:
 def _hands(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
     """Arm-skin pixels around each hand: kept from the photo, as try-on masks do."""
     out = np.zeros(parse.shape, np.uint8)
-    for elbow, wrist in ((3, 4), (6, 7)):
+    for elbow, wrist in FOREARMS:
         e, w = kp.point(elbow), kp.point(wrist)
         if e is None or w is None:
             continue
@@ -69,7 +70,8 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
     category = Category.parse(category)
     h, w = parse.shape
     kp = keypoints
-    sw = np.linalg.norm(kp.xy[2] - kp.xy[5]) if kp.seen(2) and kp.seen(5) else 0.2 * w
+    shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
+    sw = np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]) if shoulders else 0.2 * w
     thick = max(3, int(0.22 * sw))
     region = np.zeros((h, w), np.uint8)
     upper = category in (Category.UPPER, Category.DRESS)
@@ -77,28 +79,29 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
 
     if upper:
         region |= of_labels(parse, UPPER_GARMENT + ARMS + (Label.NECK,)).astype(np.uint8)
-        _draw_chain(region, kp, (2, 3, 4), thick)
-        _draw_chain(region, kp, (5, 6, 7), thick)
-        _fill(region, [kp.point(2), kp.point(5), kp.point(12), kp.point(9)])
-        if length is not None and kp.seen(1) and kp.seen(8):
-            hem = kp.xy[1] + (kp.xy[8] - kp.xy[1]) * length
-            _fill(region, [kp.point(2), kp.point(5), np.array([kp.xy[5][0] + 0.1 * sw, hem[1]]),
-                           np.array([kp.xy[2][0] - 0.1 * sw, hem[1]])])
+        _draw_chain(region, kp, R_ARM, thick)
+        _draw_chain(region, kp, L_ARM, thick)
+        _fill(region, [kp.point(J.R_SHOULDER), kp.point(J.L_SHOULDER), kp.point(J.L_HIP), kp.point(J.R_HIP)])
+        if length is not None and kp.seen(J.NECK) and kp.seen(J.MID_HIP):
+            hem = kp.xy[J.NECK] + (kp.xy[J.MID_HIP] - kp.xy[J.NECK]) * length
+            _fill(region, [kp.point(J.R_SHOULDER), kp.point(J.L_SHOULDER),
+                           np.array([kp.xy[J.L_SHOULDER][0] + 0.1 * sw, hem[1]]),
+                           np.array([kp.xy[J.R_SHOULDER][0] - 0.1 * sw, hem[1]])])
     if lower:
         region |= of_labels(parse, LOWER_GARMENT + LEGS).astype(np.uint8)
-        if kp.seen(8) and kp.seen(1):  # a dress worn now: its skirt part
-            waist = kp.xy[8][1] - 0.15 * (kp.xy[8][1] - kp.xy[1][1])
+        if kp.seen(J.MID_HIP) and kp.seen(J.NECK):  # a dress worn now: its skirt part
+            waist = kp.xy[J.MID_HIP][1] - 0.15 * (kp.xy[J.MID_HIP][1] - kp.xy[J.NECK][1])
             region[int(max(0, waist)):] |= (parse[int(max(0, waist)):] == Label.DRESS).astype(np.uint8)
-        _draw_chain(region, kp, (9, 10, 11), thick)
-        _draw_chain(region, kp, (12, 13, 14), thick)
-        _fill(region, [kp.point(9), kp.point(12), kp.point(13), kp.point(10)])
-        if length is not None and kp.seen(9) and kp.seen(12):
-            ankle_y = max((kp.xy[j][1] for j in (11, 14) if kp.seen(j)), default=h - 1)
-            hip_y = float(kp.xy[8][1]) if kp.seen(8) else float(kp.xy[9][1])
+        _draw_chain(region, kp, R_LEG, thick)
+        _draw_chain(region, kp, L_LEG, thick)
+        _fill(region, [kp.point(J.R_HIP), kp.point(J.L_HIP), kp.point(J.L_KNEE), kp.point(J.R_KNEE)])
+        if length is not None and kp.seen(J.R_HIP) and kp.seen(J.L_HIP):
+            ankle_y = max((kp.xy[j][1] for j in (J.R_ANKLE, J.L_ANKLE) if kp.seen(j)), default=h - 1)
+            hip_y = float(kp.xy[J.MID_HIP][1]) if kp.seen(J.MID_HIP) else float(kp.xy[J.R_HIP][1])
             hem_y = hip_y + (ankle_y - hip_y) * length
             flare = 0.15 * sw + 0.25 * sw * max(0.0, length - 0.4)
-            _fill(region, [kp.point(9), kp.point(12), np.array([kp.xy[12][0] + flare, hem_y]),
-                           np.array([kp.xy[9][0] - flare, hem_y])])
+            _fill(region, [kp.point(J.R_HIP), kp.point(J.L_HIP), np.array([kp.xy[J.L_HIP][0] + flare, hem_y]),
+                           np.array([kp.xy[J.R_HIP][0] - flare, hem_y])])
 
     # A margin so the old garment's outline does not survive at the mask's edge and a looser or
     # wider garment has room (published try-on masks are similarly generous).

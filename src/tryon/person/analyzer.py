@@ -13,14 +13,14 @@ from tryon.errors import InputError, NoPersonError
 from tryon.imageio import ImageSource, load_image
 from tryon.person.agnostic import agnostic_mask
 from tryon.person.face import Face, FaceAnalyzer
-from tryon.person.keypoints import Keypoints
+from tryon.person.keypoints import Joint, Keypoints
 from tryon.person.parsing import GeometricParser, Parser
 from tryon.person.pose import PoseEstimator
 from tryon.person.segmentation import PersonSegmenter
 from tryon.person.smoothing import KeypointSmoother
 
 #: The body must show at least these BODY_25 joints (neck and both shoulders) to be dressed.
-_REQUIRED_JOINTS = (1, 2, 5)
+_REQUIRED_JOINTS = (Joint.NECK, Joint.R_SHOULDER, Joint.L_SHOULDER)
 
 
 @dataclass
@@ -64,9 +64,9 @@ class PersonAnalysis:
 def _on_head(face: Face | None, kp: Keypoints) -> Face | None:
     """The face, unless it lies below the shoulders: there it is something face-like (clasped
     hands, a printed face) in a photo whose real face the frame cuts off."""
-    if face is None or not (kp.seen(2) and kp.seen(5)):
+    if face is None or not (kp.seen(Joint.R_SHOULDER) and kp.seen(Joint.L_SHOULDER)):
         return face
-    if (face.box[1] + face.box[3]) / 2 > max(kp.xy[2][1], kp.xy[5][1]):
+    if (face.box[1] + face.box[3]) / 2 > max(kp.xy[Joint.R_SHOULDER][1], kp.xy[Joint.L_SHOULDER][1]):
         return None
     return face
 

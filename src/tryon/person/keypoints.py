@@ -10,17 +10,48 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
 
 from tryon.errors import InputError
 
-BODY25_NAMES = (
-    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
-    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
-    "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
-)
+
+class Joint(IntEnum):
+    """The BODY_25 joints by OpenPose's index: ``kp.xy[Joint.NECK]`` instead of ``kp.xy[1]``.
+    R and L are the person's right and left (on the image's left and right when they face the
+    camera)."""
+
+    NOSE = 0
+    NECK = 1
+    R_SHOULDER = 2
+    R_ELBOW = 3
+    R_WRIST = 4
+    L_SHOULDER = 5
+    L_ELBOW = 6
+    L_WRIST = 7
+    MID_HIP = 8
+    R_HIP = 9
+    R_KNEE = 10
+    R_ANKLE = 11
+    L_HIP = 12
+    L_KNEE = 13
+    L_ANKLE = 14
+    R_EYE = 15
+    L_EYE = 16
+    R_EAR = 17
+    L_EAR = 18
+    L_BIG_TOE = 19
+    L_SMALL_TOE = 20
+    L_HEEL = 21
+    R_BIG_TOE = 22
+    R_SMALL_TOE = 23
+    R_HEEL = 24
+
+
+#: OpenPose's own spelling of the joint names ("RShoulder"), in BODY_25 order.
+BODY25_NAMES = tuple("".join(part.capitalize() for part in j.name.split("_")) for j in Joint)
 COCO18_NAMES = (
     "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
     "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
@@ -28,11 +59,16 @@ COCO18_NAMES = (
 #: BODY_25 index of every COCO-18 joint.
 COCO18_FROM_BODY25 = tuple(BODY25_NAMES.index(n) for n in COCO18_NAMES)
 
+J = Joint  # short, for the tables below
+
 #: OpenPose's BODY_25 limb pairs and colours (RGB), in its rendering order.
 BODY25_LIMBS = (
-    (1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11), (8, 12),
-    (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18), (14, 19), (19, 20),
-    (14, 21), (11, 22), (22, 23), (11, 24),
+    (J.NECK, J.MID_HIP), (J.NECK, J.R_SHOULDER), (J.NECK, J.L_SHOULDER), (J.R_SHOULDER, J.R_ELBOW),
+    (J.R_ELBOW, J.R_WRIST), (J.L_SHOULDER, J.L_ELBOW), (J.L_ELBOW, J.L_WRIST), (J.MID_HIP, J.R_HIP),
+    (J.R_HIP, J.R_KNEE), (J.R_KNEE, J.R_ANKLE), (J.MID_HIP, J.L_HIP), (J.L_HIP, J.L_KNEE),
+    (J.L_KNEE, J.L_ANKLE), (J.NECK, J.NOSE), (J.NOSE, J.R_EYE), (J.R_EYE, J.R_EAR), (J.NOSE, J.L_EYE),
+    (J.L_EYE, J.L_EAR), (J.L_ANKLE, J.L_BIG_TOE), (J.L_BIG_TOE, J.L_SMALL_TOE), (J.L_ANKLE, J.L_HEEL),
+    (J.R_ANKLE, J.R_BIG_TOE), (J.R_BIG_TOE, J.R_SMALL_TOE), (J.R_ANKLE, J.R_HEEL),
 )
 BODY25_COLORS = (
     (255, 0, 85), (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0),
@@ -43,18 +79,30 @@ BODY25_COLORS = (
 )
 
 # BODY_25 joint -> MediaPipe landmark(s) averaged. MediaPipe's "left" is the person's left, as in OpenPose.
-_FROM_MEDIAPIPE: dict[int, tuple[int, ...]] = {
-    0: (0,), 1: (11, 12), 2: (12,), 3: (14,), 4: (16,), 5: (11,), 6: (13,), 7: (15,), 8: (23, 24),
-    9: (24,), 10: (26,), 11: (28,), 12: (23,), 13: (25,), 14: (27,), 15: (5,), 16: (2,), 17: (8,),
-    18: (7,), 19: (31,), 21: (29,), 22: (32,), 24: (30,),
-    # 20 LSmallToe and 23 RSmallToe have no MediaPipe counterpart: reported as not seen.
+# The values are MediaPipe's landmark numbers (its PoseLandmark enum).
+_FROM_MEDIAPIPE: dict[Joint, tuple[int, ...]] = {
+    J.NOSE: (0,), J.NECK: (11, 12), J.R_SHOULDER: (12,), J.R_ELBOW: (14,), J.R_WRIST: (16,),
+    J.L_SHOULDER: (11,), J.L_ELBOW: (13,), J.L_WRIST: (15,), J.MID_HIP: (23, 24), J.R_HIP: (24,),
+    J.R_KNEE: (26,), J.R_ANKLE: (28,), J.L_HIP: (23,), J.L_KNEE: (25,), J.L_ANKLE: (27,), J.R_EYE: (5,),
+    J.L_EYE: (2,), J.R_EAR: (8,), J.L_EAR: (7,), J.L_BIG_TOE: (31,), J.L_HEEL: (29,), J.R_BIG_TOE: (32,),
+    J.R_HEEL: (30,),
+    # L_SMALL_TOE and R_SMALL_TOE have no MediaPipe counterpart: reported as not seen.
 }
+#: Each limb as its chain of joints from the body outwards (shoulder, elbow, wrist; hip, knee,
+#: ankle), and the forearms (elbow, wrist).
+R_ARM = (J.R_SHOULDER, J.R_ELBOW, J.R_WRIST)
+L_ARM = (J.L_SHOULDER, J.L_ELBOW, J.L_WRIST)
+R_LEG = (J.R_HIP, J.R_KNEE, J.R_ANKLE)
+L_LEG = (J.L_HIP, J.L_KNEE, J.L_ANKLE)
+FOREARMS = (R_ARM[1:], L_ARM[1:])
+
 #: OpenPose marks the hips higher on the body than MediaPipe's hip-joint centres; on the reference
 #: OpenPose files of the evalset the gap is 5-6 % of the neck-to-mid-hip length (median), so the
 #: converted hips are moved that far up the torso axis.
 HIP_SHIFT = 0.05
 #: Joints the pose-accuracy metric uses (the body, not the face or feet).
-BODY_JOINTS = (1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14)
+BODY_JOINTS = (J.NECK, J.R_SHOULDER, J.R_ELBOW, J.R_WRIST, J.L_SHOULDER, J.L_ELBOW, J.L_WRIST,
+               J.R_HIP, J.R_KNEE, J.R_ANKLE, J.L_HIP, J.L_KNEE, J.L_ANKLE)
 
 
 @dataclass
@@ -81,9 +129,9 @@ class Keypoints:
             if v >= min_visibility and inside:
                 xy[j] = np.clip(p, 0, [width - 1, height - 1])
                 conf[j] = v
-        if conf[1] > 0 and conf[8] > 0:
-            up = (xy[1] - xy[8]) * HIP_SHIFT
-            for j in (8, 9, 12):
+        if conf[J.NECK] > 0 and conf[J.MID_HIP] > 0:
+            up = (xy[J.NECK] - xy[J.MID_HIP]) * HIP_SHIFT
+            for j in (J.MID_HIP, J.R_HIP, J.L_HIP):
                 if conf[j] > 0:
                     xy[j] = np.clip(xy[j] + up, 0, [width - 1, height - 1])
         return cls(xy, conf, width, height)
@@ -109,8 +157,8 @@ class Keypoints:
 
     def torso_length(self) -> float | None:
         """Neck to mid-hip distance, the scale OpenPose-style PCK uses."""
-        if self.seen(1) and self.seen(8):
-            return float(np.linalg.norm(self.xy[1] - self.xy[8]))
+        if self.seen(J.NECK) and self.seen(J.MID_HIP):
+            return float(np.linalg.norm(self.xy[J.NECK] - self.xy[J.MID_HIP]))
         return None
 
     # --- OpenPose JSON ---------------------------------------------------------------
@@ -161,8 +209,9 @@ class Keypoints:
         else:
             idx = list(COCO18_FROM_BODY25)
             xy[idx], conf[idx] = pts[:, :2], pts[:, 2]
-            if conf[9] > 0 and conf[12] > 0:  # COCO-18 has no mid-hip: OpenPose's definition
-                xy[8], conf[8] = (xy[9] + xy[12]) / 2, min(conf[9], conf[12])
+            if conf[J.R_HIP] > 0 and conf[J.L_HIP] > 0:  # COCO-18 has no mid-hip: OpenPose's definition
+                xy[J.MID_HIP] = (xy[J.R_HIP] + xy[J.L_HIP]) / 2
+                conf[J.MID_HIP] = min(conf[J.R_HIP], conf[J.L_HIP])
         return cls(xy, conf, width, height)
 
     @classmethod

@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from tryon.person.face import Face
-from tryon.person.keypoints import Keypoints
+from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
+from tryon.person.keypoints import Joint as J
 from tryon.person.segmentation import components_in, largest_components
 
 
@@ -100,7 +101,8 @@ def _polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
 
 
 def _colour_stats(samples: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """Robust mean and inverse covariance of Lab samples, with a floor on each spread."""
+    """Robust mean and inverse covariance of Lab samples (with more than ten, the fifth furthest
+    from their median left out), with a floor on each spread."""
     med = np.median(samples, axis=0)
     d = np.linalg.norm(samples - med, axis=1)
     keep = samples[d <= np.percentile(d, 80)] if len(samples) > 10 else samples
@@ -130,6 +132,291 @@ def _lookup(hist: np.ndarray, pixels: np.ndarray, bins: int = 16) -> np.ndarray:
     return hist[(q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]]
 
 
+# ---------------------------------------------------------------------------------------------
+# the joints each stage reads
+
+#: Knee and ankle of each leg.
+_SHINS = (R_LEG[1:], L_LEG[1:])
+#: The joints of the head a detector may see when the face is turned away or cut off.
+_HEAD_JOINTS = (J.NOSE, J.R_EYE, J.L_EYE, J.R_EAR, J.L_EAR)
+#: Each foot's ankle, knee, heel and big toe, the person's left first (its shoe wins an overlap).
+_FEET = ((J.L_ANKLE, J.L_KNEE, J.L_HEEL, J.L_BIG_TOE), (J.R_ANKLE, J.R_KNEE, J.R_HEEL, J.R_BIG_TOE))
+
+
+# ---------------------------------------------------------------------------------------------
+# the parser's parameters
+#
+# Most sizes are shares of the body's own scale (the shoulder joints' distance, the neck-to-mid-hip
+# length, the face box), so they hold at any resolution; colour distances are squared
+# Mahalanobis distances in OpenCV's Lab (d2 = 9 is three spreads of the colour model). A value
+# whose reason is not stated was set by hand against the evalset's reference parses.
+
+
+@dataclass(frozen=True)
+class BodyScaleParams:
+    """The body's scale when joints are missing (every other size is a share of it)."""
+
+    #: Shoulder joints' distance per neck-to-mid-hip length when a shoulder is not seen: the
+    #: inverse of ``torso_per_shoulder``, near enough (adult proportions seen from the front).
+    shoulder_per_torso: float = 0.75
+    #: Neck-to-mid-hip length per shoulder joints' distance when the torso is not seen.
+    torso_per_shoulder: float = 1.35
+    #: Shoulder distance per width of the person mask when neither shoulders nor torso are seen:
+    #: a rough guess, small as the mask's width takes in the arms and the stance.
+    shoulder_per_silhouette: float = 0.25
+    #: Shoulder distance (pixels) with no person mask either: only keeps later sizes positive.
+    fallback_shoulder_px: float = 10.0
+    #: Smallest shoulder distance and torso length (pixels): kernels and zones stay non-empty.
+    min_shoulder_px: float = 4.0
+    min_torso_px: float = 6.0
+
+
+@dataclass(frozen=True)
+class FaceRegionParams:
+    """The face (label FACE) from the face outline, the face box or the head's joints."""
+
+    #: Half height of the ellipse drawn in a face box without an outline, per box height: a
+    #: little over half, so the ellipse reaches a little past the detector's box.
+    box_half_height: float = 0.6
+    #: Radius of the head drawn around the head joints (no face detected), per shoulder distance:
+    #: a head is about 0.4 shoulder distances across.
+    head_radius: float = 0.2
+    #: That head's box reaches this many radii above the joints' centre and this many below: the
+    #: crown is further above the eyes and ears than the chin is below them.
+    head_above: float = 1.3
+    head_below: float = 1.1
+    #: Half height of that head's ellipse, in radii: a head is taller than wide.
+    head_half_height: float = 1.2
+    #: Smallest face height (pixels) any face-relative size is drawn from.
+    min_height_px: float = 4.0
+    #: Skin beside and above the face outline is head (forehead, ears), not neck: from this
+    #: many face heights above the face box, down to this many above its bottom (the neck is
+    #: below), and this many face widths to each side (the ears).
+    head_skin_above: float = 0.5
+    head_skin_above_chin: float = 0.1
+    head_skin_side: float = 0.3
+
+
+@dataclass(frozen=True)
+class SkinParams:
+    """Bare skin: a colour model of the face's skin (else the hands'), then of the limbs' own."""
+
+    #: Half width of the zones along the limbs where the limbs' own skin tone applies, per
+    #: shoulder distance: a bare upper arm's width with room for the joints' error (a forearm is
+    #: about 0.17 across).
+    limb_reach: float = 0.2
+    #: The arms' zone runs on past the wrist by this share of the forearm: the hand.
+    hand_extend: float = 0.4
+    #: Where a hand lies, as shares of the elbow-to-wrist way (1 = the wrist): the palm and the
+    #: base of the fingers.
+    hand_span: tuple[float, float] = (1.0, 1.45)
+    #: The distal parts, bare whenever any skin of that limb shows (sleeves and shorts end above
+    #: them): the forearm from its middle on over the hand, the shin from below the knee to above
+    #: the shoe (shares of the elbow-to-wrist and knee-to-ankle ways).
+    forearm_span: tuple[float, float] = (0.5, 1.4)
+    shin_span: tuple[float, float] = (0.2, 0.75)
+    #: Fewer face skin samples than this: the face is no source (a head cut off by the frame).
+    min_face_samples: int = 5
+    #: Half width of the zone around a hand where its skin is sampled, per shoulder distance.
+    hand_reach: float = 0.12
+    #: Floor on the spread of a skin chroma model (Lab units): an evenly lit face would else
+    #: accept only its own exact tone.
+    chroma_floor: float = 3.0
+    #: A pixel's chroma within this d2 of the model is skin (three spreads).
+    skin_d2: float = 9.0
+    #: Hands sampled without a face must not be near grey (a cuff, a pocket): every face in the
+    #: evalset has a median a of 137 or more and b of 134 or more; these leave a margin.
+    hand_min_a: int = 134
+    hand_min_b: int = 132
+    #: Fewer hand pixels than this: the prior skin tones (``PRIOR_SKIN``) are the model.
+    min_hand_pixels: int = 30
+    #: Lightness range of skin around the samples' median: shade reaches further down than
+    #: highlights up.
+    darker_by: int = 75
+    lighter_by: int = 50
+    #: Hands, forearms and shins are lit differently from the face: a looser d2 there (five spreads).
+    distal_d2: float = 25.0
+    #: The limbs' own tone is learned only from more skin pixels than this on the distal parts...
+    min_limb_pixels: int = 50
+    #: ...and used only if it is itself within this d2 of the face's model (still a skin tone:
+    #: trousers over the shins must not become "skin").
+    limb_tone_d2: float = 9.0
+    #: Lightness range around the limbs' median, like ``darker_by`` and ``lighter_by``; narrower,
+    #: as the limbs' tone is learned on the limbs themselves.
+    limb_darker_by: int = 60
+    limb_lighter_by: int = 45
+    #: Skin is smooth, printed fabric is not: a skin pixel is kept only with a smooth one (local
+    #: lightness spread below ``max_texture_std`` over a window ``texture_window`` pixels wide)
+    #: in the square ``smooth_reach`` pixels wide around it.
+    texture_window: int = 5
+    max_texture_std: float = 20.0
+    smooth_reach: int = 5
+    #: Opening and closing kernel (pixels) that drops specks and fills pinholes.
+    clean_kernel: int = 3
+    #: Skin islands smaller than this share of the person mask (at least ``min_island_px``) are
+    #: specks of skin colour in a print, not skin.
+    min_island_share: float = 0.0005
+    min_island_px: int = 4
+
+
+@dataclass(frozen=True)
+class HairParams:
+    """Hair: a colour model learned above the forehead, where hair can be, joined to the head.
+    Sizes are in face heights (vertical) and face widths (horizontal)."""
+
+    #: Where hair can be around the head: this far to each side of the face's middle, from this
+    #: far above the face box to this far below its bottom.
+    head_half_width: float = 1.15
+    head_above: float = 1.0
+    head_below_chin: float = 0.35
+    #: And beside the neck over the shoulders (long hair): this far to each side of the face's
+    #: middle but not within ``long_gap`` of it (the neck), down to this far below the shoulders.
+    long_half_width: float = 1.4
+    long_gap: float = 0.2
+    long_below_shoulders: float = 2.5
+    #: Without a neck joint the shoulders are this far below the face box's bottom.
+    neck_guess: float = 0.5
+    #: Hair colour is sampled above the forehead: from this far above the face box's top to
+    #: this far below it, within this far of its middle.
+    sample_above: float = 0.6
+    sample_below_brow: float = 0.1
+    sample_half_width: float = 0.6
+    #: Fewer samples than this: no hair model (no hair found).
+    min_samples: int = 10
+    #: Floor on the hair model's spread (Lab units): looser than skin's, hair has highlights.
+    colour_floor: float = 8.0
+    #: A pixel within this d2 of the hair model is hair (five spreads).
+    colour_d2: float = 25.0
+    #: In the head zone, non-skin pixels higher than this far below the face box's top are hair
+    #: whatever their colour (highlights, grey strands): beside and above the face the person
+    #: shows little else.
+    crown: float = 0.5
+    #: Below the chin, no hair over the chest's middle: the torso's quadrilateral shrunk by this
+    #: share towards its centre.
+    core_shrink: float = 0.45
+    #: Where the chest's middle shows more than this many pixels that are not skin and their
+    #: median colour is within ``same_colour_d2`` of the hair's, the top has the hair's colour:
+    #: below the chin the two cannot be told apart, and hair stops ``chin_margin`` below it.
+    min_chest_pixels: int = 20
+    same_colour_d2: float = 16.0
+    chin_margin: float = 0.15
+    #: Below the chin hair is a solid mass: opened by a kernel of a face height over this
+    #: (at least ``min_mass_kernel`` pixels), dark dots of a print are not hair.
+    mass_kernel_per_face: int = 8
+    min_mass_kernel: int = 3
+    #: Opening kernel (pixels) for the whole hair mask: stray pixels.
+    clean_kernel: int = 3
+    #: Only hair touching the head's box counts: the face box widened by this many face widths
+    #: to each side, reaching this far above it.
+    seed_side: float = 0.2
+    seed_above: float = 0.6
+
+
+@dataclass(frozen=True)
+class ShoeParams:
+    """Shoes: garment pixels around each foot. Sizes are shares of the shin (knee to ankle)."""
+
+    #: The shin's length per neck-to-mid-hip length when the knee is not seen.
+    shin_per_torso: float = 0.5
+    #: Shoe pixels lie within this distance of the ankle-to-heel and ankle-to-toe lines...
+    reach: float = 0.28
+    #: ...and lower than this far above the ankle.
+    above_ankle: float = 0.12
+
+
+@dataclass(frozen=True)
+class GarmentParams:
+    """The split of garment pixels into upper and lower garments: colour histograms learned on
+    seeds placed by the skeleton, weighed against a prior that changes over at the hips."""
+
+    #: The top's seed: the chest, the upper part of the shoulders-to-hips quadrilateral (this
+    #: share of the way down) shrunk by ``chest_shrink`` towards its centre.
+    chest_depth: float = 0.55
+    chest_shrink: float = 0.15
+    #: Seeds also lie within this distance (per shoulder distance) of the upper arms (the top's)
+    #: and of the thighs (the bottom's).
+    seed_reach: float = 0.08
+    #: A thigh's length per neck-to-mid-hip length when its knee is out of the frame.
+    thigh_per_torso: float = 0.9
+    #: The thigh's seed starts this share of the way from the hip to the knee (the crotch and
+    #: a top's hem are above it) and runs on this share of the way from the knee to the ankle.
+    thigh_start: float = 0.3
+    shin_share: float = 0.5
+    #: The prior's change-over from top to bottom at the hips is this soft (per neck-to-mid-hip
+    #: length); a top's pieces further above the hips than that always stay the top's.
+    waist_softness: float = 0.15
+    #: Cloth within this distance (per shoulder distance) of a forearm (run on by
+    #: ``forearm_extend`` of its length), nearer it than a thigh, is a sleeve at least this likely.
+    sleeve_reach: float = 0.12
+    forearm_extend: float = 0.15
+    sleeve_prior: float = 0.8
+    #: With a seed of fewer pixels no colour model is learned: the prior alone decides.
+    min_seed_pixels: int = 20
+    #: Likelihood added to both histograms' lookups: a colour neither seed shows is decided by the prior.
+    likelihood_floor: float = 1e-5
+    #: The posterior is smoothed (Gaussian sigma, as a share of the image height): garments are
+    #: large regions.
+    smoothing: float = 0.012
+    #: Pieces of the top smaller than this share of its largest piece join the bottom, unless they
+    #: lie more than ``waist_softness`` above the hips.
+    min_piece_share: float = 0.15
+    #: Top and bottom alike in colour (Bhattacharyya coefficient of their histograms above this)
+    #: and covering the gap between the legs: one dress.
+    dress_similarity: float = 0.55
+
+
+@dataclass(frozen=True)
+class SkirtParams:
+    """Skirt or trousers: whether the garment covers the gap between the legs."""
+
+    #: Fewer garment rows below the hips than this: no lower garment to judge.
+    min_rows: int = 4
+    #: The gap is looked at from this share of the way from the hips to the knees (above it
+    #: trousers close the gap too) down to the hem, ``hem_margin`` rows above it, or the knees.
+    judge_from: float = 0.45
+    hem_margin: int = 2
+    #: A garment ending above that (a mini skirt, shorts) is judged from this share of the way
+    #: from the hips to its hem.
+    mini_from: float = 0.6
+    #: Rows looked at, and the share of them that must be covered between the legs.
+    rows: int = 8
+    min_covered: float = 0.7
+
+
+@dataclass(frozen=True)
+class SkinPartParams:
+    """Which body part a skin pixel belongs to: the nearest joint chain."""
+
+    #: The arms' chains run on past the wrist by this share of the forearm (the hand).
+    hand_extend: float = 0.5
+    #: Skin inside the torso's quadrilateral counts as this close (per shoulder distance) to the
+    #: torso's chain: torso skin, unless an arm is nearer still (a hand on the belly).
+    torso_pull: float = 0.12
+
+
+@dataclass(frozen=True)
+class ParserParams:
+    """Every tuning number of :class:`GeometricParser`, by stage."""
+
+    #: The label map is worked out at this height (pixels) at most, then brought up to the photo's
+    #: size: the heuristics need no more detail, and the person mask sets the outline at full size.
+    work_height: int = 512
+    #: A pixel is the person's where the person mask's soft value is above this.
+    person_threshold: float = 0.5
+    #: Brought up to the photo's size, the labels reach this kernel (pixels, at full size) past
+    #: the working resolution's person mask, within the full-resolution one: that mask, not the
+    #: coarse one, sets the outline.
+    outline_margin: int = 5
+    body: BodyScaleParams = BodyScaleParams()
+    face: FaceRegionParams = FaceRegionParams()
+    skin: SkinParams = SkinParams()
+    hair: HairParams = HairParams()
+    shoes: ShoeParams = ShoeParams()
+    garments: GarmentParams = GarmentParams()
+    skirt: SkirtParams = SkirtParams()
+    skin_parts: SkinPartParams = SkinPartParams()
+
+
 @dataclass
 class _Body:
     """Skeleton geometry at the working resolution."""
@@ -140,6 +427,11 @@ class _Body:
 
     def p(self, j: int) -> np.ndarray | None:
         return self.kp.point(j)
+
+    def torso(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The torso's corners (right shoulder, left shoulder, left hip, right hip), if all are seen."""
+        corners = tuple(self.p(j) for j in (J.R_SHOULDER, J.L_SHOULDER, J.L_HIP, J.R_HIP))
+        return None if any(c is None for c in corners) else corners
 
     def stretches(self, pairs: tuple[tuple[int, int], ...], start: float, stop: float
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -168,77 +460,72 @@ class _Body:
 class GeometricParser:
     """LIP parsing from body geometry and colour models learned on the photo; CPU, no weights."""
 
-    def __init__(self, work_height: int = 512):
-        self.work_height = work_height
+    def __init__(self, params: ParserParams = ParserParams()):
+        self.params = params
 
     def __call__(self, image: np.ndarray, person: np.ndarray, keypoints: Keypoints,
                  face: Face | None) -> np.ndarray:
         H, W = image.shape[:2]
-        s = min(1.0, self.work_height / H)
+        s = min(1.0, self.params.work_height / H)
         w, h = max(1, round(W * s)), max(1, round(H * s))
         img = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA) if s < 1 else image
         soft = cv2.resize(person.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) if s < 1 else person
         kp = keypoints.scaled(s, width=w, height=h)
         body_pts = kp.xy[kp.confidence > 0]
-        fg = largest_components(soft > 0.5, anchor=body_pts)
+        fg = largest_components(soft > self.params.person_threshold, anchor=body_pts)
         labels = self._parse(img, fg, kp, face, s)
         return self._upsample(labels, fg, person, (W, H))
 
     # --- the stages ----------------------------------------------------------------------
     def _parse(self, img: np.ndarray, fg: np.ndarray, kp: Keypoints, face: Face | None, s: float) -> np.ndarray:
-        h, w = fg.shape
+        """The label map at the working resolution: face, skin, hair, shoes, then the garments
+        (what is left of the person), then the skin split into body parts."""
         lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).astype(np.float32)
         body = self._body(kp, fg)
-
         face_mask, face_h, face_box = self._face_region(fg, kp, face, s, body)
-        limbs = _segments_distance((h, w), body.chain((2, 3, 4), 0.4) + body.chain((5, 6, 7), 0.4)
-                                   + body.chain((9, 10, 11)) + body.chain((12, 13, 14)))
-        # Forearms, hands and shins: bare whenever any skin of that limb shows (sleeves and
-        # shorts end above them), so the body's own skin tone is learned there.
-        distal = _segments_distance((h, w), self._distal(body))
-        zone = 0.2 * body.shoulder_width
-        skin = self._skin(lab, fg, face, s, face_mask, limbs < zone, distal < zone, body)
+        limb_zone, distal_zone = self._limb_zones(fg.shape, body)
+        skin = self._skin(lab, fg, face, s, face_mask, limb_zone, distal_zone, body)
         hair = self._hair(lab, fg & ~face_mask & ~skin, face_box, face_h, body)
-
-        labels = np.zeros((h, w), np.uint8)
         cloth = fg & ~face_mask & ~hair & ~skin
         shoes_l, shoes_r = self._shoes(cloth, body)
         cloth &= ~(shoes_l | shoes_r)
         upper, lower, lower_label, dress = self._garments(img, cloth, body)
 
+        labels = np.zeros(fg.shape, np.uint8)
         labels[upper] = Label.DRESS if dress else Label.UPPER_CLOTHES
         labels[lower] = Label.DRESS if dress else lower_label
         self._assign_skin(labels, fg & skin & ~face_mask & ~hair, body)
         labels[hair] = Label.HAIR
         labels[face_mask] = Label.FACE
         if face_box is not None:
-            # Skin beside or above the face outline (forehead, ears) is part of the head, not the neck.
-            x0, y0, x1, y1 = face_box
-            fw = x1 - x0
-            head = np.zeros((h, w), bool)
-            head[max(0, int(y0 - 0.5 * face_h)):max(0, int(y1 - 0.1 * face_h)),
-                 max(0, int(x0 - 0.3 * fw)):max(0, int(x1 + 0.3 * fw))] = True
-            labels[head & (labels == Label.NECK)] = Label.FACE
+            labels[self._head_skin(face_box, face_h, fg.shape) & (labels == Label.NECK)] = Label.FACE
         labels[shoes_l] = Label.LEFT_SHOE
         labels[shoes_r] = Label.RIGHT_SHOE
         return labels
 
-    @staticmethod
-    def _body(kp: Keypoints, fg: np.ndarray) -> _Body:
-        sh = [kp.point(2), kp.point(5)]
+    def _body(self, kp: Keypoints, fg: np.ndarray) -> _Body:
+        """The body's scale: shoulder distance and torso length, each guessed from the other
+        (or from the person mask) when its joints are not seen."""
+        p = self.params.body
+        sh = [kp.point(J.R_SHOULDER), kp.point(J.L_SHOULDER)]
         torso = kp.torso_length()
         if sh[0] is not None and sh[1] is not None:
             sw = float(np.linalg.norm(sh[0] - sh[1]))
         elif torso:
-            sw = 0.75 * torso
+            sw = p.shoulder_per_torso * torso
         else:
             ys, xs = np.nonzero(fg)
-            sw = 0.25 * float(xs.max() - xs.min() + 1) if len(xs) else 10.0
+            sw = p.shoulder_per_silhouette * float(xs.max() - xs.min() + 1) if len(xs) else p.fallback_shoulder_px
         if not torso:
-            torso = 1.35 * sw
-        return _Body(kp, max(sw, 4.0), max(torso, 6.0))
+            torso = p.torso_per_shoulder * sw
+        return _Body(kp, max(sw, p.min_shoulder_px), max(torso, p.min_torso_px))
 
-    def _face_region(self, fg, kp, face, s, body):
+    def _face_region(self, fg: np.ndarray, kp: Keypoints, face: Face | None, s: float, body: _Body
+                     ) -> tuple[np.ndarray, float, np.ndarray | None]:
+        """The face as a mask, its height and its box (x0, y0, x1, y1; None without face and head
+        joints): the face mesh's outline, else an ellipse in the face box, else one around the
+        head's joints."""
+        p = self.params.face
         h, w = fg.shape
         if face is not None and face.outline is not None:
             mask = _polygon_mask((h, w), face.outline * s)
@@ -247,228 +534,322 @@ class GeometricParser:
             box = np.array(face.box, np.float32) * s
             mask = np.zeros((h, w), np.uint8)
             cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-            cv2.ellipse(mask, (int(cx), int(cy)), (int((box[2] - box[0]) / 2), int((box[3] - box[1]) * 0.6)),
-                        0, 0, 360, 1, -1)
+            axes = (int((box[2] - box[0]) / 2), int((box[3] - box[1]) * p.box_half_height))
+            cv2.ellipse(mask, (int(cx), int(cy)), axes, 0, 0, 360, 1, -1)
             mask = mask.astype(bool)
         else:
             # Face turned away or cut off: a head ellipse from the face keypoints, if any.
-            pts = [kp.point(j) for j in (0, 15, 16, 17, 18)]
-            pts = [p for p in pts if p is not None]
+            pts = [kp.point(j) for j in _HEAD_JOINTS]
+            pts = [q for q in pts if q is not None]
             if not pts:
-                return np.zeros((h, w), bool), 0.25 * body.shoulder_width, None
+                return np.zeros((h, w), bool), 0.0, None  # no head: hair and head skin are not looked for
             c = np.mean(pts, axis=0)
-            r = 0.2 * body.shoulder_width
-            box = np.array([c[0] - r, c[1] - 1.3 * r, c[0] + r, c[1] + 1.1 * r], np.float32)
+            r = p.head_radius * body.shoulder_width
+            box = np.array([c[0] - r, c[1] - p.head_above * r, c[0] + r, c[1] + p.head_below * r], np.float32)
             mask = np.zeros((h, w), np.uint8)
-            cv2.ellipse(mask, (int(c[0]), int(c[1])), (int(r), int(1.2 * r)), 0, 0, 360, 1, -1)
+            cv2.ellipse(mask, (int(c[0]), int(c[1])), (int(r), int(p.head_half_height * r)), 0, 0, 360, 1, -1)
             mask = mask.astype(bool)
-        return mask & fg, float(max(box[3] - box[1], 4.0)), box
+        return mask & fg, float(max(box[3] - box[1], p.min_height_px)), box
 
-    @staticmethod
-    def _skin(lab, fg, face, s, face_mask, limb_zone, distal_zone, body) -> np.ndarray:
+    def _head_skin(self, face_box: np.ndarray, face_h: float, shape: tuple[int, int]) -> np.ndarray:
+        """The box beside and above the face outline where skin is the head's (forehead, ears)."""
+        p = self.params.face
+        x0, y0, x1, y1 = face_box
+        fw = x1 - x0
+        head = np.zeros(shape, bool)
+        head[max(0, int(y0 - p.head_skin_above * face_h)):max(0, int(y1 - p.head_skin_above_chin * face_h)),
+             max(0, int(x0 - p.head_skin_side * fw)):max(0, int(x1 + p.head_skin_side * fw))] = True
+        return head
+
+    def _limb_zones(self, shape: tuple[int, int], body: _Body) -> tuple[np.ndarray, np.ndarray]:
+        """Where the limbs are (arms with hands, legs), and their distal parts (forearms, hands
+        and shins): bare whenever any skin of that limb shows, so the body's own skin tone is
+        learned there."""
+        p = self.params.skin
+        limbs = _segments_distance(shape, body.chain(R_ARM, p.hand_extend) + body.chain(L_ARM, p.hand_extend)
+                                   + body.chain(R_LEG) + body.chain(L_LEG))
+        distal = _segments_distance(shape, body.stretches(FOREARMS, *p.forearm_span)
+                                    + body.stretches(_SHINS, *p.shin_span))
+        zone = p.limb_reach * body.shoulder_width
+        return limbs < zone, distal < zone
+
+    def _skin(self, lab: np.ndarray, fg: np.ndarray, face: Face | None, s: float, face_mask: np.ndarray,
+              limb_zone: np.ndarray, distal_zone: np.ndarray, body: _Body) -> np.ndarray:
         """Bare skin: a colour model learned on the face (else the hands), widened in the limbs' own tone."""
+        samples = self._skin_samples(lab, fg, face, s, face_mask, body)
+        skin, mean, inv = self._face_tone_skin(lab, fg, samples, distal_zone)
+        skin |= self._limb_tone_skin(lab, fg, skin & distal_zone & ~face_mask, limb_zone, mean, inv)
+        return self._smooth_skin(lab, fg, skin)
+
+    def _skin_samples(self, lab: np.ndarray, fg: np.ndarray, face: Face | None, s: float, face_mask: np.ndarray,
+                      body: _Body) -> np.ndarray:
+        """Lab samples of the person's skin: the face mesh's skin points, else the face region,
+        else the hands."""
         samples = face.skin_samples(lab, s) if face is not None else np.empty((0, 3), np.float32)
         if not len(samples):
             samples = lab[face_mask] if face_mask.any() else np.empty((0, 3), np.float32)
-        if len(samples) < 5:
-            # No face to learn from (a head cut off by the frame): the hands, nearly always bare,
-            # where they pass a broad prior skin chroma and are not near grey (a cuff, a pocket);
-            # every face in the evalset has a median a of 137 or more and b of 134 or more. The
-            # prior alone takes grey and beige fabric for skin.
-            hands = _segments_distance(fg.shape, GeometricParser._hands(body)) < 0.12 * body.shoulder_width
-            mean, inv = _colour_stats(PRIOR_SKIN[:, 1:], floor=3.0)
-            hand = fg & hands & (_mahalanobis2(lab[..., 1:], mean, inv) < 9.0)
-            hand &= (lab[..., 1] >= 134) & (lab[..., 2] >= 132)
-            samples = lab[hand] if hand.sum() >= 30 else PRIOR_SKIN
+        if len(samples) < self.params.skin.min_face_samples:
+            samples = self._hand_samples(lab, fg, body)
+        return samples
+
+    def _hand_samples(self, lab: np.ndarray, fg: np.ndarray, body: _Body) -> np.ndarray:
+        """No face to learn from (a head cut off by the frame): the hands, nearly always bare,
+        where they pass a broad prior skin chroma and are not near grey (a cuff, a pocket). The
+        prior alone takes grey and beige fabric for skin; it is the model only without hands."""
+        p = self.params.skin
+        hands = _segments_distance(fg.shape, body.stretches(FOREARMS, *p.hand_span))
+        hands = hands < p.hand_reach * body.shoulder_width
+        mean, inv = _colour_stats(PRIOR_SKIN[:, 1:], floor=p.chroma_floor)
+        hand = fg & hands & (_mahalanobis2(lab[..., 1:], mean, inv) < p.skin_d2)
+        hand &= (lab[..., 1] >= p.hand_min_a) & (lab[..., 2] >= p.hand_min_b)
+        return lab[hand] if hand.sum() >= p.min_hand_pixels else PRIOR_SKIN
+
+    def _face_tone_skin(self, lab: np.ndarray, fg: np.ndarray, samples: np.ndarray, distal_zone: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """First pass: pixels of the samples' chroma and about their lightness; looser on the
+        distal limbs, lit differently from the face. Also the chroma model (mean, inverse covariance)."""
+        p = self.params.skin
         l_med = float(np.median(samples[:, 0]))
-        mean, inv = _colour_stats(samples[:, 1:], floor=3.0)
+        mean, inv = _colour_stats(samples[:, 1:], floor=p.chroma_floor)
         d2 = _mahalanobis2(lab[..., 1:], mean, inv)
-        light = (lab[..., 0] > l_med - 75) & (lab[..., 0] < l_med + 50)
-        # Hands, forearms and shins are lit differently from the face: a looser test there.
-        skin = fg & light & ((d2 < 9.0) | (distal_zone & (d2 < 25.0)))
-        body_skin = skin & distal_zone & ~face_mask
-        if body_skin.sum() > 50:
-            # Second pass: the body's own skin tone, learned on the distal limbs, applied to the
-            # whole limbs (a garment of skin-like colour on the thighs is not learned from). Only
-            # if it is still a skin tone: trousers over the shins must not become "skin".
-            mean2, inv2 = _colour_stats(lab[body_skin][:, 1:], floor=3.0)
-            if _mahalanobis2(mean2, mean, inv) < 9.0:
-                l2 = float(np.median(lab[body_skin][:, 0]))
-                light2 = (lab[..., 0] > l2 - 60) & (lab[..., 0] < l2 + 45)
-                skin |= fg & limb_zone & light2 & (_mahalanobis2(lab[..., 1:], mean2, inv2) < 9.0)
-        # Skin is smooth; printed fabric is not. Keep skin pixels with smooth skin close by.
+        light = (lab[..., 0] > l_med - p.darker_by) & (lab[..., 0] < l_med + p.lighter_by)
+        skin = fg & light & ((d2 < p.skin_d2) | (distal_zone & (d2 < p.distal_d2)))
+        return skin, mean, inv
+
+    def _limb_tone_skin(self, lab: np.ndarray, fg: np.ndarray, body_skin: np.ndarray, limb_zone: np.ndarray,
+                        mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
+        """Second pass: the body's own skin tone, learned on ``body_skin`` (the distal limbs'),
+        applied to the whole limbs (a garment of skin-like colour on the thighs is not learned
+        from). Only if it is still a skin tone: trousers over the shins must not become "skin"."""
+        p = self.params.skin
+        if body_skin.sum() <= p.min_limb_pixels:
+            return np.zeros(fg.shape, bool)
+        mean2, inv2 = _colour_stats(lab[body_skin][:, 1:], floor=p.chroma_floor)
+        if not _mahalanobis2(mean2, mean, inv) < p.limb_tone_d2:
+            return np.zeros(fg.shape, bool)
+        l2 = float(np.median(lab[body_skin][:, 0]))
+        light2 = (lab[..., 0] > l2 - p.limb_darker_by) & (lab[..., 0] < l2 + p.limb_lighter_by)
+        return fg & limb_zone & light2 & (_mahalanobis2(lab[..., 1:], mean2, inv2) < p.skin_d2)
+
+    def _smooth_skin(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray) -> np.ndarray:
+        """Skin is smooth; printed fabric is not: keep skin pixels with smooth skin close by,
+        clean the mask, and drop specks of skin colour inside a printed garment."""
+        p = self.params.skin
         lum = lab[..., 0]
-        local_var = cv2.blur(lum * lum, (5, 5)) - cv2.blur(lum, (5, 5)) ** 2
-        smooth = skin & (local_var < 20.0 ** 2)
-        skin &= cv2.dilate(smooth.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        skin = cv2.morphologyEx(skin, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
-        # Specks of skin colour inside a printed garment are not skin: drop small islands.
-        min_area = max(4, int(0.0005 * fg.sum()))
+        win = (p.texture_window, p.texture_window)
+        local_var = cv2.blur(lum * lum, win) - cv2.blur(lum, win) ** 2
+        smooth = skin & (local_var < p.max_texture_std ** 2)
+        reach = np.ones((p.smooth_reach, p.smooth_reach), np.uint8)
+        skin = skin & cv2.dilate(smooth.astype(np.uint8), reach).astype(bool)
+        kernel = np.ones((p.clean_kernel, p.clean_kernel), np.uint8)
+        skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+        skin = cv2.morphologyEx(skin, cv2.MORPH_CLOSE, kernel).astype(bool)
+        min_area = max(p.min_island_px, int(p.min_island_share * fg.sum()))
         n, comp, stats, _ = cv2.connectedComponentsWithStats(skin.astype(np.uint8), connectivity=8)
         small = np.nonzero(stats[1:, cv2.CC_STAT_AREA] < min_area)[0] + 1
         skin[components_in(comp, small)] = False
         return skin & fg
 
-    @staticmethod
-    def _hands(body: _Body) -> list[tuple[np.ndarray, np.ndarray]]:
-        """From each wrist on along the forearm's direction, over a hand's length."""
-        return body.stretches(((3, 4), (6, 7)), 1.0, 1.45)
-
-    @staticmethod
-    def _distal(body: _Body) -> list[tuple[np.ndarray, np.ndarray]]:
-        return body.stretches(((3, 4), (6, 7)), 0.5, 1.4) + body.stretches(((10, 11), (13, 14)), 0.2, 0.75)
-
-    @staticmethod
-    def _hair(lab, candidates, face_box, face_h, body) -> np.ndarray:
+    def _hair(self, lab: np.ndarray, candidates: np.ndarray, face_box: np.ndarray | None, face_h: float,
+              body: _Body) -> np.ndarray:
+        """Hair among the ``candidates`` (person pixels neither face nor skin): close to a colour
+        model learned above the forehead, where hair can be, and joined to the head."""
+        p = self.params.hair
         h, w = candidates.shape
         if face_box is None:
             return np.zeros((h, w), bool)
         x0, y0, x1, y1 = face_box
         fw = x1 - x0
         cx = (x0 + x1) / 2
-        neck = body.p(1)
-        sh_y = neck[1] if neck is not None else y1 + 0.5 * face_h
+        neck = body.p(J.NECK)
+        sh_y = neck[1] if neck is not None else y1 + p.neck_guess * face_h
         yy, xx = np.mgrid[0:h, 0:w]
         # Where hair can be: around the head, and down beside the neck over the shoulders.
-        head_zone = (np.abs(xx - cx) < 1.15 * fw) & (yy < y1 + 0.35 * face_h) & (yy > y0 - 1.0 * face_h)
-        long_zone = (np.abs(xx - cx) < 1.4 * fw) & (yy < sh_y + 2.5 * face_h) & (np.abs(xx - cx) > 0.2 * fw)
+        head_zone = ((np.abs(xx - cx) < p.head_half_width * fw) & (yy < y1 + p.head_below_chin * face_h)
+                     & (yy > y0 - p.head_above * face_h))
+        long_zone = ((np.abs(xx - cx) < p.long_half_width * fw) & (yy < sh_y + p.long_below_shoulders * face_h)
+                     & (np.abs(xx - cx) > p.long_gap * fw))
         zone = candidates & (head_zone | long_zone)
         # Hair colour: pixels above the forehead that are not skin.
-        top = candidates & (yy < y0 + 0.1 * face_h) & (yy > y0 - 0.6 * face_h) & (np.abs(xx - cx) < 0.6 * fw)
-        if top.sum() < 10:
+        top = (candidates & (yy < y0 + p.sample_below_brow * face_h) & (yy > y0 - p.sample_above * face_h)
+               & (np.abs(xx - cx) < p.sample_half_width * fw))
+        if top.sum() < p.min_samples:
             top = candidates & head_zone & (yy < y1)
-        if top.sum() < 10:
+        if top.sum() < p.min_samples:
             return np.zeros((h, w), bool)
-        mean, inv = _colour_stats(lab[top], floor=8.0)
-        close = _mahalanobis2(lab, mean, inv) < 25.0
-        hair = zone & (close | (head_zone & (yy < y0 + 0.5 * face_h)))
-        # Below the chin hair falls beside the neck, not over the middle of the chest, and as a
-        # solid mass: dark dots of a print or a dark top joined to the hair are not hair.
-        rs, ls, rh, lh = body.p(2), body.p(5), body.p(9), body.p(12)
-        if all(p is not None for p in (rs, ls, rh, lh)):
-            torso = np.array([rs, ls, lh, rh])
-            core = _polygon_mask((h, w), torso + (torso.mean(axis=0) - torso) * 0.45)
-            hair &= ~(core & (yy > y1))
-            chest = candidates & core
-            if chest.sum() > 20:
-                chest_colour = np.median(lab[chest], axis=0)
-                if _mahalanobis2(chest_colour, mean, inv) < 16.0:
-                    # The top has the hair's colour: below the chin the two cannot be told apart.
-                    hair &= yy <= y1 + 0.15 * face_h
-        k = max(3, int(face_h / 8)) | 1
+        mean, inv = _colour_stats(lab[top], floor=p.colour_floor)
+        close = _mahalanobis2(lab, mean, inv) < p.colour_d2
+        hair = zone & (close | (head_zone & (yy < y0 + p.crown * face_h)))
+        hair = self._hair_beside_neck(hair, lab, candidates, mean, inv, y1, face_h, yy, body)
+        return self._hair_on_head(hair, face_box, face_h, yy)
+
+    def _hair_beside_neck(self, hair: np.ndarray, lab: np.ndarray, candidates: np.ndarray, mean: np.ndarray,
+                          inv: np.ndarray, chin_y: float, face_h: float, yy: np.ndarray, body: _Body) -> np.ndarray:
+        """Below the chin hair falls beside the neck, not over the middle of the chest; where the
+        top has the hair's colour the two cannot be told apart there, and hair stops at the chin."""
+        p = self.params.hair
+        torso = body.torso()
+        if torso is None:
+            return hair
+        torso = np.array(torso)
+        core = _polygon_mask(hair.shape, torso + (torso.mean(axis=0) - torso) * p.core_shrink)
+        hair = hair & ~(core & (yy > chin_y))
+        chest = candidates & core
+        if chest.sum() > p.min_chest_pixels:
+            chest_colour = np.median(lab[chest], axis=0)
+            if _mahalanobis2(chest_colour, mean, inv) < p.same_colour_d2:
+                hair = hair & (yy <= chin_y + p.chin_margin * face_h)
+        return hair
+
+    def _hair_on_head(self, hair: np.ndarray, face_box: np.ndarray, face_h: float, yy: np.ndarray) -> np.ndarray:
+        """Hair below the chin as a solid mass (dark dots of a print or a dark top joined to the
+        hair are not hair), and only hair connected to the head (not a dark garment further down)."""
+        p = self.params.hair
+        x0, y0, x1, y1 = face_box
+        fw = x1 - x0
+        k = max(p.min_mass_kernel, int(face_h / p.mass_kernel_per_face)) | 1
         below = hair & (yy > y1)
         below = cv2.morphologyEx(below.astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8)).astype(bool)
         hair = (hair & (yy <= y1)) | below
-        hair = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
-        # Only hair connected to the head counts (not a dark garment further down).
-        seed = np.zeros((h, w), np.uint8)
-        cv2.rectangle(seed, (int(x0 - 0.2 * fw), int(y0 - 0.6 * face_h)), (int(x1 + 0.2 * fw), int(y1)), 1, -1)
+        hair = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_OPEN,
+                                np.ones((p.clean_kernel, p.clean_kernel), np.uint8)).astype(bool)
+        seed = np.zeros(hair.shape, np.uint8)
+        cv2.rectangle(seed, (int(x0 - p.seed_side * fw), int(y0 - p.seed_above * face_h)),
+                      (int(x1 + p.seed_side * fw), int(y1)), 1, -1)
         n, comp = cv2.connectedComponents(hair.astype(np.uint8), connectivity=8)
         keep = np.unique(comp[(seed > 0) & hair])
         keep = keep[keep > 0]
         return components_in(comp, keep)
 
-    @staticmethod
-    def _shoes(cloth, body):
+    def _shoes(self, cloth: np.ndarray, body: _Body) -> tuple[np.ndarray, np.ndarray]:
+        """Garment pixels around each foot (the person's left, then right; an overlap is the left's)."""
+        p = self.params.shoes
         h, w = cloth.shape
         out = []
-        for ankle, knee, heel, toe in ((14, 13, 21, 19), (11, 10, 24, 22)):
+        for ankle, knee, heel, toe in _FEET:
             a, k = body.p(ankle), body.p(knee)
             if a is None:
                 out.append(np.zeros((h, w), bool))
                 continue
-            shin = float(np.linalg.norm(a - k)) if k is not None else 0.5 * body.torso_length
-            segs = [(a, p) for p in (body.p(heel), body.p(toe)) if p is not None] or [(a, a)]
-            near = _segments_distance((h, w), segs) < 0.28 * shin
+            shin = float(np.linalg.norm(a - k)) if k is not None else p.shin_per_torso * body.torso_length
+            segs = [(a, q) for q in (body.p(heel), body.p(toe)) if q is not None] or [(a, a)]
+            near = _segments_distance((h, w), segs) < p.reach * shin
             yy = np.arange(h)[:, None]
-            out.append(cloth & near & (yy > a[1] - 0.12 * shin))
+            out.append(cloth & near & (yy > a[1] - p.above_ankle * shin))
         left, right = out
         return left, right & ~left
 
-    def _garments(self, img, cloth, body):
+    def _garments(self, img: np.ndarray, cloth: np.ndarray, body: _Body) -> tuple[np.ndarray, np.ndarray, Label, bool]:
         """Split garment pixels into upper and lower garments; detect dresses and skirts."""
+        p = self.params.garments
         h, w = cloth.shape
         empty = np.zeros((h, w), bool)
         if not cloth.any():
             return empty, empty, Label.PANTS, False
-        rs, ls, rh, lh = body.p(2), body.p(5), body.p(9), body.p(12)
-        neck, mid = body.p(1), body.p(8)
-        yy, xx = np.mgrid[0:h, 0:w]
+        neck, mid = body.p(J.NECK), body.p(J.MID_HIP)
         if neck is None or mid is None:
             # Without a torso we cannot tell garments apart: everything is the upper garment.
             return cloth, empty, Label.PANTS, False
+        yy = np.mgrid[0:h, 0:w][0]
         hip_y = float(mid[1])
-        # Seeds: chest and upper arms for the top, thighs for the bottom.
-        upper_seed = empty.copy()
-        if rs is not None and ls is not None and rh is not None and lh is not None:
-            chest = np.array([rs, ls, ls + 0.55 * (lh - ls), rs + 0.55 * (rh - rs)])
-            chest = chest + (chest.mean(axis=0) - chest) * 0.15
-            upper_seed = _polygon_mask((h, w), chest)
-        arms = _segments_distance((h, w), body.chain((2, 3)) + body.chain((5, 6))) < 0.08 * body.shoulder_width
-        upper_seed = (upper_seed | arms) & cloth & (yy < hip_y)
-        thighs = []
-        axis = (mid - neck) / max(float(np.linalg.norm(mid - neck)), 1e-3)
-        for hip, knee, ankle in ((9, 10, 11), (12, 13, 14)):
-            a, b = body.p(hip), body.p(knee)
-            if a is None:
-                continue
-            if b is None:  # knee out of the frame: the thigh continues along the torso axis
-                b = a + axis * 0.9 * body.torso_length
-            thighs.append((a + 0.3 * (b - a), b))
-            c = body.p(ankle)
-            if c is not None and body.p(knee) is not None:
-                thighs.append((b, b + 0.5 * (c - b)))
+        upper_seed = self._upper_seed(cloth, body, yy, hip_y)
+        thighs = self._thighs(body, neck, mid)
         to_thigh = _segments_distance((h, w), thighs)
-        lower_seed = (to_thigh < 0.08 * body.shoulder_width) & cloth & (yy > hip_y)
-
-        scale = 0.15 * body.torso_length
-        prior_upper = 1.0 / (1.0 + np.exp(np.clip((yy - hip_y) / scale, -30, 30)))
-        # Cloth along a forearm that hangs below the hips is a sleeve more likely than trousers,
-        # unless it lies nearer a thigh (a hand resting on the leg).
-        forearms = body.chain((3, 4), extend=0.15) + body.chain((6, 7), extend=0.15)
-        if forearms and thighs:
-            to_arm = _segments_distance((h, w), forearms)
-            sleeve = (to_arm < 0.12 * body.shoulder_width) & (to_arm < to_thigh)
-            prior_upper = np.where(sleeve, np.maximum(prior_upper, 0.8), prior_upper)
-        if lower_seed.sum() < 20 or upper_seed.sum() < 20:
-            upper = cloth & (prior_upper > 0.5) if lower_seed.sum() >= 20 else cloth
+        lower_seed = (to_thigh < p.seed_reach * body.shoulder_width) & cloth & (yy > hip_y)
+        scale = p.waist_softness * body.torso_length
+        prior_upper = self._upper_prior(body, yy, hip_y, scale, thighs, to_thigh)
+        if lower_seed.sum() < p.min_seed_pixels or upper_seed.sum() < p.min_seed_pixels:
+            upper = cloth & (prior_upper > 0.5) if lower_seed.sum() >= p.min_seed_pixels else cloth
             lower = cloth & ~upper
         else:
-            hu, hl = _histogram(img[upper_seed]), _histogram(img[lower_seed])
-            similarity = float(np.sum(np.sqrt(hu * hl)))
-            lu, ll = _lookup(hu, img) + 1e-5, _lookup(hl, img) + 1e-5
-            post = lu * prior_upper / (lu * prior_upper + ll * (1 - prior_upper))
-            sigma = max(1.0, 0.012 * h)
-            post = cv2.GaussianBlur(post.astype(np.float32), (0, 0), sigma)
-            upper = cloth & (post > 0.5)
-            lower = cloth & ~upper
-            upper = largest_components(upper, min_share=0.15) | (upper & (yy < hip_y - scale))
-            lower = cloth & ~upper
-            if similarity > 0.55 and self._skirt_like(cloth, body, hip_y):
+            upper, lower, similarity = self._split_by_colour(img, cloth, upper_seed, lower_seed, prior_upper,
+                                                             yy < hip_y - scale)
+            if similarity > p.dress_similarity and self._skirt_like(cloth, body, hip_y):
                 return upper, lower, Label.SKIRT, True
         lower_label = Label.SKIRT if lower.any() and self._skirt_like(lower, body, hip_y) else Label.PANTS
         return upper, lower, lower_label, False
 
-    @staticmethod
-    def _skirt_like(garment: np.ndarray, body: _Body, hip_y: float) -> bool:
+    def _upper_seed(self, cloth: np.ndarray, body: _Body, yy: np.ndarray, hip_y: float) -> np.ndarray:
+        """Cloth that is surely the top's: the chest and the upper arms, above the hips."""
+        p = self.params.garments
+        seed = np.zeros(cloth.shape, bool)
+        torso = body.torso()
+        if torso is not None:
+            rs, ls, lh, rh = torso
+            chest = np.array([rs, ls, ls + p.chest_depth * (lh - ls), rs + p.chest_depth * (rh - rs)])
+            chest = chest + (chest.mean(axis=0) - chest) * p.chest_shrink
+            seed = _polygon_mask(cloth.shape, chest)
+        arms = _segments_distance(cloth.shape, body.chain(R_ARM[:2]) + body.chain(L_ARM[:2]))
+        return (seed | (arms < p.seed_reach * body.shoulder_width)) & cloth & (yy < hip_y)
+
+    def _thighs(self, body: _Body, neck: np.ndarray, mid: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The segments where cloth is surely the bottom's: each thigh below the crotch and the
+        upper shin."""
+        p = self.params.garments
+        thighs = []
+        axis = (mid - neck) / max(float(np.linalg.norm(mid - neck)), 1e-3)
+        for hip, knee, ankle in (R_LEG, L_LEG):
+            a, b = body.p(hip), body.p(knee)
+            if a is None:
+                continue
+            if b is None:  # knee out of the frame: the thigh continues along the torso axis
+                b = a + axis * p.thigh_per_torso * body.torso_length
+            thighs.append((a + p.thigh_start * (b - a), b))
+            c = body.p(ankle)
+            if c is not None and body.p(knee) is not None:
+                thighs.append((b, b + p.shin_share * (c - b)))
+        return thighs
+
+    def _upper_prior(self, body: _Body, yy: np.ndarray, hip_y: float, scale: float,
+                     thighs: list[tuple[np.ndarray, np.ndarray]], to_thigh: np.ndarray) -> np.ndarray:
+        """Prior probability that cloth is the top's: high above the hips, low below; cloth along
+        a forearm that hangs below the hips is a sleeve more likely than trousers, unless it lies
+        nearer a thigh (a hand resting on the leg)."""
+        p = self.params.garments
+        # The clip only keeps exp() finite.
+        prior_upper = 1.0 / (1.0 + np.exp(np.clip((yy - hip_y) / scale, -30, 30)))
+        forearms = body.chain(R_ARM[1:], extend=p.forearm_extend) + body.chain(L_ARM[1:], extend=p.forearm_extend)
+        if forearms and thighs:
+            to_arm = _segments_distance(yy.shape, forearms)
+            sleeve = (to_arm < p.sleeve_reach * body.shoulder_width) & (to_arm < to_thigh)
+            prior_upper = np.where(sleeve, np.maximum(prior_upper, p.sleeve_prior), prior_upper)
+        return prior_upper
+
+    def _split_by_colour(self, img: np.ndarray, cloth: np.ndarray, upper_seed: np.ndarray, lower_seed: np.ndarray,
+                         prior_upper: np.ndarray, well_above_hips: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Upper and lower garment by the posterior of the seeds' colour histograms and the prior,
+        smoothed; the top's pieces below the hips are only its large ones. Also the histograms'
+        similarity (Bhattacharyya coefficient)."""
+        p = self.params.garments
+        hu, hl = _histogram(img[upper_seed]), _histogram(img[lower_seed])
+        similarity = float(np.sum(np.sqrt(hu * hl)))
+        lu, ll = _lookup(hu, img) + p.likelihood_floor, _lookup(hl, img) + p.likelihood_floor
+        post = lu * prior_upper / (lu * prior_upper + ll * (1 - prior_upper))
+        sigma = max(1.0, p.smoothing * cloth.shape[0])
+        post = cv2.GaussianBlur(post.astype(np.float32), (0, 0), sigma)
+        upper = cloth & (post > 0.5)
+        upper = largest_components(upper, min_share=p.min_piece_share) | (upper & well_above_hips)
+        return upper, cloth & ~upper, similarity
+
+    def _skirt_like(self, garment: np.ndarray, body: _Body, hip_y: float) -> bool:
         """True when the garment covers the gap between the legs (skirt, dress), not each leg (trousers)."""
-        rk, lk, rh, lh = body.p(10), body.p(13), body.p(9), body.p(12)
+        p = self.params.skirt
+        rk, lk, rh, lh = body.p(J.R_KNEE), body.p(J.L_KNEE), body.p(J.R_HIP), body.p(J.L_HIP)
         if rk is None or lk is None or rh is None or lh is None:
             return False
         rows = np.nonzero(garment.any(axis=1))[0]
         rows = rows[rows > hip_y]
-        if len(rows) < 4:
+        if len(rows) < p.min_rows:
             return False
         hem = rows.max()
         knee_y = (rk[1] + lk[1]) / 2
-        y_from = hip_y + 0.45 * (knee_y - hip_y)
-        y_to = min(hem - 2, knee_y)
+        y_from = hip_y + p.judge_from * (knee_y - hip_y)
+        y_to = min(hem - p.hem_margin, knee_y)
         if y_to <= y_from:
-            # Garment ends above the crotch: a mini skirt or shorts, judged at its lowest rows.
-            y_from, y_to = hip_y + 0.6 * (hem - hip_y), hem - 1
+            # Garment ends above the crotch: a mini skirt or shorts, judged down to its last row.
+            y_from, y_to = hip_y + p.mini_from * (hem - hip_y), hem - 1
         covered = []
-        for y in np.linspace(y_from, y_to, 8):
+        for y in np.linspace(y_from, y_to, p.rows):
             t = (y - hip_y) / max(knee_y - hip_y, 1.0)
             xr = rh[0] + t * (rk[0] - rh[0])
             xl = lh[0] + t * (lk[0] - lh[0])
@@ -476,30 +857,31 @@ class GeometricParser:
             yi = int(round(y))
             if 0 <= yi < garment.shape[0] and 0 <= cx < garment.shape[1]:
                 covered.append(garment[yi, max(0, cx - 1): cx + 2].all())
-        return bool(covered) and float(np.mean(covered)) >= 0.7
+        return bool(covered) and float(np.mean(covered)) >= p.min_covered
 
-    @staticmethod
-    def _assign_skin(labels: np.ndarray, skin: np.ndarray, body: _Body) -> None:
+    def _assign_skin(self, labels: np.ndarray, skin: np.ndarray, body: _Body) -> None:
+        """Label each ``skin`` pixel with the body part of the nearest joint chain."""
+        p = self.params.skin_parts
         h, w = labels.shape
         parts = [
-            (Label.LEFT_ARM, body.chain((5, 6, 7), extend=0.5)),
-            (Label.RIGHT_ARM, body.chain((2, 3, 4), extend=0.5)),
-            (Label.LEFT_LEG, body.chain((12, 13, 14, 19))),
-            (Label.RIGHT_LEG, body.chain((9, 10, 11, 22))),
-            (Label.NECK, body.chain((0, 1, 8)) + body.chain((2, 1, 5)) + body.chain((9, 8, 12))),
+            (Label.LEFT_ARM, body.chain(L_ARM, extend=p.hand_extend)),
+            (Label.RIGHT_ARM, body.chain(R_ARM, extend=p.hand_extend)),
+            (Label.LEFT_LEG, body.chain(L_LEG + (J.L_BIG_TOE,))),
+            (Label.RIGHT_LEG, body.chain(R_LEG + (J.R_BIG_TOE,))),
+            (Label.NECK, body.chain((J.NOSE, J.NECK, J.MID_HIP)) + body.chain((J.R_SHOULDER, J.NECK, J.L_SHOULDER))
+             + body.chain((J.R_HIP, J.MID_HIP, J.L_HIP))),
         ]
         dist = np.stack([_segments_distance((h, w), segs) for _, segs in parts])
-        rs, ls, rh, lh = body.p(2), body.p(5), body.p(9), body.p(12)
-        if all(p is not None for p in (rs, ls, rh, lh)):
+        torso = body.torso()
+        if torso is not None:
             # Skin inside the torso outline is torso skin, unless an arm is right there (a hand
             # resting on the belly, a forearm across the body).
-            inside = _polygon_mask((h, w), np.array([rs, ls, lh, rh]))
-            dist[-1][inside] = np.minimum(dist[-1][inside], 0.12 * body.shoulder_width)
-        codes = np.array([p for p, _ in parts], np.uint8)
+            inside = _polygon_mask((h, w), np.array(torso))
+            dist[-1][inside] = np.minimum(dist[-1][inside], p.torso_pull * body.shoulder_width)
+        codes = np.array([label for label, _ in parts], np.uint8)
         labels[skin] = codes[np.argmin(dist[:, skin], axis=0)]
 
-    @staticmethod
-    def _upsample(labels: np.ndarray, fg: np.ndarray, person: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    def _upsample(self, labels: np.ndarray, fg: np.ndarray, person: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         W, H = size
         if labels.shape == (H, W):
             return labels
@@ -511,5 +893,7 @@ class GeometricParser:
         filled = labels[labels > 0][nearest - 1] if labels.any() else labels
         up = cv2.resize(filled, (W, H), interpolation=cv2.INTER_NEAREST)
         keep = cv2.resize(fg.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST).astype(bool)
-        keep = cv2.dilate(keep.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & (person > 0.5)
+        m = self.params.outline_margin
+        keep = cv2.dilate(keep.astype(np.uint8), np.ones((m, m), np.uint8)).astype(bool)
+        keep &= person > self.params.person_threshold
         return np.where(keep, up, 0).astype(np.uint8)

@@ -19,7 +19,8 @@ from tryon.colour import colour_distance
 from tryon.engines.warp.fill import push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points
 from tryon.person.face import Face
-from tryon.person.keypoints import Keypoints
+from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
+from tryon.person.keypoints import Joint as J
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label, of_labels
 
 
@@ -82,9 +83,10 @@ def parts_for(category: Category, region: np.ndarray | None = None, kp: Keypoint
     parts = {Category.UPPER: ("arms", "torso"), Category.LOWER: ("legs",),
              Category.DRESS: ("arms", "torso", "legs")}[category]
     if category == Category.UPPER and region is not None and kp is not None and all(
-            kp.seen(j) for j in (2, 5, 9, 12)):
-        hips = float(max(kp.xy[9][1], kp.xy[12][1]))
-        below = region[min(region.shape[0], int(hips + 0.5 * np.linalg.norm(kp.xy[2] - kp.xy[5]))):]
+            kp.seen(j) for j in (J.R_SHOULDER, J.L_SHOULDER, J.R_HIP, J.L_HIP)):
+        hips = float(max(kp.xy[J.R_HIP][1], kp.xy[J.L_HIP][1]))
+        sw = np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])
+        below = region[min(region.shape[0], int(hips + 0.5 * sw)):]
         if below.any():
             parts += ("legs",)
     return parts
@@ -114,7 +116,7 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     the middle and half width of that cross-section, by wrist joint. A synthesised arm that ends
     there meets the visible hand at the right place and width instead of a guessed one."""
     pts = _edge_skin(parse, visible, region, ARMS)
-    arms = [(e, w) for e, w in ((3, 4), (6, 7)) if kp.seen(e) and kp.seen(w)]
+    arms = [(e, w) for e, w in FOREARMS if kp.seen(e) and kp.seen(w)]
     if len(pts) < 5 or not arms:
         return {}
     nearest = np.argmin([np.linalg.norm(pts - kp.xy[w], axis=1) for _, w in arms], axis=0)
@@ -140,7 +142,6 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
 #: photos measure (medians across): 0.8 mid-thigh, 0.57 at the knee, 0.58 at the calf, 0.42
 #: seven tenths down the shin.
 LEG_RADII = (0.5, 0.4, 0.28, 0.29, 0.16)
-_LEGS = ((9, 10, 11), (12, 13, 14))
 
 
 def _leg_axis(kp: Keypoints, joints: tuple[int, int, int]) -> np.ndarray:
@@ -154,13 +155,13 @@ def leg_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     """Where each leg leaves the region into skin the photo shows (below a skirt's or a dress's
     hem, shorts' legs): the middle and half width of that cross-section, by ankle joint."""
     pts = _edge_skin(parse, visible, region, LEGS)
-    legs = [j for j in _LEGS if all(kp.seen(v) for v in j)]
+    legs = [j for j in (R_LEG, L_LEG) if all(kp.seen(v) for v in j)]
     if len(pts) < 5 or not legs:
         return {}
     axes = [_leg_axis(kp, j) for j in legs]
     coords = [polyline_coords(pts, axis) for axis in axes]
     nearest = np.argmin([c[2] for c in coords], axis=0)
-    hip_w = float(np.linalg.norm(kp.xy[9] - kp.xy[12]))
+    hip_w = float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP]))
     ends = {}
     for k, (joints, axis) in enumerate(zip(legs, axes)):
         u, v, dist = coords[k]
@@ -205,7 +206,7 @@ Frame = tuple[float, float, float, float]
 
 def _down(kp: Keypoints) -> np.ndarray:
     """Unit vector down the body: square to the shoulder line (both shoulders seen)."""
-    across = (kp.xy[5] - kp.xy[2]).astype(np.float64)
+    across = (kp.xy[J.L_SHOULDER] - kp.xy[J.R_SHOULDER]).astype(np.float64)
     down = np.array([-across[1], across[0]]) * np.sign(across[0] or 1.0)
     return down / max(float(np.linalg.norm(down)), 1e-6)
 
@@ -214,12 +215,12 @@ def _hips(kp: Keypoints, frame: Frame) -> tuple[np.ndarray, np.ndarray] | None:
     """The (right, left) hip joints; in a close-up cut off above the waist, where they would be
     below the frame. None when the shoulders are unknown, or the hips should be in the picture
     but are not seen (hidden: nothing to guess from)."""
-    if kp.seen(9) and kp.seen(12):
-        return kp.xy[9], kp.xy[12]
-    if not (kp.seen(2) and kp.seen(5)):
+    if kp.seen(J.R_HIP) and kp.seen(J.L_HIP):
+        return kp.xy[J.R_HIP], kp.xy[J.L_HIP]
+    if not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return None
-    drop = _down(kp) * TORSO_DROP * float(np.linalg.norm(kp.xy[5] - kp.xy[2]))
-    right, left = kp.xy[2] + drop, kp.xy[5] + drop
+    drop = _down(kp) * TORSO_DROP * float(np.linalg.norm(kp.xy[J.L_SHOULDER] - kp.xy[J.R_SHOULDER]))
+    right, left = kp.xy[J.R_SHOULDER] + drop, kp.xy[J.L_SHOULDER] + drop
     return (right, left) if min(right[1], left[1]) > frame[3] else None
 
 
@@ -267,7 +268,7 @@ def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray]) -> np.ndar
     """The bare torso as a closed polygon (N, 2) from the shoulder joints and ``hips`` (right,
     left): sloping shoulders and a waist, not the box between the four joints, which shows as a
     cardboard cut-out wherever a top leaves the shoulders or the midriff bare."""
-    right, left = kp.xy[2].astype(np.float64), kp.xy[5].astype(np.float64)
+    right, left = kp.xy[J.R_SHOULDER].astype(np.float64), kp.xy[J.L_SHOULDER].astype(np.float64)
     sw = float(np.linalg.norm(left - right))
     mid = (right + left) / 2
     across = (left - right) / max(sw, 1e-6)  # from the image's right shoulder joint to its left
@@ -296,6 +297,40 @@ def _torso_mask(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray], shape: tuple
     return torso > 0
 
 
+@dataclass
+class _BodyDrawing:
+    """The bare body being drawn (``body_shape``): coverage, the round-shading term (0 on a limb's
+    axis, 1 at its edge, 2 where no limb is), and what a limb cut off by the picture's edge needs
+    to run on past it (the frame, the background the photo shows)."""
+
+    kp: Keypoints
+    sw: float  # the shoulder joints' distance, the scale of every radius
+    frame: Frame
+    background: np.ndarray | None
+    inside: np.ndarray
+    ratio: np.ndarray
+
+    def add_capsules(self, pts: list[np.ndarray], radii: list[float]) -> np.ndarray:
+        """Tapered capsules along ``pts`` (a radius per point) added; their own shading term returned."""
+        i, r = _capsules(self.inside.shape, [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
+        self.inside |= i
+        self.ratio = np.minimum(self.ratio, r)
+        return r
+
+    def add_joints(self, joints: tuple[int, ...], radii: tuple[float, ...]) -> None:
+        """Capsules along the seen ``joints`` (radii as shares of ``sw``); a limb cut off by the
+        frame runs on to it."""
+        pts = []
+        for j in joints:
+            if not self.kp.seen(j):
+                if len(pts) >= 2:
+                    pts += _off_frame(pts[-2], pts[-1], self.frame, self.background)
+                break
+            pts.append(self.kp.xy[j].astype(np.float64))
+        if len(pts) >= 2:
+            self.add_capsules(pts, [self.sw * x for x in radii])
+
+
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                ends: dict[int, tuple[np.ndarray, float]] | None = None,
                chin: np.ndarray | None = None, frame: Frame | None = None,
@@ -308,94 +343,110 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     the photo shows ``background`` (a mask) where they would run."""
     h, w = shape
     frame = frame or (0.0, 0.0, float(w), float(h))
-    sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) if kp.seen(2) and kp.seen(5) else 0.25 * w
-    inside = np.zeros((h, w), bool)
-    ratio = np.full((h, w), 2.0, np.float32)
-
-    def add_chain(pts: list[np.ndarray], radii: list[float]) -> None:
-        nonlocal inside, ratio
-        i, r = _capsules((h, w), [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
-        inside |= i
-        ratio = np.minimum(ratio, r)
-
-    def add(joints: tuple[int, ...], radii: tuple[float, ...], extend: float = 0.0) -> None:
-        pts = []
-        for j in joints:
-            if not kp.seen(j):
-                if len(pts) >= 2:  # a limb cut off by the frame runs on to it
-                    pts += _off_frame(pts[-2], pts[-1], frame, background)
-                break
-            pts.append(kp.xy[j].astype(np.float64))
-        if extend and len(pts) >= 2:
-            pts.append(pts[-1] + (pts[-1] - pts[-2]) * extend)
-        if len(pts) >= 2:
-            add_chain(pts, [sw * x for x in radii])
-
+    shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
+    sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])) if shoulders else 0.25 * w
+    body = _BodyDrawing(kp, sw, frame, background, np.zeros((h, w), bool), np.full((h, w), 2.0, np.float32))
+    ends = ends or {}
     if "arms" in parts:
-        # Arms start a little below the shoulder joint: the shoulder's top is the torso's outline.
-        for s_, e_, w_ in ((2, 3, 4), (5, 6, 7)):
-            if kp.seen(s_) and not kp.seen(e_) and kp.seen(2) and kp.seen(5):
-                # An elbow that would be below the frame (a close-up): the arm hangs out of it. Seen
-                # as a limb arriving at the shoulder from one upper arm above, it leaves the frame
-                # within that length exactly when the hanging elbow would be outside it.
-                upper = _down(kp) * UPPER_ARM * sw
-                hang = _off_frame(kp.xy[s_] - upper, kp.xy[s_], frame, background)
-                if hang:
-                    add_chain([kp.xy[s_] + 0.15 * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
-            if kp.seen(s_) and kp.seen(e_):
-                start = kp.xy[s_] + 0.15 * (kp.xy[e_] - kp.xy[s_])
-                pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else _off_frame(start, kp.xy[e_], frame, background))
-                radii = [sw * x for x in ARM_RADII]
-                if ends and w_ in ends:
-                    end, r_end = ends[w_]
-                    # The forearm tapers to the measured end; the upper arm keeps its width.
-                    k = float(np.clip(r_end / radii[2], 0.75, 1.4))
-                    pts = [start, kp.xy[e_], end, end + 0.1 * (end - kp.xy[e_])]
-                    radii = [radii[0], radii[1] * (1 + k) / 2, radii[2] * k, radii[3] * k]
-                elif len(pts) == 3:
-                    pts.append(pts[-1] + 0.2 * (pts[-1] - pts[-2]))
-                add_chain(pts, radii)
+        for arm in (R_ARM, L_ARM):
+            _draw_arm(body, arm, ends.get(arm[2]))
     if "torso" in parts:
-        # A neck is about 0.3 of the shoulder joints' distance across. It rises to the chin: the
-        # nose leaves the neck's axis when the head turns or tilts.
-        if chin is not None and kp.seen(1):
-            add_chain([kp.xy[1], chin], [0.15 * sw] * 2)
-        else:
-            add((1, 0), (0.15, 0.15))
-        hips = _hips(kp, frame)
-        if hips is not None:
-            torso = _torso_mask(kp, hips, (h, w))
-            inside |= torso
-            # Round across like a flattened cylinder: darker towards the flanks, less so than a limb.
-            top, bottom = (kp.xy[2] + kp.xy[5]) / 2, (hips[0] + hips[1]) / 2
-            _, across = _capsules((h, w), [top, bottom], [0.55 * sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
-            ratio = np.where(torso, np.minimum(ratio, 0.8 * across), ratio)
+        _draw_neck(body, chin)
+        _draw_torso(body)
     if "legs" in parts:
-        hip = float(np.linalg.norm(kp.xy[9] - kp.xy[12])) / max(sw, 1.0) if kp.seen(9) and kp.seen(12) else 0.6
-        across = []
-        for joints in _LEGS:
-            if all(kp.seen(j) for j in joints):
-                pts, radii = _leg(_leg_axis(kp, joints), [sw * hip * r for r in LEG_RADII], (ends or {}).get(joints[2]))
-                leg, leg_ratio = _capsules((h, w), pts, radii)
-                inside |= leg
-                ratio = np.minimum(ratio, leg_ratio)
-                across.append(leg_ratio)
-            else:  # a leg cut off by the frame
-                add(joints, tuple(hip * r for r in LEG_RADII[::2]) + (hip * LEG_RADII[-1],))
-        if len(across) == 2:
-            # Thighs that touch meet in a crease, shaded like a limb's edge, where each is as far
-            # out of its own leg as of the other.
-            both = (across[0] < 1) & (across[1] < 1)
-            crease = 1.0 - np.abs(across[0] - across[1]) / 0.4
-            ratio = np.where(both, np.maximum(ratio, crease), ratio)
-        if all(kp.seen(j) for j in (9, 12, 8)):
-            poly = np.round(np.array([kp.xy[9] + (kp.xy[9] - kp.xy[12]) * 0.4, kp.xy[12] + (kp.xy[12] - kp.xy[9]) * 0.4,
-                                      kp.xy[12] + [0, 0.3 * sw], kp.xy[9] + [0, 0.3 * sw]])).astype(np.int32)
-            pelvis = np.zeros((h, w), np.uint8)
-            cv2.fillPoly(pelvis, [poly], 1)
-            inside |= pelvis.astype(bool)
-            ratio = np.where(pelvis > 0, np.minimum(ratio, 0.4), ratio)
-    return inside, ratio
+        _draw_legs(body, ends)
+        _draw_pelvis(body)
+    return body.inside, body.ratio
+
+
+def _draw_arm(body: _BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarray, float] | None) -> None:
+    """An arm (shoulder, elbow, wrist joints) from a little below the shoulder joint (the
+    shoulder's top is the torso's outline), ending at ``end`` (where and how wide the forearm
+    leaves the region) when given."""
+    kp, sw = body.kp, body.sw
+    s_, e_, w_ = arm
+    if kp.seen(s_) and not kp.seen(e_) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
+        # An elbow that would be below the frame (a close-up): the arm hangs out of it. Seen
+        # as a limb arriving at the shoulder from one upper arm above, it leaves the frame
+        # within that length exactly when the hanging elbow would be outside it.
+        upper = _down(kp) * UPPER_ARM * sw
+        hang = _off_frame(kp.xy[s_] - upper, kp.xy[s_], body.frame, body.background)
+        if hang:
+            body.add_capsules([kp.xy[s_] + 0.15 * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
+    if kp.seen(s_) and kp.seen(e_):
+        start = kp.xy[s_] + 0.15 * (kp.xy[e_] - kp.xy[s_])
+        pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else _off_frame(start, kp.xy[e_], body.frame,
+                                                                                 body.background))
+        radii = [sw * x for x in ARM_RADII]
+        if end is not None:
+            point, r_end = end
+            # The forearm tapers to the measured end; the upper arm keeps its width.
+            k = float(np.clip(r_end / radii[2], 0.75, 1.4))
+            pts = [start, kp.xy[e_], point, point + 0.1 * (point - kp.xy[e_])]
+            radii = [radii[0], radii[1] * (1 + k) / 2, radii[2] * k, radii[3] * k]
+        elif len(pts) == 3:
+            pts.append(pts[-1] + 0.2 * (pts[-1] - pts[-2]))
+        body.add_capsules(pts, radii)
+
+
+def _draw_neck(body: _BodyDrawing, chin: np.ndarray | None) -> None:
+    """A neck is about 0.3 of the shoulder joints' distance across. It rises to the chin: the
+    nose leaves the neck's axis when the head turns or tilts."""
+    kp = body.kp
+    if chin is not None and kp.seen(J.NECK):
+        body.add_capsules([kp.xy[J.NECK], chin], [0.15 * body.sw] * 2)
+    else:
+        body.add_joints((J.NECK, J.NOSE), (0.15, 0.15))
+
+
+def _draw_torso(body: _BodyDrawing) -> None:
+    """The torso's outline (``torso_outline``), round across like a flattened cylinder: darker
+    towards the flanks, less so than a limb."""
+    kp = body.kp
+    hips = _hips(kp, body.frame)
+    if hips is None:
+        return
+    torso = _torso_mask(kp, hips, body.inside.shape)
+    body.inside |= torso
+    top, bottom = (kp.xy[J.R_SHOULDER] + kp.xy[J.L_SHOULDER]) / 2, (hips[0] + hips[1]) / 2
+    _, across = _capsules(body.inside.shape, [top, bottom],
+                          [0.55 * body.sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
+    body.ratio = np.where(torso, np.minimum(body.ratio, 0.8 * across), body.ratio)
+
+
+def _draw_legs(body: _BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> None:
+    """Both legs (``LEG_RADII``, ending at ``ends`` by ankle joint when given); thighs that
+    touch meet in a crease, shaded like a limb's edge, where each is as far out of its own leg
+    as of the other."""
+    kp, sw = body.kp, body.sw
+    hips_seen = kp.seen(J.R_HIP) and kp.seen(J.L_HIP)
+    hip = float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) / max(sw, 1.0) if hips_seen else 0.6
+    across = []
+    for joints in (R_LEG, L_LEG):
+        if all(kp.seen(j) for j in joints):
+            pts, radii = _leg(_leg_axis(kp, joints), [sw * hip * r for r in LEG_RADII], ends.get(joints[2]))
+            across.append(body.add_capsules(pts, radii))
+        else:  # a leg cut off by the frame
+            body.add_joints(joints, tuple(hip * r for r in LEG_RADII[::2]) + (hip * LEG_RADII[-1],))
+    if len(across) == 2:
+        both = (across[0] < 1) & (across[1] < 1)
+        crease = 1.0 - np.abs(across[0] - across[1]) / 0.4
+        body.ratio = np.where(both, np.maximum(body.ratio, crease), body.ratio)
+
+
+def _draw_pelvis(body: _BodyDrawing) -> None:
+    """The pelvis: the hip joints' line, widened by 0.4 of their distance on each side, down to
+    0.3 of the shoulder distance below them (it fills in between the thighs' round tops)."""
+    kp, sw = body.kp, body.sw
+    if not all(kp.seen(j) for j in (J.R_HIP, J.L_HIP, J.MID_HIP)):
+        return
+    rh, lh = kp.xy[J.R_HIP], kp.xy[J.L_HIP]
+    poly = np.round(np.array([rh + (rh - lh) * 0.4, lh + (lh - rh) * 0.4, lh + [0, 0.3 * sw],
+                              rh + [0, 0.3 * sw]])).astype(np.int32)
+    pelvis = np.zeros(body.inside.shape, np.uint8)
+    cv2.fillPoly(pelvis, [poly], 1)
+    body.inside |= pelvis.astype(bool)
+    body.ratio = np.where(pelvis > 0, np.minimum(body.ratio, 0.4), body.ratio)
 
 
 def chin_point(face: np.ndarray) -> np.ndarray | None:
@@ -607,10 +658,10 @@ def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
     h, w = face.shape
     gain = np.ones((h, w), np.float32)
     cols = np.flatnonzero(face.any(axis=0))
-    if len(cols) < 3 or not (kp.seen(2) and kp.seen(5)):
+    if len(cols) < 3 or not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return gain
     jaw = h - 1 - np.argmax(face[::-1, cols], axis=0)  # the lowest face pixel of each column
-    drop = max(min(kp.xy[2][1], kp.xy[5][1]) - float(np.median(jaw)), 4.0)
+    drop = max(min(kp.xy[J.R_SHOULDER][1], kp.xy[J.L_SHOULDER][1]) - float(np.median(jaw)), 4.0)
     below = np.arange(h, dtype=np.float32)[:, None] - jaw[None, :]
     shade = np.where(below > 0, CHIN_SHADOW * np.exp(-below / (0.25 * drop)), 0.0)
     gain[:, cols] -= shade.astype(np.float32)
@@ -623,14 +674,14 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     body below the waist inside the region is filled from the lower garment the photo shows."""
     h, w = region.shape
     source = of_labels(parse, LOWER_GARMENT) & readable & ~region
-    if source.sum() < 200 or not (kp.seen(9) and kp.seen(12)):
+    if source.sum() < 200 or not (kp.seen(J.R_HIP) and kp.seen(J.L_HIP)):
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
-    torso = kp.torso_length() or float(np.linalg.norm(kp.xy[9] - kp.xy[12])) * 2
-    waist = min(kp.xy[9][1], kp.xy[12][1]) - 0.1 * torso
+    torso = kp.torso_length() or float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) * 2
+    waist = min(kp.xy[J.R_HIP][1], kp.xy[J.L_HIP][1]) - 0.1 * torso
     pelvis, _ = body_shape(kp, ("legs",), (h, w), frame=frame)
-    if kp.seen(2) and kp.seen(5):
+    if kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
         # The torso's outline below the waist too, not just the thighs' round tops: a straight waistband.
-        pelvis |= _torso_mask(kp, (kp.xy[9], kp.xy[12]), (h, w))
+        pelvis |= _torso_mask(kp, (kp.xy[J.R_HIP], kp.xy[J.L_HIP]), (h, w))
     zone = pelvis & region & (np.arange(h)[:, None] > waist)
     fill = background_plate(image, ~source)
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
@@ -650,9 +701,9 @@ def _hair_fall(image: np.ndarray, region: np.ndarray, readable: np.ndarray, pars
     rgb, alpha = np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     hair = (parse == Label.HAIR) & readable & ~region
     hair[hair] = colour_distance(image[hair][None], plate[hair][None])[0] > 30  # apart from the background
-    if hair.sum() < 50 or not (kp.seen(2) and kp.seen(5)):
+    if hair.sum() < 50 or not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return rgb, alpha
-    stop = int(min(h, max(kp.xy[2][1], kp.xy[5][1])))
+    stop = int(min(h, max(kp.xy[J.R_SHOULDER][1], kp.xy[J.L_SHOULDER][1])))
     top = np.argmax(region, axis=0)
     cols = np.flatnonzero(region.any(axis=0) & (top > 0) & (top < stop))
     cols = cols[hair[top[cols] - 1, cols]]

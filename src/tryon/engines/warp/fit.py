@@ -10,6 +10,7 @@ the garment's left sleeve goes to the arm on the left of the photo.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -17,11 +18,12 @@ import numpy as np
 from tryon.category import Category
 from tryon.engines.warp.fill import decontaminate
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer
-from tryon.errors import InputError
+from tryon.errors import PoseError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.garment.segmentation import fill_holes
 from tryon.garment.shape import central_runs, row_extents, without_hem_flaps
-from tryon.person.keypoints import Keypoints
+from tryon.person.keypoints import L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
+from tryon.person.keypoints import Joint as J
 
 #: Where the garment's shoulder landmarks (its torso width) land relative to MediaPipe's shoulder
 #: joints, as shares of the joint distance: along the shoulder line (negative = inwards; a torso
@@ -43,8 +45,15 @@ LONG_SLEEVE = 1.8
 #: measure 1.04-1.08 there (median); fitted ones about 1.0.
 TORSO_WIDTH = 1.0
 
-# BODY_25 joints of each side of the body: shoulder, elbow, wrist, hip, knee, ankle.
-_SIDES = {"R": (2, 3, 4, 9, 10, 11), "L": (5, 6, 7, 12, 13, 14)}
+
+class _Side(NamedTuple):
+    """The joints of one side of the body: shoulder, elbow, wrist; hip, knee, ankle."""
+
+    arm: tuple[int, int, int]
+    leg: tuple[int, int, int]
+
+
+_RIGHT, _LEFT = _Side(R_ARM, R_LEG), _Side(L_ARM, L_LEG)
 
 
 @dataclass
@@ -53,13 +62,13 @@ class Body:
 
     kp: Keypoints
 
-    def side_joints(self, pair: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """Joint tuples of the image-left and image-right side, decided by the given joint pair."""
+    def side_joints(self, pair: tuple[int, int]) -> tuple[_Side, _Side]:
+        """The joints of the image-left and image-right side, decided by the given joint pair
+        (the person's right joint first: shoulders or hips)."""
         a, b = pair
-        r, l = _SIDES["R"], _SIDES["L"]
         if self.kp.xy[a][0] <= self.kp.xy[b][0]:
-            return r, l
-        return l, r
+            return _RIGHT, _LEFT
+        return _LEFT, _RIGHT
 
     def limb(self, joints: tuple[int, ...], start: np.ndarray, extend: float) -> np.ndarray | None:
         pts = [start]
@@ -98,7 +107,7 @@ def _frame(left_g: np.ndarray, right_g: np.ndarray, left_p: np.ndarray, right_p:
 
 def _require(kp: Keypoints, joints: tuple[int, ...], what: str) -> None:
     if not all(kp.seen(j) for j in joints):
-        raise InputError(f"the person's {what} must be visible to dress them in this garment")
+        raise PoseError(f"the person's {what} must be visible to dress them in this garment")
 
 
 def _edges(mask: np.ndarray, y: float) -> tuple[float, float] | None:
@@ -111,26 +120,29 @@ def body_half_widths(kp: Keypoints, frame_origin: np.ndarray, down: np.ndarray):
     """Half the body's width as a function (of arrays too) of the distance b down the body axis from
     ``frame_origin``: shoulders, waist, hips, then the legs' spread, from the keypoints alone
     (they stay valid where the photo is masked)."""
-    sw = float(np.linalg.norm(kp.xy[2] - kp.xy[5])) / 2 if kp.seen(2) and kp.seen(5) else None
-    hip = float(np.linalg.norm(kp.xy[9] - kp.xy[12])) / 2 if kp.seen(9) and kp.seen(12) else None
+    shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
+    hips = kp.seen(J.R_HIP) and kp.seen(J.L_HIP)
+    sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])) / 2 if shoulders else None
+    hip = float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) / 2 if hips else None
     sw = sw or (hip * 1.4 if hip else 40.0)
     hip = hip or sw / 1.4
     def depth(j: int) -> float | None:
         return float((kp.xy[j] - frame_origin) @ down) if kp.seen(j) else None
     # Nothing is required above the armpits: straps and necklines stay as they are. The torso's
     # marks are shares of the drop from the shoulders to the hips, wherever the frame starts.
-    d_hip = depth(8) or depth(9)
-    d_top = (depth(2) + depth(5)) / 2 if kp.seen(2) and kp.seen(5) else 0.0
+    d_hip = depth(J.MID_HIP) or depth(J.R_HIP)
+    d_top = (depth(J.R_SHOULDER) + depth(J.L_SHOULDER)) / 2 if shoulders else 0.0
     if d_hip is None or d_hip <= d_top:
         return lambda b: np.zeros_like(np.asarray(b, float))
     def at(share: float) -> float:
         return d_top + share * (d_hip - d_top)
     marks = [(at(0.25), 0.0), (at(0.35), TORSO_WIDTH * sw), (at(0.6), TORSO_WIDTH * sw),
              (d_hip, max(1.7 * hip, 0.8 * sw))]
-    for knee, ankle in ((10, 13), (11, 14)):
-        dk = [depth(j) for j in (knee, ankle)]
+    # Below the hips: the legs' spread at the knees, then at the ankles.
+    for right, left in ((J.R_KNEE, J.L_KNEE), (J.R_ANKLE, J.L_ANKLE)):
+        dk = [depth(j) for j in (right, left)]
         if all(v is not None for v in dk) and dk[0] > d_hip:
-            spread = float(np.linalg.norm(kp.xy[knee] - kp.xy[ankle])) / 2 + 0.6 * hip
+            spread = float(np.linalg.norm(kp.xy[right] - kp.xy[left])) / 2 + 0.6 * hip
             marks.append((float(np.mean(dk)), spread))
     marks.sort()
     xs, ys = zip(*marks)
@@ -165,8 +177,6 @@ def _touching_sleeve(core: np.ndarray, cuff: tuple[float, float] | None, cx: flo
 def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_half: float) -> np.ndarray:
     """The inside of the back seen through the neck opening when the collar's top is the back
     (polos, shirts): a region clearly darker than the garment, joined to the collar's middle."""
-    import cv2
-
     h, w = mask.shape
     y0, y1 = int(collar[1]), int(min(h, collar[1] + 2.2 * neck_half))
     x0, x1 = int(max(0, collar[0] - neck_half)), int(min(w, collar[0] + neck_half))
@@ -249,25 +259,70 @@ def _sleeve_edge(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray) -> 
     return np.array([shoulder, shoulder + knee, shoulder + corner[0] * d + corner[1] * out]), outer
 
 
+@dataclass
+class _Seat:
+    """Where a top sits on the person: its shoulder seams' points (image left and right) and
+    the frame that puts the garment's shoulders onto them."""
+
+    left: _Side  # the joints of the image-left side of the body
+    right: _Side
+    down: np.ndarray  # unit vector down the body
+    width: float  # the shoulder joints' distance
+    seam_left: np.ndarray
+    seam_right: np.ndarray
+    frame: Frame
+
+
+@dataclass
+class _Sleeve:
+    """One sleeve cut from the garment photo and the arm it goes on."""
+
+    name: str
+    part: np.ndarray  # the sleeve's pixels in the garment photo
+    axis: np.ndarray  # its outer edge, shoulder to cuff (``_sleeve_edge``)
+    outer: int  # which side of ``axis`` is outside
+    side: _Side
+    seam: np.ndarray  # where it is sewn on, on the person
+    armpit: int  # the garment row where the sleeve leaves the body
+    long: bool  # a long sleeve: it ends at the wrist
+
+
 def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
     """Tops and dresses: body part on the torso, sleeves along the arms."""
-    kp = body.kp
-    _require(kp, (2, 5), "shoulders")
+    _require(body.kp, (J.R_SHOULDER, J.L_SHOULDER), "shoulders")
     pts = g.landmarks.points
-    mask = g.mask > 0
     sl, sr = np.array(pts["shoulder_left"], float), np.array(pts["shoulder_right"], float)
     collar = np.array(pts["collar"], float)
-    left_j, right_j = body.side_joints((2, 5))
-    jl, jr = kp.xy[left_j[0]].astype(float), kp.xy[right_j[0]].astype(float)
-    down_p = _unit(kp.xy[8] - kp.xy[1]) if kp.seen(8) and kp.seen(1) else _down(_unit(jr - jl))
-    # The garment's shoulders sit on the top of the body's shoulders.
+    seat = _seat(body, sl, sr)
+    sleeves = _sleeves(g, seat, sl, sr, collar)
+    body_part = g.mask > 0
+    for sleeve in sleeves:
+        body_part = body_part & ~sleeve.part
+    body_part = _without_neck_opening(g, body_part, sl, sr, collar)
+    need = body_half_widths(body.kp, seat.frame.origin_p, seat.down)
+    layers = [body_layer("body", g.image, body_part, seat.frame, need, size)]
+    return layers + [_sleeve_layer(g, body, seat, sleeve, body_part, size) for sleeve in sleeves]
+
+
+def _seat(body: Body, sl: np.ndarray, sr: np.ndarray) -> _Seat:
+    """The garment's shoulders (``sl``, ``sr``) sit on the top of the body's shoulders."""
+    kp = body.kp
+    left, right = body.side_joints((J.R_SHOULDER, J.L_SHOULDER))
+    jl, jr = kp.xy[left.arm[0]].astype(float), kp.xy[right.arm[0]].astype(float)
+    down_p = (_unit(kp.xy[J.MID_HIP] - kp.xy[J.NECK]) if kp.seen(J.MID_HIP) and kp.seen(J.NECK)
+              else _down(_unit(jr - jl)))
     width = float(np.linalg.norm(jr - jl))
     pl = jl + (jl - jr) * SEAM_OUT - down_p * SEAM_UP * width
     pr = jr + (jr - jl) * SEAM_OUT - down_p * SEAM_UP * width
-    frame = _frame(sl, sr, pl, pr, down_p)
-    scale = frame.scale
+    return _Seat(left, right, down_p, width, pl, pr, _frame(sl, sr, pl, pr, down_p))
 
-    # Sleeves: what lies beside the central run of each row, and beyond the shoulders above the armpit.
+
+def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, collar: np.ndarray) -> list[_Sleeve]:
+    """The sleeves (left, right), or none: what lies beside the central run of each row, and
+    beyond the shoulders above the armpit. A garment without sleeve landmarks, or with sleeves
+    too small or too short to lay along an arm, is all body."""
+    pts = g.landmarks.points
+    mask = g.mask > 0
     cx = float(collar[0])
     half = (sr[0] - sl[0]) / 2
     core = central_runs(mask, cx)
@@ -283,61 +338,72 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     if g.category == Category.UPPER:
         sleeve_l |= _touching_sleeve(core, pts.get("sleeve_left"), cx, half, -1, arm_l) & (cols < sl[0])
         sleeve_r |= _touching_sleeve(core, pts.get("sleeve_right"), cx, half, +1, arm_r) & (cols > sr[0])
+    if not ("sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30):
+        return []
     # A sleeve's outer edge runs from the shoulder to the cuff; it goes onto the arm's outer
     # contour, the sleeve lies inward of it.
-    has_sleeves = "sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30
-    if has_sleeves:
-        elbow_g = float(np.linalg.norm(sr - sl))  # shoulder to elbow, about the torso's width
-        axis_l, outer_l = _sleeve_edge(sleeve_l, sl, collar)
-        axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar)
-        has_sleeves = min(_length(axis_l), _length(axis_r)) > 0.15 * elbow_g
-    body_part = mask & ~(sleeve_l | sleeve_r) if has_sleeves else mask
-    # Through the neck opening a product photo shows the inside of the back: on a person the neck
-    # hides it. Cut it away above the front neckline, between the collar's sides. Not under a
-    # plunging neckline (its lowest point far below the shoulders): what rises above that point
-    # there is the front's two sides, and a cut would square the V off.
+    elbow_g = float(np.linalg.norm(sr - sl))  # shoulder to elbow, about the torso's width
+    axis_l, outer_l = _sleeve_edge(sleeve_l, sl, collar)
+    axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar)
+    if not min(_length(axis_l), _length(axis_r)) > 0.15 * elbow_g:
+        return []
+    return [_Sleeve("sleeve-left", sleeve_l, axis_l, outer_l, seat.left, seat.seam_left, arm_l,
+                    _length(axis_l) >= LONG_SLEEVE * elbow_g),
+            _Sleeve("sleeve-right", sleeve_r, axis_r, outer_r, seat.right, seat.seam_right, arm_r,
+                    _length(axis_r) >= LONG_SLEEVE * elbow_g)]
+
+
+def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndarray, sr: np.ndarray,
+                          collar: np.ndarray) -> np.ndarray:
+    """Through the neck opening a product photo shows the inside of the back: on a person the
+    neck hides it. Cut it away above the front neckline, between the collar's sides. Not under
+    a plunging neckline (its lowest point far below the shoulders): what rises above that point
+    there is the front's two sides, and a cut would square the V off."""
+    rows = np.arange(body_part.shape[0])[:, None]
+    cols = np.arange(body_part.shape[1])[None, :]
     neck_half = 0.22 * float(np.linalg.norm(sr - sl))
     if collar[1] - min(sl[1], sr[1]) < neck_half:
         body_part = body_part & ~((rows < collar[1]) & (np.abs(cols - collar[0]) < neck_half))
-    body_part = body_part & ~_inner_back(g.image, mask, collar, neck_half)
+    return body_part & ~_inner_back(g.image, g.mask > 0, collar, neck_half)
 
-    need = body_half_widths(kp, frame.origin_p, down_p)
-    layers = [body_layer("body", g.image, body_part, frame, need, size)]
-    if has_sleeves:
-        arm_radius = 0.16 * width
-        grow = max(2, round(0.03 * mask.shape[0]))
-        for name, part, axis, outer, joints, start_p, armpit in (
-            ("sleeve-left", sleeve_l, axis_l, outer_l, left_j, pl, arm_l),
-            ("sleeve-right", sleeve_r, axis_r, outer_r, right_j, pr, arm_r),
-        ):
-            limb = body.limb(joints[1:3], start_p, extend=0.35)
-            if limb is None:
-                # Elbow out of the frame (a bust shot): the arm hangs down beside the body.
-                side = _unit(start_p - kp.xy[1].astype(float))
-                elbow = start_p + down_p * 0.85 * width + side * 0.08 * width
-                limb = np.array([start_p, elbow, elbow + (elbow - start_p) * 0.9])
-            # From the shoulder seam the sleeve's outer edge first runs over the top of the arm
-            # (a point down the upper arm), then down it: the sleeve cap sits on the shoulder.
-            joint = kp.xy[joints[0]].astype(float)
-            limb = np.insert(limb, 1, joint + UPPER_ARM_CAP * (limb[1] - joint), axis=0)
-            limb = _outer_contour(limb, kp.xy[1].astype(float), arm_radius)
-            length_g = _length(axis)
-            width_g = part.sum() / max(length_g, 1.0)
-            # The sleeve is at least as wide as the arm in it.
-            across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
-            reach = max(1.2 * width_g * across, 2.4 * arm_radius)
-            along = scale
-            if length_g >= LONG_SLEEVE * elbow_g and kp.seen(joints[1]) and kp.seen(joints[2]):
-                # A long sleeve ends at the wrist, whatever the arm's length against the shoulders.
-                along = float(np.clip(_length(limb[:-1]) / length_g, 0.8 * scale, 1.3 * scale))
-            # The upper arm's part of the sleeve lies behind the garment body (its underarm swings
-            # onto the torso when the arm hangs), the forearm's in front (folded arms). It reaches
-            # a little under the body above the armpit: the two are laid by different maps, and
-            # where they met edge to edge a wedge of skin would show at the shoulder.
-            drawn = _grown_into(part, body_part & (rows < armpit), grow)
-            layers.append(limb_layer(name, g.image, drawn, axis, limb, along, reach, size, across_scale=across,
-                                     outer=outer, behind_until=_length(limb[:3])))
-    return layers
+
+def _sleeve_layer(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve, body_part: np.ndarray,
+                  size: tuple[int, int]) -> Layer:
+    """A sleeve laid along its arm, its outer edge on the arm's outer contour, at least as wide
+    as the arm; a long one ends at the wrist."""
+    kp = body.kp
+    arm = sleeve.side.arm
+    arm_radius = 0.16 * seat.width
+    limb = body.limb(arm[1:], sleeve.seam, extend=0.35)
+    if limb is None:
+        # Elbow out of the frame (a bust shot): the arm hangs down beside the body.
+        side = _unit(sleeve.seam - kp.xy[J.NECK].astype(float))
+        elbow = sleeve.seam + seat.down * 0.85 * seat.width + side * 0.08 * seat.width
+        limb = np.array([sleeve.seam, elbow, elbow + (elbow - sleeve.seam) * 0.9])
+    # From the shoulder seam the sleeve's outer edge first runs over the top of the arm
+    # (a point down the upper arm), then down it: the sleeve cap sits on the shoulder.
+    joint = kp.xy[arm[0]].astype(float)
+    limb = np.insert(limb, 1, joint + UPPER_ARM_CAP * (limb[1] - joint), axis=0)
+    limb = _outer_contour(limb, kp.xy[J.NECK].astype(float), arm_radius)
+    scale = seat.frame.scale
+    length_g = _length(sleeve.axis)
+    width_g = sleeve.part.sum() / max(length_g, 1.0)
+    # The sleeve is at least as wide as the arm in it.
+    across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
+    reach = max(1.2 * width_g * across, 2.4 * arm_radius)
+    along = scale
+    if sleeve.long and kp.seen(arm[1]) and kp.seen(arm[2]):
+        # A long sleeve ends at the wrist, whatever the arm's length against the shoulders.
+        along = float(np.clip(_length(limb[:-1]) / length_g, 0.8 * scale, 1.3 * scale))
+    # The upper arm's part of the sleeve lies behind the garment body (its underarm swings
+    # onto the torso when the arm hangs), the forearm's in front (folded arms). It reaches
+    # a little under the body above the armpit: the two are laid by different maps, and
+    # where they met edge to edge a wedge of skin would show at the shoulder.
+    rows = np.arange(g.mask.shape[0])[:, None]
+    grow = max(2, round(0.03 * g.mask.shape[0]))
+    drawn = _grown_into(sleeve.part, body_part & (rows < sleeve.armpit), grow)
+    return limb_layer(sleeve.name, g.image, drawn, sleeve.axis, limb, along, reach, size, across_scale=across,
+                      outer=sleeve.outer, behind_until=_length(limb[:3]))
 
 
 def _grown_into(part: np.ndarray, other: np.ndarray, px: int) -> np.ndarray:
@@ -369,14 +435,14 @@ def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.nd
 def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
     """Trousers along the legs; skirts on the hips."""
     kp = body.kp
-    _require(kp, (9, 12), "hips")
+    _require(kp, (J.R_HIP, J.L_HIP), "hips")
     pts = g.landmarks.points
     mask = g.mask > 0
     wl, wr = np.array(pts["waist_left"], float), np.array(pts["waist_right"], float)
-    left_j, right_j = body.side_joints((9, 12))
-    hl, hr = kp.xy[left_j[3]].astype(float), kp.xy[right_j[3]].astype(float)
+    left, right = body.side_joints((J.R_HIP, J.L_HIP))
+    hl, hr = kp.xy[left.leg[0]].astype(float), kp.xy[right.leg[0]].astype(float)
     torso = kp.torso_length() or 2.0 * float(np.linalg.norm(hr - hl))
-    up = -_unit(kp.xy[8] - kp.xy[1]) if kp.seen(1) and kp.seen(8) else np.array([0.0, -1.0])
+    up = -_unit(kp.xy[J.MID_HIP] - kp.xy[J.NECK]) if kp.seen(J.NECK) and kp.seen(J.MID_HIP) else np.array([0.0, -1.0])
     # The waistband sits a little above the hip joints and spans the hips' outer edges.
     lift = up * 0.08 * torso
     tl, tr = hl + (hl - hr) * 0.35 + lift, hr + (hr - hl) * 0.35 + lift
@@ -394,8 +460,8 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
         cols = np.arange(mask.shape[1])[None, :]
         overlap = 0.03 * (cy - wl[1])
         layers = [body_layer("pelvis", g.image, mask & (rows < cy + overlap), frame, need, size)]
-        for name, half, joints in (("leg-left", mask & (cols < cx) & (rows >= cy - overlap), left_j),
-                                   ("leg-right", mask & (cols >= cx) & (rows >= cy - overlap), right_j)):
+        for name, half, side in (("leg-left", mask & (cols < cx) & (rows >= cy - overlap), left),
+                                 ("leg-right", mask & (cols >= cx) & (rows >= cy - overlap), right)):
             # Each leg's own hem: a tie or a frayed strand hanging below the other leg's must not
             # leave this one without a bottom row.
             ys = np.nonzero(half.any(axis=1))[0]
@@ -408,9 +474,9 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
             top_g = np.array([(top_e[0] + top_e[1]) / 2, cy])
             bottom_g = np.array([(bottom_e[0] + bottom_e[1]) / 2, hem])
             start = frame.to_person(top_g)
-            limb = body.limb(joints[4:6], start, extend=0.25)
+            limb = body.limb(side.leg[1:], start, extend=0.25)
             if limb is None:
-                raise InputError("the person's knees must be visible to dress them in trousers")
+                raise PoseError("the person's knees must be visible to dress them in trousers")
             width_g = top_e[1] - top_e[0]
             reach = 0.9 * width_g * scale
             layers.append(limb_layer(name, g.image, half, (top_g, bottom_g), limb, scale, reach, size))

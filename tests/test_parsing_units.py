@@ -1,0 +1,296 @@
+"""Units of person analysis and the warp engine that need no photos: the BODY_25 joint enum, the
+polyline coordinates, the fills, agnostic masks and the parser itself on drawn persons."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from tryon.engines.warp.fill import decontaminate, push_pull
+from tryon.engines.warp.mapping import polyline_coords, polyline_points
+from tryon.person.agnostic import agnostic_mask, protected
+from tryon.person.face import Face
+from tryon.person.keypoints import BODY25_LIMBS, BODY25_NAMES, COCO18_FROM_BODY25, Joint, Keypoints
+from tryon.person.parsing import ARMS, LEGS, GeometricParser, Label, ParserParams
+
+# --- the joint enum ----------------------------------------------------------------------------
+
+#: OpenPose's BODY_25 joints in its own order (``poseParameters.cpp``, POSE_BODY_25_BODY_PARTS).
+OPENPOSE_BODY25 = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
+    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+    "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
+)
+#: OpenPose's BODY_25 limbs, in its rendering order (POSE_BODY_25_PAIRS_RENDER).
+OPENPOSE_BODY25_PAIRS = (
+    1, 8, 1, 2, 1, 5, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9, 10, 10, 11, 8, 12, 12, 13, 13, 14, 1, 0,
+    0, 15, 15, 17, 0, 16, 16, 18, 14, 19, 19, 20, 14, 21, 11, 22, 22, 23, 11, 24,
+)
+
+
+def test_joint_enum_is_openpose_body25():
+    assert [j.value for j in Joint] == list(range(25))
+    assert BODY25_NAMES == OPENPOSE_BODY25
+    for j in Joint:  # R_BIG_TOE is OpenPose's RBigToe
+        assert j.name.replace("_", "").lower() == OPENPOSE_BODY25[j].lower()
+    assert [v for pair in BODY25_LIMBS for v in pair] == list(OPENPOSE_BODY25_PAIRS)
+    assert COCO18_FROM_BODY25 == (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
+    # The enum indexes keypoint arrays like the plain number.
+    xy = np.arange(50, dtype=np.float32).reshape(25, 2)
+    assert (xy[Joint.L_SHOULDER] == xy[5]).all()
+
+
+# --- polylines and fills -----------------------------------------------------------------------
+
+
+def test_polyline_coordinates_round_trip():
+    """Points laid off a bent polyline by (arc length, offset) come back as the same coordinates
+    and the same points, also beyond its ends, where it runs on straight."""
+    line = np.array([[10.0, 20.0], [110.0, 20.0], [110.0, 120.0], [40.0, 190.0]])
+    u = np.r_[np.linspace(-30, 90, 13), np.linspace(112, 188, 9), np.linspace(212, 330, 9)]
+    rng = np.random.default_rng(0)
+    v = rng.uniform(-8, 8, len(u))
+    points = polyline_points(line, u, v)
+    back_u, back_v, dist = polyline_coords(points, line)
+    assert np.allclose(back_u, u) and np.allclose(back_v, v) and np.allclose(dist, np.abs(v))
+    assert np.allclose(polyline_points(line, back_u, back_v), points)
+    # The offset's sign: left of the direction of travel (x right, y down: +y on the first leg).
+    assert polyline_points(line, np.array([50.0]), np.array([5.0]))[0] == pytest.approx((60.0, 25.0))
+
+
+def test_push_pull_fills_holes_from_the_known_pixels():
+    h, w = 64, 96
+    ramp = np.broadcast_to(np.linspace(0, 255, w, dtype=np.float32)[None, :, None], (h, w, 3)).copy()
+    known = np.ones((h, w), bool)
+    known[20:44, 30:70] = False
+    filled = push_pull(ramp * known[..., None], known)
+    assert np.array_equal(filled[known], ramp[known])  # known pixels are kept exactly
+    hole = filled[~known]
+    assert hole.min() >= ramp[known].min() and hole.max() <= ramp[known].max()
+    # Smooth: a flat image stays flat, a ramp is continued roughly.
+    flat = push_pull(np.full((h, w, 3), 80.0, np.float32) * known[..., None], known)
+    assert np.allclose(flat, 80.0)
+    assert np.abs(filled[32, 30:70, 0] - ramp[32, 30:70, 0]).mean() < 40
+
+
+def test_decontaminate_recolours_the_rim_from_the_interior():
+    """A red disc photographed with a white halo on its outline: the halo takes the disc's colour,
+    the interior and the backdrop stay as they are."""
+    img = np.full((80, 80, 3), 255, np.uint8)
+    mask = np.zeros((80, 80), np.uint8)
+    cv2.circle(mask, (40, 40), 25, 1, -1)
+    img[mask > 0] = (200, 20, 20)
+    ring = (mask > 0) & ~(cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0)
+    img[ring] = (250, 240, 240)
+    out = decontaminate(img, mask > 0, rim=2)
+    assert np.abs(out[ring].astype(int) - (200, 20, 20)).max(axis=1).mean() < 20
+    inner = cv2.erode(mask, np.ones((11, 11), np.uint8)) > 0
+    far = cv2.dilate(mask, np.ones((5, 5), np.uint8)) == 0
+    assert np.array_equal(out[inner], img[inner]) and np.array_equal(out[far], img[far])
+
+
+# --- a drawn person ----------------------------------------------------------------------------
+
+J = Joint
+SIZE = (240, 480)  # width, height: the parser works at this size (under its working height)
+JOINTS = {
+    J.NOSE: (120, 62), J.NECK: (120, 102), J.R_SHOULDER: (84, 108), J.L_SHOULDER: (156, 108),
+    J.R_ELBOW: (74, 172), J.L_ELBOW: (166, 172), J.R_WRIST: (70, 232), J.L_WRIST: (170, 232),
+    J.MID_HIP: (120, 242), J.R_HIP: (101, 242), J.L_HIP: (139, 242), J.R_KNEE: (99, 340),
+    J.L_KNEE: (141, 340), J.R_ANKLE: (98, 430), J.L_ANKLE: (142, 430), J.R_EYE: (111, 56),
+    J.L_EYE: (129, 56), J.R_EAR: (99, 60), J.L_EAR: (141, 60), J.L_BIG_TOE: (156, 456),
+    J.L_SMALL_TOE: (160, 452), J.L_HEEL: (140, 448), J.R_BIG_TOE: (84, 456), J.R_SMALL_TOE: (80, 452),
+    J.R_HEEL: (100, 448),
+}
+SKIN, HAIR, BACKDROP = (222, 170, 140), (60, 40, 30), (245, 245, 245)
+BLUE, GREY, RED, BROWN = (40, 70, 170), (60, 60, 64), (190, 30, 50), (110, 60, 25)
+
+
+def _keypoints(without: tuple[Joint, ...] = ()) -> Keypoints:
+    xy = np.zeros((25, 2), np.float32)
+    conf = np.zeros(25, np.float32)
+    for j, p in JOINTS.items():
+        if j not in without:
+            xy[j], conf[j] = p, 0.9
+    return Keypoints(xy, conf, *SIZE)
+
+
+def _limb(img: np.ndarray, joints: tuple[Joint, ...], colour: tuple[int, int, int], width: int) -> None:
+    for a, b in zip(joints, joints[1:]):
+        cv2.line(img, JOINTS[a], JOINTS[b], colour, width)
+
+
+def _person(top: tuple[int, int, int] = BLUE, bottom: tuple[int, int, int] | None = GREY,
+            skirt: tuple[int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray, Face]:
+    """A person facing the camera: hair, a face, a short-sleeved top, bare forearms and hands,
+    trousers (``bottom``) or a knee-length skirt over bare legs (``skirt``), shoes."""
+    img = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    cv2.ellipse(img, (120, 50), (30, 34), 0, 0, 360, HAIR, -1)
+    cv2.rectangle(img, (110, 80), (130, 112), SKIN, -1)  # the neck
+    face_outline = cv2.ellipse2Poly((120, 62), (21, 28), 0, 0, 360, 10).astype(np.float32)
+    cv2.fillPoly(img, [face_outline.astype(np.int32)], SKIN)
+    for arm in ((J.R_SHOULDER, J.R_ELBOW, J.R_WRIST), (J.L_SHOULDER, J.L_ELBOW, J.L_WRIST)):
+        _limb(img, arm[1:], SKIN, 16)
+        e, w = np.array(JOINTS[arm[1]]), np.array(JOINTS[arm[2]])
+        cv2.circle(img, tuple(int(v) for v in w + 0.3 * (w - e)), 10, SKIN, -1)
+        _limb(img, arm[:2], top, 26)
+    legs = ((J.R_HIP, J.R_KNEE, J.R_ANKLE), (J.L_HIP, J.L_KNEE, J.L_ANKLE))
+    for leg in legs:
+        _limb(img, leg, SKIN if skirt else bottom, 30 if not skirt else 22)
+    if skirt:
+        cv2.fillPoly(img, [np.array([(96, 232), (144, 232), (160, 330), (80, 330)], np.int32)], skirt)
+    else:
+        cv2.fillPoly(img, [np.array([(86, 236), (154, 236), (150, 280), (90, 280)], np.int32)], bottom)
+    cv2.fillPoly(img, [np.array([(70, 104), (170, 104), (156, 250), (84, 250)], np.int32)], top)
+    for ankle, toe, heel in ((J.R_ANKLE, J.R_BIG_TOE, J.R_HEEL), (J.L_ANKLE, J.L_BIG_TOE, J.L_HEEL)):
+        cv2.fillPoly(img, [np.array([JOINTS[ankle], JOINTS[toe], JOINTS[heel]], np.int32)], BROWN)
+        _limb(img, (ankle, toe), BROWN, 12)
+    person = img.any(axis=2)
+    img[~person] = BACKDROP
+    skin_points = np.array([(110, 70), (130, 70), (120, 46), (112, 78), (128, 78)], np.float32)
+    face = Face((99, 34, 141, 90), 0.95, face_outline, skin_points)
+    return img, person.astype(np.float32), face
+
+
+def _share(parse: np.ndarray, where: np.ndarray, labels: tuple[int, ...]) -> float:
+    """The share of the pixels ``where`` that carry one of ``labels``."""
+    return float(np.isin(parse[where], labels).mean())
+
+
+def _colour(img: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    return (img == colour).all(axis=2)
+
+
+def test_parser_labels_a_drawn_person():
+    img, person, face = _person()
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert parse.shape == person.shape and parse.dtype == np.uint8
+    assert not parse[person == 0].any()
+    assert _share(parse, _colour(img, BLUE), (Label.UPPER_CLOTHES,)) > 0.95
+    # The trousers, down to where the shoes begin (the shoes take their hems around the ankles).
+    above_ankles = np.arange(SIZE[1])[:, None] < 400
+    assert _share(parse, _colour(img, GREY) & above_ankles, (Label.PANTS,)) > 0.98
+    assert _share(parse, _colour(img, BROWN), (Label.LEFT_SHOE, Label.RIGHT_SHOE)) > 0.95
+    feet = np.isin(parse, (Label.LEFT_SHOE, Label.RIGHT_SHOE))
+    assert (parse[feet & (np.arange(SIZE[0])[None, :] > 120)] == Label.LEFT_SHOE).all()
+    assert _share(parse, _colour(img, HAIR), (Label.HAIR,)) > 0.9
+    face_mask = np.zeros(person.shape, np.uint8)
+    cv2.fillPoly(face_mask, [face.outline.astype(np.int32)], 1)
+    assert _share(parse, face_mask > 0, (Label.FACE,)) > 0.9
+    # Bare forearms are arms, on the side of their joints: the person's right on the image's left.
+    skin = _colour(img, SKIN) & (np.arange(SIZE[1])[:, None] > 150)
+    assert _share(parse, skin, ARMS) > 0.9
+    left = skin & (np.arange(SIZE[0])[None, :] > 120)
+    assert _share(parse, left, (Label.LEFT_ARM,)) > 0.9
+    assert _share(parse, skin & ~left, (Label.RIGHT_ARM,)) > 0.9
+
+
+def test_parser_tells_skirts_and_dresses_from_trousers():
+    img, person, face = _person(skirt=RED)
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert _share(parse, _colour(img, RED), (Label.SKIRT,)) > 0.9
+    assert _share(parse, _colour(img, BLUE), (Label.UPPER_CLOTHES,)) > 0.95
+    shins = _colour(img, SKIN) & (np.arange(SIZE[1])[:, None] > 340)
+    assert _share(parse, shins, LEGS) > 0.9
+    # A top and a skirt of one colour are one dress.
+    img, person, face = _person(top=RED, skirt=RED)
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert _share(parse, _colour(img, RED), (Label.DRESS,)) > 0.95
+
+
+def test_parser_without_face_or_legs():
+    """No face (a head turned away): the head's joints place it, the skin model is learned on the
+    hands; no knees or ankles (a close-up): no legs, no shoes, and the top stays the top."""
+    img, person, _ = _person()
+    kp = _keypoints(without=(J.R_KNEE, J.L_KNEE, J.R_ANKLE, J.L_ANKLE) + tuple(j for j in Joint if j >= J.L_BIG_TOE))
+    parse = GeometricParser()(img, person, kp, None)
+    assert (parse == Label.FACE).sum() > 500
+    assert _share(parse, _colour(img, BLUE), (Label.UPPER_CLOTHES,)) > 0.95
+    hands = _colour(img, SKIN) & (np.arange(SIZE[1])[:, None] > 200)
+    assert _share(parse, hands, ARMS) > 0.8
+    assert not np.isin(parse, (Label.LEFT_SHOE, Label.RIGHT_SHOE)).any()
+
+
+def test_parser_parameters():
+    """The default parameters are the parser's defaults; they are frozen, and the stages read them
+    (a smallest skin island larger than the person leaves no bare arms; the working height sets
+    the resolution the labels are worked out at)."""
+    img, person, face = _person()
+    kp = _keypoints()
+    parse = GeometricParser()(img, person, kp, face)
+    assert np.array_equal(GeometricParser(ParserParams())(img, person, kp, face), parse)
+    params = ParserParams()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.work_height = 256  # type: ignore[misc]
+    islands = dataclasses.replace(params, skin=dataclasses.replace(params.skin, min_island_px=100_000))
+    no_skin = GeometricParser(islands)(img, person, kp, face)
+    assert not np.isin(no_skin, ARMS).any() and np.isin(parse, ARMS).any()
+    # The working height: a photo no taller is parsed as it is; a taller one at that height and
+    # brought back up.
+    assert np.array_equal(GeometricParser(ParserParams(work_height=SIZE[1]))(img, person, kp, face), parse)
+    big = cv2.resize(img, (2 * SIZE[0], 2 * SIZE[1]), interpolation=cv2.INTER_NEAREST)
+    big_person = cv2.resize(person, (2 * SIZE[0], 2 * SIZE[1]), interpolation=cv2.INTER_NEAREST)
+    big_face = Face((198, 68, 282, 180), 0.95, face.outline * 2, face.skin_points * 2)
+    up = GeometricParser()(big, big_person, kp.scaled(2.0), big_face)
+    assert up.shape == big_person.shape
+    assert (cv2.resize(up, SIZE, interpolation=cv2.INTER_NEAREST) == parse).mean() > 0.97
+
+
+# --- agnostic masks from a drawn parse ---------------------------------------------------------
+
+
+def _parse() -> np.ndarray:
+    """The drawn person's label map, drawn directly (no parser): top, trousers, arms, face."""
+    img, person, face = _person()
+    parse = np.zeros(person.shape, np.uint8)
+    parse[person > 0] = Label.NECK
+    parse[_colour(img, HAIR)] = Label.HAIR
+    parse[_colour(img, BLUE)] = Label.UPPER_CLOTHES
+    parse[_colour(img, GREY)] = Label.PANTS
+    shoes = _colour(img, BROWN)
+    parse[shoes & (np.arange(SIZE[0])[None, :] > 120)] = Label.LEFT_SHOE
+    parse[shoes & (np.arange(SIZE[0])[None, :] <= 120)] = Label.RIGHT_SHOE
+    skin_below = _colour(img, SKIN) & (np.arange(SIZE[1])[:, None] > 150)
+    parse[skin_below & (np.arange(SIZE[0])[None, :] > 120)] = Label.LEFT_ARM
+    parse[skin_below & (np.arange(SIZE[0])[None, :] <= 120)] = Label.RIGHT_ARM
+    face_mask = np.zeros(person.shape, np.uint8)
+    cv2.fillPoly(face_mask, [face.outline.astype(np.int32)], 1)
+    parse[face_mask > 0] = Label.FACE
+    return parse
+
+
+def test_agnostic_masks_per_category():
+    parse, kp = _parse(), _keypoints()
+    top, pants = parse == Label.UPPER_CLOTHES, parse == Label.PANTS
+    head = np.isin(parse, (Label.FACE, Label.HAIR))
+    shoes = np.isin(parse, (Label.LEFT_SHOE, Label.RIGHT_SHOE))
+    upper, lower, dress = (agnostic_mask(parse, kp, c) > 0 for c in ("upper", "lower", "dress"))
+    assert upper[top].all() and not upper[pants].any()
+    assert lower[pants].all() and not lower[top].any()
+    assert dress[top | pants].all()
+    for mask in (upper, lower, dress):
+        assert not (mask & (head | shoes)).any()
+    # The hands stay as they are (the arms' skin around each wrist); the forearms above are regenerated.
+    arms = np.isin(parse, ARMS)
+    wrist = np.array(JOINTS[J.L_WRIST]) + 0.35 * (np.array(JOINTS[J.L_WRIST]) - np.array(JOINTS[J.L_ELBOW]))
+    assert not upper[int(wrist[1]), int(wrist[0])]
+    assert (upper & arms).sum() > 0.3 * arms.sum()
+    assert np.array_equal(protected(parse, kp, "upper") & pants, pants)
+
+
+def test_agnostic_masks_reach_as_far_as_the_new_garment():
+    """A longer garment extends the region (never shrinks it): a long top below the hips, a long
+    skirt over the shoes' tops; a garment no longer than the worn one changes nothing."""
+    parse, kp = _parse(), _keypoints()
+    short, long = agnostic_mask(parse, kp, "upper") > 0, agnostic_mask(parse, kp, "upper", length=1.4) > 0
+    assert (short & ~long).sum() == 0
+    assert np.nonzero(long.any(axis=1))[0].max() > np.nonzero(short.any(axis=1))[0].max()
+    # Trousers to the ankles: a skirt to the ankles still adds the gap between the legs, below the hips.
+    lower = agnostic_mask(parse, kp, "lower") > 0
+    longer = agnostic_mask(parse, kp, "lower", length=1.0) > 0
+    added = longer & ~lower
+    assert (lower & ~longer).sum() == 0 and added.sum() > 0
+    assert np.nonzero(added.any(axis=1))[0].min() > JOINTS[J.MID_HIP][1]
