@@ -58,6 +58,21 @@ def _head(parse: np.ndarray) -> np.ndarray:
     return out & (parse != Label.NECK)
 
 
+#: Where a dress worn now is cut into a top and a skirt: this share of the neck-to-mid-hip drop
+#: above the mid-hip (about the natural waist).
+WAIST_ABOVE_HIP = 0.15
+
+
+def skirt_of_dress(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
+    """The part of a dress worn now below the waist (bool): a skirt to a new top, the part a new
+    bottom replaces. Without the neck and mid-hip, none."""
+    out = np.zeros(parse.shape, bool)
+    if kp.seen(J.MID_HIP) and kp.seen(J.NECK):
+        waist = int(max(0, kp.xy[J.MID_HIP][1] - WAIST_ABOVE_HIP * (kp.xy[J.MID_HIP][1] - kp.xy[J.NECK][1])))
+        out[waist:] = parse[waist:] == Label.DRESS
+    return out
+
+
 def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | str,
                   length: float | None = None) -> np.ndarray:
     """Region to regenerate (uint8, 255 = regenerate) for a garment of ``category``.
@@ -79,6 +94,8 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
 
     if upper:
         region |= of_labels(parse, UPPER_GARMENT + ARMS + (Label.NECK,)).astype(np.uint8)
+        if category == Category.UPPER:  # a dress worn now keeps its skirt under a new top
+            region[skirt_of_dress(parse, kp)] = 0
         _draw_chain(region, kp, R_ARM, thick)
         _draw_chain(region, kp, L_ARM, thick)
         _fill(region, [kp.point(J.R_SHOULDER), kp.point(J.L_SHOULDER), kp.point(J.L_HIP), kp.point(J.R_HIP)])
@@ -89,9 +106,7 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
                            np.array([kp.xy[J.R_SHOULDER][0] - 0.1 * sw, hem[1]])])
     if lower:
         region |= of_labels(parse, LOWER_GARMENT + LEGS).astype(np.uint8)
-        if kp.seen(J.MID_HIP) and kp.seen(J.NECK):  # a dress worn now: its skirt part
-            waist = kp.xy[J.MID_HIP][1] - 0.15 * (kp.xy[J.MID_HIP][1] - kp.xy[J.NECK][1])
-            region[int(max(0, waist)):] |= (parse[int(max(0, waist)):] == Label.DRESS).astype(np.uint8)
+        region[skirt_of_dress(parse, kp)] = 1  # a dress worn now: its skirt part
         _draw_chain(region, kp, R_LEG, thick)
         _draw_chain(region, kp, L_LEG, thick)
         _fill(region, [kp.point(J.R_HIP), kp.point(J.L_HIP), kp.point(J.L_KNEE), kp.point(J.R_KNEE)])
@@ -119,7 +134,7 @@ def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str)
     protect = of_labels(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES)
     protect |= _hands(parse, keypoints) | _head(parse)
     if category == Category.UPPER:
-        protect |= of_labels(parse, LOWER_GARMENT + LEGS)
+        protect |= of_labels(parse, LOWER_GARMENT + LEGS) | skirt_of_dress(parse, keypoints)
     if category == Category.LOWER:
         protect |= of_labels(parse, (Label.UPPER_CLOTHES, Label.COAT) + ARMS)
     return protect

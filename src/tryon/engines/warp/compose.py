@@ -18,6 +18,7 @@ from tryon.category import Category
 from tryon.colour import colour_distance
 from tryon.engines.warp.fill import push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points
+from tryon.person.agnostic import skirt_of_dress
 from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
@@ -673,7 +674,7 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     """Where a new top is shorter than the old one, the trousers' (or skirt's) waist shows: the
     body below the waist inside the region is filled from the lower garment the photo shows."""
     h, w = region.shape
-    source = of_labels(parse, LOWER_GARMENT) & readable & ~region
+    source = (of_labels(parse, LOWER_GARMENT) | skirt_of_dress(parse, kp)) & readable & ~region
     if source.sum() < 200 or not (kp.seen(J.R_HIP) and kp.seen(J.L_HIP)):
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) * 2
