@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,99 @@ def test_goes_with_proposes_the_complementary_category_with_its_reasons(shop):
     assert liked[0]["id"] == "lower1" and liked[0]["parts"]["interest"] > 0.99
     assert [c["category"] for c in goes_with(index, garments, "lower0", k=5)] == ["upper"] * 3
     assert goes_with(index, garments, "dress0") == []  # a dress is a whole outfit
+
+
+def _trapezoid(height: int, top: int = 150, bottom: int = 400) -> np.ndarray:
+    """A silhouette widening from ``top`` to ``bottom`` px over ``height`` rows (a dress's, when tall)."""
+    mask = np.zeros((height + 20, bottom + 20), bool)
+    for y in range(height):
+        half = (top + (bottom - top) * y / (height - 1)) / 2
+        mask[10 + y, round(10 + bottom / 2 - half):round(10 + bottom / 2 + half)] = True
+    return mask
+
+
+def test_a_silhouette_on_the_edge_between_two_categories_gets_some_of_both():
+    """Aspect 1.4475 and 1.4525 (a photo and its copy, on either side of the dress rule's 1.45): the
+    hard category flips, the probabilities and the embedding's category part hardly move."""
+    from tryon.category import Category
+    from tryon.catalog.embedding import category_part
+    from tryon.garment.shape import category_probabilities, detect_category
+
+    below, above = _trapezoid(579), _trapezoid(581)
+    assert detect_category(below)[0] == Category.UPPER and detect_category(above)[0] == Category.DRESS
+    p, q = category_probabilities(below), category_probabilities(above)
+    assert 0.2 < p[Category.DRESS] < 0.5 < q[Category.DRESS] < 0.8 and sum(p.values()) == pytest.approx(1)
+    assert category_part(p) @ category_part(q) > 0.95  # one-hot parts would have cosine 0
+    assert category_probabilities(_trapezoid(440))[Category.UPPER] > 0.99  # clearly short: a top
+    assert category_probabilities(_trapezoid(700))[Category.DRESS] > 0.99  # clearly tall and flared
+
+
+def test_a_detected_category_enters_the_vector_as_probabilities_a_given_one_one_hot(embedder, evalset):
+    from tryon.catalog.embedding import category_part
+    from tryon.category import Category
+    from tryon.imageio import load_image
+
+    photo = load_image(evalset.of_kind("garment", "upper")[0].path)
+    image, mask, detected = embedder.analyse(photo)
+    assert max(image.shape[:2]) == embedder.params.analysis_side  # analysed at the embedding's size
+    assert set(detected) == {Category.UPPER, Category.LOWER, Category.DRESS}
+    assert sum(detected.values()) == pytest.approx(1) and max(detected, key=detected.get) == Category.UPPER
+    assert embedder.analyse(photo, "dress")[2] == Category.DRESS
+    start, end, weight = embedder.params.parts["category"]
+    vector = embedder.embed_analysed([(image, mask, detected)])[0].vector
+    assert np.allclose(vector[start:end], np.sqrt(weight) * category_part(detected), atol=1e-6)
+
+
+class _FakeEmbedder:
+    """The embedder's interface without its networks: a photo's vector is its mean colour (and says
+    which photo it came from), so that the index's bookkeeping can be checked quickly."""
+
+    def __init__(self):
+        self.params = EmbeddingParams()
+        self.prepared_in: set[str] = set()
+
+    def analyse(self, photo, category=None):
+        from tryon.category import Category
+
+        self.prepared_in.add(threading.current_thread().name)
+        return photo, np.full(photo.shape[:2], 255, np.uint8), Category.parse(category or "upper")
+
+    def prepare(self, analysed):
+        from tryon.catalog.embedding import Prepared
+
+        image, _, category = analysed
+        return Prepared(image.reshape(-1, 3).mean(axis=0), {}, category, [([50.0, 0.0, 0.0], 1.0)])
+
+    def finish(self, prepared):
+        from tryon.catalog.embedding import GarmentEmbedding
+
+        out = []
+        for g in prepared:
+            vector = np.zeros(self.params.dims, np.float32)
+            vector[:3] = g.network_input / 255
+            out.append(GarmentEmbedding(vector, g.category, g.palette))
+        return out
+
+
+def test_updates_analyse_the_next_photos_in_a_second_thread_and_keep_each_vector_with_its_photo(
+        tmp_path, monkeypatch):
+    import torch
+
+    colours = {f"g{i}": (20 * i, 255 - 20 * i, 7 * i) for i in range(7)}
+    for gid, colour in colours.items():
+        Image.new("RGB", (64, 96), colour).save(tmp_path / f"{gid}.png")
+    (tmp_path / "g3.png").write_bytes(b"broken")  # skipped, in the middle of the second chunk
+    monkeypatch.setattr(index_module, "EMBED_BATCH", 2)  # four chunks
+    threads = torch.get_num_threads()
+    seen = []
+    fake = _FakeEmbedder()
+    report = CatalogIndex.load(tmp_path).update(fake, progress=lambda done, total: seen.append((done, total)))
+    assert report.added == ["g0", "g1", "g2", "g4", "g5", "g6"] and [n for n, _ in report.skipped] == ["g3.png"]
+    assert seen == [(2, 7), (4, 7), (6, 7), (7, 7)] and torch.get_num_threads() == threads
+    assert fake.prepared_in and threading.main_thread().name not in fake.prepared_in  # beside the network
+    index = CatalogIndex.load(tmp_path)
+    for gid in report.added:
+        assert np.allclose(index.vector(gid)[:3], np.array(colours[gid]) / 255, atol=1e-6), gid
 
 
 def test_colour_harmony_rules():
@@ -204,7 +298,7 @@ def test_service_answers_similar_and_recommend_from_the_index(shop, tmp_path, vi
                                  (client.post("/v1/recommend", content=b"{not json"), 422),
                                  (client.post("/v1/recommend", json={"garment_id": "upper0", "k": 101}), 422)):
             assert response.status_code == status, response.text
-            assert set(response.json()) == {"error", "message"}
+            assert set(response.json()) == {"error", "message", "request_id"}
         photo = vitonhd_person.path.read_bytes()
         outfit = client.post("/v1/recommend", files={"person": ("me.jpg", photo, "image/jpeg")}, data={"k": "3"})
         assert outfit.status_code == 200, outfit.text
@@ -212,11 +306,12 @@ def test_service_answers_similar_and_recommend_from_the_index(shop, tmp_path, vi
         garment_photo = next(folder.glob("upper0.*")).read_bytes()
         for files, data, status, code in (
                 ({"person": ("me.jpg", photo, "image/jpeg")}, {"wearing": "hat"}, 422, "bad_field"),
+                ({"person": ("me.jpg", photo, "image/jpeg")}, {"wearing": "dress"}, 422, "no_outfit"),
                 ({"other": ("x.jpg", photo, "image/jpeg")}, {}, 422, "bad_field"),
                 ({"person": ("shirt.jpg", garment_photo, "image/jpeg")}, {}, 422, "no_person")):
             response = client.post("/v1/recommend", files=files, data=data)
             assert (response.status_code, response.json()["error"]) == (status, code), response.text
-    from tryon.serve.app import error_response
+    from tryon.serve.errors import error_response
     from tryon.serve.catalog import Catalog, NotIndexedError
 
     with pytest.raises(NotIndexedError, match="tryon catalog index") as refused:
@@ -249,7 +344,20 @@ def tiny_clip(tmp_path_factory) -> Path:
     return write_tiny_clip_model(tmp_path_factory.mktemp("clip"))
 
 
-def test_text_search_with_clip_from_the_command_line_and_the_service(shop, tiny_clip, tmp_path, embedder, capsys):
+@pytest.fixture(scope="module")
+def clip_shop(shop, tiny_clip, tmp_path_factory, embedder):
+    """The shop indexed again with the tiny CLIP (only the CLIP embeddings are made)."""
+    from tryon.catalog.clip import ClipEncoder
+
+    folder = tmp_path_factory.mktemp("clip-shop") / "shop"
+    shutil.copytree(shop[0], folder)
+    clip = ClipEncoder(str(tiny_clip), device="cpu")
+    report = CatalogIndex.load(folder).update(embedder, clip=clip)
+    assert report.unchanged == 7 and not report.added and not report.without_clip
+    return folder, clip
+
+
+def test_text_search_with_clip_from_the_command_line_and_the_service(shop, clip_shop, tiny_clip, tmp_path, capsys):
     """A tiny random CLIP in the published layout: the index keeps its image embeddings with its name,
     a query ranks garments by cosine exactly, another model is refused, and the server searches."""
     from serve_helpers import running_app
@@ -258,10 +366,7 @@ def test_text_search_with_clip_from_the_command_line_and_the_service(shop, tiny_
     from tryon.catalog.recommend import text_search
     from tryon.imageio import load_image
 
-    folder = tmp_path / "shop"
-    shutil.copytree(shop[0], folder)
-    clip = ClipEncoder(str(tiny_clip), device="cpu")
-    CatalogIndex.load(folder).update(embedder, clip=clip)
+    folder, clip = clip_shop
     index = CatalogIndex.load(folder)
     garments = read_catalog(folder)
     assert set(index.clip) == set(index.ids) and index.clip_model == clip.model_id
@@ -284,9 +389,50 @@ def test_text_search_with_clip_from_the_command_line_and_the_service(shop, tiny_
         response = client.get("/v1/search", params={"q": "red top", "k": 2})
         assert response.status_code == 200 and [g["id"] for g in response.json()["garments"]] == expected[:2]
         assert client.get("/v1/search", params={"q": " "}).status_code == 422
-    from tryon.serve.app import error_response
+    from tryon.serve.errors import error_response
     from tryon.serve.catalog import Catalog, NotIndexedError
 
     with pytest.raises(NotIndexedError, match="text search is off") as off:
         Catalog(folder).search("red top", 2)
     assert error_response(off.value).status_code == 409
+
+
+def test_similar_takes_its_image_part_from_clip_when_every_garment_has_it(shop, clip_shop, embedder, tmp_path):
+    """With CLIP embeddings of every photo, similar search's image part is CLIP's cosine (the other
+    parts and the weights unchanged); a garment re-embedded without CLIP sends it back to Inception."""
+    from tryon.catalog.embedding import part_similarities
+    from tryon.imageio import load_image
+
+    folder, clip = clip_shop
+    index = CatalogIndex.load(folder)
+    garments = read_catalog(folder)
+    assert index.uses_clip and index.parts["image"][1] == clip.model.config.projection_dim
+    photos = dict(zip(index.ids, clip.images([load_image(garments[gid].path) for gid in index.ids])))
+    weights = {name: w for name, (_, _, w) in index.params.parts.items()}
+    for query in ("upper0-again", "lower1"):
+        found = similar(index, garments, query, k=len(index) - 1)
+        expected = {}
+        for gid in index.ids:
+            if gid == query:
+                continue
+            parts = part_similarities(index.embedding(query), index.embedding(gid), index.params.parts)
+            parts["image"] = float(photos[query] @ photos[gid])
+            expected[gid] = sum(weights[name] * value for name, value in parts.items())
+        assert [c["id"] for c in found] == sorted(expected, key=lambda g: -expected[g])
+        for card in found:
+            assert card["score"] == pytest.approx(expected[card["id"]], abs=1e-4)
+            assert card["parts"]["image"] == pytest.approx(float(photos[query] @ photos[card["id"]]), abs=1e-3)
+    assert similar(index, garments, "upper0-again", k=1)[0]["id"] == "upper0"
+    inception = similar(shop[1], garments, "lower1", k=3)  # the same garments indexed without CLIP
+    assert [c["parts"]["image"] for c in inception] != [c["parts"]["image"] for c in similar(index, garments, "lower1", k=3)]
+
+    changed = tmp_path / "shop"
+    shutil.copytree(folder, changed)
+    os.utime(next(changed.glob("lower0.*")))  # a new photo: embedded again, here without CLIP
+    report = CatalogIndex.load(changed).update(embedder)
+    assert report.added == ["lower0"] and report.without_clip == 1 and "--clip" in report.summary()
+    again = CatalogIndex.load(changed)
+    assert not again.uses_clip and again.parts == again.params.parts
+    card = similar(again, garments, "lower1", k=len(again) - 1)
+    assert {c["id"]: c["parts"]["image"] for c in card} == {c["id"]: c["parts"]["image"] for c in
+                                                            similar(shop[1], garments, "lower1", k=len(again) - 1)}

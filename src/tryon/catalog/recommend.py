@@ -1,7 +1,9 @@
 """Similar garments, and garments that go with one ("complete the look"), each score explained.
 
 **Similar**: the nearest vectors of the index (:mod:`tryon.catalog.embedding`): the score is the
-weighted sum of the parts' cosine similarities, and the JSON gives each part.
+weighted sum of the parts' cosine similarities, and the JSON gives each part. The image part is
+CLIP's when the index holds CLIP image embeddings of every garment (``tryon catalog index --clip``),
+else the Inception features' (:class:`tryon.catalog.index.CatalogIndex`).
 
 **Goes with**: garments of the complementary category (a top goes with a bottom and the other way
 round; a dress is a whole outfit, so nothing is proposed for it) for a catalog garment, or for the
@@ -13,7 +15,8 @@ garment a person wears in a photo (cut out along our parse), ranked by
   beige, denim at low saturation) goes with anything; otherwise hues that are close (analogous) or
   opposite (complementary) go together, hues a third of the circle apart less, others least; a
   contrast in lightness helps;
-- *style*: the cosine of the two garments' image embeddings (similar texture and cut go together);
+- *style*: the cosine of the two garments' image embeddings (similar texture and cut go together;
+  the Inception features', which a garment worn in a person photo has too);
 - *interest*: the cosine with the mean image embedding of the items a shopper liked, when given.
 
 The rules are named parameters (:class:`LookParams`), not learned: they are a documented baseline.
@@ -88,7 +91,7 @@ def similar(index: CatalogIndex, garments: dict[str, Garment], garment_id: str, 
     check_count(k)
     query = index.vector(garment_id)
     found = index.search(query, k, exclude={garment_id})
-    return [_card(garments[gid], index.items[gid], score, part_similarities(query, index.vector(gid), index.params))
+    return [_card(garments[gid], index.items[gid], score, part_similarities(query, index.vector(gid), index.parts))
             for gid, score in found if gid in garments]
 
 
@@ -98,7 +101,7 @@ def goes_with(index: CatalogIndex, garments: dict[str, Garment], garment_id: str
     item = index.items.get(garment_id)
     if item is None:
         raise InputError(f"no garment {garment_id!r} in the index of {index.folder} (run tryon catalog index)")
-    return _looks(index, garments, index.vector(garment_id), item, k, liked, params)
+    return _looks(index, garments, index.embedding(garment_id), item, k, liked, params)
 
 
 def goes_with_outfit(index: CatalogIndex, garments: dict[str, Garment], worn: GarmentEmbedding, k: int = 10,
@@ -129,7 +132,7 @@ def _looks(index: CatalogIndex, garments: dict[str, Garment], vector: np.ndarray
     mine = vector[start:end]
     interest = None
     if liked:
-        interest = np.mean([index.vector(g)[start:end] for g in liked], axis=0)
+        interest = np.mean([index.embedding(g)[start:end] for g in liked], axis=0)
         interest /= max(float(np.linalg.norm(interest)), 1e-9)
     weights = (params.harmony_weight, params.style_weight, params.interest_weight if interest is not None else 0.0)
     total = sum(weights)
@@ -137,7 +140,7 @@ def _looks(index: CatalogIndex, garments: dict[str, Garment], vector: np.ndarray
     for gid, other in index.items.items():
         if Category(other["category"]) not in wanted or gid not in garments:
             continue
-        theirs = index.vector(gid)[start:end]
+        theirs = index.embedding(gid)[start:end]
         harmony, kind = colour_harmony(item["palette"], other["palette"], params)
         style = float(mine @ theirs) / max(float(np.linalg.norm(mine) * np.linalg.norm(theirs)), 1e-9)
         parts = {"colour_harmony": round(harmony, 4), "harmony_kind": kind, "style": round(style, 4)}
