@@ -46,6 +46,10 @@ class WornParams:
     #: Least visibility (0..1) the pose check must give every head landmark and both shoulders. On
     #: the tuning half people scored 0.97 and more; the pose model also sees heads in product shots.
     min_visibility: float = 0.9
+    #: Least distance between the shoulders, as a share of the photo's height: a body has width (a
+    #: side view brings the shoulders close: 0.017 on the tuning half), while a body the pose model
+    #: makes up in a garment's outline can collapse them to a point (0.004 on a pair of jeans).
+    min_shoulder_span: float = 0.01
     #: Skin at the nose and mouth, in HSV (hue in degrees, saturation and value 0..1), whatever the
     #: skin tone: the tuning half's people gave hue 8-24, saturation 0.27-0.58, value 0.36-0.96;
     #: the product shots the pose model saw a head in gave hues of 220 and more (the fabric).
@@ -94,7 +98,11 @@ class WearerCheck:
             return False
         if pose.visibility[_HEAD_LANDMARKS + _SHOULDER_LANDMARKS].min() < p.min_visibility:
             return False
-        return self._skin_at_face(small, pose.landmarks[_SKIN_LANDMARKS, :2]) or self._face(image)
+        shoulders = pose.landmarks[_SHOULDER_LANDMARKS, :2] * (small.shape[1], small.shape[0])
+        if np.linalg.norm(shoulders[0] - shoulders[1]) < p.min_shoulder_span * small.shape[0]:
+            return False
+        nose = pose.landmarks[_HEAD_LANDMARKS[0], :2] * (image.shape[1], image.shape[0])
+        return self._skin_at_face(small, pose.landmarks[_SKIN_LANDMARKS, :2]) or self._face_at(image, nose)
 
     def _skin_at_face(self, small: np.ndarray, points: np.ndarray) -> bool:
         p = self.params
@@ -109,11 +117,16 @@ class WearerCheck:
         return bool(p.skin_hue[0] <= hue <= p.skin_hue[1] and p.skin_saturation[0] <= sat <= p.skin_saturation[1]
                     and val >= p.skin_min_value)
 
-    def _face(self, image: np.ndarray) -> bool:
+    def _face_at(self, image: np.ndarray, nose: np.ndarray) -> bool:
+        """A face found around the pose's nose (the face detector alone fires on printed patches)."""
         try:
-            return self.persons.face(image) is not None
+            face = self.persons.face(image)
         except MultiplePersonsError:
             return True  # the analysis says so, with its reason
+        if face is None:
+            return False
+        x0, y0, x1, y1 = face.box
+        return bool(x0 <= nose[0] <= x1 and y0 <= nose[1] <= y1)
 
     def __call__(self, image: np.ndarray) -> PersonAnalysis | None:
         """The analysis of the person wearing the garment, or None for a product shot."""
