@@ -22,7 +22,7 @@ from PIL import Image
 from tryon.data.evalset import Evalset, find_evalset
 from tryon.errors import TryOnError
 from tryon.person.analyzer import PersonAnalyzer
-from tryon.training.flatlay import flat_lay
+from tryon.garment.flatlay import flat_lay
 
 CELL = (192, 256)
 

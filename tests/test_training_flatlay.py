@@ -12,7 +12,7 @@ import pytest
 from tryon.category import Category
 from tryon.errors import InputError
 from tryon.person.parsing import Label, of_labels
-from tryon.training.flatlay import FlatLayParams, flat_lay, garment_labels, worn_category
+from tryon.garment.flatlay import FlatLayParams, flat_lay, garment_labels, worn_category
 
 #: Studio photos covering the three categories under our parser: tops (IDM-VTON 00055, catvton-flux
 #: 1), trousers (OOTDiffusion 05997), a skirt (FitDiT 8) and a dress (OOTDiffusion 052472).

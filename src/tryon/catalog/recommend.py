@@ -115,7 +115,7 @@ def worn_garment(photo: np.ndarray, persons, embedder: GarmentEmbedder,
                  category: Category | str | None = None) -> GarmentEmbedding:
     """The embedding of the garment a person wears (the most visible one, or ``category``), cut out
     along our parse as the self-supervised training data is."""
-    from tryon.training.flatlay import garment_cutout
+    from tryon.garment.flatlay import garment_cutout
 
     analysis = persons.analyze(photo)
     worn, mask = garment_cutout(analysis.image, analysis.parse, category)

@@ -26,7 +26,7 @@ from tryon.category import Category
 from tryon.errors import GarmentError, InputError, MultiplePersonsError, NoPersonError
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.pose import PoseEstimator
-from tryon.training.flatlay import FlatLay, FlatLayParams, flat_lay
+from tryon.garment.flatlay import FlatLay, FlatLayParams, flat_lay
 
 #: MediaPipe's own landmark numbers for the nose, the eyes' centres and the mouth's corners...
 _HEAD_LANDMARKS = [0, 2, 5, 9, 10]

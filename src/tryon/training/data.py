@@ -18,7 +18,7 @@ Layouts:
   and ``tryon prepare`` write them) and ``train_pairs.txt`` or ``<split>_pairs_paired.txt`` (the
   test split's ``test_pairs_paired.txt``).
 - **Person photos alone** (self-supervised): a folder of photos (or its ``image/``); the garment
-  each person wears, cut out and laid flat on white (:mod:`tryon.training.flatlay`), stands in
+  each person wears, cut out and laid flat on white (:mod:`tryon.garment.flatlay`), stands in
   for the product photo; the category comes from the parse.
 
 Every sample is drawn with its own random generator seeded by (seed, epoch, index), so an epoch's
@@ -248,7 +248,7 @@ def _analyse(job: _Job, state: dict) -> None:
 
 def _analyse_into(s: Sample, cache: Path, analyzer) -> None:
     from tryon.data.vitonhd import save_parse
-    from tryon.training.flatlay import garment_cutout, worn_category
+    from tryon.garment.flatlay import garment_cutout, worn_category
 
     image = load_image(s.person)
     h, w = image.shape[:2]
@@ -271,7 +271,7 @@ def _from_cache(s: Sample, cache: Path) -> Sample | None:
     if not paths["keypoints"].is_file():
         return None
     if s.category is None:
-        from tryon.training.flatlay import worn_category
+        from tryon.garment.flatlay import worn_category
 
         parse = np.asarray(Image.open(paths["parse"]))
         category = worn_category(parse)
@@ -408,7 +408,7 @@ class TryOnDataset:
         if s.garment is not None:
             garment, garment_mask = fit_on_white(load_image(s.garment), size), None
         else:
-            from tryon.training.flatlay import flat_lay
+            from tryon.garment.flatlay import flat_lay
 
             laid = flat_lay(person, np.asarray(Image.open(s.parse)), size, rng, s.category)
             garment, garment_mask = laid.image, laid.mask

@@ -6,6 +6,9 @@ on white, stands in for its product photo. A cut-out keeps the exact outline, po
 of the worn garment, which a model would learn to copy instead of learning to dress; so it is
 warped by a random perspective, scaled and placed at random, and its colours are jittered. Only a
 little: a brand's colour is the one thing a try-on must never change.
+
+It lives with the garment analysis because the service uses the same cut-out, without jitter,
+when a garment photo shows someone wearing the garment (:mod:`tryon.garment.worn`).
 """
 
 from __future__ import annotations
