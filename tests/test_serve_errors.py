@@ -261,4 +261,30 @@ def test_sigterm_drains_then_exits(evalset, vitonhd_person, tmp_path):
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     requests = [line for line in lines if line.get("message") == "request"]
     assert {(r["route"], r.get("path"), r["status"]) for r in requests} >= {
-        ("/v1/tryon", None, 200), ("unmatched", "/v1/garments", 503)}  # turned away before routing
+        ("/v1/tryon", None, 200), ("unmatched", "/v1/garments", 503)}, log.read_text()[-3000:]
+
+
+def test_models_loading_in_two_threads_leave_stderr_working():
+    """Workers load their models at once, each silencing native libraries' stderr: when the first
+    to start finishes first, stderr must come back (the service's log was lost after start-up)."""
+    import subprocess
+    import sys
+
+    code = """
+import os, threading
+from tryon.native import quiet_stderr
+a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+def a():
+    with quiet_stderr():
+        a_in.set(); b_in.wait()
+    a_out.set()
+def b():
+    a_in.wait()
+    with quiet_stderr():
+        os.write(2, b"silenced\\n"); b_in.set(); a_out.wait()
+threads = [threading.Thread(target=f) for f in (a, b)]
+[t.start() for t in threads]; [t.join() for t in threads]
+os.write(2, b"still here\\n")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert result.returncode == 0 and b"still here" in result.stderr and b"silenced" not in result.stderr

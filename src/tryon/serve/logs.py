@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import datetime, timezone
 from typing import TextIO
@@ -25,8 +26,15 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_json_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """Send the service's log (the ``tryon`` loggers) to ``stream`` (stderr) as JSON lines."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Send the service's log (the ``tryon`` loggers) to ``stream`` as JSON lines; by default to a
+    copy of stderr's file descriptor, which the silencing of native libraries while models load
+    (``tryon.native.quiet_stderr``) does not touch: requests answered meanwhile are logged too."""
+    if stream is None:
+        try:
+            stream = open(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
+        except (AttributeError, OSError, ValueError):  # no real stderr
+            stream = sys.stderr
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("tryon")
     logger.handlers[:] = [handler]
