@@ -181,10 +181,11 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         engine = response.headers.get("X-Tryon-Engine") or getattr(request.state, "engine", None)
         if engine:
             fields["engine"] = engine
-        error = getattr(request.state, "error", None) or (error_kind(failure).code if failure else None)
+        failed = error_kind(failure).code if failure is not None else None
+        error = getattr(request.state, "error", None) or failed
         if error:
             fields["error"] = error
-        if failure is not None and error_kind(failure).code == "internal":
+        if failed == "internal":
             log.error("request failed", extra={"fields": fields},
                       exc_info=(type(failure), failure, failure.__traceback__))
         else:
