@@ -157,6 +157,39 @@ def test_product_photos_are_not_taken_for_persons(evalset, garment_analyzer):
     assert set(worn) <= {"garments/fashn-vton-1.5__garment.webp"}, worn
 
 
+def test_wearers_whose_face_the_frame_cuts_are_found(evalset, garment_analyzer):
+    """Shop photos cropped at the mouth or the chest: the pose model finds no head (or no body at
+    all), yet a person wears the garment. Cut out or refused with the reason, never a product shot."""
+    persons = {e.file: e for e in evalset.half("tuning") if e.kind == "person"}
+    photos = {"cut above the mouth": load_image(persons["persons/FitDiT__0347.jpg"].path)}
+    for name, top in (("FitDiT__1.jpg", 0.35), ("IDM-VTON__00034_00.jpg", 0.25)):
+        image = load_image(persons[f"persons/{name}"].path)
+        photos[f"{name} from {top:.0%} of its height down"] = image[round(top * len(image)):round(0.8 * len(image))]
+    for name, photo in photos.items():
+        try:
+            g = garment_analyzer.analyze(photo)
+        except GarmentError as exc:
+            assert "shows a person" in str(exc), (name, exc)
+            continue
+        assert g.worn_photo is not None, f"{name}: taken for a product photo"
+
+
+def test_a_print_the_pose_model_reads_as_a_tiny_person_is_no_wearer(evalset):
+    """A shop's small re-encoded copy of embroidered jeans: the pose model places a whole skeleton
+    inside the flower, a few pixels wide, its head below its shoulders and its hips above them."""
+    from tryon.garment.worn import WearerCheck
+    from tryon.imageio import encode_image
+
+    jeans = next(e for e in evalset.of_kind("garment") if e.file == "garments/MagicClothing__a0.jpg")
+    image = Image.open(jeans.path).convert("RGB")
+    small = np.asarray(image.resize((round(image.width * 0.7), round(image.height * 0.7)), Image.LANCZOS))
+    check = WearerCheck(persons=lambda: pytest.fail("the person analysis ran on a product photo"))
+    try:
+        assert check(load_image(encode_image(small, "jpeg", quality=70))) is None
+    finally:
+        check.close()
+
+
 def test_a_chosen_category_the_person_does_not_wear_is_refused(evalset, garment_analyzer):
     """A person without a dress, asked for a dress: a reason (a 422), not some other garment."""
     from tryon.garment.worn import worn_garment

@@ -12,7 +12,18 @@ milliseconds): the pose model must see a head and shoulders clearly, and the hea
 head: skin-coloured at the nose and mouth, or found by the face detector. Neither signal alone
 does: the pose model sees a head in a T-shirt's outline, the face detector fires on printed logos
 and misses faces the frame cuts at the eyes (common in shop photos); a T-shirt's "face" is rarely
-skin-coloured. Only for photos that pass, the person analysis (which must find the person).
+skin-coloured. The body must also be shaped like one (the head above the shoulders, the hips
+below): in a print the pose model can make up a whole skeleton a few pixels wide.
+
+Shops also crop on-model photos at the mouth or the chest, and the pose model needs a face to
+find a body. Where the pose model still places one, with the nose above the frame, the hands it
+places must be bare skin instead of the face. And a photo the pose checks pass over is searched for
+hands (MediaPipe Hands, which needs no face): product shots show none (none of the evalset's
+product photos, on either half), while a wearer's hands hang beside the garment.
+
+Only for photos that pass, the person analysis. A head and shoulders it cannot confirm is taken
+for a product shot (the pose model saw a figure in the garment); hands it cannot place on a body
+give a refusal, as the photo surely shows a person.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import numpy as np
 from tryon.category import Category
 from tryon.errors import GarmentError, InputError, MultiplePersonsError, NoPersonError
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
+from tryon.person.hands import HandEstimator
 from tryon.person.pose import PoseEstimator
 from tryon.garment.flatlay import FlatLay, FlatLayParams, flat_lay
 
@@ -32,8 +44,13 @@ from tryon.garment.flatlay import FlatLay, FlatLayParams, flat_lay
 _HEAD_LANDMARKS = [0, 2, 5, 9, 10]
 #: ... the nose and the mouth's corners, where a face shows bare skin...
 _SKIN_LANDMARKS = [0, 9, 10]
-#: ... and the shoulders (hips are not asked for: shop photos of tops often end at the waist).
+#: ... the shoulders (their visibility is asked for, not the hips': shop photos of tops often end at
+#: the waist, though the pose model still places the hips)...
 _SHOULDER_LANDMARKS = [11, 12]
+#: ... the hips...
+_HIP_LANDMARKS = [23, 24]
+#: ... and the wrists, little fingers and index fingers, bare skin on a wearer whose head the frame cuts.
+_HAND_LANDMARKS = [15, 16, 17, 18, 19, 20]
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,22 @@ class WornParams:
     #: side view brings the shoulders close: 0.017 on the tuning half), while a body the pose model
     #: makes up in a garment's outline can collapse them to a point (0.004 on a pair of jeans).
     min_shoulder_span: float = 0.01
+    #: Least height of the nose above the shoulders' midpoint, and of the hips' midpoint below it,
+    #: as shares of the shoulder span: the tuning half's people gave at least 0.44 and 1.28 (a
+    #: head and a torso); a skeleton made up in a garment's print gave -0.09 and -0.74.
+    min_neck: float = 0.25
+    min_torso: float = 0.8
+    #: Least share of the hand landmarks inside the photo that must be skin-coloured when the frame
+    #: cuts the head off (a sleeve or the background covers some: 4 of 6 on the tuning half's
+    #: on-model dress, none on the product shots the pose model saw a figure in).
+    min_skin_hands: float = 0.5
+    #: The hand detector (about 35 ms) runs only on photos with at least this share of skin-coloured
+    #: pixels: about one hand in a full-length shot. Half of the evalset's product photos have less
+    #: (white, black, blue garments); its person photos have 0.01 and more.
+    min_skin_share: float = 0.002
+    #: Least confidence of the hand detector for a hand to count. The tuning half's people it found
+    #: hands in scored 0.67 and more; on product photos it found none at 0.5.
+    min_hand_confidence: float = 0.5
     #: Skin at the nose and mouth, in HSV (hue in degrees, saturation and value 0..1), whatever the
     #: skin tone: the tuning half's people gave hue 8-24, saturation 0.27-0.58, value 0.36-0.96;
     #: the product shots the pose model saw a head in gave hues of 220 and more (the fabric).
@@ -76,6 +109,7 @@ class WearerCheck:
         self._persons = persons
         self._own_persons: PersonAnalyzer | None = None
         self._pose: PoseEstimator | None = None
+        self._hands: HandEstimator | None = None
 
     @property
     def persons(self) -> PersonAnalyzer:
@@ -85,37 +119,63 @@ class WearerCheck:
             self._own_persons = PersonAnalyzer()
         return self._own_persons
 
-    def _flagged(self, image: np.ndarray) -> bool:
-        """The light check: a head and shoulders clearly seen, and the head a head."""
+    def _small(self, image: np.ndarray) -> np.ndarray:
+        scale = self.params.check_side / max(image.shape[:2])
+        return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+
+    def _flagged(self, image: np.ndarray, small: np.ndarray) -> bool:
+        """The light check: a head and shoulders clearly seen, shaped like a body, and the head a head
+        (or, where the frame cuts the nose and mouth off, the hands bare skin)."""
         if self._pose is None:
             self._pose = PoseEstimator(complexity=1)  # the model the mediapipe wheel bundles
         p = self.params
-        scale = p.check_side / max(image.shape[:2])
-        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
         try:
             pose = self._pose(small)
         except NoPersonError:
             return False
         if pose.visibility[_HEAD_LANDMARKS + _SHOULDER_LANDMARKS].min() < p.min_visibility:
             return False
-        shoulders = pose.landmarks[_SHOULDER_LANDMARKS, :2] * (small.shape[1], small.shape[0])
-        if np.linalg.norm(shoulders[0] - shoulders[1]) < p.min_shoulder_span * small.shape[0]:
+        points = pose.landmarks[:, :2] * (small.shape[1], small.shape[0])
+        shoulders = points[_SHOULDER_LANDMARKS].mean(axis=0)
+        span = float(np.linalg.norm(points[_SHOULDER_LANDMARKS[0]] - points[_SHOULDER_LANDMARKS[1]]))
+        if span < p.min_shoulder_span * small.shape[0]:
             return False
+        neck = shoulders[1] - points[_HEAD_LANDMARKS[0], 1]
+        torso = points[_HIP_LANDMARKS, 1].mean() - shoulders[1]
+        if neck < p.min_neck * span or torso < p.min_torso * span:
+            return False
+        patches = self._patches(small, points[_SKIN_LANDMARKS])
+        if not patches:  # the frame cuts the nose and mouth off
+            hands = [self._is_skin(patch) for patch in self._patches(small, points[_HAND_LANDMARKS])]
+            return bool(hands) and np.mean(hands) >= p.min_skin_hands
         nose = pose.landmarks[_HEAD_LANDMARKS[0], :2] * (image.shape[1], image.shape[0])
-        return self._skin_at_face(small, pose.landmarks[_SKIN_LANDMARKS, :2]) or self._face_at(image, nose)
+        return self._is_skin(np.concatenate(patches)) or self._face_at(image, nose)
 
-    def _skin_at_face(self, small: np.ndarray, points: np.ndarray) -> bool:
-        p = self.params
-        h, w = small.shape[:2]
-        r = max(1, round(p.skin_patch * h))
-        hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL)  # hue 0..255 for 0..360 degrees
-        patches = [hsv[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].reshape(-1, 3)
-                   for x, y in np.round(points * (w, h)).astype(int) if 0 <= x < w and 0 <= y < h]
-        if not patches:  # the head is outside the frame
+    def _has_hands(self, small: np.ndarray) -> bool:
+        if np.mean(self._skin_mask(cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL))) < self.params.min_skin_share:
             return False
-        hue, sat, val = np.median(np.concatenate(patches), axis=0) / (255 / 360, 255, 255)
-        return bool(p.skin_hue[0] <= hue <= p.skin_hue[1] and p.skin_saturation[0] <= sat <= p.skin_saturation[1]
-                    and val >= p.skin_min_value)
+        if self._hands is None:
+            self._hands = HandEstimator(min_confidence=self.params.min_hand_confidence)
+        return bool(self._hands(small))
+
+    def _patches(self, small: np.ndarray, points: np.ndarray) -> list[np.ndarray]:
+        """The HSV pixels (hue 0..255 for 0..360 degrees) around each point inside the photo."""
+        h, w = small.shape[:2]
+        r = max(1, round(self.params.skin_patch * h))
+        hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL)
+        return [hsv[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].reshape(-1, 3)
+                for x, y in np.round(points).astype(int) if 0 <= x < w and 0 <= y < h]
+
+    def _skin_mask(self, hsv: np.ndarray) -> np.ndarray:
+        """Which HSV values (hue 0..255 for 0..360 degrees; the last axis) are skin-coloured."""
+        p = self.params
+        hue, sat, val = np.moveaxis(hsv / np.array([255 / 360, 255, 255], np.float32), -1, 0)
+        return ((p.skin_hue[0] <= hue) & (hue <= p.skin_hue[1]) & (p.skin_saturation[0] <= sat)
+                & (sat <= p.skin_saturation[1]) & (val >= p.skin_min_value))
+
+    def _is_skin(self, pixels: np.ndarray) -> bool:
+        """Whether the median of these HSV pixels is skin-coloured."""
+        return bool(self._skin_mask(np.median(pixels, axis=0)))
 
     def _face_at(self, image: np.ndarray, nose: np.ndarray) -> bool:
         """A face found around the pose's nose (the face detector alone fires on printed patches)."""
@@ -130,20 +190,29 @@ class WearerCheck:
 
     def __call__(self, image: np.ndarray) -> PersonAnalysis | None:
         """The analysis of the person wearing the garment, or None for a product shot."""
-        if not self._flagged(image):
-            return None
+        small = self._small(image)
+        hands = None  # looked for only when needed: the hand detector costs about 35 ms
+        if not self._flagged(image, small):
+            hands = self._has_hands(small)
+            if not hands:
+                return None
         try:
-            analysis = self.persons.analyze(image)
+            return self.persons.analyze(image)
         except MultiplePersonsError:
             raise GarmentError("the garment photo shows several people: crop it to the one wearing the "
                                "garment, or use a product photo") from None
         except NoPersonError:
-            return None
-        return analysis
+            if not (self._has_hands(small) if hands is None else hands):
+                return None  # the pose check saw a figure in the garment itself
+            raise GarmentError("the garment photo shows a person's hands, and the body wearing the garment "
+                               "could not be found (the head and shoulders must be in the photo): use a "
+                               "product photo, or an on-model photo from the head down") from None
 
     def close(self) -> None:
         if self._pose is not None:
             self._pose.close()
+        if self._hands is not None:
+            self._hands.close()
         if self._own_persons is not None:
             self._own_persons.close()
 

@@ -30,7 +30,8 @@ class FashnOptions:
     masked: bool = option(False, "Grey out our agnostic mask of the old garment first (default: segmentation-free, "
                                  "which keeps the body and lets the garment take its own volume).", per_request=True)
     garment_photo: str = option("auto", "flat-lay (product shot, used as it is), model (worn by someone: cut out "
-                                        "with our parser, with its pose), or auto (model when a face is found).",
+                                        "with our parser, with its pose), or auto (model when the garment analysis finds "
+                                        "someone wearing it: tryon.garment.worn).",
                                 choices=GARMENT_PHOTOS, per_request=True)
     hands: bool = option(True, "Draw hand keypoints into the pose image (MediaPipe Hands, about 60 ms per photo).",
                          per_request=True)

@@ -25,7 +25,7 @@ from tryon.engines.fashn.geometry import POSE_INTERPOLATION, Padding, pre_resize
 from tryon.engines.fashn.pose import MISSING, PoseKeypoints, draw_pose_image, empty_pose
 from tryon.engines.weights import option_weights
 from tryon.errors import InputError, MultiplePersonsError, NoPersonError
-from tryon.garment.analyzer import GarmentAnalyzer
+from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import load_image
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.hands import HandEstimator
@@ -144,26 +144,23 @@ class FashnEngine(LazyAnalysers, Engine):
         h, w = image.shape[:2]
         return draw_pose_image(pose_keypoints(keypoints, hands), h, w)
 
-    def _wearer(self, image: np.ndarray, mode: str) -> PersonAnalysis | None:
-        """The person wearing the garment in its photo, or None for a product shot.
+    def _wearer(self, image: np.ndarray, mode: str, analysis: GarmentAnalysis | None) -> PersonAnalysis | None:
+        """The person wearing the garment in its photo (at the model's scale), or None for a product shot.
 
-        In auto mode only a face tells a model apart: on product shots the pose model finds shoulders
-        in a tee's outline and the parser calls dark or skin-toned fabric skin (7 of 81 evalset product
-        photos passed a bare-skin test; none has a face). Without a face the photo is not analysed
-        further: most shop photos are product shots, and the person analysis costs about a second on
-        a CPU. Headless model shots need ``--garment-photo model``."""
+        Auto mode takes the garment analysis's answer (``tryon.garment.worn``: a clear head and
+        shoulders, or bare hands, then the person analysis), asking it here when the request brings
+        no garment analysis."""
         if mode == "flat-lay":
             return None
-        try:
-            if mode == "auto" and self.persons.face(image) is None:
+        if mode == "auto" and (analysis is None or analysis.worn_photo is None):
+            if analysis is not None or self.garments.wearers is None:
                 return None
-            worn = self.persons.analyze(image)
-        except (NoPersonError, MultiplePersonsError):
-            if mode == "model":
-                raise InputError("--garment-photo model: no person wearing the garment was found in the "
-                                 "garment photo") from None
-            return None
-        return None if mode == "auto" and worn.face is None else worn
+            return self.garments.wearers(image)
+        try:
+            return self.persons.analyze(image)
+        except (NoPersonError, MultiplePersonsError) as exc:
+            raise InputError(f"{'--garment-photo model' if mode == 'model' else 'the garment photo shows a person'}: "
+                             f"the person wearing the garment could not be analysed ({exc})") from None
 
     def _garment(self, r: TryOnRequest, category: Category | None, o: FashnOptions):
         """(garment picture, its pose image, category, what was done) at the model's scale."""
@@ -173,7 +170,7 @@ class FashnEngine(LazyAnalysers, Engine):
         # FASHN takes on-model garment photos as they are: the original, not our cut-out of it.
         photo = (g.image if g.worn_photo is None else g.worn_photo) if g is not None else load_image(r.garment)
         image = pre_resize(photo)
-        worn = self._wearer(image, o.garment_photo)
+        worn = self._wearer(image, o.garment_photo, g)
         if category is None:
             g = g or self.garments.analyze(image)
             category = g.category
