@@ -111,6 +111,21 @@ def test_a_silhouette_on_the_edge_between_two_categories_gets_some_of_both():
     assert category_probabilities(_trapezoid(700))[Category.DRESS] > 0.99  # clearly tall and flared
 
 
+def test_a_neckline_tells_a_straight_dress_from_a_long_skirt():
+    """Long, straight and full-width at the top: a long skirt, unless the top edge dips between
+    the shoulders (a sleeveless shift dress)."""
+    from tryon.category import Category
+    from tryon.garment.shape import detect_category
+
+    skirt = np.zeros((620, 240), bool)
+    skirt[10:610, 20:220] = True  # 600 x 200: aspect 3, straight, a flat waistband
+    dress = skirt.copy()
+    yy, xx = np.mgrid[:620, :240]
+    dress &= ~(((xx - 120) / 35) ** 2 + ((yy - 10) / 8) ** 2 < 1)  # a shallow crew neckline, 8 px deep
+    assert detect_category(skirt)[0] == Category.LOWER
+    assert detect_category(dress)[0] == Category.DRESS
+
+
 def test_a_detected_category_enters_the_vector_as_probabilities_a_given_one_one_hot(embedder, evalset):
     from tryon.catalog.embedding import category_part
     from tryon.category import Category
