@@ -64,6 +64,20 @@ def test_a_white_tee_on_a_clean_light_background_is_found_whole(evalset, garment
         assert g.landmarks.points[side][1] < ys.min() + 0.5 * (ys.max() - ys.min()), side
 
 
+def test_a_print_on_a_white_tee_is_not_taken_for_the_garment(evalset, garment_analyzer):
+    """A white tee with a large floral print on a light grey background: shrunk for the catalog,
+    the print's flowers join into one compact shape that passes the colour test; the mask must
+    still be the tee (the same as at full size), not the print."""
+    from tryon.catalog.embedding import _shrink_image
+
+    tee = next(e for e in evalset.of_kind("garment") if e.file == "garments/OOTDiffusion__048554_1.jpg")
+    full = load_image(tee.path)
+    small = _shrink_image(full, 512)
+    big = garment_analyzer.mask(full) > 127
+    shrunk = np.asarray(Image.fromarray(garment_analyzer.mask(small)).resize(big.shape[::-1], Image.NEAREST)) > 127
+    assert mask_iou(shrunk, big) > 0.9 and shrunk.mean() > 0.3
+
+
 def test_category_detection_on_labelled_garments(evalset, garment_analyzer):
     labelled = [e for e in evalset.of_kind("garment") if e.category in ("upper", "lower", "dress")]
     right = 0

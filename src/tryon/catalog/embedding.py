@@ -70,7 +70,7 @@ class EmbeddingParams:
     #: as much as when those 20,000 are taken one pixel further on (evalset garments: median 0.3
     #: CIEDE2000, 90th percentile 2.4 against 2.7, over 5 for 3 of 80 garments either way).
     palette_sample: int = 5000
-    version: int = 3  # 3: the category detector tells straight dresses from long skirts by the neckline
+    version: int = 3  # 3: straight dresses told from long skirts by the neckline; a print is not its tee
 
     @property
     def model_id(self) -> str:
