@@ -124,6 +124,21 @@ def test_a_notch_in_a_dress_hem_is_no_crotch(evalset, garment_analyzer):
     assert "crotch" not in garment_analyzer.analyze(entry.path, "lower").landmarks.points
 
 
+def test_a_dress_with_full_sleeves_has_its_shoulders_inside_them(evalset, garment_analyzer):
+    """Puffed sleeves joined to the bodice, and long sleeves hanging against a maxi dress: the
+    rows the bodice is measured in hold the sleeves too, and the shoulders were put on the sleeves'
+    outer edges (the dress then drawn a third too small). The shoulders lie inside the sleeves,
+    and the sleeves end beyond them."""
+    for name in ("CatVTON__24047235_54199143_1000.jpg", "OOTDiffusion__051998_1.jpg"):
+        entry = next(e for e in evalset.of_kind("garment") if e.file == f"garments/{name}")
+        g = garment_analyzer.analyze(entry.path, "dress")
+        p = g.landmarks.points
+        xs = np.flatnonzero(g.mask.any(axis=0))
+        span = (p["shoulder_right"][0] - p["shoulder_left"][0]) / (xs.max() - xs.min())
+        assert span < 0.8, (name, span)
+        assert p["sleeve_left"][0] < p["shoulder_left"][0] and p["sleeve_right"][0] > p["shoulder_right"][0], name
+
+
 def test_a_slit_at_the_hem_is_no_sleeve_end(evalset, garment_analyzer):
     """A short-sleeved polo with side vents: the flaps at its hem stand beyond the torso as a
     sleeve would, but the sleeve ends are the cuffs, in the upper half."""

@@ -214,6 +214,37 @@ def _shoulder_half_from_outline(top_at, cx: float, x0: int, x1: int, h: int) -> 
     return float(np.mean(halves)) if len(halves) == 2 else None
 
 
+#: A dress's bodice, below the armpits, as shares of the dress's height from its top...
+DRESS_BODICE = (0.2, 0.35)
+#: ... unless its sleeves reach lower: the outline steps in under a sleeve's hem (both sides by at
+#: least this share of the width within :data:`SLEEVE_STEP_ROWS` of the height, in the top
+#: :data:`SLEEVE_SEARCH` of the dress), and the bodice is measured in the band of the same height
+#: right below the step. Puffed sleeves make the default band twice as wide as the bodice.
+SLEEVE_STEP = 0.06
+SLEEVE_STEP_ROWS = 0.02
+SLEEVE_SEARCH = 0.45
+
+
+#: Shoulder points found this far below the garment's top (a share of its height) lie on the
+#: sleeves' outer edges, not on the shoulders: the sleeves hang against the body. A dress's
+#: shoulders lie in its top tenth (its bodice is about a third of it), a top's in its top third.
+FUSED_SHOULDER_DROP = {Category.UPPER: 0.3, Category.DRESS: 0.12}
+
+
+def _bodice_band(mask: np.ndarray, y0: int, h: int) -> tuple[float, float]:
+    """The rows (shares of the height from the top) where a dress's bodice shows alone."""
+    has, left, right = row_extents(mask)
+    width = max(int(right[has].max() - left[has].min()), 1)
+    k = max(1, int(SLEEVE_STEP_ROWS * h))
+    rows = np.arange(y0 + int(0.05 * h), y0 + int(SLEEVE_SEARCH * h))
+    rows = rows[has[rows] & has[np.minimum(rows + k, len(has) - 1)]]
+    steps = rows[((left[rows + k] - left[rows]) > SLEEVE_STEP * width) & ((right[rows] - right[rows + k]) > SLEEVE_STEP * width)]
+    if not len(steps):
+        return DRESS_BODICE
+    start = (steps[-1] + k - y0) / h + 0.02
+    return start, start + DRESS_BODICE[1] - DRESS_BODICE[0]
+
+
 def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     """Collar, shoulders, sleeve ends, hem corners (tops, dresses); waistband, hems, crotch (bottoms)."""
     ys, xs = np.nonzero(mask)
@@ -254,7 +285,7 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     # hanging free are separate runs); its width below the armpits (the bodice for dresses) sets
     # the shoulder points on the top outline. The 25th percentile ignores rows where a sleeve
     # touches the body.
-    band = (0.55, 0.95) if category == Category.UPPER else (0.2, 0.35)
+    band = (0.55, 0.95) if category == Category.UPPER else _bodice_band(mask, y0, h)
     central = central_runs(mask, cx)
     band_widths = central[y0 + int(band[0] * h): y0 + int(band[1] * h) + 1].sum(axis=1)
     widths = band_widths[band_widths > 0]
@@ -277,10 +308,14 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
         if (high > 0).any():
             half = max(half, float(np.percentile(high[high > 0], 25)) / 2)
     fused = False
-    if category == Category.UPPER and min(top_at(cx - half), top_at(cx + half)) > y0 + 0.3 * h:
-        # Long sleeves hanging against the body all the way down (cardigans, sweaters): no row shows
-        # the torso alone, and the "shoulders" found are the cuffs. The top outline tells instead:
-        # it runs gently down the shoulder seam, then drops down the sleeve's outer edge.
+    # (A dress whose outermost columns are its flared hem has no sleeves: its straps stand on a low
+    # armhole, which is no sleeve's edge.)
+    sleeved = category == Category.UPPER or max(top_at(x0 + 1), top_at(x1 - 1)) < y0 + 0.5 * h
+    if sleeved and min(top_at(cx - half), top_at(cx + half)) > y0 + FUSED_SHOULDER_DROP[category] * h:
+        # Long sleeves hanging against the body all the way down (cardigans, sweaters, long-sleeved
+        # dresses): no row shows the torso alone, and the "shoulders" found are the cuffs. The top
+        # outline tells instead: it runs gently down the shoulder seam, then drops down the
+        # sleeve's outer edge.
         half = _shoulder_half_from_outline(top_at, cx, x0, x1, h) or half
         fused = True
     collar_band = [top_at(x) for x in np.linspace(cx - 0.3 * half, cx + 0.3 * half, 7)]
