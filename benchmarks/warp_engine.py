@@ -6,7 +6,7 @@ estimated on the original photo, and the product photo; the output is compared w
 photo (SSIM as pytorch-msssim, at the ground truth's size). The grey-fill baseline (the masked
 input itself) is printed beside it from the same run.
 
-Usage: python benchmarks/warp_engine.py [--sheet OUT.png]
+Usage: python benchmarks/warp_engine.py [--only paired|speed|sheet] [--sheet OUT.png [--half checking --seed N]]
 """
 
 from __future__ import annotations
@@ -68,15 +68,25 @@ def bench_speed(ev: Evalset, engine) -> None:
     print(f"  => {np.median(stages['total']):.3f} s per try-on end to end (target <= 0.5 s)")
 
 
-def sheet(ev: Evalset, engine, path: str) -> None:
+def sheet(ev: Evalset, engine, path: str, half: str | None = None, count: int = 9, seed: int = 0) -> None:
+    """Unpaired try-ons, upper, lower and dress in turn: studio persons by default, or persons and
+    garments drawn (``seed``) from one evalset half (the ``checking`` half is the one to judge)."""
     from tryon.imageio import save_image
     from tryon.sheet import contact_sheet
 
-    people = [e for e in ev.of_kind("person", "studio")][::5][:8]
-    garments = {c: ev.of_kind("garment", c)[:3] for c in ("upper", "lower", "dress")}
+    if half is None:
+        people = [e for e in ev.of_kind("person", "studio")][::5][:8]
+        garments = {c: ev.of_kind("garment", c)[:3] for c in ("upper", "lower", "dress")}
+    else:
+        pool = ev.half(half)
+        rng = np.random.default_rng(seed)
+        persons = [e for e in pool if e.kind == "person"]
+        people = [persons[i] for i in rng.choice(len(persons), min(count, len(persons)), replace=False)]
+        garments = {c: [pool[i] for i in rng.permutation(len(pool)) if pool[i].kind == "garment" and pool[i].category == c]
+                    for c in ("upper", "lower", "dress")}
     rows = []
     for i, person in enumerate(people):
-        for cat, items in garments.items():
+        for cat, items in garments.items() if half is None else [list(garments.items())[i % 3]]:
             g = items[i % len(items)]
             try:
                 out = engine.run(person.path, g.path, cat).image
@@ -92,7 +102,9 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser()
     ap.add_argument("--sheet", help="also write an unpaired contact sheet here")
-    ap.add_argument("--only", choices=["paired", "speed"])
+    ap.add_argument("--only", choices=["paired", "speed", "sheet"])
+    ap.add_argument("--half", choices=["tuning", "checking"], help="draw the sheet's persons and garments from this half")
+    ap.add_argument("--seed", type=int, default=0, help="which persons and garments the sheet draws from a half")
     args = ap.parse_args()
     root = find_evalset()
     if root is None:
@@ -105,7 +117,7 @@ def main() -> None:
     if args.only in (None, "speed"):
         bench_speed(ev, engine)
     if args.sheet:
-        sheet(ev, engine, args.sheet)
+        sheet(ev, engine, args.sheet, args.half, seed=args.seed)
 
 
 if __name__ == "__main__":

@@ -294,3 +294,37 @@ def test_agnostic_masks_reach_as_far_as_the_new_garment():
     added = longer & ~lower
     assert (lower & ~longer).sum() == 0 and added.sum() > 0
     assert np.nonzero(added.any(axis=1))[0].min() > JOINTS[J.MID_HIP][1]
+
+
+def test_trousers_are_worn_where_the_person_wears_their_waist():
+    """High-waisted trousers worn now, under a short top: the new trousers' waistband goes up to
+    their top, not to the hips, so no bare band shows under the top. A parse whose "trousers"
+    reach up the chest says nothing about the waist."""
+    from tryon.category import Category
+    from tryon.engines.warp.fit import Body, fit_bottom, flatten
+    from tryon.garment.analyzer import GarmentAnalysis
+    from tryon.garment.shape import landmarks
+    from tryon.person.agnostic import worn_waist
+
+    parse, kp = _parse(), _keypoints()
+    high = parse.copy()
+    band = np.zeros(parse.shape, bool)
+    band[200:250, 90:151] = True
+    high[band & (parse == Label.UPPER_CLOTHES)] = Label.PANTS
+    assert abs(worn_waist(high, kp) - 200) <= 2 and worn_waist(parse, kp) > 230
+    chest = parse.copy()
+    chest[120:250, 90:151] = Label.PANTS
+    assert worn_waist(chest, kp) is None
+
+    # Trousers seen flat: a waistband and two legs apart below the crotch.
+    mask = np.zeros((400, 240), np.uint8)
+    cv2.fillPoly(mask, [np.array([(40, 20), (200, 20), (215, 380), (135, 380), (120, 150), (105, 380),
+                                   (25, 380)], np.int32)], 255)
+    image = np.full((400, 240, 3), 255, np.uint8)
+    image[mask > 0] = GREY
+    garment = GarmentAnalysis(image, mask, Category.LOWER, 1.0, landmarks(mask > 0, Category.LOWER))
+    tops = []
+    for waist in (None, worn_waist(high, kp)):
+        _, alpha = flatten(fit_bottom(garment, Body(kp, waist), SIZE))
+        tops.append(np.flatnonzero((alpha > 0.5).any(axis=1)).min())
+    assert tops[0] > 215 and abs(tops[1] - 200) <= 6, tops

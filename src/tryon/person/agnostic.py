@@ -73,6 +73,29 @@ def skirt_of_dress(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
     return out
 
 
+#: The highest a lower garment worn now may start to count as where the person wears their waist:
+#: this share of the neck-to-mid-hip drop above the mid-hip (a high waist; anything higher is a
+#: parse that took part of the top for trousers).
+HIGHEST_WAIST = 0.35
+
+
+def worn_waist(parse: np.ndarray, kp: Keypoints) -> float | None:
+    """The height (y) of the top of the trousers or skirt the person wears now (or of the skirt of
+    their dress), between the hips: where a new lower garment's waistband belongs (trousers worn at
+    the waist leave no bare band under the top). None without trousers, skirt or dress, hips or
+    neck, or above :data:`HIGHEST_WAIST`."""
+    if not (kp.seen(J.R_HIP) and kp.seen(J.L_HIP) and kp.seen(J.NECK) and kp.seen(J.MID_HIP)):
+        return None
+    lo, hi = sorted((max(int(kp.xy[J.R_HIP][0]), 0), max(int(kp.xy[J.L_HIP][0]), 0)))
+    worn = (of_labels(parse, LOWER_GARMENT) | skirt_of_dress(parse, kp))[:, lo:hi + 1]
+    cols = worn.any(axis=0)
+    if cols.sum() < max(3, 0.5 * (hi - lo)):
+        return None
+    top = float(np.median(np.argmax(worn[:, cols], axis=0)))
+    highest = kp.xy[J.MID_HIP][1] - HIGHEST_WAIST * (kp.xy[J.MID_HIP][1] - kp.xy[J.NECK][1])
+    return top if top >= highest else None
+
+
 def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | str,
                   length: float | None = None) -> np.ndarray:
     """Region to regenerate (uint8, 255 = regenerate) for a garment of ``category``.

@@ -14,7 +14,7 @@ from tryon.engines.warp.compose import ComposeOptions, compose
 from tryon.engines.warp.fit import Body, fit_garment, flatten
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import ImageSource, load_image, shrink_to
-from tryon.person.agnostic import protected
+from tryon.person.agnostic import protected, worn_waist
 from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
 from tryon.person.keypoints import Keypoints
 
@@ -52,7 +52,8 @@ class WarpEngine(LazyAnalysers, Engine):
         t = time.perf_counter()
         region = user_mask if user_mask is not None else p.agnostic_mask(g.category) > 0
         readable = ~user_mask if user_mask is not None else np.ones((h, w), bool)
-        layers = fit_garment(g, Body(p.keypoints), (w, h))
+        waist = worn_waist(p.parse, p.keypoints) if g.category == Category.LOWER else None
+        layers = fit_garment(g, Body(p.keypoints, waist), (w, h))
         timings["warp"] = time.perf_counter() - t
 
         t = time.perf_counter()

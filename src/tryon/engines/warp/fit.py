@@ -58,9 +58,11 @@ _RIGHT, _LEFT = _Side(R_ARM, R_LEG), _Side(L_ARM, L_LEG)
 
 @dataclass
 class Body:
-    """The person's keypoints, read by image side."""
+    """The person's keypoints, read by image side, and where they wear their waist (the top of the
+    trousers or skirt the photo shows: :func:`tryon.person.agnostic.worn_waist`), if known."""
 
     kp: Keypoints
+    waist: float | None = None
 
     def side_joints(self, pair: tuple[int, int]) -> tuple[_Side, _Side]:
         """The joints of the image-left and image-right side, decided by the given joint pair
@@ -432,6 +434,11 @@ def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.nd
     return out
 
 
+#: How far above the hip joints a lower garment's waistband sits by default, as a share of the
+#: torso's length (the person's own waist, where the photo shows it, may raise it: :class:`Body`).
+WAISTBAND_LIFT = 0.08
+
+
 def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
     """Trousers along the legs; skirts on the hips."""
     kp = body.kp
@@ -443,9 +450,13 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
     hl, hr = kp.xy[left.leg[0]].astype(float), kp.xy[right.leg[0]].astype(float)
     torso = kp.torso_length() or 2.0 * float(np.linalg.norm(hr - hl))
     up = -_unit(kp.xy[J.MID_HIP] - kp.xy[J.NECK]) if kp.seen(J.NECK) and kp.seen(J.MID_HIP) else np.array([0.0, -1.0])
-    # The waistband sits a little above the hip joints and spans the hips' outer edges.
-    lift = up * 0.08 * torso
+    # The waistband sits a little above the hip joints and spans the hips' outer edges; higher
+    # where the person wears their trousers or skirt higher (else a bare band shows under the top).
+    lift = up * WAISTBAND_LIFT * torso
     tl, tr = hl + (hl - hr) * 0.35 + lift, hr + (hr - hl) * 0.35 + lift
+    if body.waist is not None and up[1] < -0.5:
+        raise_by = max(0.0, min(tl[1], tr[1]) - body.waist) / -up[1]
+        tl, tr = tl + up * raise_by, tr + up * raise_by
     down_p = -up
     frame = _frame(wl, wr, tl, tr, down_p)
     scale = frame.scale
