@@ -181,3 +181,28 @@ def test_no_garment_raises_input_error(persons):
     speck[100:110, 100:110] = Label.UPPER_CLOTHES
     with pytest.raises(InputError):
         flat_lay(image, speck, SIZE, rng)
+
+
+def test_closing_makes_a_lace_garment_whole_in_its_own_colours():
+    """A parse that leaves holes and bites in a garment (lace, a sheer skirt over skin): with
+    ``close_fraction`` the cut-out is whole, and what it closes takes the garment's colour, not the
+    skin or background seen through it."""
+    h, w = 400, 240
+    image = np.full((h, w, 3), 245, np.uint8)
+    parse = np.zeros((h, w), np.uint8)
+    parse[40:380, 40:200] = Label.DRESS
+    image[parse == Label.DRESS] = (30, 60, 150)
+    skin = np.zeros((h, w), bool)
+    skin[150:170, 100:130] = True  # a hole showing skin
+    skin[250:265, 40:52] = True  # a bite at the side
+    image[skin], parse[skin] = (220, 170, 140), Label.LEFT_LEG
+    plain = dataclasses.replace(PLAIN, erode_px=0, strand_fraction=0.0, body_colour_ratio=0.0)
+    holed = flat_lay(image, parse, (w, h), np.random.default_rng(0), Category.DRESS, plain)
+    whole = flat_lay(image, parse, (w, h), np.random.default_rng(0), Category.DRESS,
+                     dataclasses.replace(plain, close_fraction=0.1))
+    box = cv2.boundingRect((whole.mask > 0).astype(np.uint8))
+    x, y, bw, bh = box
+    gaps = [(lay.mask[y:y + bh, x:x + bw] == 0).sum() for lay in (holed, whole)]
+    assert gaps[0] > 300 and gaps[1] < 0.1 * gaps[0], gaps  # a rectangle again, but for rounded corners
+    inside = whole.image[cv2.erode(whole.mask, np.ones((5, 5), np.uint8)) > 0].astype(int)  # not the outline
+    assert np.abs(inside - (30, 60, 150)).max(axis=1).max() < 40  # no skin or background colour left

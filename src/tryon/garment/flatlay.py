@@ -105,6 +105,12 @@ class FlatLayParams:
     #: persons below it gave shards of a jacket, and a top mixed with a microphone and a lanyard;
     #: the studio photos kept 0.79 to 0.96).
     min_kept: float = 0.75
+    #: Gaps narrower than this fraction of the garment's size (the square root of its area) are
+    #: closed, and their colour drawn in from the garment around them; 0 leaves the parse's holes.
+    #: Lace, a sheer skirt or a print in skin colours makes the parse leave holes and bites in a
+    #: worn garment, which a product photo never shows (the service's cut-outs close them; training
+    #: pairs keep the parse as it is).
+    close_fraction: float = 0.0
 
 
 @dataclass
@@ -125,8 +131,10 @@ def flat_lay(image: np.ndarray, parse: np.ndarray, size: tuple[int, int], rng: n
     """
     category, mask = garment_cutout(image, parse, category, params)
     x, y, w, h = cv2.boundingRect(mask)
-    mask = mask[y:y + h, x:x + w]
-    colour = _jittered(image[y:y + h, x:x + w], mask.astype(bool), rng, params)
+    mask, crop = mask[y:y + h, x:x + w], image[y:y + h, x:x + w]
+    if params.close_fraction > 0:
+        mask, crop = _closed(mask, crop, params.close_fraction)
+    colour = _jittered(crop, mask.astype(bool), rng, params)
     alpha = mask.astype(np.float32)
     if params.feather_px > 0:
         alpha = np.minimum(cv2.distanceTransform(mask, cv2.DIST_L2, 3) / params.feather_px, 1.0)
@@ -152,6 +160,24 @@ def flat_lay(image: np.ndarray, parse: np.ndarray, size: tuple[int, int], rng: n
     inside = alpha >= 0.5
     over_white = np.where(inside[..., None], premultiplied + (1.0 - alpha[..., None]), 1.0)
     return FlatLay(np.clip(over_white * 255 + 0.5, 0, 255).astype(np.uint8), inside.astype(np.uint8) * 255, category)
+
+
+def _closed(mask: np.ndarray, image: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """The garment's mask with its narrow gaps and holes closed, and its photo with the closed
+    pixels' colours drawn in from the garment around them."""
+    from tryon.garment.segmentation import fill_holes
+
+    side = max(3, round(fraction * float(np.sqrt(mask.sum()))) | 1)
+    pad = side  # closing near the crop's edge needs room outside it
+    padded = np.pad(mask, pad)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    closed = fill_holes(closed[pad:-pad, pad:-pad] > 0)
+    if (closed & (mask == 0)).any():
+        # Drawn from the garment alone: what lies around it (skin, background), as far as the gaps
+        # are wide, is filled too, so it is no source.
+        around = cv2.dilate(closed.astype(np.uint8), np.ones((side, side), np.uint8)) > 0
+        image = cv2.inpaint(image, (around & (mask == 0)).astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    return closed.astype(np.uint8), image
 
 
 def garment_cutout(image: np.ndarray, parse: np.ndarray, category: Category | None = None,

@@ -93,9 +93,11 @@ class WornParams:
     skin_patch: float = 0.01
     #: The cut-out, laid on white as a product photo: no jitter and no perspective (those serve
     #: training), the garment filling this share of the canvas along its limiting side.
+    #: Its gaps (lace, a sheer skirt, a print the parse took for skin) are closed: a product photo
+    #: shows a whole garment, and the warp engine reads bites in the outline as sleeves.
     lay: FlatLayParams = field(default_factory=lambda: FlatLayParams(
         perspective=0.0, scale_range=(0.85, 0.85), max_offset=0.0, brightness=0.0, contrast=0.0,
-        saturation=0.0, hue_degrees=0.0))
+        saturation=0.0, hue_degrees=0.0, close_fraction=0.1))
 
 
 class WearerCheck:
