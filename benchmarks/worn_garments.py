@@ -69,7 +69,7 @@ def main() -> None:
         print(f"{half}: persons as garments {len(persons)}: cut out {cut}, refused {refused}, taken as a product "
               f"shot {pasted}; product photos {len(garments)}: taken for a person {flagged}, copies answered otherwise "
               f"{copies}; check "
-              f"{1000 * np.median(times):.0f} ms median on product photos")
+              f"{1000 * np.median(times):.0f} ms median, {1000 * np.mean(times):.0f} ms mean on product photos")
     if args.sheet and tiles:
         h = 256
         row = [np.concatenate([cv2.resize(a, (round(a.shape[1] * h / a.shape[0]), h), interpolation=cv2.INTER_AREA)

@@ -76,9 +76,11 @@ class WornParams:
     #: cuts the head off (a sleeve or the background covers some: 4 of 6 on the tuning half's
     #: on-model dress, none on the product shots the pose model saw a figure in).
     min_skin_hands: float = 0.5
-    #: The hand detector (about 35 ms) runs only on photos with at least this share of skin-coloured
-    #: pixels: about one hand in a full-length shot. Half of the evalset's product photos have less
-    #: (white, black, blue garments); its person photos have 0.01 and more.
+    #: Photos with less than this share of skin-coloured pixels (about one hand in a full-length
+    #: shot) are product shots without looking further: every path above needs bare skin (or a face,
+    #: which is skin). About half of the evalset's product photos have less (white, black, blue
+    #: garments), its person photos 0.01 and more. (A greyscale on-model photo has none either: it is
+    #: taken for a product shot.)
     min_skin_share: float = 0.002
     #: Least confidence of the hand detector for a hand to count. The tuning half's people it found
     #: hands in scored 0.67 and more; on product photos it found none at 0.5.
@@ -154,8 +156,6 @@ class WearerCheck:
         return self._is_skin(np.concatenate(patches)) or self._face_at(image, nose)
 
     def _has_hands(self, small: np.ndarray) -> bool:
-        if np.mean(self._skin_mask(cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL))) < self.params.min_skin_share:
-            return False
         if self._hands is None:
             self._hands = HandEstimator(min_confidence=self.params.min_hand_confidence)
         return bool(self._hands(small))
@@ -193,6 +193,8 @@ class WearerCheck:
     def __call__(self, image: np.ndarray) -> PersonAnalysis | None:
         """The analysis of the person wearing the garment, or None for a product shot."""
         small = self._small(image)
+        if np.mean(self._skin_mask(cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL))) < self.params.min_skin_share:
+            return None
         hands = None  # looked for only when needed: the hand detector costs about 35 ms
         if not self._flagged(image, small):
             hands = self._has_hands(small)
