@@ -36,7 +36,7 @@ class GarmentAnalyzer:
 
     ``persons``: a callable giving the caller's person analyser, shared for the photos that show
     someone wearing the garment (else one is loaded when the first such photo comes).
-    ``worn=False`` skips that check: product shots only, about 70 ms less per photo."""
+    ``worn=False`` skips that check: product shots only, about 60 ms less per photo."""
 
     def __init__(self, model_path: str | None = None, persons=None, worn: bool = True,
                  worn_params: WornParams = WornParams()):
