@@ -328,3 +328,25 @@ def test_trousers_are_worn_where_the_person_wears_their_waist():
         _, alpha = flatten(fit_bottom(garment, Body(kp, waist), SIZE))
         tops.append(np.flatnonzero((alpha > 0.5).any(axis=1)).min())
     assert tops[0] > 215 and abs(tops[1] - 200) <= 6, tops
+
+
+def test_synthesised_skin_takes_the_photos_light_and_grain():
+    """Skin lit from the left, with some grain: the light measured on it falls across the photo as
+    the photo's does, and the grain is about the photo's (a flat colour reads as plastic)."""
+    from tryon.engines.warp.compose import skin_light
+
+    parse = _parse()
+    img, _, _ = _person()
+    rng = np.random.default_rng(1)
+    lit = np.linspace(1.1, 0.9, SIZE[0])[None, :, None]  # brighter on the left
+    skin = np.isin(parse, ARMS + LEGS + (Label.NECK,))
+    shaded = np.clip(img * lit + rng.normal(0, 2.0, img.shape[:2])[..., None], 0, 255).astype(np.uint8)
+    img = np.where(skin[..., None], shaded, img)
+    light = skin_light(img, parse, np.ones(parse.shape, bool))
+    gain = light.gain((10, SIZE[0]), (0, 0))[0]
+    assert gain[40] > 1.03 and gain[200] < 0.97 and abs(gain[120] - 1) < 0.03
+    assert 0.5 < light.grain < 2.0
+    texture = light.texture((50, 60))
+    assert np.array_equal(texture, light.texture((50, 60))) and abs(texture.std() - light.grain) < 0.01
+    flat = skin_light(np.where(skin[..., None], _person()[0], img), parse, np.ones(parse.shape, bool))
+    assert abs(flat.gain((1, SIZE[0]), (0, 0))[0] - 1).max() < 0.01 and flat.grain < 0.2

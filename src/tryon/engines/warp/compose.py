@@ -492,6 +492,67 @@ def _lit_skin(image: np.ndarray, pick: np.ndarray) -> np.ndarray | None:
     return px[keep].mean(axis=0) if keep.any() else px.mean(axis=0)
 
 
+#: Synthesised skin takes the light of the skin the photo shows: a slope fitted to its lightness
+#: across the picture (brighter on the lit side), relative to its mean. Its gain is kept within
+#: these bounds (a few pixels of real skin say little about the far side of the body). Only across:
+#: down the body, the skin the photo shows is mostly the hands, in shade, and a slope from the face
+#: to them made rebuilt forearms darker than the photo's (tests/test_engine.py measures it).
+SKIN_LIGHT_RANGE = (0.85, 1.1)
+#: Least real skin pixels to fit that slope from, and to measure the skin's grain on.
+MIN_SKIN_PIXELS = 400
+#: The strongest grain given to synthesised skin (grey levels, standard deviation), and the share
+#: of the grain measured on the photo's skin it gets (what is measured includes the JPEG's noise,
+#: which looks like sand on a smooth surface).
+MAX_GRAIN = 2.0
+GRAIN_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class SkinLight:
+    """How the photo's skin is lit and how grainy it is, for synthesised skin (:func:`skin_light`)."""
+
+    slope: float  # change of the skin's lightness per pixel across the photo (grey levels)
+    centre: float  # the x where the skin has its mean lightness
+    mean: float  # that mean lightness
+    grain: float  # standard deviation (grey levels) of the skin's fine-scale texture and noise
+
+    def gain(self, shape: tuple[int, int], origin: tuple[int, int]) -> np.ndarray:
+        """Light gain (H, W) of a crop of ``shape`` whose top-left pixel is ``origin`` (x, y) of the photo."""
+        xs = np.arange(origin[0], origin[0] + shape[1], dtype=np.float32)
+        row = np.clip(1.0 + self.slope * (xs - self.centre) / max(self.mean, 1.0), *SKIN_LIGHT_RANGE)
+        return np.broadcast_to(row.astype(np.float32), shape)
+
+    def texture(self, shape: tuple[int, int]) -> np.ndarray:
+        """Fine grain (H, W) of the measured strength, the same in every run (a fixed seed)."""
+        noise = np.random.default_rng(0).standard_normal(shape)
+        noise = cv2.GaussianBlur(noise.astype(np.float32), (0, 0), 1.0)
+        return noise * (self.grain / max(float(noise.std()), 1e-6))
+
+
+def skin_light(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> SkinLight | None:
+    """The light and grain of the skin the photo shows (arms, legs, neck, face), or None where it
+    shows too little of it."""
+    real = of_labels(parse, ARMS + LEGS + (Label.NECK, Label.FACE)) & readable
+    # The interior: outlines mix skin with whatever lies behind it, and eyes and lips are no skin.
+    real = cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if real.sum() < MIN_SKIN_PIXELS:
+        return None
+    lum = image.astype(np.float32).mean(axis=2)
+    ys, xs = np.nonzero(real)
+    values = lum[ys, xs]
+    # Lit skin only, as for the colour: creases, shade and highlights say little about the light.
+    keep = (values >= np.percentile(values, 20)) & (values <= np.percentile(values, 90))
+    xs, values = xs[keep].astype(np.float64), values[keep].astype(np.float64)
+    slope = float(np.polyfit(xs, values, 1)[0]) if np.ptp(xs) > 0 else 0.0
+    # The grain of bare body skin (not the face: eyes, brows and lips are no grain), robustly: the
+    # median absolute deviation leaves out moles, hairs and the odd edge.
+    fine = (lum - cv2.GaussianBlur(lum, (0, 0), 1.5))[real & (parse != Label.FACE)]
+    mad = 1.4826 * float(np.median(np.abs(fine - np.median(fine)))) if len(fine) else 0.0
+    grain = min(GRAIN_SHARE * mad, MAX_GRAIN)
+    # Relative to the skin's mean lightness: the colour is the skin colour's, the light only varies it.
+    return SkinLight(slope, float(xs.mean()), float(values.mean()), grain)
+
+
 def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOptions,
                  scale_height: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Multiplicative light (low frequency) and additive folds (high frequency) of the old garment."""
@@ -565,15 +626,16 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     # Legs the photo shows (below a hem) have their own tone (tights, a tan, the light down there):
     # synthesised legs take it.
     leg_skin = _lit_skin(image, of_labels(parse, LEGS) & readable & ~region)
+    light = skin_light(image, parse, readable & ~region)
     out = image.copy()
     out[box] = _compose(image[box], region[box], readable[box], crop_layers, parse[box], crop_kp, category, opts,
-                        skin, leg_skin, (-x0, -y0, W - x0, H - y0))
+                        skin, leg_skin, (-x0, -y0, W - x0, H - y0), light, (x0, y0))
     return out
 
 
 def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
              kp: Keypoints, category: Category, opts: ComposeOptions, skin: np.ndarray, leg_skin: np.ndarray | None,
-             frame: Frame) -> np.ndarray:
+             frame: Frame, light: SkinLight | None = None, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     h, w = region.shape
     full_height = frame[3] - frame[1]
     img = image.astype(np.float32)
@@ -601,7 +663,13 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         legs, _ = body_shape(kp, ("legs",), (h, w), ends, frame=frame)
         share = cv2.GaussianBlur(legs.astype(np.float32), (0, 0), max(1.0, 0.01 * full_height))
         colour = colour + (leg_skin - skin)[None, None, :] * share[..., None]
-    skin_rgb = colour * (round_shade * _chin_shadow(face, kp))[..., None]
+    shade = round_shade * _chin_shadow(face, kp)
+    if light is not None:
+        # The photo's own light across the body, and its grain: flat colour reads as plastic.
+        shade = shade * light.gain((h, w), origin)
+        skin_rgb = colour * shade[..., None] + light.texture((h, w))[..., None]
+    else:
+        skin_rgb = colour * shade[..., None]
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised,
     # and where it is, not where the keypoints' capsules say: an arm bent behind the back or a
     # slim one is not a straight tube.
