@@ -145,6 +145,9 @@ def pattern_stats(image: np.ndarray, mask: np.ndarray, lab: np.ndarray) -> np.nd
     return np.array([min(density * 5, 1.0), min(spread, 1.0), entropy])
 
 
+#: The segmentation network's threads when the embedder makes its own garment analyser.
+ANALYSIS_THREADS: int | None = 1
+
 #: Images per forward pass of the Inception network here: on one CPU thread (the catalog index's
 #: pipeline, :data:`tryon.catalog.index.PIPELINE_TORCH_THREADS`) 0.21 s per image against 0.26 s in
 #: passes of 16 (the activations of 4 stay in cache).
@@ -160,7 +163,9 @@ class GarmentEmbedder:
         if analyzer is None:
             from tryon.garment.analyzer import GarmentAnalyzer
 
-            analyzer = GarmentAnalyzer()
+            # One thread: the catalog index analyses photos beside the image network on the
+            # other core (:data:`tryon.catalog.index.PIPELINE_TORCH_THREADS`).
+            analyzer = GarmentAnalyzer(threads=ANALYSIS_THREADS)
         self.analyzer, self._features = analyzer, features
         self._lock = threading.Lock()
         from tryon.metrics.inception import DIMS

@@ -36,11 +36,12 @@ class GarmentAnalyzer:
 
     ``persons``: a callable giving the caller's person analyser, shared for the photos that show
     someone wearing the garment (else one is loaded when the first such photo comes).
-    ``worn=False`` skips that check: product shots only, about 60 ms less per photo."""
+    ``worn=False`` skips that check: product shots only, about 60 ms less per photo.
+    ``threads``: the segmentation network's (default: onnxruntime's, one per core)."""
 
     def __init__(self, model_path: str | None = None, persons=None, worn: bool = True,
-                 worn_params: WornParams = WornParams()):
-        self.u2net = U2NetSession(model_path)
+                 worn_params: WornParams = WornParams(), threads: int | None = None):
+        self.u2net = U2NetSession(model_path, threads)
         self.wearers = WearerCheck(persons, worn_params) if worn else None
         self.worn_params = worn_params
 
