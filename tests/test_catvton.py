@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -179,11 +176,6 @@ def test_mask_free_variant(tmp_path):
     assert seen[0] == (2, 8, 16, 24)  # [noisy, person beside garment], width doubled
 
 
-def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "tryon.cli", *map(str, args)], capture_output=True, text=True,
-                          env=dict(os.environ, TRYON_OFFLINE="1", **(env or {})), timeout=600)
-
-
 def test_cli_end_to_end_and_masked_pixels_are_never_read(tiny, vitonhd_person, evalset, tmp_path, capsys, caplog):
     from test_cli import in_process
 
@@ -213,7 +205,9 @@ def test_cli_end_to_end_and_masked_pixels_are_never_read(tiny, vitonhd_person, e
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "noisy-out.png")), b)  # as from Python
 
 
-def test_cli_names_the_bad_key_and_the_missing_folder(tiny, vitonhd_person, evalset, tmp_path):
+def test_cli_names_the_bad_key_and_the_missing_folder(tiny, vitonhd_person, evalset, tmp_path, capsys, monkeypatch):
+    from test_cli import in_process
+
     garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00055_00").path
     tensors = load_file(str(tiny["attn_weights"] / "attention" / "model.safetensors"))
     del tensors["120.to_q.weight"]
@@ -229,10 +223,13 @@ def test_cli_names_the_bad_key_and_the_missing_folder(tiny, vitonhd_person, eval
     base = ["run", vitonhd_person.path, garment, "--out", tmp_path / "o.png", "--engine", "catvton"]
     # The published defaults are hub ids: offline, with an empty hub cache, the first missing file is named
     # with its hub id and where it could go instead.
-    res = _cli(*base, env={"HF_HOME": str(tmp_path / "hf")})
-    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
-    assert "booksforcharlie/stable-diffusion-inpainting" in res.stderr and "unet/config.json" in res.stderr
-    assert "TRYON_OFFLINE" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    # In this process (the hub cache and offline mode are read from the environment at call time).
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("TRYON_OFFLINE", "1")
+    code, _, err = in_process(capsys, *base)
+    assert code == 2 and "Traceback" not in err, err
+    assert "booksforcharlie/stable-diffusion-inpainting" in err and "unet/config.json" in err
+    assert "TRYON_OFFLINE" in err and len(err.strip().splitlines()) == 1
 
 
 def test_settings_come_from_file_then_environment_then_flags(tmp_path, tiny):

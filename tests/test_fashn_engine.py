@@ -5,9 +5,6 @@ inputs our analysis gives the model."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -48,11 +45,6 @@ def photos(evalset):
     person = next(e for e in evalset.of_kind("person") if e.pair_id == "00055_00").path
     garment = next(e for e in evalset.of_kind("garment") if e.pair_id == "00055_00").path
     return person, garment
-
-
-def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "tryon.cli", *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, "TRYON_OFFLINE": "1", **(env or {})}, timeout=600)
 
 
 def _read(path) -> np.ndarray:
@@ -141,17 +133,21 @@ def test_run_by_hub_id_offline_from_the_hub_cache(by_folder, hub_home, photos, t
     assert all(s in err for s in ("model.safetensors", "fashn-ai/other-model", "folder"))
 
 
-def test_options_of_another_engine_and_unknown_engines_are_refused(photos, tmp_path):
+def test_options_of_another_engine_and_unknown_engines_are_refused(photos, tmp_path, capsys, monkeypatch):
+    from test_cli import in_process
+
     person, garment = photos
-    res = _cli("run", person, garment, "--out", tmp_path / "o.png", "--steps", "3")  # warp has no steps
-    assert res.returncode == 2 and "--steps" in res.stderr and "--shading" in res.stderr
-    res = _cli("run", person, garment, "--out", tmp_path / "o.png", "--engine", "dalle")
-    assert res.returncode == 2 and all(e in res.stderr for e in ("warp", "catvton", "fashn"))
-    res = _cli("run", person, garment, "--out", tmp_path / "o.png", "--engine", "fashn", "--garment-photo", "x")
-    assert res.returncode == 2 and "flat-lay" in res.stderr
-    res = _cli("run", person, garment, "--out", tmp_path / "o.png", "--engine", "fashn",
-               env={"TRYON_FASHN_STEPS": "many"})
-    assert res.returncode == 2 and "TRYON_FASHN_STEPS" in res.stderr
+    monkeypatch.setenv("TRYON_OFFLINE", "1")
+    code, _, err = in_process(capsys, "run", person, garment, "--out", tmp_path / "o.png", "--steps", "3")  # not warp's
+    assert code == 2 and "--steps" in err and "--shading" in err
+    code, _, err = in_process(capsys, "run", person, garment, "--out", tmp_path / "o.png", "--engine", "dalle")
+    assert code == 2 and all(e in err for e in ("warp", "catvton", "fashn"))
+    code, _, err = in_process(capsys, "run", person, garment, "--out", tmp_path / "o.png", "--engine", "fashn",
+                              "--garment-photo", "x")
+    assert code == 2 and "flat-lay" in err
+    monkeypatch.setenv("TRYON_FASHN_STEPS", "many")
+    code, _, err = in_process(capsys, "run", person, garment, "--out", tmp_path / "o.png", "--engine", "fashn")
+    assert code == 2 and "TRYON_FASHN_STEPS" in err
 
 
 @pytest.fixture(scope="module")

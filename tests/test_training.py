@@ -308,7 +308,9 @@ def test_bad_data_is_skipped_and_counted_and_no_data_exits_2(base, vitonhd, tmp_
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
-def test_settings_come_from_the_config_file_then_flags_and_bad_ones_exit_2(base, tmp_path):
+def test_settings_come_from_the_config_file_then_flags_and_bad_ones_exit_2(base, tmp_path, capsys):
+    from test_cli import in_process
+
     from tryon.engines.options import OptionError
 
     config = tmp_path / "train.toml"
@@ -318,11 +320,11 @@ def test_settings_come_from_the_config_file_then_flags_and_bad_ones_exit_2(base,
     config.write_text("stepz = 3\n")
     with pytest.raises(OptionError, match="stepz"):
         load_config({}, config)
+    # In this process: the real command's exit 2 in one line is the test above's.
     for flags, words in ((["--size", "100x100"], "multiples of 8"), (["--train", "everything"], "attention"),
                          (["--garment-dropout", "2"], "out of range")):
-        res = subprocess.run(TRYON + ["train", str(tmp_path), "--out", str(tmp_path / "r"), *flags],
-                             capture_output=True, text=True, timeout=60)
-        assert res.returncode == 2 and words in res.stderr and "Traceback" not in res.stderr, res.stderr
+        code, _, err = in_process(capsys, "train", tmp_path, "--out", tmp_path / "r", *flags)
+        assert code == 2 and words in err and "Traceback" not in err, err
 
 
 def test_a_dresscode_folder_is_read_and_its_analysis_cached(base, evalset, tmp_path):
