@@ -44,6 +44,25 @@ def garment_analyzer():
 
 
 @pytest.fixture(scope="session")
+def garment_analysis(garment_analyzer):
+    """``garment_analyzer.analyze(path)`` (category auto) of a photo, made once per session: several tests
+    read the same evalset garments (a U²-Net mask is half a second). Shared, so its arrays are read-only."""
+    done = {}
+
+    def analysis(path):
+        key = str(path)
+        if key not in done:
+            result = garment_analyzer.analyze(path)
+            for array in (result.image, result.mask, result.worn_photo):
+                if array is not None:
+                    array.flags.writeable = False
+            done[key] = result
+        return done[key]
+
+    return analysis
+
+
+@pytest.fixture(scope="session")
 def vitonhd_person(evalset):
     """A VITON-HD studio photo with a reference agnostic mask (ground-truth pair 00055_00)."""
     return next(e for e in evalset.of_kind("person") if e.pair_id == "00055_00")
