@@ -163,7 +163,7 @@ def test_a_garment_worn_by_a_model_is_cut_out_and_posed(engine, evalset, photos)
     that person's pose; the face and the background are not passed on."""
     person, _ = photos
     worn = next(e for e in evalset.of_kind("person") if e.pair_id == "13987_00").path
-    result = engine.run(person, worn, "upper")
+    result = engine.run(person, worn, "upper", options={"steps": 1})  # the inputs are the point: one step
     garment, pose = result.layers["garment-input"], result.layers["garment-pose"]
     hidden = (garment == 127).all(axis=2)
     assert 0.3 < hidden.mean() < 0.95  # the garment kept, most of the photo greyed
@@ -175,7 +175,7 @@ def test_a_product_photo_that_looks_like_a_body_stays_a_product_photo(engine, ev
     """A black tee whose outline the pose model takes for shoulders, and whose fabric the parser calls
     skin, has no face: it goes in as it is, with the black pose image of a flat-lay."""
     tee = next(e for e in evalset.of_kind("garment") if e.path.name == "IDM-VTON__09164_00.jpg").path
-    result = engine.run(photos[0], tee, "upper")
+    result = engine.run(photos[0], tee, "upper", options={"steps": 1})  # the inputs are the point: one step
     assert not result.layers["garment-pose"].any()
     from tryon.engines.fashn.geometry import pre_resize
     from tryon.imageio import load_image
@@ -206,37 +206,33 @@ def test_masked_mode_hides_our_agnostic_region(tiny, photos, person_analyzer, ga
     assert region > 0.05 and abs(grey - region * (576 * 768) / (576 * 864)) < 0.05  # 4:3 photo, padded to 2:3
 
 
-def test_a_batch_gives_each_request_its_own_picture(engine, photos, evalset):
+def test_requests_with_their_own_garments_seeds_and_steps_in_one_batch_get_what_they_ask(engine, photos, evalset,
+                                                                                       by_folder):
+    """Per-request options: requests that agree on the sampler share a batch, each with its own garment
+    and seed; one with other steps runs apart. Each picture is the one its request gives alone
+    (batch-mates change nothing: the server may batch any requests)."""
     from tryon.engines.base import TryOnRequest
 
     person, garment = photos
     other = next(e for e in evalset.of_kind("garment") if e.pair_id == "00057_00").path
-    batch = engine.run_batch([TryOnRequest(person, garment, "upper"), TryOnRequest(person, other, "upper")])
-    alone = engine.run(person, other, "upper")
-    assert np.abs(batch[1].image.astype(int) - alone.image).max() <= 1  # batch-mates change nothing
-    assert np.abs(batch[0].image.astype(int) - batch[1].image).mean() > 0.5
-
-
-def test_requests_with_their_own_seeds_and_steps_in_one_batch_get_what_they_ask(engine, photos):
-    """Per-request options: requests that agree on the sampler share a batch, each with its own seed;
-    one with other steps runs apart. Each picture is the one its request gives alone."""
-    from tryon.engines.base import TryOnRequest
-
-    person, garment = photos
-    asks = [{"seed": 3}, {"seed": 4}, {"seed": 3, "steps": 1}]
+    asks = [(garment, {"seed": 3}), (garment, {"seed": 4}), (garment, {"seed": 3, "steps": 1}), (other, {"seed": 3})]
     calls = []
     sample = engine._sample
     engine._sample = lambda prepared, o, seeds: calls.append((o.steps, seeds)) or sample(prepared, o, seeds)
     try:
-        batch = engine.run_batch([TryOnRequest(person, garment, "upper", options=a) for a in asks])
+        batch = engine.run_batch([TryOnRequest(person, g, "upper", options=a) for g, a in asks])
     finally:
         del engine._sample
-    assert calls == [(2, [3, 4]), (1, [3])]
-    for ask, got in zip(asks, batch):
-        alone = engine.run(person, garment, "upper", options=ask).image
+    assert calls == [(2, [3, 4, 3]), (1, [3])]
+    for (g, ask), got in zip(asks, batch):
+        if (g, ask) == (garment, {"seed": 3}):  # alone, from the command line: the by_folder fixture's picture
+            alone = _read(by_folder / "result.png")
+        else:
+            alone = engine.run(person, g, "upper", options=ask).image
         assert np.abs(alone.astype(int) - got.image).max() <= 1
     assert np.abs(batch[0].image.astype(int) - batch[1].image).mean() > 1  # another seed
     assert np.abs(batch[0].image.astype(int) - batch[2].image).mean() > 1  # other steps
+    assert np.abs(batch[0].image.astype(int) - batch[3].image).mean() > 0.5  # another garment
 
 
 def test_the_server_batches_fashn_requests(tiny, photos, evalset, monkeypatch, tmp_path):
