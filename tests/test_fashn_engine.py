@@ -54,7 +54,8 @@ def _read(path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def by_folder(tiny, photos, tmp_path_factory):
     """``tryon run --engine fashn --model DIR`` once, with its debug layers (in this process: the
-    interpreter and PyTorch need not start again)."""
+    interpreter and PyTorch need not start again). One step, as the command line's other runs here:
+    what they test is the command's; guided multi-step sampling is the batch test's."""
     from tryon.cli import main
 
     person, garment = photos
@@ -62,7 +63,7 @@ def by_folder(tiny, photos, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRYON_OFFLINE", "1")
         with pytest.raises(SystemExit) as done:
-            main([str(a) for a in ("run", person, garment, "--engine", "fashn", "--model", tiny, "--steps", "2",
+            main([str(a) for a in ("run", person, garment, "--engine", "fashn", "--model", tiny, "--steps", "1",
                                    "--seed", "3", "--out", out / "result.png", "--debug", out / "debug")])
     assert not done.value.code
     return out
@@ -76,11 +77,11 @@ def test_run_by_folder_gives_a_picture_per_seed(by_folder, tiny, photos, tmp_pat
     first = _read(out / "result.png")
     assert first.shape == _read(person).shape  # the person photo's size
     monkeypatch.setenv("TRYON_OFFLINE", "1")
-    code, _, err = in_process(capsys, "run", person, garment, "--engine", "fashn", "--model", tiny, "--steps", "2",
+    code, _, err = in_process(capsys, "run", person, garment, "--engine", "fashn", "--model", tiny, "--steps", "1",
                               "--seed", "4", "--out", tmp_path / "seed4.png")
     assert code == 0, err
     # It says what to expect (a warning on stderr).
-    assert "fashn runs on the CPU" in caplog.text and "per picture at 2 steps" in caplog.text
+    assert "fashn runs on the CPU" in caplog.text and "per picture at 1 steps" in caplog.text
     assert np.abs(first - _read(tmp_path / "seed4.png")).mean() > 1.0  # another seed, another picture
     pose = np.asarray(Image.open(out / "debug" / "pose.png"))
     assert (pose > 0).mean() > 0.01  # the person's pose drawn from our keypoints
@@ -117,7 +118,7 @@ def test_run_by_hub_id_offline_from_the_hub_cache(by_folder, hub_home, photos, t
     # In this process (the cache folder and offline mode are read from the environment at call time).
     for name, value in {"HF_HOME": str(hub_home), "HF_HUB_OFFLINE": "1", "TRYON_OFFLINE": "0"}.items():
         monkeypatch.setenv(name, value)
-    code, _, err = in_process(capsys, "run", person, garment, "--engine", "fashn", "--steps", "2", "--seed", "3",
+    code, _, err = in_process(capsys, "run", person, garment, "--engine", "fashn", "--steps", "1", "--seed", "3",
                               "--out", tmp_path / "hub.png")
     assert code == 0, err
     assert np.array_equal(_read(by_folder / "result.png"), _read(tmp_path / "hub.png"))  # the same weights
@@ -225,7 +226,7 @@ def test_requests_with_their_own_garments_seeds_and_steps_in_one_batch_get_what_
         del engine._sample
     assert calls == [(2, [3, 4, 3]), (1, [3])]
     for (g, ask), got in zip(asks, batch):
-        if (g, ask) == (garment, {"seed": 3}):  # alone, from the command line: the by_folder fixture's picture
+        if (g, ask) == (garment, {"seed": 3, "steps": 1}):  # alone, from the command line: by_folder's picture
             alone = _read(by_folder / "result.png")
         else:
             alone = engine.run(person, g, "upper", options=ask).image
@@ -243,7 +244,7 @@ def test_the_server_batches_fashn_requests(tiny, photos, evalset, monkeypatch, t
     monkeypatch.setenv("TRYON_FASHN_MODEL", str(tiny))
     monkeypatch.setenv("TRYON_FASHN_STEPS", "1")
     person = photos[0].read_bytes()
-    garments = [e.path.read_bytes() for e in evalset.of_kind("garment", "upper")[:3]]
+    garments = [e.path.read_bytes() for e in evalset.of_kind("garment", "upper")[:2]]
     service = TryOnService(ServeSettings(engines=("warp", "fashn"), workers=1, batch_window_s=0.5))
     try:
         first = service.submit_tryon(person, garments[0], engine="fashn", fmt="png").result(300)  # warms caches
