@@ -69,5 +69,24 @@ def vitonhd_person(evalset):
 
 
 @pytest.fixture(scope="session")
-def vitonhd_analysis(person_analyzer, vitonhd_person):
-    return person_analyzer.analyze(vitonhd_person.path)
+def person_analysis(person_analyzer):
+    """``person_analyzer.analyze(path)`` of a photo, made once per session: the engine, person and
+    flat-lay tests read the same evalset persons. Shared, so its arrays are read-only."""
+    done = {}
+
+    def analysis(path):
+        key = str(path)
+        if key not in done:
+            result = person_analyzer.analyze(path)
+            for array in (result.image, result.person_mask, result.parse, result.keypoints.xy,
+                          result.keypoints.confidence):
+                array.flags.writeable = False
+            done[key] = result
+        return done[key]
+
+    return analysis
+
+
+@pytest.fixture(scope="session")
+def vitonhd_analysis(person_analysis, vitonhd_person):
+    return person_analysis(vitonhd_person.path)

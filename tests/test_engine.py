@@ -61,10 +61,10 @@ def test_upper_garment_replaces_the_top(evalset, engine, vitonhd_analysis, viton
 
 
 @pytest.mark.parametrize("category", ["upper", "lower", "dress"])
-def test_every_category_runs_and_stays_on_the_body(evalset, engine, person_analyzer, category):
+def test_every_category_runs_and_stays_on_the_body(evalset, engine, person_analysis, category):
     person = next(e for e in evalset.of_kind("person") if "051482" in e.file)  # full body, studio
     garment = next(e for e in evalset.of_kind("garment", category) if engine.garments.analyze(e.path).category.value == category)
-    analysis = person_analyzer.analyze(person.path)
+    analysis = person_analysis(person.path)
     res = engine.run(person.path, garment.path, category, person_analysis=analysis)
     covered = res.layers["warped-mask"] > 0
     assert covered.mean() > 0.02
@@ -83,14 +83,14 @@ def test_every_category_runs_and_stays_on_the_body(evalset, engine, person_analy
 
 
 @pytest.mark.parametrize("person_file", ["FitDiT__6.jpg", "OOTDiffusion__052472_0.jpg", "OOTDiffusion__052767_0.jpg"])
-def test_a_top_on_a_dress_wearer_keeps_the_skirt(evalset, engine, person_analyzer, person_file):
+def test_a_top_on_a_dress_wearer_keeps_the_skirt(evalset, engine, person_analysis, person_file):
     """A top tried on a woman in a dress: below the waist the dress stays, a skirt under the new top.
     (The whole dress used to be replaced, and the legs it hid were drawn as flat skin tubes.)"""
     from tryon.person.agnostic import skirt_of_dress
 
     person = next(e for e in evalset.of_kind("person") if e.file.endswith(person_file))
-    result = engine.run(person.path, evalset.of_kind("garment", "upper")[0].path, "upper")
-    analysis = person_analyzer.analyze(person.path)
+    analysis = person_analysis(person.path)
+    result = engine.run(person.path, evalset.of_kind("garment", "upper")[0].path, "upper", person_analysis=analysis)
     kp = analysis.keypoints
     skirt = skirt_of_dress(analysis.parse, kp)
     assert skirt.mean() > 0.01  # she does wear a dress
@@ -102,7 +102,7 @@ def test_a_top_on_a_dress_wearer_keeps_the_skirt(evalset, engine, person_analyze
     assert (result.image[kept] == analysis.image[kept]).all()
 
 
-def test_bare_arms_the_photo_shows_are_kept_under_a_sleeveless_dress(evalset, engine, person_analyzer):
+def test_bare_arms_the_photo_shows_are_kept_under_a_sleeveless_dress(evalset, engine, person_analysis):
     """A sleeveless dress on a woman in a sleeveless dress, her arms bent behind her back: the
     arms the photo shows stay the photo's. They were redrawn as straight capsules from the
     keypoints in the face's lighter tone, so pale ghosts of arms hung beside the real ones."""
@@ -110,8 +110,8 @@ def test_bare_arms_the_photo_shows_are_kept_under_a_sleeveless_dress(evalset, en
 
     person = next(e for e in evalset.of_kind("person") if "mison407622250d" in e.file)
     garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("OOTDiffusion__053319_1.jpg"))
-    result = engine.run(person.path, garment.path, "dress")
-    analysis = person_analyzer.analyze(person.path)
+    analysis = person_analysis(person.path)
+    result = engine.run(person.path, garment.path, "dress", person_analysis=analysis)
     arms = cv2.erode(np.isin(analysis.parse, (14, 15)).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     bare = arms & (result.region > 0) & (result.layers["warped-mask"] == 0)
     assert bare.sum() > 5000  # the region covers the arms, the new dress leaves them bare
@@ -119,13 +119,13 @@ def test_bare_arms_the_photo_shows_are_kept_under_a_sleeveless_dress(evalset, en
     assert np.mean(change <= 8) > 0.95
 
 
-def test_a_chest_up_portrait_is_dressed_on_a_body_that_runs_out_of_the_frame(evalset, engine, person_analyzer):
+def test_a_chest_up_portrait_is_dressed_on_a_body_that_runs_out_of_the_frame(evalset, engine, person_analysis):
     """A camisole on a portrait cut off above the waist: the hips are below the frame, so the
     torso and the hanging arms run on to the bottom edge in skin, not the background's colour."""
     person = next(e for e in evalset.of_kind("person") if e.file.endswith("OmniTry__person_hat.jpg"))
     garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("IDM-VTON__09133_00.jpg"))
-    result = engine.run(person.path, garment.path, "upper")
-    analysis = person_analyzer.analyze(person.path)
+    analysis = person_analysis(person.path)
+    result = engine.run(person.path, garment.path, "upper", person_analysis=analysis)
     kp = analysis.keypoints
     assert kp.seen(2) and kp.seen(5) and not (kp.seen(9) or kp.seen(12))
     h = result.image.shape[0]
@@ -139,14 +139,14 @@ def test_a_chest_up_portrait_is_dressed_on_a_body_that_runs_out_of_the_frame(eva
     assert np.linalg.norm(body - skin) < 0.5 * np.linalg.norm(body - background)
 
 
-def test_a_crop_top_bares_round_shoulders_a_midriff_and_the_jeans_waist(evalset, engine, person_analyzer):
+def test_a_crop_top_bares_round_shoulders_a_midriff_and_the_jeans_waist(evalset, engine, person_analysis):
     """A bandeau crop top on a person in a long-sleeved tee and jeans. The bare shoulders slope
     and round off: above the shoulder joints is background, not the corner of a skin box. Below
     the top's hem the midriff is skin down to the waist, and the jeans, which the old tee
     covered, rise to the waist with a straight waistband."""
     person = next(e for e in evalset.of_kind("person") if e.file.endswith("IDM-VTON__00035_00.jpg"))
     garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("OOTDiffusion__07382_00.jpg"))
-    analysis = person_analyzer.analyze(person.path)
+    analysis = person_analysis(person.path)
     result = engine.run(person.path, garment.path, "upper", person_analysis=analysis)
     kp = analysis.keypoints
     assert all(kp.seen(j) for j in (2, 5, 9, 12))
@@ -303,7 +303,7 @@ def test_a_long_sleeved_bodysuit_stays_on_the_body(evalset, engine, vitonhd_anal
 
 
 @pytest.mark.parametrize("garment_id", ["FitDiT__0362", "FitDiT__5"])
-def test_trousers_whose_legs_touch_dress_both_legs(evalset, engine, garment_id):
+def test_trousers_whose_legs_touch_dress_both_legs(evalset, engine, person_analysis, garment_id):
     """Wide-leg trousers photographed with their legs side by side: the gap between the legs opens
     only near the hem. The crotch is put at a rise below the waist, so each leg of the trousers
     goes down its own leg of a woman standing with her feet apart (it was laid as one slab from
@@ -313,7 +313,7 @@ def test_trousers_whose_legs_touch_dress_both_legs(evalset, engine, garment_id):
     from tryon.engines.warp.fit import Body, fit_garment, flatten
 
     person = next(e for e in evalset.of_kind("person") if "1995579_gap" in e.file)
-    p = engine.persons.analyze(person.path)
+    p = person_analysis(person.path)
     entry = next(e for e in evalset.of_kind("garment") if e.file.startswith(f"garments/{garment_id}"))
     g = engine.garments.analyze(entry.path, "lower")
     marks = g.landmarks.points
@@ -581,7 +581,7 @@ def test_a_dark_motif_under_the_neckline_is_no_neck_opening(evalset, garment_ana
     assert cut.sum() < 0.02 * (2 * neck_half) ** 2  # a sliver under the collar at most
 
 
-def test_a_plunging_neckline_stays_a_v(evalset, engine, person_analyzer):
+def test_a_plunging_neckline_stays_a_v(evalset, engine, person_analysis):
     """A V-neck gown whose V ends far below the shoulders: the opening narrows to its point on
     the person. The cut that removes the inside of the back above a crew neck's front squared
     the V off, and the skin showed as a rectangle."""
@@ -589,11 +589,12 @@ def test_a_plunging_neckline_stays_a_v(evalset, engine, person_analyzer):
 
     person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0223.jpg"))
     garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("DreamO__dress.png"))
-    worn = engine.run(person.path, garment.path, "dress").layers["warped-mask"] > 0
+    analysis = person_analysis(person.path)
+    worn = engine.run(person.path, garment.path, "dress", person_analysis=analysis).layers["warped-mask"] > 0
     hull = np.zeros(worn.shape, np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(np.argwhere(worn)[:, ::-1].astype(np.int32))], 1)
     _, parts = cv2.connectedComponents((hull.astype(bool) & ~worn).astype(np.uint8))
-    kp = person_analyzer.analyze(person.path).keypoints
+    kp = analysis.keypoints
     x, y = int((kp.xy[2][0] + kp.xy[5][0]) / 2), int(kp.xy[1][1])
     opening = parts == np.bincount(parts[y:, x][parts[y:, x] > 0]).argmax()  # below the neck
     rows = np.flatnonzero(opening.any(axis=1))

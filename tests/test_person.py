@@ -24,11 +24,11 @@ def test_keypoints_match_reference_openpose(evalset, person_analyzer):
     assert hits / total >= 0.93, f"PCK@0.1 {hits / total:.3f}"
 
 
-def test_keypoints_land_on_the_body(evalset, person_analyzer):
+def test_keypoints_land_on_the_body(evalset, person_analysis):
     studio = [e for e in evalset.of_kind("person", "studio")][::6]
     inside = seen = 0
     for e in studio:
-        res = person_analyzer.analyze(e.path)
+        res = person_analysis(e.path)
         mask = res.person_mask > 0
         grown = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(
             __import__("PIL.ImageFilter", fromlist=["MaxFilter"]).MaxFilter(9))) > 0
@@ -41,13 +41,13 @@ def test_keypoints_land_on_the_body(evalset, person_analyzer):
     assert inside / seen >= 0.95
 
 
-def test_parsing_overlaps_reference_maps(evalset, person_analyzer):
+def test_parsing_overlaps_reference_maps(evalset, person_analysis):
     refs = [(r, p) for r, p in evalset.references("parse") if "human parsing" in r.notes][:8]
     assert len(refs) >= 6
     scores: dict[str, list[float]] = {}
     for ref, person in refs:
         gt = np.asarray(Image.open(ref.path))
-        res = person_analyzer.analyze(person.path)
+        res = person_analysis(person.path)
         assert res.parse.shape == res.image.shape[:2] and res.parse.max() <= 19
         pred = np.asarray(Image.fromarray(res.parse).resize(gt.shape[::-1], Image.NEAREST))
         for name, iou in parsing_scores(pred, gt).items():
@@ -86,9 +86,9 @@ def test_upper_mask_covers_reference_and_protects_face(evalset, vitonhd_analysis
         assert (ours & lower_garment).sum() / lower_garment.sum() <= 0.05
 
 
-def test_masks_per_category(evalset, person_analyzer):
+def test_masks_per_category(evalset, person_analysis):
     person = next(e for e in evalset.of_kind("person") if "24_9A87AAA0D87689GS" in e.file)  # shirt and jeans
-    res = person_analyzer.analyze(person.path)
+    res = person_analysis(person.path)
     upper, lower, dress = (res.agnostic_mask(c) > 0 for c in ("upper", "lower", "dress"))
     parse = res.parse
     pants = np.isin(parse, LOWER_GARMENT)
@@ -156,12 +156,12 @@ def test_arms_are_skin_only(vitonhd_analysis):
     assert np.linalg.norm(arms - face) < np.linalg.norm(arms - top)
 
 
-def test_clasped_hands_are_no_face(evalset, person_analyzer):
+def test_clasped_hands_are_no_face(evalset, person_analysis):
     """FitDiT 0223: the frame cuts the face off at the mouth and the hands are clasped in front of
     the shirt; the face detector takes the hands for a face. A face below the shoulders is
     dropped, so the head's protection does not cut a strip out of the shirt's mask."""
     person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0223.jpg"))
-    res = person_analyzer.analyze(person.path)
+    res = person_analysis(person.path)
     kp = res.keypoints
     shoulders = max(kp.xy[2][1], kp.xy[5][1])
     assert res.face is None or (res.face.box[1] + res.face.box[3]) / 2 < shoulders
@@ -197,11 +197,11 @@ def test_a_truncated_heavy_pose_model_is_replaced_whole(tmp_path):
     assert (tmp_path / HEAVY).stat().st_mode & 0o044 == 0o044  # others may read it, as a package file
 
 
-def test_without_a_face_skin_is_learned_on_the_hands(evalset, person_analyzer):
+def test_without_a_face_skin_is_learned_on_the_hands(evalset, person_analysis):
     """FitDiT 0179's head is cut off by the frame: no face to learn the skin tone on. The grey
     and beige plaid of his cardigan is no skin; his hand, beside the trousers, is."""
     person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0179.jpg"))
-    res = person_analyzer.analyze(person.path)
+    res = person_analysis(person.path)
     kp = res.keypoints
     assert res.face is None and all(kp.seen(j) for j in (2, 5, 9, 12))
     x0, x1 = sorted((kp.xy[2][0], kp.xy[5][0]))

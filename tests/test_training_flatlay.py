@@ -33,14 +33,14 @@ CELL = 4
 
 
 @pytest.fixture(scope="module")
-def persons(evalset, person_analyzer):
+def persons(evalset, person_analysis):
     by_name = {e.path.name: e for e in evalset.of_kind("person", "studio")}
     missing = [n for n in PERSONS if n not in by_name]
     if missing:
         pytest.skip(f"evalset lacks {missing}")
     out = {}
     for name in PERSONS:
-        analysis = person_analyzer.analyze(by_name[name].path)
+        analysis = person_analysis(by_name[name].path)
         out[name] = (analysis.image, analysis.parse)
     return out
 
