@@ -33,7 +33,7 @@ def test_registry():
         get_engine("nope")
 
 
-def test_upper_garment_replaces_the_top(evalset, engine, vitonhd_analysis, vitonhd_person):
+def test_upper_garment_replaces_the_top(evalset, engine, vitonhd_analysis, vitonhd_person, garment_analysis):
     """A red polo on the person in the lilac T-shirt: red appears on the torso, lilac leaves it."""
     polo = next(e for e in evalset.of_kind("garment", "upper") if "014396" in e.file)
     person = load_image(vitonhd_person.path)
@@ -42,7 +42,7 @@ def test_upper_garment_replaces_the_top(evalset, engine, vitonhd_analysis, viton
     from tryon.person.parsing import UPPER_GARMENT
 
     torso = np.isin(vitonhd_analysis.parse, UPPER_GARMENT)
-    g = engine.garments.analyze(polo.path)
+    g = garment_analysis(polo.path)  # the engine's garment analyser's (shared)
     g_colour = _dominant(g.image, g.mask > 0)  # the red of the polo
     before = np.linalg.norm(_lab(person[torso]) - g_colour, axis=1)
     after = np.linalg.norm(_lab(res.image[torso]) - g_colour, axis=1)
@@ -61,9 +61,9 @@ def test_upper_garment_replaces_the_top(evalset, engine, vitonhd_analysis, viton
 
 
 @pytest.mark.parametrize("category", ["upper", "lower", "dress"])
-def test_every_category_runs_and_stays_on_the_body(evalset, engine, person_analysis, category):
+def test_every_category_runs_and_stays_on_the_body(evalset, engine, person_analysis, garment_analysis, category):
     person = next(e for e in evalset.of_kind("person") if "051482" in e.file)  # full body, studio
-    garment = next(e for e in evalset.of_kind("garment", category) if engine.garments.analyze(e.path).category.value == category)
+    garment = next(e for e in evalset.of_kind("garment", category) if garment_analysis(e.path).category.value == category)
     analysis = person_analysis(person.path)
     res = engine.run(person.path, garment.path, category, person_analysis=analysis)
     covered = res.layers["warped-mask"] > 0
