@@ -159,12 +159,13 @@ def engine(tiny, person_analyzer, garment_analyzer):
                       garment_analyzer=garment_analyzer)
 
 
-def test_a_garment_worn_by_a_model_is_cut_out_and_posed(engine, evalset, photos):
+def test_a_garment_worn_by_a_model_is_cut_out_and_posed(engine, evalset, photos, vitonhd_analysis):
     """A photo of someone wearing the garment: the model gets the garment alone (grey elsewhere) and
     that person's pose; the face and the background are not passed on."""
     person, _ = photos
     worn = next(e for e in evalset.of_kind("person") if e.pair_id == "13987_00").path
-    result = engine.run(person, worn, "upper", options={"steps": 1})  # the inputs are the point: one step
+    # The inputs are the point: one step, and the person's analysis from the session.
+    result = engine.run(person, worn, "upper", options={"steps": 1}, person_analysis=vitonhd_analysis)
     garment, pose = result.layers["garment-input"], result.layers["garment-pose"]
     hidden = (garment == 127).all(axis=2)
     assert 0.3 < hidden.mean() < 0.95  # the garment kept, most of the photo greyed
@@ -172,11 +173,12 @@ def test_a_garment_worn_by_a_model_is_cut_out_and_posed(engine, evalset, photos)
     assert (pose > 0).mean() > 0.01
 
 
-def test_a_product_photo_that_looks_like_a_body_stays_a_product_photo(engine, evalset, photos):
+def test_a_product_photo_that_looks_like_a_body_stays_a_product_photo(engine, evalset, photos, vitonhd_analysis):
     """A black tee whose outline the pose model takes for shoulders, and whose fabric the parser calls
     skin, has no face: it goes in as it is, with the black pose image of a flat-lay."""
     tee = next(e for e in evalset.of_kind("garment") if e.path.name == "IDM-VTON__09164_00.jpg").path
-    result = engine.run(photos[0], tee, "upper", options={"steps": 1})  # the inputs are the point: one step
+    # The inputs are the point: one step, and the person's analysis from the session.
+    result = engine.run(photos[0], tee, "upper", options={"steps": 1}, person_analysis=vitonhd_analysis)
     assert not result.layers["garment-pose"].any()
     from tryon.engines.fashn.geometry import pre_resize
     from tryon.imageio import load_image
@@ -208,32 +210,35 @@ def test_masked_mode_hides_our_agnostic_region(tiny, photos, person_analyzer, ga
 
 
 def test_requests_with_their_own_garments_seeds_and_steps_in_one_batch_get_what_they_ask(engine, photos, evalset,
-                                                                                       by_folder):
+                                                                                       by_folder, vitonhd_analysis):
     """Per-request options: requests that agree on the sampler share a batch, each with its own garment
-    and seed; one with other steps runs apart. Each picture is the one its request gives alone
-    (batch-mates change nothing: the server may batch any requests)."""
+    and seed; others run apart. Each picture is the one its request gives alone (batch-mates change
+    nothing: the server may batch any requests). The person's analysis is the session's: the one
+    picture that the command line made alone, analysing the person itself, is the same."""
     from tryon.engines.base import TryOnRequest
 
     person, garment = photos
     other = next(e for e in evalset.of_kind("garment") if e.pair_id == "00057_00").path
-    asks = [(garment, {"seed": 3}), (garment, {"seed": 4}), (garment, {"seed": 3, "steps": 1}), (other, {"seed": 3})]
+    asks = [(garment, {"seed": 3}), (garment, {"seed": 4}),  # guided, two steps: another seed
+            (garment, {"seed": 3, "steps": 1}), (other, {"seed": 3, "steps": 1})]  # one step: another garment
     calls = []
     sample = engine._sample
     engine._sample = lambda prepared, o, seeds: calls.append((o.steps, seeds)) or sample(prepared, o, seeds)
     try:
-        batch = engine.run_batch([TryOnRequest(person, g, "upper", options=a) for g, a in asks])
+        batch = engine.run_batch([TryOnRequest(person, g, "upper", options=a, person_analysis=vitonhd_analysis)
+                                  for g, a in asks])
     finally:
         del engine._sample
-    assert calls == [(2, [3, 4, 3]), (1, [3])]
+    assert calls == [(2, [3, 4]), (1, [3, 3])]
     for (g, ask), got in zip(asks, batch):
         if (g, ask) == (garment, {"seed": 3, "steps": 1}):  # alone, from the command line: by_folder's picture
             alone = _read(by_folder / "result.png")
         else:
-            alone = engine.run(person, g, "upper", options=ask).image
+            alone = engine.run(person, g, "upper", options=ask, person_analysis=vitonhd_analysis).image
         assert np.abs(alone.astype(int) - got.image).max() <= 1
     assert np.abs(batch[0].image.astype(int) - batch[1].image).mean() > 1  # another seed
     assert np.abs(batch[0].image.astype(int) - batch[2].image).mean() > 1  # other steps
-    assert np.abs(batch[0].image.astype(int) - batch[3].image).mean() > 0.5  # another garment
+    assert np.abs(batch[2].image.astype(int) - batch[3].image).mean() > 0.5  # another garment
 
 
 def test_the_server_batches_fashn_requests(tiny, photos, evalset, monkeypatch, tmp_path):
