@@ -193,7 +193,7 @@ def test_a_zero_initialised_controlnet_leaves_the_prediction_bitwise_unchanged(b
 
 
 def test_a_model_trained_with_pose_and_text_follows_both(base, vitonhd, tmp_path, vitonhd_person, evalset,
-                                                         person_analyzer, garment_analyzer):
+                                                         person_analyzer, garment_analyzer, vitonhd_analysis):
     from tryon.engines.catvton.pipeline import CatVTONPipeline
     from tryon.engines.registry import get_engine
     from tryon.training.trainer import train
@@ -227,13 +227,13 @@ def test_a_model_trained_with_pose_and_text_follows_both(base, vitonhd, tmp_path
                         attn_weights=str(result.final), size=(64, 128), steps=2, person_analyzer=person_analyzer,
                         garment_analyzer=garment_analyzer)
     garment_path = next(g for g in evalset.of_kind("garment") if g.pair_id == vitonhd_person.pair_id).path
-    red = engine.run(vitonhd_person.path, garment_path, "upper", options={"prompt": "a red top"}).image
-    blue = engine.run(vitonhd_person.path, garment_path, "upper", options={"prompt": "a blue top"}).image
+    red, blue = (engine.run(vitonhd_person.path, garment_path, "upper", options={"prompt": f"a {colour} top"},
+                            person_analysis=vitonhd_analysis).image for colour in ("red", "blue"))
     assert np.abs(red.astype(int) - blue).mean() > 0.1
 
 
 def test_person_photos_alone_train_a_model_the_engine_loads(base, evalset, tmp_path, vitonhd_person, monkeypatch,
-                                                            person_analyzer, garment_analyzer):
+                                                            person_analyzer, garment_analyzer, vitonhd_analysis):
     """Self-supervised: the analysis is cached beside the photos, each person's own garment laid flat
     is its product photo, and the export changes the engine's picture against the base weights."""
     from tryon.engines.catvton.attention import attention_state
@@ -264,7 +264,8 @@ def test_person_photos_alone_train_a_model_the_engine_loads(base, evalset, tmp_p
         engine = get_engine("catvton", base_model=str(base["base_model"]), vae=str(base["vae"]),
                             attn_weights=str(weights), size=(64, 128), steps=2, person_analyzer=person_analyzer,
                             garment_analyzer=garment_analyzer)
-        pictures.append(engine.run(vitonhd_person.path, garment, "upper").image.astype(int))
+        pictures.append(engine.run(vitonhd_person.path, garment, "upper", person_analysis=vitonhd_analysis).image
+                        .astype(int))
     assert np.abs(pictures[0] - pictures[1]).mean() > 0.1
 
     # Uploaded to a hub repository, the run loads by hub id: here from a hub cache laid out as
@@ -278,7 +279,8 @@ def test_person_photos_alone_train_a_model_the_engine_loads(base, evalset, tmp_p
     by_id = get_engine("catvton", base_model=str(base["base_model"]), vae=str(base["vae"]),
                        attn_weights="shop/tryon-model", size=(64, 128), steps=2, person_analyzer=person_analyzer,
                        garment_analyzer=garment_analyzer)
-    np.testing.assert_array_equal(by_id.run(vitonhd_person.path, garment, "upper").image, pictures[1])
+    np.testing.assert_array_equal(by_id.run(vitonhd_person.path, garment, "upper", person_analysis=vitonhd_analysis)
+                                  .image, pictures[1])
     with pytest.raises(Exception, match="not trained with text"):
         engine.run(vitonhd_person.path, garment, "upper", options={"prompt": "a red top"})
 
