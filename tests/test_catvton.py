@@ -176,7 +176,8 @@ def test_mask_free_variant(tmp_path):
     assert seen[0] == (2, 8, 16, 24)  # [noisy, person beside garment], width doubled
 
 
-def test_cli_end_to_end_and_masked_pixels_are_never_read(tiny, vitonhd_person, evalset, tmp_path, capsys, caplog):
+def test_cli_end_to_end_and_masked_pixels_are_never_read(tiny, vitonhd_person, evalset, tmp_path, capsys, caplog,
+                                                         person_analyzer, garment_analyzer):
     from test_cli import in_process
 
     from tryon.engines.registry import get_engine
@@ -188,7 +189,8 @@ def test_cli_end_to_end_and_masked_pixels_are_never_read(tiny, vitonhd_person, e
     noisy = photo.copy()
     noisy[mask > 0] = np.random.default_rng(0).integers(0, 256, (int((mask > 0).sum()), 3))
     engine = get_engine("catvton", base_model=str(tiny["base_model"]), vae=str(tiny["vae"]),
-                        attn_weights=str(tiny["attn_weights"]), steps=2, size=(96, 128))
+                        attn_weights=str(tiny["attn_weights"]), steps=2, size=(96, 128),
+                        person_analyzer=person_analyzer, garment_analyzer=garment_analyzer)
     a, b = (engine.run(p, garment, "upper", mask=mask).image for p in (photo, noisy))
     assert a.shape == photo.shape
     np.testing.assert_array_equal(a, b)
@@ -299,12 +301,12 @@ def test_bf16_matches_fp32_with_every_scheduler(tiny, pipe, scheduler):
 
 
 def test_several_garments_on_one_person_analyse_it_once_and_match_single_runs(tiny, vitonhd_person, evalset,
-                                                                              person_analyzer):
+                                                                              person_analyzer, garment_analyzer):
     from tryon.engines import get_engine
     from tryon.engines.base import TryOnRequest
 
     engine = get_engine("catvton", base_model=tiny["base_model"], vae=tiny["vae"], attn_weights=tiny["attn_weights"],
-                        steps=2, size="96x128", person_analyzer=person_analyzer)
+                        steps=2, size="96x128", person_analyzer=person_analyzer, garment_analyzer=garment_analyzer)
     calls = []
     analyze = person_analyzer.analyze
     person_analyzer.analyze = lambda *a, **k: calls.append(1) or analyze(*a, **k)
@@ -339,7 +341,8 @@ def _catvton_pad(image: Image.Image, size) -> Image.Image:
 
 
 def test_engine_feeds_the_model_exactly_what_catvtons_own_preprocessing_gives(tiny, vitonhd_person, evalset,
-                                                                            person_analyzer, monkeypatch):
+                                                                            person_analyzer, garment_analyzer,
+                                                                            monkeypatch):
     """End to end through the engine, on odd sizes where rounding and flooring part ways: the person crop,
     the garment fit and the mask equal CatVTON's published preprocessing, pixel for pixel."""
     from tryon.engines import get_engine
@@ -357,7 +360,7 @@ def test_engine_feeds_the_model_exactly_what_catvtons_own_preprocessing_gives(ti
 
     monkeypatch.setattr(CatVTONPipeline, "__call__", spy)
     engine = get_engine("catvton", base_model=tiny["base_model"], vae=tiny["vae"], attn_weights=tiny["attn_weights"],
-                        steps=1, size="96x128", person_analyzer=person_analyzer)
+                        steps=1, size="96x128", person_analyzer=person_analyzer, garment_analyzer=garment_analyzer)
     result = engine.run(np.asarray(photo), np.asarray(garment), "upper")
     as_tensor = lambda im: torch.from_numpy(np.asarray(im, np.float32) / 255 * 2 - 1).permute(2, 0, 1)[None]  # noqa: E731
     torch.testing.assert_close(seen["garment"], as_tensor(_catvton_pad(garment, size)), rtol=0, atol=1e-6)
