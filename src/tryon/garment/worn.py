@@ -123,6 +123,15 @@ class WearerCheck:
             self._own_persons = PersonAnalyzer()
         return self._own_persons
 
+    def load(self) -> None:
+        """Loads the pose and hand models now, each run once (else on first need, which costs the
+        first garment photo about a second): the service loads everything at start-up."""
+        if self._pose is None:
+            self._pose = PoseEstimator(complexity=1)  # the model the mediapipe wheel bundles
+        if self._hands is None:
+            self._hands = HandEstimator(min_confidence=self.params.min_hand_confidence)
+            self._hands(np.zeros((64, 64, 3), np.uint8))  # its first run logs TensorFlow Lite's set-up
+
     def _small(self, image: np.ndarray) -> np.ndarray:
         scale = self.params.check_side / max(image.shape[:2])
         return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
@@ -130,8 +139,7 @@ class WearerCheck:
     def _flagged(self, image: np.ndarray, small: np.ndarray) -> bool:
         """The light check: a head and shoulders clearly seen, shaped like a body, and the head a head
         (or, where the frame cuts the nose and mouth off, the hands bare skin)."""
-        if self._pose is None:
-            self._pose = PoseEstimator(complexity=1)  # the model the mediapipe wheel bundles
+        self.load()
         p = self.params
         try:
             pose = self._pose(small)
@@ -156,8 +164,7 @@ class WearerCheck:
         return self._is_skin(np.concatenate(patches)) or self._face_at(image, nose)
 
     def _has_hands(self, small: np.ndarray) -> bool:
-        if self._hands is None:
-            self._hands = HandEstimator(min_confidence=self.params.min_hand_confidence)
+        self.load()
         return bool(self._hands(small))
 
     def _patches(self, small: np.ndarray, points: np.ndarray) -> list[np.ndarray]:

@@ -82,6 +82,8 @@ class Workbench:
         self.service = service
         self.persons = PersonAnalyzer()
         self.garments = GarmentAnalyzer(persons=lambda: self.persons)
+        if self.garments.wearers is not None:
+            self.garments.wearers.load()  # at start-up, not in a request (native set-up opens files)
         self.engines: dict[str, Engine] = {name: get_engine(name) for name in engines}
 
     # -- analyses, through the shared caches ------------------------------------------------
