@@ -35,7 +35,7 @@ def pipe(tiny):
     return CatVTONPipeline.from_pretrained(tiny["base_model"], tiny["attn_weights"])
 
 
-def _inputs(seed=0, h=128, w=96, batch=1):
+def _inputs(seed=0, h=128, w=64, batch=1):  # small, and not square
     g = torch.Generator().manual_seed(seed)
     person = torch.rand(batch, 3, h, w, generator=g) * 2 - 1
     garment = torch.rand(batch, 3, h, w, generator=g) * 2 - 1
@@ -122,7 +122,7 @@ def test_output_size_and_determinism_per_seed(pipe):
     person, garment, mask = _inputs()
     run = lambda seed: pipe(person, garment, mask, steps=3, generator=torch.Generator().manual_seed(seed))  # noqa: E731
     a, b, c = run(7), run(7), run(8)
-    assert a.shape == (1, 3, 128, 96) and 0 <= a.min() and a.max() <= 1
+    assert a.shape == (1, 3, 128, 64) and 0 <= a.min() and a.max() <= 1
     assert torch.equal(a, b)
     assert (a - c).abs().mean() > 1e-3
 
@@ -149,7 +149,7 @@ def test_guidance_runs_an_unconditional_branch_without_the_garment(pipe):
 def test_a_batch_of_garments_matches_single_runs_in_shape(pipe):
     person, garment, mask = _inputs(batch=3)
     out = pipe(person, garment, mask, steps=2, generator=torch.Generator().manual_seed(3))
-    assert out.shape == (3, 3, 128, 96)
+    assert out.shape == (3, 3, 128, 64)
     assert (out[0] - out[1]).abs().mean() > 1e-4
 
 
@@ -172,8 +172,8 @@ def test_mask_free_variant(tmp_path):
     handle = pipe.unet.register_forward_pre_hook(lambda m, args: seen.append(args[0].shape))
     out = pipe(person, garment, None, steps=2, generator=torch.Generator().manual_seed(0))
     handle.remove()
-    assert out.shape == (1, 3, 128, 96)
-    assert seen[0] == (2, 8, 16, 24)  # [noisy, person beside garment], width doubled
+    assert out.shape == (1, 3, 128, 64)
+    assert seen[0] == (2, 8, 16, 16)  # [noisy, person beside garment], width doubled
 
 
 def test_cli_end_to_end_and_masked_pixels_are_never_read(tiny, vitonhd_person, evalset, tmp_path, capsys, caplog,
