@@ -136,7 +136,7 @@ class WearerCheck:
         scale = self.params.check_side / max(image.shape[:2])
         return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
 
-    def _flagged(self, image: np.ndarray, small: np.ndarray) -> bool:
+    def _flagged(self, image: np.ndarray, small: np.ndarray, hsv: np.ndarray) -> bool:
         """The light check: a head and shoulders clearly seen, shaped like a body, and the head a head
         (or, where the frame cuts the nose and mouth off, the hands bare skin)."""
         self.load()
@@ -156,9 +156,9 @@ class WearerCheck:
         torso = points[_HIP_LANDMARKS, 1].mean() - shoulders[1]
         if neck < p.min_neck * span or torso < p.min_torso * span:
             return False
-        patches = self._patches(small, points[_SKIN_LANDMARKS])
+        patches = self._patches(hsv, points[_SKIN_LANDMARKS])
         if not patches:  # the frame cuts the nose and mouth off
-            hands = [self._is_skin(patch) for patch in self._patches(small, points[_HAND_LANDMARKS])]
+            hands = [self._is_skin(patch) for patch in self._patches(hsv, points[_HAND_LANDMARKS])]
             return bool(hands) and np.mean(hands) >= p.min_skin_hands
         nose = pose.landmarks[_HEAD_LANDMARKS[0], :2] * (image.shape[1], image.shape[0])
         return self._is_skin(np.concatenate(patches)) or self._face_at(image, nose)
@@ -167,11 +167,11 @@ class WearerCheck:
         self.load()
         return bool(self._hands(small))
 
-    def _patches(self, small: np.ndarray, points: np.ndarray) -> list[np.ndarray]:
-        """The HSV pixels (hue 0..255 for 0..360 degrees) around each point inside the photo."""
-        h, w = small.shape[:2]
+    def _patches(self, hsv: np.ndarray, points: np.ndarray) -> list[np.ndarray]:
+        """The pixels of the small copy in HSV (hue 0..255 for 0..360 degrees) around each point
+        inside it."""
+        h, w = hsv.shape[:2]
         r = max(1, round(self.params.skin_patch * h))
-        hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL)
         return [hsv[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].reshape(-1, 3)
                 for x, y in np.round(points).astype(int) if 0 <= x < w and 0 <= y < h]
 
@@ -200,10 +200,11 @@ class WearerCheck:
     def __call__(self, image: np.ndarray) -> PersonAnalysis | None:
         """The analysis of the person wearing the garment, or None for a product shot."""
         small = self._small(image)
-        if np.mean(self._skin_mask(cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL))) < self.params.min_skin_share:
+        hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL)
+        if np.mean(self._skin_mask(hsv)) < self.params.min_skin_share:
             return None
         hands = None  # looked for only when needed: the hand detector costs about 35 ms
-        if not self._flagged(image, small):
+        if not self._flagged(image, small, hsv):
             hands = self._has_hands(small)
             if not hands:
                 return None
