@@ -146,6 +146,8 @@ class _FakeEmbedder:
     """The embedder's interface without its networks: a photo's vector is its mean colour (and says
     which photo it came from), so that the index's bookkeeping can be checked quickly."""
 
+    analysis_workers = 2  # chunks analysed side by side must still come back in order
+
     def __init__(self):
         self.params = EmbeddingParams()
         self.prepared_in: set[str] = set()
@@ -173,7 +175,7 @@ class _FakeEmbedder:
         return out
 
 
-def test_updates_analyse_the_next_photos_in_a_second_thread_and_keep_each_vector_with_its_photo(
+def test_updates_analyse_the_next_photos_in_other_threads_and_keep_each_vector_with_its_photo(
         tmp_path, monkeypatch):
     import torch
 
@@ -192,6 +194,56 @@ def test_updates_analyse_the_next_photos_in_a_second_thread_and_keep_each_vector
     index = CatalogIndex.load(tmp_path)
     for gid in report.added:
         assert np.allclose(index.vector(gid)[:3], np.array(colours[gid]) / 255, atol=1e-6), gid
+
+
+def test_embedders_lend_each_of_their_analysers_to_one_thread_at_a_time(monkeypatch):
+    """An embedder that makes its own analysers makes at most ``analysis_workers`` of them, however
+    many threads analyse at once, and never lends one to two threads together (they are not
+    thread-safe); a given analyser is the only one, and is never closed by the embedder."""
+    import time
+
+    from tryon.catalog import embedding
+    from tryon.garment import analyzer as analyzer_module
+
+    made, busy, clashes = [], set(), []
+    lock = threading.Lock()
+
+    class Fake:
+        def __init__(self, threads=None):
+            made.append(self)
+            self.closed = False
+
+        def analyze(self, image, category=None):
+            with lock:
+                if id(self) in busy:
+                    clashes.append(self)
+                busy.add(id(self))
+            time.sleep(0.01)
+            with lock:
+                busy.discard(id(self))
+            return type("G", (), {"image": image, "mask": image[..., 0], "category": "upper", "worn_photo": None})
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(analyzer_module, "GarmentAnalyzer", Fake)
+    photo = np.zeros((8, 8, 3), np.uint8)
+    for given in (None, Fake()):
+        made.clear()
+        embedder = embedding.GarmentEmbedder(analyzer=given)
+        workers = [threading.Thread(target=lambda: [embedder.analyse(photo, "upper") for _ in range(5)])
+                   for _ in range(6)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert not clashes
+        if given is None:
+            assert len(made) == embedder.analysis_workers == embedding.ANALYSIS_WORKERS
+        else:
+            assert made == [] and embedder.analysis_workers == 1
+        embedder.close()
+        assert all(a.closed for a in made) and (given is None or not given.closed)
 
 
 def test_colour_harmony_rules():

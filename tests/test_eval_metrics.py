@@ -218,6 +218,28 @@ def test_kid_of_two_halves_straddles_zero(photo_features):
     assert distribution.small_set_warning(6) and distribution.small_set_warning(5000) is None
 
 
+def test_inception_features_are_the_graphs_own_and_take_smaller_inputs():
+    """At 299 px the features are the graph's (its own 8 x 8 pool, run on the file as it is); 224 px
+    (the catalog's) gives other features of the same size, and a pre-resized input the same ones
+    (how well they rank garments: benchmarks/catalog_search.py)."""
+    torch = pytest.importorskip("torch")
+    from tryon import assets
+    from tryon.metrics.inception import MODEL_FILE, OFFSET, SCALE, InceptionFeatures, clean_resize
+
+    ramp = np.linspace(0, 255, 90 * 70 * 3).reshape(90, 70, 3)
+    images = [ramp.astype(np.uint8), (255 - ramp).astype(np.uint8)[:, ::-1].copy()]
+    graph = torch.jit.load(str(assets.fetch(MODEL_FILE)), map_location="cpu").eval()
+    with torch.inference_mode():
+        x = torch.from_numpy(np.stack([clean_resize(im) for im in images])).permute(0, 3, 1, 2)
+        reference = graph((x - OFFSET) * SCALE).double().numpy()
+    ours = InceptionFeatures(device="cpu")(images)
+    np.testing.assert_allclose(ours, reference, atol=1e-4 * np.abs(reference).max())
+    small = InceptionFeatures(device="cpu", side=224)
+    at_224 = small(images)
+    np.testing.assert_array_equal(small([clean_resize(im, 224) for im in images]), at_224)
+    assert at_224.shape == ours.shape and not np.allclose(at_224, ours)
+
+
 def test_fid_network_is_the_tensorflow_graph_layout():
     """The file's structure is NVIDIA's conversion of the TF inception-2015-12-05 graph (see inception.py)."""
     torch = pytest.importorskip("torch")

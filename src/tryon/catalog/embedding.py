@@ -3,8 +3,9 @@
 The vector joins four parts, each of unit length, scaled so that the inner product of two vectors
 is a weighted sum of the parts' cosine similarities (the weights in :class:`EmbeddingParams`):
 
-- **image**: the FID Inception network's 2048-d features of the garment cut out on white
-  (:mod:`tryon.metrics.inception`, the one image network a registry package ships), projected to
+- **image**: the FID Inception network's 2048-d features of the garment cut out on white, at
+  :attr:`EmbeddingParams.image_side` px (:mod:`tryon.metrics.inception`, the one image network a
+  registry package ships), projected to
   256 dimensions by a fixed random Gaussian matrix (Johnson-Lindenstrauss: cosines survive within
   a few hundredths, and a 100,000-garment index stays small and fast);
 - **colour**: a CIELAB histogram of the garment's pixels (square-rooted, so the inner product is the
@@ -30,8 +31,10 @@ The palette (dominant colours and their shares) is kept beside the vector for "c
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -48,6 +51,10 @@ class EmbeddingParams:
     """How the vector is made; any change makes a new embedding model (indexes are rebuilt)."""
 
     image_dims: int = 256  # the Inception features' random projection
+    #: The Inception network's input side for the image part: 224 takes half the time of FID's 299
+    #: (0.15 s against 0.30 s per garment on one CPU thread here), which is most of a catalog's
+    #: indexing time (figures for both in docs/measured.md).
+    image_side: int = 224
     projection_seed: int = 20260101
     colour_bins: int = 4  # per CIELAB axis
     # Squared weights of the parts (they sum to 1): the inner product of two vectors is
@@ -145,33 +152,73 @@ def pattern_stats(image: np.ndarray, mask: np.ndarray, lab: np.ndarray) -> np.nd
     return np.array([min(density * 5, 1.0), min(spread, 1.0), entropy])
 
 
-#: The segmentation network's threads when the embedder makes its own garment analyser.
+#: The segmentation network's threads in each analyser the embedder makes for itself (one: the
+#: catalog index analyses photos on :data:`ANALYSIS_WORKERS` threads beside the image network).
 ANALYSIS_THREADS: int | None = 1
 
+#: Threads analysing photos while the image network runs, each with its own analyser (they are not
+#: thread-safe), when the embedder makes its own. Two: the analysis is the slower half (about 24 s of
+#: CPU for the evalset's 82 garments against 12 s for the network), and with one analysing thread a
+#: core sat idle whenever the network waited for it. Indexing those garments here: 30.0 and 31.5 s
+#: with one, 25.9 and 26.3 s with two (runs alternated on a quiet machine).
+ANALYSIS_WORKERS = 2
+
 #: Images per forward pass of the Inception network here: on one CPU thread (the catalog index's
-#: pipeline, :data:`tryon.catalog.index.PIPELINE_TORCH_THREADS`) 0.21 s per image against 0.26 s in
-#: passes of 16 (the activations of 4 stay in cache).
+#: pipeline, :data:`tryon.catalog.index.PIPELINE_TORCH_THREADS`) at 299 px, 0.21 s per image against
+#: 0.26 s in passes of 16 (the activations of 4 stay in cache).
 INCEPTION_BATCH = 4
 
 
 class GarmentEmbedder:
-    """Embeds product photos; loads the garment analyser once, and the Inception network once when
-    it is first needed (so that a catalog index analyses its first photos meanwhile)."""
+    """Embeds product photos. Analysers are loaded once and lent to one thread at a time (they are
+    not thread-safe): the one given, or up to :data:`ANALYSIS_WORKERS` of its own, made as threads
+    ask for them. The Inception network is loaded once when it is first needed (so that a catalog
+    index analyses its first photos meanwhile)."""
 
     def __init__(self, params: EmbeddingParams = EmbeddingParams(), analyzer=None, features=None):
         self.params = params
-        if analyzer is None:
-            from tryon.garment.analyzer import GarmentAnalyzer
-
-            # One thread: the catalog index analyses photos beside the image network on the
-            # other core (:data:`tryon.catalog.index.PIPELINE_TORCH_THREADS`).
-            analyzer = GarmentAnalyzer(threads=ANALYSIS_THREADS)
-        self.analyzer, self._features = analyzer, features
+        self._given, self._features = analyzer, features
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._made: list = []
+        if analyzer is not None:
+            self._idle.put(analyzer)
         self._lock = threading.Lock()
         from tryon.metrics.inception import DIMS
 
         rng = np.random.default_rng(params.projection_seed)
         self.projection = rng.normal(size=(DIMS, params.image_dims)) / np.sqrt(params.image_dims)
+
+    @property
+    def analysis_workers(self) -> int:
+        """How many threads can analyse at once: one with a given (shared) analyser."""
+        return 1 if self._given is not None else ANALYSIS_WORKERS
+
+    @contextmanager
+    def _analyzer(self):
+        """An analyser for this thread alone while the block runs: an idle one, a new one while
+        fewer than :attr:`analysis_workers` exist, else the next one given back."""
+        try:
+            analyzer = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                make = len(self._made) < self.analysis_workers and self._given is None
+                if make:
+                    from tryon.garment.analyzer import GarmentAnalyzer
+
+                    analyzer = GarmentAnalyzer(threads=ANALYSIS_THREADS)
+                    self._made.append(analyzer)
+            if not make:
+                analyzer = self._idle.get()
+        try:
+            yield analyzer
+        finally:
+            self._idle.put(analyzer)
+
+    def close(self) -> None:
+        """Closes the analysers the embedder made (not a given one)."""
+        for analyzer in self._made:
+            analyzer.close()
+        self._made.clear()
 
     @property
     def features(self):
@@ -180,7 +227,7 @@ class GarmentEmbedder:
             if self._features is None:
                 from tryon.metrics.inception import InceptionFeatures
 
-                self._features = InceptionFeatures(batch=INCEPTION_BATCH)
+                self._features = InceptionFeatures(batch=INCEPTION_BATCH, side=self.params.image_side)
             return self._features
 
     def embed(self, image: np.ndarray, category: Category | str | None = None) -> GarmentEmbedding:
@@ -192,7 +239,8 @@ class GarmentEmbedder:
         ``analysis_side`` px a side. The category is the given one, or the parse's for a photo of
         someone wearing the garment; else the detector's probabilities (``soft_category``)."""
         image = _shrink_image(image, self.params.analysis_side)
-        garment = self.analyzer.analyze(image, category)
+        with self._analyzer() as analyzer:
+            garment = analyzer.analyze(image, category)
         given = category is not None and str(category).lower() != "auto"
         worn = getattr(garment, "worn_photo", None) is not None  # cut out along a wearer's parse
         if self.params.soft_category and not given and not worn:  # detected from the silhouette
@@ -216,8 +264,8 @@ class GarmentEmbedder:
         image, mask = _shrink(garment[0], garment[1], p.analysis_side)
         lab = to_lab(image[mask > 127])
         centres, shares = palette(lab, FidelityParams(sample=p.palette_sample))
-        # The network's input, resized here: resizing it again to its own size changes nothing.
-        return Prepared(clean_resize(cutout(image, mask, p.crop_margin)), {
+        # The network's input, resized here (on the analysing thread, not the network's).
+        return Prepared(clean_resize(cutout(image, mask, p.crop_margin), p.image_side), {
             "colour": colour_histogram(lab, p.colour_bins),
             "category": category_part(garment[2]),
             "pattern": _unit(pattern_stats(image, mask, lab) + 1e-6),
@@ -238,7 +286,7 @@ class GarmentEmbedder:
 class Prepared:
     """A garment ready for the image network (:meth:`GarmentEmbedder.prepare`)."""
 
-    network_input: np.ndarray  # the cut-out on white, resized for the network (float32, 299 x 299 x 3)
+    network_input: np.ndarray  # the cut-out on white, resized for the network (float32, image_side square, 3)
     parts: dict[str, np.ndarray]  # the other parts of the vector, unit length, unweighted
     category: Category
     palette: list[tuple[list[float], float]]

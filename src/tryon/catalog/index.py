@@ -172,10 +172,16 @@ class CatalogIndex:
         todo = [g for gid, g in garments.items() if gid not in keep]
         report.unchanged = len(keep)
         rows = {gid: self.vectors[i] for i, gid in enumerate(self.items) if gid in keep}
-        if todo and embedder is None:
+        own = todo and embedder is None
+        if own:
             embedder = GarmentEmbedder(self.params)
         fresh_clip: dict[str, np.ndarray] = {}
-        for garment, embedded, clip_vector in self._embedded(todo, embedder, clip, progress):
+        try:
+            embedded_all = list(self._embedded(todo, embedder, clip, progress))
+        finally:
+            if own:
+                embedder.close()
+        for garment, embedded, clip_vector in embedded_all:
             if isinstance(embedded, str):
                 report.skipped.append((self._rel(garment.path), embedded))
                 continue
@@ -202,9 +208,10 @@ class CatalogIndex:
                   ) -> Iterator[tuple[Garment, GarmentEmbedding | str, np.ndarray | None]]:
         """(garment, its embedding or why it was skipped, its CLIP embedding or None) for each photo.
 
-        Chunks of :data:`EMBED_BATCH` photos: a second thread decodes and analyses the next chunks
-        (up to :data:`PIPELINE_AHEAD`) while the image network runs on this one (and loads, for the
-        first), the network on :data:`PIPELINE_TORCH_THREADS`. CLIP embeds the photos while they are
+        Chunks of :data:`EMBED_BATCH` photos: other threads (the embedder's
+        :attr:`~GarmentEmbedder.analysis_workers`) decode and analyse the next chunks (up to
+        :data:`PIPELINE_AHEAD`) while the image network runs on this one (and loads, for the first),
+        the network on :data:`PIPELINE_TORCH_THREADS`. CLIP embeds the photos while they are
         decoded."""
 
         def prepare(chunk: list[Garment]) -> list[tuple[Garment, Prepared | str, np.ndarray | None]]:
@@ -222,7 +229,7 @@ class CatalogIndex:
         if not chunks:
             return
         done = 0
-        with ThreadPoolExecutor(1) as pool:
+        with ThreadPoolExecutor(embedder.analysis_workers) as pool:
             pending = deque(pool.submit(prepare, chunk) for chunk in chunks[:PIPELINE_AHEAD])
             threads = _InferenceThreads()  # imports PyTorch, while the first photos are analysed
             try:

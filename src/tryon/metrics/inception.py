@@ -50,12 +50,13 @@ PROVENANCE = {
 }
 
 
-def clean_resize(image: np.ndarray) -> np.ndarray:
-    """An RGB uint8 image as the network's float32 input in [0, 255], resized as clean-fid does."""
+def clean_resize(image: np.ndarray, side: int = SIDE) -> np.ndarray:
+    """An RGB uint8 image as the network's float32 input in [0, 255], resized as clean-fid does
+    (to ``side`` px square: 299 for FID)."""
     channels = []
     for c in range(3):
         plane = Image.fromarray(np.ascontiguousarray(image[..., c], dtype=np.float32))  # mode "F"
-        channels.append(np.asarray(plane.resize((SIDE, SIDE), Image.BICUBIC)))
+        channels.append(np.asarray(plane.resize((side, side), Image.BICUBIC)))
     return np.clip(np.stack(channels, axis=-1), 0.0, 255.0).astype(np.float32)
 
 
@@ -71,23 +72,51 @@ def _batches(images: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarra
 
 
 class InceptionFeatures:
-    """2048-d FID features of RGB photos; loads the network once (from :mod:`tryon.assets`)."""
+    """2048-d FID features of RGB photos; loads the network once (from :mod:`tryon.assets`).
 
-    def __init__(self, path: str | Path | None = None, device: str | None = None, batch: int = BATCH):
+    ``side``: the input's size. FID needs the graph's own 299; a smaller one suits other uses of the
+    features (the catalog's image embedding: half the time at 224). The features are the mean of the
+    last block's activations over the picture, which at 299 is exactly the graph's own 8 x 8 pool."""
+
+    def __init__(self, path: str | Path | None = None, device: str | None = None, batch: int = BATCH,
+                 side: int = SIDE):
         import torch
 
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.batch = batch
-        self.net = torch.jit.load(str(path or assets.fetch(MODEL_FILE)), map_location=self.device).eval()
+        self.batch, self.side = batch, side
+        graph = torch.jit.load(str(path or assets.fetch(MODEL_FILE)), map_location=self.device).eval()
+        net = torch.jit.script(_trunk(graph.net.layers).eval())
+        # Frozen (weights as constants) and, on the CPU, with each convolution's batch norm folded
+        # into it: the same features (to 1e-6), about 8 % faster per image here on one thread.
+        net = torch.jit.freeze(net)
+        self.net = torch.jit.optimize_for_inference(net) if self.device == "cpu" else net
 
     def __call__(self, images: Iterable[np.ndarray]) -> np.ndarray:
-        """Features of every image, float64, shape (N, 2048); images are uint8 RGB of any size."""
+        """Features of every image, float64, shape (N, 2048); images are uint8 RGB of any size, or
+        float32 network inputs already resized (:func:`clean_resize` to ``side``)."""
         import torch
 
         out = []
         with torch.inference_mode():
             for batch in _batches(images, self.batch):
-                x = torch.from_numpy(np.stack([clean_resize(im) for im in batch])).permute(0, 3, 1, 2)
-                x = (x.to(self.device) - OFFSET) * SCALE
+                x = np.stack([im if im.dtype == np.float32 and im.shape[:2] == (self.side, self.side)
+                              else clean_resize(im, self.side) for im in batch])
+                x = (torch.from_numpy(x).permute(0, 3, 1, 2).to(self.device) - OFFSET) * SCALE
                 out.append(self.net(x).reshape(len(batch), DIMS).double().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, DIMS))
+
+
+def _trunk(layers):
+    """The graph's layers without its fixed 8 x 8 pool, averaged over the picture instead (any
+    input size of at least 75 px)."""
+    import torch
+
+    class Trunk(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Sequential(*[m for name, m in layers.named_children() if name != "pool2"])
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.body(x).mean(dim=(2, 3))
+
+    return Trunk()
