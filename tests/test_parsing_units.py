@@ -350,3 +350,24 @@ def test_synthesised_skin_takes_the_photos_light_and_grain():
     assert np.array_equal(texture, light.texture((50, 60))) and abs(texture.std() - light.grain) < 0.01
     flat = skin_light(np.where(skin[..., None], _person()[0], img), parse, np.ones(parse.shape, bool))
     assert abs(flat.gain((1, SIZE[0]), (0, 0))[0] - 1).max() < 0.01 and flat.grain < 0.2
+
+
+def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():
+    """The parse's outline of the worn top falls a few pixels inside the photo's (as a real parse
+    does): those pixels, labelled background, are filled like the background around them instead
+    of being kept, which drew the old garment's outline beside the new one."""
+    from tryon.category import Category
+    from tryon.engines.warp.compose import ComposeOptions, compose
+
+    img, _, face = _person()
+    parse, kp = _parse(), _keypoints()
+    top = parse == Label.UPPER_CLOTHES
+    missed = top & ~(cv2.erode(top.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)  # 2 px of 480
+    parse = np.where(missed & _colour(img, BLUE), Label.BACKGROUND, parse).astype(np.uint8)
+    region = cv2.dilate(top.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    out = compose(img, region, np.ones(region.shape, bool), [], parse, kp, Category.UPPER,
+                  ComposeOptions(), None)
+    rim = missed & _colour(img, BLUE)
+    assert rim.sum() > 100
+    left = np.linalg.norm(out[rim].astype(float) - BLUE, axis=1) < 60
+    assert left.mean() < 0.05, left.mean()

@@ -30,6 +30,11 @@ from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label
 ARM_RADII = (0.12, 0.1, 0.075, 0.07)
 
 
+#: How far (share of the photo's height) from the old garment's parsed outline the background is
+#: filled rather than kept: the parse's outline is a few pixels off (about 5 px at 1024 px high).
+OLD_EDGE_MARGIN = 0.005
+
+
 @dataclass
 class ComposeOptions:
     shading: float = 0.5  # 0 = flat studio light, 1 = the old garment's light fully kept
@@ -459,6 +464,9 @@ def chin_point(face: np.ndarray) -> np.ndarray | None:
     return np.array([float(np.nonzero(low)[1].mean()), float(rows[-1])])
 
 
+#: Over how much of the photo's height (sigma) the photo's own skin fades into synthesised skin.
+REAL_SKIN_FADE = 0.004
+
 #: How much darker synthesised skin is just under the jaw (the head's shadow on the neck).
 CHIN_SHADOW = 0.25
 
@@ -646,11 +654,17 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # Background under the region that the photo shows is kept as it is; only where the old
     # garment or body was is the background filled in.
     seen_background = (parse == Label.BACKGROUND) & readable
+    # The parse's outline of the old garment is a few pixels off: its last pixels, labelled
+    # background, would be kept as they are and draw its outline (a dark line beside a new bare
+    # arm, a pale ghost of the old shoulders). The background that close to it is filled too.
+    old = of_labels(parse, _replaced(category))
+    margin = max(1, round(OLD_EDGE_MARGIN * full_height))
+    near_old = cv2.dilate(old.astype(np.uint8), np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) > 0
+    clean_background = seen_background & ~(near_old & region)
     # The fill draws only on background: the person (hair, face, the other garment) is a hole
     # too, so none of it smears into the background the region uncovers.
-    unknown = ~seen_background
-    plate = background_plate(image, unknown)
-    np.copyto(plate, img, where=seen_background[..., None])
+    plate = background_plate(image, ~clean_background)
+    np.copyto(plate, img, where=clean_background[..., None])
 
     parts = parts_for(category, region, kp)
     ends = arm_ends(kp, parse, readable, region) if "arms" in parts else {}
@@ -665,29 +679,28 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     colour = skin[None, None, :]
     if leg_skin is not None and "legs" in parts:
         legs, _ = body_shape(kp, ("legs",), (h, w), ends, frame=frame)
-        share = cv2.GaussianBlur(legs.astype(np.float32), (0, 0), max(1.0, 0.01 * full_height))
+        share = _soft(legs, 0.01 * full_height)
         colour = colour + (leg_skin - skin)[None, None, :] * share[..., None]
     shade = round_shade * _chin_shadow(face, kp)
     if light is not None:
-        # The photo's own light across the body, and its grain: flat colour reads as plastic.
+        # The photo's own light across the body: flat colour reads as plastic.
         shade = shade * light.gain((h, w), origin)
-        skin_rgb = colour * shade[..., None] + light.texture((h, w))[..., None]
-    else:
-        skin_rgb = colour * shade[..., None]
+    skin_rgb = colour * shade[..., None]
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised,
     # and where it is, not where the keypoints' capsules say: an arm bent behind the back or a
     # slim one is not a straight tube.
     real_arms = of_labels(parse, ARMS) & readable
     real_skin = real_arms | (of_labels(parse, LEGS + (Label.NECK,)) & readable)
-    np.copyto(skin_rgb, img, where=real_skin[..., None])
+    if light is not None:
+        skin_rgb += light.texture((h, w))[..., None]  # and its grain
+    # Faded in from the real skin's outline over a few pixels: the parse's outline is coarse (a
+    # staircase where it meets synthesised skin, at the neck above all).
+    keep = cv2.GaussianBlur(real_skin.astype(np.float32), (0, 0), max(1.0, REAL_SKIN_FADE * full_height)) * real_skin
+    skin_rgb += (img - skin_rgb) * keep[..., None]
     skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), max(1.0, 0.002 * full_height))
 
     if opts.shading > 0 or opts.wrinkles > 0:
-        classes = LOWER_GARMENT if category == Category.LOWER else UPPER_GARMENT
-        if category == Category.DRESS:
-            classes = UPPER_GARMENT + LOWER_GARMENT
-        old = of_labels(parse, classes) & region & readable
-        gain, folds = shading_gain(image, old, opts, full_height)
+        gain, folds = shading_gain(image, old & region & readable, opts, full_height)
     else:
         gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
 
@@ -722,6 +735,20 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     out *= weight[..., None]
     out += img + 0.5
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
+    """``mask`` blurred by ``sigma`` px (float32), at a quarter of the size: a wide blur is smooth."""
+    h, w = mask.shape
+    small = cv2.resize(mask.astype(np.float32), (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(small, (0, 0), max(0.5, sigma / 4)), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _replaced(category: Category) -> tuple[Label, ...]:
+    """The parse's labels of the garments a try-on of ``category`` replaces."""
+    if category == Category.DRESS:
+        return UPPER_GARMENT + LOWER_GARMENT
+    return LOWER_GARMENT if category == Category.LOWER else UPPER_GARMENT
 
 
 def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
