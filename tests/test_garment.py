@@ -245,3 +245,31 @@ def test_a_chosen_category_the_person_does_not_wear_is_refused(evalset, garment_
         pytest.fail("no person without a dress on the tuning half")
     with pytest.raises(GarmentError, match="shows a person"):
         worn_garment(analysis, Category.DRESS)
+
+
+def test_the_hand_detector_is_asked_only_where_hands_could_show():
+    """No head and shoulders found: the hands are looked for only when there is skin colour enough
+    for hands (a product photo of beige fabric spared 35 ms), and a photo that has it is asked."""
+    from tryon.errors import NoPersonError
+    from tryon.garment.worn import WearerCheck
+
+    asked = []
+
+    class NoPose:
+        def __call__(self, image):
+            raise NoPersonError("none")
+
+    def hands(image):
+        asked.append(image.shape)
+        return []
+
+    check = WearerCheck()
+    check._pose, check._hands = NoPose(), hands
+    skin = (215, 160, 125)  # hue 21 degrees, saturation 0.42
+    for share, expected in ((0.003, 0), (0.03, 1)):
+        image = np.full((400, 300, 3), 255, np.uint8)
+        side = int(round((share * image.shape[0] * image.shape[1]) ** 0.5))
+        image[50:50 + side, 50:50 + side] = skin
+        assert check.params.min_skin_share < share
+        asked.clear()
+        assert check(image) is None and len(asked) == expected, (share, asked)
