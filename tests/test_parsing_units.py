@@ -371,3 +371,27 @@ def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():
     assert rim.sum() > 100
     left = np.linalg.norm(out[rim].astype(float) - BLUE, axis=1) < 60
     assert left.mean() < 0.05, left.mean()
+
+
+def test_a_dress_worn_now_shows_under_a_shorter_new_top():
+    """A new top shorter than the bodice of the dress worn now: the dress shows under it from below
+    the bust (the top worn over the dress), not bare skin; trousers worn now show from the waist."""
+    from tryon.engines.warp.compose import DRESS_SHOWS_FROM, _trousers_below
+
+    img, _, _ = _person()
+    kp = _keypoints()
+    trousers = _parse()
+    dress = np.where(np.isin(trousers, (Label.UPPER_CLOTHES, Label.PANTS)), Label.DRESS, trousers).astype(np.uint8)
+    readable = np.ones(trousers.shape, bool)
+    frame = (0.0, 0.0, float(SIZE[0]), float(SIZE[1]))
+    neck, hip = JOINTS[J.NECK][1], JOINTS[J.MID_HIP][1]
+    starts = {}
+    for name, parse in (("trousers", trousers), ("dress", dress)):
+        region = np.isin(parse, (Label.UPPER_CLOTHES,)) if name == "trousers" else \
+            (parse == Label.DRESS) & (np.arange(SIZE[1])[:, None] < 220)
+        fill, alpha = _trousers_below(img, region, readable, parse, kp, frame)
+        rows = np.flatnonzero(alpha[:, 120] > 0.5)
+        starts[name] = rows.min()
+        assert np.abs(fill[rows, 120] - (GREY if name == "trousers" else BLUE)).max() < 40, name
+    assert abs(starts["dress"] - (neck + DRESS_SHOWS_FROM * (hip - neck))) <= 4, starts
+    assert starts["trousers"] > hip - 0.15 * (hip - neck), starts

@@ -464,6 +464,10 @@ def chin_point(face: np.ndarray) -> np.ndarray | None:
     return np.array([float(np.nonzero(low)[1].mean()), float(rows[-1])])
 
 
+#: Where a dress worn now shows under a new top that is shorter than the dress's bodice: from this
+#: share of the neck-to-hip length below the neck (under the bust).
+DRESS_SHOWS_FROM = 0.35
+
 #: Over how much of the photo's height (sigma) the photo's own skin fades into synthesised skin.
 REAL_SKIN_FADE = 0.004
 
@@ -771,17 +775,25 @@ def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
 def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray,
                     kp: Keypoints, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     """Where a new top is shorter than the old one, the trousers' (or skirt's) waist shows: the
-    body below the waist inside the region is filled from the lower garment the photo shows."""
+    body below the waist inside the region is filled from the lower garment the photo shows.
+
+    A dress worn now shows from under the bust instead (:data:`DRESS_SHOWS_FROM`): a short top is
+    then worn over the dress, as people do, where a bare midriff used to be drawn between the two
+    (a flat slab of skin, the look the reviews scored lowest)."""
     h, w = region.shape
-    source = (of_labels(parse, LOWER_GARMENT) | skirt_of_dress(parse, kp)) & readable & ~region
+    skirt = skirt_of_dress(parse, kp) & readable & ~region
+    source = (of_labels(parse, LOWER_GARMENT) & readable & ~region) | skirt
     if source.sum() < 200 or not (kp.seen(J.R_HIP) and kp.seen(J.L_HIP)):
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) * 2
-    waist = min(kp.xy[J.R_HIP][1], kp.xy[J.L_HIP][1]) - 0.1 * torso
+    hip = min(kp.xy[J.R_HIP][1], kp.xy[J.L_HIP][1])
+    waist = hip - 0.1 * torso
     pelvis, _ = body_shape(kp, ("legs",), (h, w), frame=frame)
     if kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
         # The torso's outline below the waist too, not just the thighs' round tops: a straight waistband.
         pelvis |= _torso_mask(kp, (kp.xy[J.R_HIP], kp.xy[J.L_HIP]), (h, w))
+        if skirt.sum() >= 0.5 * source.sum():
+            waist = hip - (1.0 - DRESS_SHOWS_FROM) * torso
     zone = pelvis & region & (np.arange(h)[:, None] > waist)
     fill = background_plate(image, ~source)
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
