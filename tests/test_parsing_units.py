@@ -395,3 +395,29 @@ def test_a_dress_worn_now_shows_under_a_shorter_new_top():
         assert np.abs(fill[rows, 120] - (GREY if name == "trousers" else BLUE)).max() < 40, name
     assert abs(starts["dress"] - (neck + DRESS_SHOWS_FROM * (hip - neck))) <= 4, starts
     assert starts["trousers"] > hip - 0.15 * (hip - neck), starts
+
+
+def test_light_is_read_off_a_lit_plain_garment_but_not_off_a_black_one():
+    """The old garment's light goes onto the new one: a grey garment lit from the left gives a
+    gain falling to the right; a near-black one, whose few grey levels of ribbing and noise are a
+    large share of its lightness, gives next to none. Either way the gain fades out smoothly at
+    the old garment's outline (a step there showed as a blotch on a new, wider garment)."""
+    from tryon.engines.warp.compose import ComposeOptions, shading_gain
+
+    h, w = 200, 160
+    old = np.zeros((h, w), bool)
+    old[40:160, 40:120] = True
+    ramp = np.linspace(1.25, 0.75, w)[None, :, None]
+    rng = np.random.default_rng(0)
+    gains = {}
+    for name, level in (("grey", 120.0), ("black", 22.0)):
+        image = np.full((h, w, 3), 235.0)
+        garment = level * ramp + rng.normal(0, 3, (h, w, 1))
+        image = np.where(old[..., None], garment, image)
+        gain, _ = shading_gain(np.clip(image, 0, 255).astype(np.uint8), old, ComposeOptions())
+        gains[name] = gain
+    grey, black = gains["grey"], gains["black"]
+    assert grey[100, 50] > 1.03 and grey[100, 110] < 0.97
+    assert np.abs(black[45:155, 45:115] - 1).max() < 0.5 * np.abs(grey[45:155, 45:115] - 1).max()
+    steps = np.abs(np.diff(grey[100, 30:50]))
+    assert steps.max() < 0.03, steps.round(3)

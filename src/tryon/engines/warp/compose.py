@@ -569,6 +569,11 @@ def skin_light(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> Sk
     return SkinLight(slope, float(xs.mean()), float(values.mean()), grain)
 
 
+#: The old garment's median lightness (grey levels) below which the light read off it counts for
+#: less, in proportion (a black garment's relative light is mostly noise and ribbing).
+DARK_GARMENT_LUM = 70.0
+
+
 def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOptions,
                  scale_height: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Multiplicative light (low frequency) and additive folds (high frequency) of the old garment."""
@@ -591,15 +596,20 @@ def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOption
     # The strength falls with the garment's colour spread.
     chroma = cv2.cvtColor(image[old_garment][None], cv2.COLOR_RGB2LAB)[0, :, 1:].astype(np.float32)
     plain = float(np.clip(1.0 - (chroma.std(axis=0).mean() - 3.0) / 9.0, 0.0, 1.0))
+    # Nor off a near-black one: a few grey levels of noise or ribbing are a large share of its
+    # lightness, and its "light" darkened a new red cardigan by a fifth in a blotch.
+    lit = float(np.clip(mean / DARK_GARMENT_LUM, 0.0, 1.0))
     gain = np.clip(low / max(mean, 1.0), 0.7, 1.25)
-    gain = 1.0 + opts.shading * plain * (gain - 1.0)
+    gain = 1.0 + opts.shading * plain * lit * (gain - 1.0)
     coarse = cv2.resize(cv2.GaussianBlur(lum_s, (0, 0), max(0.5, 0.015 * h / 4)), (w, rows), interpolation=cv2.INTER_LINEAR)
     band = cv2.GaussianBlur(lum, (0, 0), max(1.0, 0.004 * h)) - coarse
     # Folds are soft; sharp strong edges are seams or print and are not copied.
     edges = cv2.dilate((np.abs(band) > 12).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     folds = np.where(edges, 0.0, band) * opts.wrinkles * plain
     inside = cv2.erode(old_garment.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
-    gain = np.where(old_garment, gain, 1.0)
+    # Fading to none over a few pixels at the old garment's outline: a new garment that reaches
+    # past it showed the old outline as a step in its brightness.
+    gain = 1.0 + (gain - 1.0) * _soft(old_garment, 0.006 * h)
     folds = np.where(inside, np.clip(folds, -12, 12), 0.0)
     return gain.astype(np.float32), folds.astype(np.float32)
 
