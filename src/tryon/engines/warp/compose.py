@@ -28,6 +28,11 @@ from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label
 #: Radii of a synthesised arm (top of the upper arm, elbow, wrist, hand) as shares of the
 #: shoulder-joint distance; the median bare forearm in the evalset is 0.17 of it across.
 ARM_RADII = (0.12, 0.1, 0.075, 0.07)
+#: Where a synthesised arm begins, as a share of the way from the shoulder joint to the elbow: its
+#: round top is then the shoulder's, about 0.07 of the shoulder distance above the joint (from 0.15
+#: of the way, a bare arm under a sleeveless top hung from nothing, with background where the
+#: shoulder should be; from the joint, the shoulder rose too high, where the photos show background).
+ARM_START = 0.06
 
 
 #: How far (share of the photo's height) from the old garment's parsed outline the background is
@@ -380,7 +385,7 @@ def _draw_arm(body: _BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarr
         if hang:
             body.add_capsules([kp.xy[s_] + 0.15 * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
     if kp.seen(s_) and kp.seen(e_):
-        start = kp.xy[s_] + 0.15 * (kp.xy[e_] - kp.xy[s_])
+        start = kp.xy[s_] + ARM_START * (kp.xy[e_] - kp.xy[s_])
         pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else _off_frame(start, kp.xy[e_], body.frame,
                                                                                  body.background))
         radii = [sw * x for x in ARM_RADII]
