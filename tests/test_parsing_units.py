@@ -443,3 +443,20 @@ def test_the_neck_in_the_heads_shade_is_skin_and_a_brown_collar_is_not():
         labels[name] = parse[band]
     assert np.mean(labels["shaded"] == Label.NECK) > 0.8, np.unique(labels["shaded"], return_counts=True)
     assert np.mean(labels["brown"] == Label.NECK) < 0.2, np.unique(labels["brown"], return_counts=True)
+
+
+def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
+    """A bare arm's round top is the shoulder's (an arm begun lower hung from nothing beside a
+    sleeveless top); under a sleeve the arm begins lower, so it never peeks out above the sleeve."""
+    from tryon.engines.warp.compose import body_shape
+
+    kp = _keypoints()
+    sw = JOINTS[J.L_SHOULDER][0] - JOINTS[J.R_SHOULDER][0]
+    shoulder_y = JOINTS[J.R_SHOULDER][1]
+    tops = {}
+    for bare in (False, True):
+        arms, _ = body_shape(kp, ("arms",), (SIZE[1], SIZE[0]), bare_arms=bare)
+        tops[bare] = np.flatnonzero(arms[:, : JOINTS[J.R_SHOULDER][0] + 1].any(axis=1)).min()
+    assert tops[True] < tops[False]
+    assert shoulder_y - 0.1 * sw < tops[True] < shoulder_y - 0.03 * sw, (tops, shoulder_y, sw)
+    assert tops[False] > shoulder_y - 0.03 * sw, (tops, shoulder_y)

@@ -28,11 +28,14 @@ from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label
 #: Radii of a synthesised arm (top of the upper arm, elbow, wrist, hand) as shares of the
 #: shoulder-joint distance; the median bare forearm in the evalset is 0.17 of it across.
 ARM_RADII = (0.12, 0.1, 0.075, 0.07)
-#: Where a synthesised arm begins, as a share of the way from the shoulder joint to the elbow: its
-#: round top is then the shoulder's, about 0.07 of the shoulder distance above the joint (from 0.15
-#: of the way, a bare arm under a sleeveless top hung from nothing, with background where the
-#: shoulder should be; from the joint, the shoulder rose too high, where the photos show background).
-ARM_START = 0.06
+#: Where a synthesised arm begins, as a share of the way from the shoulder joint to the elbow:
+#: under a sleeve a little below the joint (the sleeve's cap is the shoulder: an arm begun higher
+#: peeked out above a tee's shoulders); a bare arm (a sleeveless garment) higher, so that its round
+#: top is the shoulder's, about 0.07 of the shoulder distance above the joint (from 0.15 it hung
+#: from nothing, with background where the shoulder should be; from the joint, the shoulder rose
+#: where the photos show background).
+ARM_START = 0.15
+BARE_ARM_START = 0.06
 
 
 #: How far (share of the photo's height) from the old garment's parsed outline the background is
@@ -320,6 +323,7 @@ class _BodyDrawing:
     background: np.ndarray | None
     inside: np.ndarray
     ratio: np.ndarray
+    arm_start: float = ARM_START
 
     def add_capsules(self, pts: list[np.ndarray], radii: list[float]) -> np.ndarray:
         """Tapered capsules along ``pts`` (a radius per point) added; their own shading term returned."""
@@ -345,18 +349,20 @@ class _BodyDrawing:
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                ends: dict[int, tuple[np.ndarray, float]] | None = None,
                chin: np.ndarray | None = None, frame: Frame | None = None,
-               background: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               background: np.ndarray | None = None, bare_arms: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and a
     round-shading term (0 on a limb's axis, 1 at its edge). ``ends`` (from ``arm_ends`` and
     ``leg_ends``) fixes where and how wide a forearm or a leg ends; the neck runs up to ``chin``
     (from ``chin_point``) when given, else towards the nose. ``frame``: the whole picture when
     ``shape`` is a crop of it; limbs and a torso that it cuts off run on past its edges, unless
-    the photo shows ``background`` (a mask) where they would run."""
+    the photo shows ``background`` (a mask) where they would run. ``bare_arms``: no sleeve covers
+    the shoulders (the arms begin at :data:`BARE_ARM_START`)."""
     h, w = shape
     frame = frame or (0.0, 0.0, float(w), float(h))
     shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])) if shoulders else 0.25 * w
-    body = _BodyDrawing(kp, sw, frame, background, np.zeros((h, w), bool), np.full((h, w), 2.0, np.float32))
+    body = _BodyDrawing(kp, sw, frame, background, np.zeros((h, w), bool), np.full((h, w), 2.0, np.float32),
+                        BARE_ARM_START if bare_arms else ARM_START)
     ends = ends or {}
     if "arms" in parts:
         for arm in (R_ARM, L_ARM):
@@ -385,7 +391,7 @@ def _draw_arm(body: _BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarr
         if hang:
             body.add_capsules([kp.xy[s_] + 0.15 * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
     if kp.seen(s_) and kp.seen(e_):
-        start = kp.xy[s_] + ARM_START * (kp.xy[e_] - kp.xy[s_])
+        start = kp.xy[s_] + body.arm_start * (kp.xy[e_] - kp.xy[s_])
         pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else _off_frame(start, kp.xy[e_], body.frame,
                                                                                  body.background))
         radii = [sw * x for x in ARM_RADII]
@@ -690,7 +696,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if "legs" in parts:
         ends |= leg_ends(kp, parse, readable, region)
     face = (parse == Label.FACE) & readable
-    body, ratio = body_shape(kp, parts, (h, w), ends, chin_point(face), frame, seen_background)
+    bare_arms = not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER
+    body, ratio = body_shape(kp, parts, (h, w), ends, chin_point(face), frame, seen_background, bare_arms)
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body &= ~seen_background
@@ -731,8 +738,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if category != Category.LOWER:
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
     arms = np.zeros((h, w), bool)
-    if not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER:
-        arms, _ = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background)
+    if bare_arms:
+        arms, _ = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True)
         arms = (arms & ~seen_background) | real_arms
     out = _over(out, skin_rgb, skin_alpha * ~arms)
     if category == Category.UPPER:
