@@ -423,28 +423,6 @@ def test_light_is_read_off_a_lit_plain_garment_but_not_off_a_black_one():
     assert steps.max() < 0.03, steps.round(3)
 
 
-def test_the_neck_in_the_heads_shade_is_skin_and_a_brown_collar_is_not():
-    """Under the jaw the neck is in the head's shade: darker and more saturated than the lit face,
-    of the same hue. It is neck, not the garment (a try-on replaced it by a pale patch); a dark
-    brown collar there, of a skin-like hue but far darker, stays the garment."""
-    img, person, face = _person()
-    lab = cv2.cvtColor(np.uint8([[SKIN]]), cv2.COLOR_RGB2LAB)[0, 0].astype(float)
-    ab = lab[1:] - 128
-    shaded_lab = np.array([lab[0] - 70, *(128 + 1.6 * ab)]).clip(0, 255).astype(np.uint8)
-    shaded = cv2.cvtColor(shaded_lab[None, None], cv2.COLOR_LAB2RGB)[0, 0]
-    band = np.zeros(person.shape, bool)
-    band[91:100, 110:131] = True  # the neck just under the chin (the face ends at 90)
-    band &= _colour(img, SKIN)
-    labels = {}
-    for name, colour in (("shaded", shaded), ("brown", np.array(BROWN, np.uint8))):
-        drawn = img.copy()
-        drawn[band] = colour
-        parse = GeometricParser()(drawn, person, _keypoints(), face)
-        labels[name] = parse[band]
-    assert np.mean(labels["shaded"] == Label.NECK) > 0.8, np.unique(labels["shaded"], return_counts=True)
-    assert np.mean(labels["brown"] == Label.NECK) < 0.2, np.unique(labels["brown"], return_counts=True)
-
-
 def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
     """A bare arm's round top is the shoulder's (an arm begun lower hung from nothing beside a
     sleeveless top); under a sleeve the arm begins lower, so it never peeks out above the sleeve."""

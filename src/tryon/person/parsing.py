@@ -238,17 +238,6 @@ class SkinParams:
     distal_d2: float = 25.0
     #: The limbs' own tone is learned only from more skin pixels than this on the distal parts...
     min_limb_pixels: int = 50
-    #: The neck in the head's shade (``_shaded_neck``): the lower part of the nose-to-neck-joint
-    #: line (its shares), within ``neck_reach`` shoulder distances; the largest hue turn (degrees)
-    #: and chroma (times the face's) shade gives skin there, and how much darker. Set with margins on
-    #: one photo (checking half, OOTDiffusion__01861_00: the shaded neck turns by 2 degrees, is 1.7
-    #: times as saturated and 77 darker than the face's model); the parse's scores on both halves
-    #: stayed the same (benchmarks/analysis.py).
-    neck_span: tuple[float, float] = (0.3, 0.75)
-    neck_reach: float = 0.15
-    shade_hue_deg: float = 8.0
-    shade_chroma: float = 2.0
-    shade_darker_by: int = 100  # deeper than ``darker_by``: the jaw's shadow is deep
     #: ...and used only if it is itself within this d2 of the face's model (still a skin tone:
     #: trousers over the shins must not become "skin").
     limb_tone_d2: float = 9.0
@@ -590,29 +579,7 @@ class GeometricParser:
         samples = self._skin_samples(lab, fg, face, s, face_mask, body)
         skin, mean, inv = self._face_tone_skin(lab, fg, samples, distal_zone)
         skin |= self._limb_tone_skin(lab, fg, skin & distal_zone & ~face_mask, limb_zone, mean, inv)
-        skin |= self._shaded_neck(lab, fg & ~face_mask, mean, samples, body)
         return self._smooth_skin(lab, fg, skin)
-
-    def _shaded_neck(self, lab: np.ndarray, fg: np.ndarray, mean: np.ndarray, samples: np.ndarray,
-                     body: _Body) -> np.ndarray:
-        """The neck under the jaw, in the head's shade: darker than the face and more saturated
-        (shade keeps skin's hue and deepens its colour), beyond the chroma model's reach; it was
-        parsed as the garment, and a try-on replaced it by a pale patch. Skin there has the face's
-        hue, up to ``shade_chroma`` times its chroma, and is no lighter than the face (down to
-        ``shade_darker_by`` darker)."""
-        p = self.params.skin
-        near = _segments_distance(fg.shape, body.stretches(((J.NOSE, J.NECK),), *p.neck_span))
-        zone = fg & (near < p.neck_reach * body.shoulder_width)
-        if not zone.any():
-            return zone
-        a, b = lab[..., 1] - 128.0, lab[..., 2] - 128.0
-        hue0 = np.degrees(np.arctan2(mean[1] - 128.0, mean[0] - 128.0))
-        chroma0 = float(np.hypot(mean[0] - 128.0, mean[1] - 128.0))
-        turn = np.abs((np.degrees(np.arctan2(b, a)) - hue0 + 180.0) % 360.0 - 180.0)
-        chroma = np.hypot(a, b)
-        l_med = float(np.median(samples[:, 0]))
-        return (zone & (turn < p.shade_hue_deg) & (chroma >= chroma0) & (chroma < p.shade_chroma * chroma0)
-                & (lab[..., 0] < l_med) & (lab[..., 0] > l_med - p.shade_darker_by))
 
     def _skin_samples(self, lab: np.ndarray, fg: np.ndarray, face: Face | None, s: float, face_mask: np.ndarray,
                       body: _Body) -> np.ndarray:
