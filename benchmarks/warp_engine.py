@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from machine import reference_seconds
 from tryon.data.evalset import Evalset, find_evalset
 from tryon.engines import get_engine
 from tryon.engines.base import MASK_GREY
@@ -62,10 +63,13 @@ def bench_speed(ev: Evalset, engine) -> None:
             continue
         for k, v in res.timings.items():
             stages.setdefault(k, []).append(v)
-    print(f"speed at 768x1024, models loaded, {len(stages.get('total', []))} try-ons (median ms):")
+    reference = reference_seconds()
+    print(f"speed at 768x1024, models loaded, {len(stages.get('total', []))} try-ons (median ms; in units of "
+          f"this process's reference workload, benchmarks/machine.py: {1000 * reference:.1f} ms now):")
     for k, v in stages.items():
-        print(f"  {k:9s} {1000 * np.median(v):7.1f}")
-    print(f"  => {np.median(stages['total']):.3f} s per try-on end to end (target <= 0.5 s)")
+        print(f"  {k:9s} {1000 * np.median(v):7.1f}  ({np.median(v) / reference:5.1f} x reference)")
+    print(f"  => {np.median(stages['total']):.3f} s per try-on end to end (target <= 0.5 s), "
+          f"{np.median(stages['total']) / reference:.1f} x the reference workload")
 
 
 def sheet(ev: Evalset, engine, path: str, half: str | None = None, count: int = 9, seed: int = 0) -> None:
