@@ -438,3 +438,30 @@ def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
     assert tops[True] < tops[False]
     assert shoulder_y - 0.1 * sw < tops[True] < shoulder_y - 0.03 * sw, (tops, shoulder_y, sw)
     assert tops[False] > shoulder_y - 0.03 * sw, (tops, shoulder_y)
+
+
+def test_the_neck_in_the_heads_shade_is_kept_even_where_parsed_as_the_garment():
+    """Under the jaw the neck is in the head's shade: darker and more saturated than the lit face,
+    of the same hue, and often parsed as the garment. A try-on keeps it (it drew a pale patch of
+    synthesised skin there); a dark brown collar parsed the same way is replaced."""
+    from tryon.category import Category
+    from tryon.engines.warp.compose import ComposeOptions, compose
+
+    img, _, face = _person()
+    parse, kp = _parse(), _keypoints()
+    lab = cv2.cvtColor(np.uint8([[SKIN]]), cv2.COLOR_RGB2LAB)[0, 0].astype(float)
+    shaded_lab = np.array([lab[0] - 70, *(128 + 1.6 * (lab[1:] - 128))]).clip(0, 255).astype(np.uint8)
+    shaded = cv2.cvtColor(shaded_lab[None, None], cv2.COLOR_LAB2RGB)[0, 0]
+    band = np.zeros(parse.shape, bool)
+    band[91:100, 112:129] = True  # the neck just under the chin (the face ends at 90)
+    region = np.isin(parse, (Label.UPPER_CLOTHES,)) | band
+    kept = {}
+    for name, colour in (("shaded", shaded), ("brown", np.array(BROWN, np.uint8))):
+        drawn = img.copy()
+        drawn[band] = colour
+        labels = parse.copy()
+        labels[band] = Label.UPPER_CLOTHES
+        out = compose(drawn, region, np.ones(region.shape, bool), [], labels, kp, Category.UPPER,
+                      ComposeOptions(), face)
+        kept[name] = np.mean(np.abs(out[band].astype(int) - colour.astype(int)).max(axis=1) <= 8)
+    assert kept["shaded"] > 0.8 and kept["brown"] < 0.2, kept
