@@ -389,7 +389,7 @@ def _draw_arm(body: _BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarr
         upper = _down(kp) * UPPER_ARM * sw
         hang = _off_frame(kp.xy[s_] - upper, kp.xy[s_], body.frame, body.background)
         if hang:
-            body.add_capsules([kp.xy[s_] + 0.15 * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
+            body.add_capsules([kp.xy[s_] + ARM_START * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
     if kp.seen(s_) and kp.seen(e_):
         start = kp.xy[s_] + body.arm_start * (kp.xy[e_] - kp.xy[s_])
         pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else _off_frame(start, kp.xy[e_], body.frame,
@@ -708,7 +708,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         ends |= leg_ends(kp, parse, readable, region)
     face = (parse == Label.FACE) & readable
     bare_arms = not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER
-    body, ratio = body_shape(kp, parts, (h, w), ends, chin_point(face), frame, seen_background, bare_arms)
+    chin = chin_point(face)
+    body, ratio = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms)
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body &= ~seen_background
@@ -728,7 +729,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # slim one is not a straight tube.
     real_arms = of_labels(parse, ARMS) & readable
     real_skin = real_arms | (of_labels(parse, LEGS + (Label.NECK,)) & readable)
-    real_skin |= _shaded_neck(image, face, kp, skin) & readable
+    real_skin |= _shaded_neck(image, face, chin, kp, skin) & readable
     if light is not None:
         skin_rgb += light.texture((h, w))[..., None]  # and its grain
     # Faded in from the real skin's outline over a few pixels: the parse's outline is coarse (a
@@ -789,18 +790,19 @@ def _replaced(category: Category) -> tuple[Label, ...]:
     return LOWER_GARMENT if category == Category.LOWER else UPPER_GARMENT
 
 
-def _shaded_neck(image: np.ndarray, face: np.ndarray, kp: Keypoints, skin: np.ndarray) -> np.ndarray:
+def _shaded_neck(image: np.ndarray, face: np.ndarray, chin: np.ndarray | None, kp: Keypoints,
+                 skin: np.ndarray) -> np.ndarray:
     """The neck just under the jaw where the head shades it (a mask), whatever the parse says.
 
     Shade keeps skin's hue and deepens its colour: darker and more saturated than the lit ``skin``
     colour, it is often parsed as the garment, and the engine drew a pale patch of synthesised skin
     over it. Here it is what it is: pixels of the lit skin's hue (within ``SHADE_HUE``), from its
     chroma up to ``SHADE_CHROMA`` times it, and no lighter than it (down to ``SHADE_DARKER`` darker),
-    below the jaw and within ``SHADE_NECK_DROP`` of the jaw-to-shoulder drop, beside the chin."""
+    below the jaw and within ``SHADE_NECK_DROP`` of the jaw-to-shoulder drop, beside the ``chin``
+    (:func:`chin_point` of the ``face`` mask)."""
     h, w = face.shape
     out = np.zeros((h, w), bool)
     cols = np.flatnonzero(face.any(axis=0))
-    chin = chin_point(face)
     if len(cols) < 3 or chin is None or not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return out
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
@@ -818,9 +820,14 @@ def _shaded_neck(image: np.ndarray, face: np.ndarray, kp: Keypoints, skin: np.nd
     chroma, chroma0 = np.hypot(a, b), float(np.hypot(ra, rb))
     shaded = ((turn < SHADE_HUE) & (chroma >= chroma0) & (chroma < SHADE_CHROMA * chroma0)
               & (lab[..., 0] <= ref[0]) & (lab[..., 0] > ref[0] - SHADE_DARKER))
-    below_jaw = np.arange(y0, y1)[:, None] > (h - 1 - np.argmax(face[::-1, x0:x1], axis=0))[None, :]
+    below_jaw = np.arange(y0, y1)[:, None] > _jaw(face[:, x0:x1])[None, :]
     out[y0:y1, x0:x1] = shaded & below_jaw & ~face[y0:y1, x0:x1]
     return out
+
+
+def _jaw(face: np.ndarray) -> np.ndarray:
+    """The lowest row of the ``face`` mask in each column (0 where a column has none)."""
+    return face.shape[0] - 1 - np.argmax(face[::-1], axis=0)
 
 
 def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
@@ -832,7 +839,7 @@ def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
     cols = np.flatnonzero(face.any(axis=0))
     if len(cols) < 3 or not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return gain
-    jaw = h - 1 - np.argmax(face[::-1, cols], axis=0)  # the lowest face pixel of each column
+    jaw = _jaw(face[:, cols])
     drop = max(min(kp.xy[J.R_SHOULDER][1], kp.xy[J.L_SHOULDER][1]) - float(np.median(jaw)), 4.0)
     below = np.arange(h, dtype=np.float32)[:, None] - jaw[None, :]
     shade = np.where(below > 0, CHIN_SHADOW * np.exp(-below / (0.25 * drop)), 0.0)
