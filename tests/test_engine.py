@@ -102,6 +102,68 @@ def test_a_top_on_a_dress_wearer_keeps_the_skirt(evalset, engine, person_analysi
     assert (result.image[kept] == analysis.image[kept]).all()
 
 
+def test_a_short_top_on_a_dress_wearer_shows_the_dress_under_it(evalset, engine, person_analysis):
+    """A cropped top on a woman in a black button-front dress: between the top's hem and the
+    skirt, the photo's own dress shows (its buttons, its folds), not a smooth fill of its colour
+    (a dark brown slab) or a bare midriff: 41 grey levels off on average."""
+    from tryon.person.parsing import Label
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("OOTDiffusion__052472_0.jpg"))
+    analysis = person_analysis(person.path)
+    garment = next(e for e in evalset.of_kind("garment", "upper") if e.file.endswith("OOTDiffusion__10297_00.jpg"))
+    result = engine.run(person.path, garment.path, "upper", person_analysis=analysis)
+    top = result.layers["warped-mask"] > 0
+    hem = int(np.nonzero(top.any(axis=1))[0].max())
+    shown = (analysis.parse == Label.DRESS) & (result.region > 0) & ~top
+    shown[:hem + 5] = False
+    assert shown.sum() > 0.005 * shown.size  # the top is shorter than the dress's bodice
+    gap = np.abs(result.image[shown].astype(float) - analysis.image[shown].astype(float)).mean()
+    assert gap < 4, gap
+
+
+def test_trousers_on_a_dress_wearer_meet_the_bodice(evalset, engine, person_analysis):
+    """Trousers tried on a woman in a dress: the dress above its waist stays, as a top, down to the
+    new waistband. (The mask's margin took its last rows, and the band between it and the
+    waistband was drawn as two flat skin bumps over background.)"""
+    from tryon.person.agnostic import skirt_of_dress
+    from tryon.person.parsing import Label
+
+    person = next(e for e in evalset.of_kind("person") if "mison407622250d" in e.file)
+    analysis = person_analysis(person.path)
+    garment = next(e for e in evalset.of_kind("garment", "lower") if e.file.endswith("051988_1.jpg"))
+    result = engine.run(person.path, garment.path, "lower", person_analysis=analysis)
+    kp = analysis.keypoints
+    bodice = (analysis.parse == Label.DRESS) & ~skirt_of_dress(analysis.parse, kp)
+    assert bodice.mean() > 0.05  # she does wear a dress
+    assert not (result.region > 0)[bodice].any()
+    assert (result.image[bodice] == analysis.image[bodice]).all()
+    # Below the bodice, between the hips: the new trousers at once, not a band of anything else.
+    trousers = result.layers["warped-mask"] > 0
+    lo, hi = sorted(int(kp.xy[j][0]) for j in (9, 12))
+    bottom = int(np.nonzero(bodice[:, lo:hi].any(axis=1))[0].max())
+    band = slice(bottom + 1, bottom + 1 + int(0.03 * bodice.shape[0]))
+    assert (trousers | bodice)[band, lo:hi].mean() > 0.95
+
+
+@pytest.mark.parametrize("person_file", ["MEN-Tees_Tanks-id_00007466", "OOTDiffusion__051482_0"])
+def test_full_length_trousers_end_at_the_feet(evalset, engine, person_analysis, person_file):
+    """Wide full-length trousers on people standing with their feet in the photo: each leg ends
+    just below the ankle, where the shoe begins, not over the feet (they were drawn past the
+    soles, the shoes pasted over them), and not above the ankle either."""
+    person = next(e for e in evalset.of_kind("person") if person_file in e.file)
+    analysis = person_analysis(person.path)
+    garment = next(e for e in evalset.of_kind("garment", "lower") if e.file.endswith("051515_1.jpg"))
+    result = engine.run(person.path, garment.path, "lower", person_analysis=analysis)
+    trousers = result.layers["warped-mask"] > 0
+    kp = analysis.keypoints
+    for knee, ankle in ((10, 11), (13, 14)):
+        shin = float(np.linalg.norm(kp.xy[ankle] - kp.xy[knee]))
+        x, y = kp.xy[ankle].astype(int)
+        near = trousers[:, max(0, int(x - 0.3 * shin)):int(x + 0.3 * shin)]
+        hem = np.nonzero(near.any(axis=1))[0].max()
+        assert y - 0.1 * shin < hem < y + 0.2 * shin, (ankle, hem, y, shin)
+
+
 def test_bare_arms_the_photo_shows_are_kept_under_a_sleeveless_dress(evalset, engine, person_analysis):
     """A sleeveless dress on a woman in a sleeveless dress, her arms bent behind her back: the
     arms the photo shows stay the photo's. They were redrawn as straight capsules from the

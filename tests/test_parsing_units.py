@@ -61,6 +61,37 @@ def test_polyline_coordinates_round_trip():
     assert polyline_points(line, np.array([50.0]), np.array([5.0]))[0] == pytest.approx((60.0, 25.0))
 
 
+def test_a_trouser_leg_ends_at_the_feet_and_shorts_keep_their_length():
+    """A trouser leg longer than the leg it is laid on is laid shorter (at most HEM_SQUEEZE) and cut
+    below the feet; a short one (shorts) and a leg whose ankle the photo does not show keep their
+    scale and every pixel."""
+    from tryon.engines.warp import fit
+
+    xy = np.zeros((25, 2), np.float32)
+    conf = np.zeros(25, np.float32)
+    for joint, point in ((Joint.R_HIP, (100, 400)), (Joint.R_KNEE, (100, 600)), (Joint.R_ANKLE, (100, 800))):
+        xy[joint], conf[joint] = point, 1.0
+    kp = Keypoints(xy, conf, 400, 1000)
+    side = fit._Side((Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST), (Joint.R_HIP, Joint.R_KNEE, Joint.R_ANKLE))
+    limb = np.array([[100.0, 450.0], [100.0, 600.0], [100.0, 800.0], [100.0, 850.0]])
+    floor = 350 + fit.HEM_BELOW_ANKLE * 200  # the crotch to just below the ankle
+    leg = np.zeros((900, 300), bool)
+    leg[100:900, 50:150] = True  # 800 px from the crotch (row 100) down
+    axis = (np.array([100.0, 100.0]), np.array([100.0, 899.0]))
+    along, cut = fit._to_the_feet(kp, side, limb, leg, axis, scale=1.0)
+    assert along == pytest.approx(fit.HEM_SQUEEZE)
+    hem = np.nonzero(cut.any(axis=1))[0].max()
+    assert (hem - 100) * along == pytest.approx(floor, abs=1.0)
+    # Slightly long: squeezed to the feet, nothing cut.
+    along, cut = fit._to_the_feet(kp, side, limb, leg, axis, scale=1.05 * floor / 799)
+    assert along == pytest.approx(floor / 799) and (cut == leg).all()
+    # Shorts, and a photo cut off above the ankles: as they were.
+    assert fit._to_the_feet(kp, side, limb, leg, axis, scale=0.3)[0] == 0.3
+    kp.confidence[Joint.R_ANKLE] = 0.0
+    along, cut = fit._to_the_feet(kp, side, limb[:3], leg, axis, scale=1.0)
+    assert along == 1.0 and (cut == leg).all()
+
+
 def test_push_pull_fills_holes_from_the_known_pixels():
     h, w = 64, 96
     ramp = np.broadcast_to(np.linspace(0, 255, w, dtype=np.float32)[None, :, None], (h, w, 3)).copy()

@@ -159,5 +159,8 @@ def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str)
     if category == Category.UPPER:
         protect |= of_labels(parse, LOWER_GARMENT + LEGS) | skirt_of_dress(parse, keypoints)
     if category == Category.LOWER:
-        protect |= of_labels(parse, (Label.UPPER_CLOTHES, Label.COAT) + ARMS)
+        # A dress worn now keeps its bodice over new trousers or a skirt: the mask's margin would
+        # otherwise eat its last rows, and skin was drawn in the band between it and the waistband.
+        bodice = (parse == Label.DRESS) & ~skirt_of_dress(parse, keypoints)
+        protect |= of_labels(parse, (Label.UPPER_CLOTHES, Label.COAT) + ARMS) | bodice
     return protect

@@ -93,8 +93,10 @@ def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float
 
 def parts_for(category: Category, region: np.ndarray | None = None, kp: Keypoints | None = None) -> tuple[str, ...]:
     """Body parts that may show bare in the region. A top that replaces a dress leaves the legs
-    the dress covered: when the region reaches well below the hips, legs are part of it too."""
-    parts = {Category.UPPER: ("arms", "torso"), Category.LOWER: ("legs",),
+    the dress covered: when the region reaches well below the hips, legs are part of it too. A
+    lower garment worn lower than the one it replaces bares the waist above it: the torso's lower
+    part (the region keeps to that band), not the round tops of the thighs."""
+    parts = {Category.UPPER: ("arms", "torso"), Category.LOWER: ("torso", "legs"),
              Category.DRESS: ("arms", "torso", "legs")}[category]
     if category == Category.UPPER and region is not None and kp is not None and all(
             kp.seen(j) for j in (J.R_SHOULDER, J.L_SHOULDER, J.R_HIP, J.L_HIP)):
@@ -864,13 +866,23 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     hip = min(kp.xy[J.R_HIP][1], kp.xy[J.L_HIP][1])
     waist = hip - 0.1 * torso
     pelvis, _ = body_shape(kp, ("legs",), (h, w), frame=frame)
+    dress = False
     if kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
         # The torso's outline below the waist too, not just the thighs' round tops: a straight waistband.
         pelvis |= _torso_mask(kp, (kp.xy[J.R_HIP], kp.xy[J.L_HIP]), (h, w))
-        if skirt.sum() >= 0.5 * source.sum():
+        dress = bool(skirt.sum() >= 0.5 * source.sum())
+        if dress:
             waist = hip - (1.0 - DRESS_SHOWS_FROM) * torso
-    zone = pelvis & region & (np.arange(h)[:, None] > waist)
+    # Not cut to the region: a fade at its edge would mix in what lies under the fill there (the
+    # edge itself is the composite's business, which keeps the photo outside the region).
+    zone = pelvis & (np.arange(h)[:, None] > waist)
     fill = background_plate(image, ~source)
+    if dress:
+        # The dress the photo shows there is the dress under the new top: its own pixels, folds
+        # and print, as wide as it is (not a smooth fill of its colour: a flat slab).
+        bodice = (parse == Label.DRESS) & readable & region & (np.arange(h)[:, None] > waist)
+        fill[bodice] = image[bodice]
+        zone |= bodice
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
 
 

@@ -437,6 +437,14 @@ def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.nd
 #: How far above the hip joints a lower garment's waistband sits by default, as a share of the
 #: torso's length (the person's own waist, where the photo shows it, may raise it: :class:`Body`).
 WAISTBAND_LIFT = 0.08
+#: Full-length trousers end at the feet, not beyond them. A leg longer, at the waist's scale, than
+#: the person's leg down to HEM_BELOW_ANKLE of the shin below the ankle joint (about the top of
+#: the heel; the shoe hides the rest) is laid up to HEM_SQUEEZE shorter along the leg (its hem
+#: band kept; a pattern a tenth or so shorter reads as the same pattern), and what still reaches
+#: below the feet is cut off (the break of the trousers, hidden behind the shoes). Legs that end
+#: above the feet (cropped trousers, shorts) keep their length.
+HEM_BELOW_ANKLE = 0.12
+HEM_SQUEEZE = 0.85
 
 
 def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
@@ -490,11 +498,33 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
                 raise PoseError("the person's knees must be visible to dress them in trousers")
             width_g = top_e[1] - top_e[0]
             reach = 0.9 * width_g * scale
-            layers.append(limb_layer(name, g.image, half, (top_g, bottom_g), limb, scale, reach, size))
+            along, half = _to_the_feet(kp, side, limb, half, (top_g, bottom_g), scale)
+            layers.append(limb_layer(name, g.image, half, (top_g, bottom_g), limb, along, reach, size,
+                                     across_scale=scale))
         return layers
 
     # Skirt: row by row from the waist, at least as wide as the hips and the legs below them.
     return [body_layer("skirt", g.image, mask, frame, need, size)]
+
+
+def _to_the_feet(kp: Keypoints, side: _Side, limb: np.ndarray, leg: np.ndarray, axis_g: tuple[np.ndarray, np.ndarray],
+                 scale: float) -> tuple[float, np.ndarray]:
+    """The scale along the leg and the part of the garment's ``leg`` to lay along ``limb`` (start,
+    knee, ankle, ...) so that its hem ends at the feet (HEM_BELOW_ANKLE, HEM_SQUEEZE); as they are
+    where the photo does not show the ankle or the leg is short enough."""
+    knee, ankle = side.leg[1], side.leg[2]
+    length_g = float(np.linalg.norm(axis_g[1] - axis_g[0]))
+    if not kp.seen(ankle) or length_g < 1.0:
+        return scale, leg
+    floor = _length(limb[:3]) + HEM_BELOW_ANKLE * float(np.linalg.norm(kp.xy[ankle] - kp.xy[knee]))
+    if length_g * scale <= floor:
+        return scale, leg
+    along = max(floor / length_g, HEM_SQUEEZE * scale)
+    # Cut square to the leg's axis where the squeezed leg reaches the feet.
+    d = (axis_g[1] - axis_g[0]) / length_g
+    rows, cols = np.indices(leg.shape)
+    reach_g = (cols - axis_g[0][0]) * d[0] + (rows - axis_g[0][1]) * d[1]
+    return along, leg & (reach_g <= floor / along)
 
 
 def fit_garment(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
