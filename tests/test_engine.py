@@ -493,6 +493,28 @@ def test_rebuilt_forearms_have_the_skin_tone_of_the_photo(evalset, engine, pair_
 
 
 
+def test_a_rebuilt_forearm_meets_the_hand_in_its_tone(evalset, engine, person_analysis):
+    """A short-sleeved tee on a woman whose long sleeves reached her hands, which the photo shows:
+    at the wrist the rebuilt forearm has the tone of the hand below it, not the lighter, pinker
+    tone of her made-up face (24 apart in Lab, averaged over both wrists)."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("Leffa__14092_00_person.jpg"))
+    analysis = person_analysis(person.path)
+    garment = next(e for e in evalset.of_kind("garment") if "24083449_54173465" in e.file)
+    result = engine.run(person.path, garment.path, "upper", person_analysis=analysis)
+    kp, region = analysis.keypoints, result.region > 0
+    rows, cols = np.indices(region.shape)
+    steps = []
+    for elbow, wrist in ((3, 4), (6, 7)):
+        x, y = kp.xy[wrist].astype(int)
+        assert region[y, x]  # the wrist was in the sleeve: rebuilt
+        near = np.hypot(cols - x, rows - y) < 0.5 * np.linalg.norm(kp.xy[wrist] - kp.xy[elbow])
+        hand = np.isin(analysis.parse, (14, 15)) & ~region & near
+        assert hand.sum() > 200
+        tone = np.median(_lab(analysis.image[hand]), axis=0)
+        steps.append(np.linalg.norm(_lab(result.image[y - 2:y + 3, x - 2:x + 3]).mean(axis=0) - tone))
+    assert np.mean(steps) < 10, steps
+
+
 def test_a_rebuilt_neck_rises_to_the_chin_of_a_turned_head(evalset, engine):
     """OOTDiffusion 01008_00 turns her head: her nose is well to the side of her neck. The rebuilt
     neck goes up to her chin, so the background beside her neck stays as the photo shows it

@@ -153,6 +153,56 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     return ends
 
 
+#: The share of a rebuilt forearm, nearest the wrist, over which its colour turns from the lit
+#: skin's (the face's) to that of the hand the photo shows: the two meet without a step (the face
+#: is often lighter and pinker than the hands, made up and in front light). A look, not a fit:
+#: the middle of the forearm keeps the lit skin's colour (tests/test_engine.py measures it there).
+HAND_BLEND = 0.35
+#: How far from the wrist joint the hand's pixels are looked for, as a share of the forearm.
+HAND_REACH = 0.5
+
+
+def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: Keypoints,
+                skin: np.ndarray) -> np.ndarray:
+    """What to add to the lit ``skin`` colour (H, W, 3, or zeros to broadcast) so that each rebuilt
+    forearm takes the tone of the hand the photo shows (arm skin in ``visible`` near the wrist)
+    over its last HAND_BLEND, and keeps it beyond the wrist; a hand shown by under 50 lit pixels
+    changes nothing."""
+    h, w = parse.shape
+    out = np.zeros((1, 1, 3), np.float32)
+    for elbow, wrist in FOREARMS:
+        if not (kp.seen(elbow) and kp.seen(wrist)):
+            continue
+        e, d = kp.xy[elbow].astype(np.float64), (kp.xy[wrist] - kp.xy[elbow]).astype(np.float64)
+        length = float(np.linalg.norm(d))
+        if length < 1:
+            continue
+        r = int(np.ceil(HAND_REACH * length))
+        x0, y0 = max(0, int(kp.xy[wrist][0]) - r), max(0, int(kp.xy[wrist][1]) - r)
+        x1, y1 = min(w, int(kp.xy[wrist][0]) + r + 1), min(h, int(kp.xy[wrist][1]) + r + 1)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        # The hand's interior: its outline mixes it with what lies behind it.
+        hand = (visible & of_labels(parse, ARMS))[y0:y1, x0:x1].astype(np.uint8)
+        tone = _lit_skin(image[y0:y1, x0:x1], cv2.erode(hand, np.ones((3, 3), np.uint8)) > 0)
+        if tone is None:
+            continue
+        d /= length
+        # Worked out in the box that holds the blend and the hand only.
+        r = int(np.ceil(np.hypot(max(HAND_BLEND, HAND_REACH), HAND_REACH) * length))
+        x0, y0 = max(0, int(kp.xy[wrist][0]) - r), max(0, int(kp.xy[wrist][1]) - r)
+        x1, y1 = min(w, int(kp.xy[wrist][0]) + r + 1), min(h, int(kp.xy[wrist][1]) + r + 1)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        along = ((xs - e[0]) * d[0] + (ys - e[1]) * d[1]) / length
+        across = np.abs((xs - e[0]) * -d[1] + (ys - e[1]) * d[0]) / length
+        share = np.clip((along - (1.0 - HAND_BLEND)) / HAND_BLEND, 0.0, 1.0)
+        share *= (across < HAND_REACH) & (along < 1.0 + HAND_REACH)
+        if out.shape[0] == 1:
+            out = np.zeros((h, w, 3), np.float32)
+        out[y0:y1, x0:x1] += (tone - skin).astype(np.float32)[None, None, :] * share[..., None]
+    return out
+
+
 #: A bare leg's radii as shares of the hip joints' distance, at the hip joint, mid-thigh, the
 #: knee, the calf (three tenths down the shin) and the ankle. Bare legs in the evalset's studio
 #: photos measure (medians across): 0.8 mid-thigh, 0.57 at the knee, 0.58 at the calf, 0.42
@@ -721,6 +771,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         legs, _ = body_shape(kp, ("legs",), (h, w), ends, frame=frame)
         share = _soft(legs, 0.01 * full_height)
         colour = colour + (leg_skin - skin)[None, None, :] * share[..., None]
+    colour = colour + _hand_tones(image, parse, readable & ~region, kp, skin)
     shade = round_shade * _chin_shadow(face, kp)
     if light is not None:
         # The photo's own light across the body: flat colour reads as plastic.
