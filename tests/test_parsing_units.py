@@ -405,8 +405,9 @@ def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():
 
 
 def test_a_dress_worn_now_shows_under_a_shorter_new_top():
-    """A new top shorter than the bodice of the dress worn now: the dress shows under it from below
-    the bust (the top worn over the dress), not bare skin; trousers worn now show from the waist."""
+    """A new top shorter than the bodice of the dress worn now: the dress (blue all over) shows
+    under it from below the bust (the top worn over the dress), not bare skin; trousers worn now
+    show from the waist."""
     from tryon.engines.warp.compose import DRESS_SHOWS_FROM, _trousers_below
 
     img, _, _ = _person()
@@ -420,7 +421,8 @@ def test_a_dress_worn_now_shows_under_a_shorter_new_top():
     for name, parse in (("trousers", trousers), ("dress", dress)):
         region = np.isin(parse, (Label.UPPER_CLOTHES,)) if name == "trousers" else \
             (parse == Label.DRESS) & (np.arange(SIZE[1])[:, None] < 220)
-        fill, alpha = _trousers_below(img, region, readable, parse, kp, frame)
+        photo = img if name == "trousers" else np.where((parse == Label.DRESS)[..., None], BLUE, img).astype(np.uint8)
+        fill, alpha = _trousers_below(photo, region, readable, parse, kp, frame)
         rows = np.flatnonzero(alpha[:, 120] > 0.5)
         starts[name] = rows.min()
         assert np.abs(fill[rows, 120] - (GREY if name == "trousers" else BLUE)).max() < 40, name

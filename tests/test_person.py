@@ -133,6 +133,21 @@ def test_a_black_sleeve_below_the_hips_is_no_trousers(evalset, person_analyzer):
     assert left.sum() < 0.05 * sleeve.sum(), (left.sum(), sleeve.sum())
 
 
+def test_a_skin_coloured_houndstooth_is_no_skin(evalset, person_analysis):
+    """A beige-and-brown houndstooth dress has skin's mean colour, and at the parser's working
+    size its pattern is smooth: the whole front was labelled neck and legs. At the photo's own
+    size it is no skin: the torso between the shoulders and the hips is garment, the arms skin."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("OOTDiffusion__052964_0.jpg"))
+    p = person_analysis(person.path)
+    kp = p.keypoints
+    (x0, x1) = sorted((int(kp.xy[Joint.R_SHOULDER][0]), int(kp.xy[Joint.L_SHOULDER][0])))
+    neck, hip = float(kp.xy[Joint.NECK][1]), float(kp.xy[Joint.MID_HIP][1])
+    y0, y1 = int(neck + 0.3 * (hip - neck)), int(hip)
+    torso = p.parse[y0:y1, x0 + (x1 - x0) // 4:x1 - (x1 - x0) // 4]
+    assert np.isin(torso, UPPER_GARMENT + LOWER_GARMENT).mean() > 0.9
+    assert (np.isin(p.parse, ARMS).sum()) > 0.01 * p.parse.size
+
+
 def test_no_person_in_a_garment_photo(evalset, person_analyzer):
     garment = evalset.of_kind("garment", "lower")[0]
     with pytest.raises(NoPersonError):
