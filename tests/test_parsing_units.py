@@ -61,6 +61,28 @@ def test_polyline_coordinates_round_trip():
     assert polyline_points(line, np.array([50.0]), np.array([5.0]))[0] == pytest.approx((60.0, 25.0))
 
 
+def test_a_sleeve_on_a_sharply_bent_arm_fans_out_nowhere():
+    """A point beyond a bend's convex side is offset by its whole distance, on that side; a sleeve
+    laid with its outer edge along a polyline bent by 110 degrees (an arm akimbo) covers nothing
+    out there. (The perpendicular offset there is about 0: the edge's pixels were smeared out into
+    a wing past the elbow.)"""
+    from tryon.engines.warp.mapping import limb_layer
+
+    line = np.array([[100.0, 50.0], [100.0, 200.0], [200.0, 160.0]])  # down, then sharply back up-right
+    beyond = np.array([[80.0, 215.0], [100.0, 230.0]])  # past the elbow, outside its convex side
+    u, v, dist = polyline_coords(beyond, line)
+    assert np.allclose(np.abs(v), dist) and (v > 0).all()  # the left of the way down (-x): the convex side
+    garment = np.full((400, 100, 3), 200, np.uint8)
+    sleeve = np.zeros((400, 100), bool)
+    sleeve[:, 10:50] = True  # 40 wide, its outer edge at x = 10: outside (x < 10) is the left of +y
+    axis = np.array([[10.0, 0.0], [10.0, 399.0]])
+    layer = limb_layer("sleeve", garment, sleeve, axis, line, 1.0, 60.0, (300, 300), outer=1)
+    assert layer.alpha[120, 105:140].mean() > 0.9  # the sleeve lies inward of the edge, along the arm
+    ys, xs = np.mgrid[0:300, 0:300]
+    fan = (np.hypot(xs - 100, ys - 200) > 8) & (ys > 200) & (xs < 110)
+    assert layer.alpha[fan].max() < 0.05
+
+
 def test_a_trouser_leg_ends_at_the_feet_and_shorts_keep_their_length():
     """A trouser leg longer than the leg it is laid on is laid shorter (at most HEM_SQUEEZE) and cut
     below the feet; a short one (shorts) and a leg whose ankle the photo does not show keep their

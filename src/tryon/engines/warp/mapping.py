@@ -175,17 +175,24 @@ def body_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, frame: Fra
 
 def polyline_coords(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arc length u, signed offset v (left of the direction is positive) and distance of each point
-    to the polyline; the polyline's ends are extended so that points beyond them still project."""
+    to the polyline; the polyline's ends are extended so that points beyond them still project.
+
+    A point nearest to a bend itself lies in the fan outside the bend's convex side: its offset is
+    its whole distance, on that side (a perpendicular component there is about 0 and would put the
+    fan on the polyline: a sleeve's edge smeared out into a wing past a sharply bent elbow)."""
     best_d = np.full(len(points), np.inf)
     best_u = np.zeros(len(points))
     best_v = np.zeros(len(points))
     start = 0.0
     n = len(polyline) - 1
+    dirs = [(polyline[i + 1] - polyline[i]) / max(float(np.linalg.norm(polyline[i + 1] - polyline[i])), 1e-6)
+            for i in range(n)]
+    # The convex side of each inner bend: the right (-1) where the polyline turns left, and back.
+    convex = [-1.0 if dirs[i + 1] @ np.array([-dirs[i][1], dirs[i][0]]) > 0 else 1.0 for i in range(n - 1)]
     for i in range(n):
         a, b = polyline[i], polyline[i + 1]
-        seg = b - a
-        length = max(float(np.linalg.norm(seg)), 1e-6)
-        d = seg / length
+        length = max(float(np.linalg.norm(b - a)), 1e-6)
+        d = dirs[i]
         rel = points - a
         t = rel @ d
         lo = -np.inf if i == 0 else 0.0
@@ -195,6 +202,10 @@ def polyline_coords(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarra
         off = points - proj
         dist = np.linalg.norm(off, axis=1)
         v = off[:, 0] * -d[1] + off[:, 1] * d[0]  # component along the left normal (-d_y, d_x)
+        if i > 0:
+            v = np.where(t < 0, convex[i - 1] * dist, v)
+        if i < n - 1:
+            v = np.where(t > length, convex[i] * dist, v)
         better = dist < best_d
         best_d[better], best_u[better], best_v[better] = dist[better], start + tc[better], v[better]
         start += length
