@@ -364,6 +364,25 @@ def test_a_long_sleeved_bodysuit_stays_on_the_body(evalset, engine, vitonhd_anal
     assert on[top:hip, int(xl):int(xr)].mean() > torso
 
 
+def test_a_tee_whose_hips_flare_past_its_shoulders_keeps_them(evalset, engine, vitonhd_analysis):
+    """A striped long-sleeved tee photographed with its sleeves hanging free beside it, its body
+    flaring at the hips wider than its shoulders: the flare is the body's. (It was taken for
+    sleeves touching the body: the body lost two corners, a hole on the wearer's hip, and the
+    corners were laid along the forearms as stray strips.)"""
+    from tryon.engines.warp import fit
+
+    entry = next(e for e in evalset.of_kind("garment") if e.file.endswith("OOTDiffusion__00151_00.jpg"))
+    g = engine.garments.analyze(entry.path, "upper")
+    pts = g.landmarks.points
+    sl, sr = np.array(pts["shoulder_left"], float), np.array(pts["shoulder_right"], float)
+    seat = fit._seat(fit.Body(vitonhd_analysis.keypoints), sl, sr)
+    sleeves = fit._sleeves(g, seat, sl, sr, np.array(pts["collar"], float))
+    assert len(sleeves) == 2 and all(s.long for s in sleeves)
+    core = fit.central_runs(g.mask > 0, float(pts["collar"][0]))
+    for sleeve in sleeves:  # below the armpit, the torso's run is the body's alone
+        assert not (sleeve.part & core)[sleeve.armpit:].any(), sleeve.name
+
+
 @pytest.mark.parametrize("garment_id", ["FitDiT__0362", "FitDiT__5"])
 def test_trousers_whose_legs_touch_dress_both_legs(evalset, engine, person_analysis, garment_id):
     """Wide-leg trousers photographed with their legs side by side: the gap between the legs opens

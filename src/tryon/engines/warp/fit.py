@@ -162,16 +162,19 @@ def _armpit_row(mask: np.ndarray, cx: float, half: float, side: int, start: int,
     return start + int(sleeve[0] + back[0]) if len(back) else default
 
 
-def _touching_sleeve(core: np.ndarray, cuff: tuple[float, float] | None, cx: float, half: float, side: int,
-                     armpit: int) -> np.ndarray:
+def _touching_sleeve(core: np.ndarray, free: np.ndarray, cuff: tuple[float, float] | None, cx: float, half: float,
+                     side: int, armpit: int) -> np.ndarray:
     """Rows where a long sleeve hangs against the body, between the armpit and its cuff: there the
-    torso's run is wider than the shoulders on that side (the caller keeps what lies beyond them)."""
+    torso's run is wider than the shoulders on that side (the caller keeps what lies beyond them).
+    Not rows where the sleeve hangs free (``free``: the garment beside the torso's run on that
+    side): there a torso wider than the shoulders is its own hips, flaring."""
     out = np.zeros(core.shape, bool)
     if cuff is None or cuff[1] <= armpit:
         return out
     stop = int(min(core.shape[0], cuff[1] + 1))
     has, left, right = row_extents(core[armpit:stop])
     wide = has & ((left < cx - 1.1 * half) if side < 0 else (right > cx + 1.1 * half))
+    wide &= ~free[armpit:stop].any(axis=1)
     out[armpit:stop] = wide[:, None]
     return out & core
 
@@ -338,8 +341,10 @@ def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, co
     sleeve_l = without_hem_flaps(mask & ((~core & (cols < cx)) | (core & (rows < arm_l) & (cols < sl[0]))), mask)
     sleeve_r = without_hem_flaps(mask & ((~core & (cols > cx)) | (core & (rows < arm_r) & (cols > sr[0]))), mask)
     if g.category == Category.UPPER:
-        sleeve_l |= _touching_sleeve(core, pts.get("sleeve_left"), cx, half, -1, arm_l) & (cols < sl[0])
-        sleeve_r |= _touching_sleeve(core, pts.get("sleeve_right"), cx, half, +1, arm_r) & (cols > sr[0])
+        sleeve_l |= _touching_sleeve(core, mask & ~core & (cols < cx), pts.get("sleeve_left"), cx, half, -1,
+                                     arm_l) & (cols < sl[0])
+        sleeve_r |= _touching_sleeve(core, mask & ~core & (cols > cx), pts.get("sleeve_right"), cx, half, +1,
+                                     arm_r) & (cols > sr[0])
     if not ("sleeve_left" in pts and "sleeve_right" in pts and sleeve_l.sum() > 30 and sleeve_r.sum() > 30):
         return []
     # A sleeve's outer edge runs from the shoulder to the cuff; it goes onto the arm's outer
