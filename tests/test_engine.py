@@ -576,8 +576,11 @@ def test_a_rebuilt_neck_is_shaded_under_the_jaw(evalset, engine, pair_id):
     collar = top + int(np.argmax(res.layers["warped-mask"][top:, x] > 0))  # where the new garment begins
     step = (collar - top) // 3
     assert step >= 4 and mask[top:collar, x].all()
-    lum = _lab(res.image[top: top + 3 * step, x - 3: x + 4])[:, 0].reshape(3 * step, 7).mean(axis=1)
-    assert lum[:step].mean() < lum[2 * step:].mean() - 8, lum.round()
+    lab = _lab(res.image[top: top + 3 * step, x - 3: x + 4]).reshape(3 * step, 7, 3).mean(axis=1)
+    assert lab[:step, 0].mean() < lab[2 * step:, 0].mean() - 8, lab[:, 0].round()
+    # Shade keeps skin's colour: no less chroma in the shadow than below it (scaled RGB greyed it).
+    chroma = np.hypot(lab[:, 1] - 128, lab[:, 2] - 128)
+    assert chroma[:step].mean() >= chroma[2 * step:].mean() - 1, chroma.round()
 
 @pytest.mark.parametrize("person_file", ["OOTDiffusion__05997_00.jpg", "IDM-VTON__00055_00.jpg"])
 def test_no_gap_between_a_sleeve_and_the_body_at_the_shoulder(evalset, engine, person_file):

@@ -776,7 +776,9 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if light is not None:
         # The photo's own light across the body: flat colour reads as plastic.
         shade = shade * light.gain((h, w), origin)
-    skin_rgb = colour * shade[..., None]
+    # Shade darkens skin but keeps its colour (scaling RGB would grey it: a flat grey-beige neck
+    # under the jaw): the grey level moves, the channels' differences from it stay.
+    skin_rgb = colour - (1.0 - shade)[..., None] * colour.mean(axis=-1, keepdims=True)
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised,
     # and where it is, not where the keypoints' capsules say: an arm bent behind the back or a
     # slim one is not a straight tube.
