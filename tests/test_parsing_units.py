@@ -85,33 +85,35 @@ def test_a_sleeve_on_a_sharply_bent_arm_fans_out_nowhere():
 
 def test_a_trouser_leg_ends_at_the_feet_and_shorts_keep_their_length():
     """A trouser leg longer than the leg it is laid on is laid shorter (at most HEM_SQUEEZE) and cut
-    below the feet; a short one (shorts) and a leg whose ankle the photo does not show keep their
-    scale and every pixel."""
+    below the feet; a short one (shorts) keeps its scale and every pixel. An ankle the pose does
+    not see is put straight below the knee, the other shin's length down."""
     from tryon.engines.warp import fit
 
     xy = np.zeros((25, 2), np.float32)
     conf = np.zeros(25, np.float32)
-    for joint, point in ((Joint.R_HIP, (100, 400)), (Joint.R_KNEE, (100, 600)), (Joint.R_ANKLE, (100, 800))):
+    for joint, point in ((Joint.R_HIP, (100, 400)), (Joint.R_KNEE, (100, 600)), (Joint.R_ANKLE, (100, 800)),
+                         (Joint.L_HIP, (200, 400)), (Joint.L_KNEE, (260, 580))):
         xy[joint], conf[joint] = point, 1.0
     kp = Keypoints(xy, conf, 400, 1000)
-    side = fit._Side((Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST), (Joint.R_HIP, Joint.R_KNEE, Joint.R_ANKLE))
-    limb = np.array([[100.0, 450.0], [100.0, 600.0], [100.0, 800.0], [100.0, 850.0]])
+    body = fit.Body(kp)
+    limb = body.leg(fit._RIGHT, np.array([100.0, 450.0]), extend=0.25)
+    assert np.allclose(limb, [[100, 450], [100, 600], [100, 800], [100, 850]])
+    # The left ankle is hidden: straight below the knee, as far down as the right shin is long.
+    assert np.allclose(body.leg(fit._LEFT, np.array([200.0, 450.0]), extend=0.25)[2:], [[260, 780], [260, 830]])
     floor = 350 + fit.HEM_BELOW_ANKLE * 200  # the crotch to just below the ankle
     leg = np.zeros((900, 300), bool)
     leg[100:900, 50:150] = True  # 800 px from the crotch (row 100) down
     axis = (np.array([100.0, 100.0]), np.array([100.0, 899.0]))
-    along, cut = fit._to_the_feet(kp, side, limb, leg, axis, scale=1.0)
+    along, cut = fit._to_the_feet(limb, leg, axis, scale=1.0)
     assert along == pytest.approx(fit.HEM_SQUEEZE)
     hem = np.nonzero(cut.any(axis=1))[0].max()
     assert (hem - 100) * along == pytest.approx(floor, abs=1.0)
     # Slightly long: squeezed to the feet, nothing cut.
-    along, cut = fit._to_the_feet(kp, side, limb, leg, axis, scale=1.05 * floor / 799)
+    along, cut = fit._to_the_feet(limb, leg, axis, scale=1.05 * floor / 799)
     assert along == pytest.approx(floor / 799) and (cut == leg).all()
-    # Shorts, and a photo cut off above the ankles: as they were.
-    assert fit._to_the_feet(kp, side, limb, leg, axis, scale=0.3)[0] == 0.3
-    kp.confidence[Joint.R_ANKLE] = 0.0
-    along, cut = fit._to_the_feet(kp, side, limb[:3], leg, axis, scale=1.0)
-    assert along == 1.0 and (cut == leg).all()
+    # Shorts: as they were.
+    along, cut = fit._to_the_feet(limb, leg, axis, scale=0.3)
+    assert along == 0.3 and (cut == leg).all()
 
 
 def test_push_pull_fills_holes_from_the_known_pixels():

@@ -83,6 +83,22 @@ class Body:
         pts.append(pts[-1] + (pts[-1] - pts[-2]) * extend)
         return np.array(pts)
 
+    def leg(self, side: _Side, start: np.ndarray, extend: float) -> np.ndarray | None:
+        """A trouser leg's way from ``start`` down the knee and the ankle (and ``extend`` of the
+        shin past it). An ankle the pose does not see, hidden behind the other leg, is put straight
+        below the knee, a shin's length down (the other leg's, else 0.9 of this thigh): a shin goes
+        down to the floor, not on in the thigh's direction (a trouser leg ended in the air)."""
+        hip, knee, ankle = side.leg
+        if self.kp.seen(knee) and not self.kp.seen(ankle):
+            other = _LEFT if side is _RIGHT else _RIGHT
+            if self.kp.seen(other.leg[1]) and self.kp.seen(other.leg[2]):
+                shin = float(np.linalg.norm(self.kp.xy[other.leg[2]] - self.kp.xy[other.leg[1]]))
+            else:
+                shin = 0.9 * float(np.linalg.norm(self.kp.xy[knee] - self.kp.xy[hip]))
+            k = self.kp.xy[knee].astype(np.float64)
+            return np.array([start, k, k + [0.0, shin], k + [0.0, (1.0 + extend) * shin]])
+        return self.limb((knee, ankle), start, extend)
+
 
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
@@ -498,12 +514,12 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
             top_g = np.array([(top_e[0] + top_e[1]) / 2, cy])
             bottom_g = np.array([(bottom_e[0] + bottom_e[1]) / 2, hem])
             start = frame.to_person(top_g)
-            limb = body.limb(side.leg[1:], start, extend=0.25)
+            limb = body.leg(side, start, extend=0.25)
             if limb is None:
                 raise PoseError("the person's knees must be visible to dress them in trousers")
             width_g = top_e[1] - top_e[0]
             reach = 0.9 * width_g * scale
-            along, half = _to_the_feet(kp, side, limb, half, (top_g, bottom_g), scale)
+            along, half = _to_the_feet(limb, half, (top_g, bottom_g), scale)
             layers.append(limb_layer(name, g.image, half, (top_g, bottom_g), limb, along, reach, size,
                                      across_scale=scale))
         return layers
@@ -512,16 +528,15 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
     return [body_layer("skirt", g.image, mask, frame, need, size)]
 
 
-def _to_the_feet(kp: Keypoints, side: _Side, limb: np.ndarray, leg: np.ndarray, axis_g: tuple[np.ndarray, np.ndarray],
+def _to_the_feet(limb: np.ndarray, leg: np.ndarray, axis_g: tuple[np.ndarray, np.ndarray],
                  scale: float) -> tuple[float, np.ndarray]:
     """The scale along the leg and the part of the garment's ``leg`` to lay along ``limb`` (start,
-    knee, ankle, ...) so that its hem ends at the feet (HEM_BELOW_ANKLE, HEM_SQUEEZE); as they are
-    where the photo does not show the ankle or the leg is short enough."""
-    knee, ankle = side.leg[1], side.leg[2]
+    knee, ankle, past it: :meth:`Body.leg`) so that its hem ends at the feet (HEM_BELOW_ANKLE,
+    HEM_SQUEEZE); as they are where the leg is short enough."""
     length_g = float(np.linalg.norm(axis_g[1] - axis_g[0]))
-    if not kp.seen(ankle) or length_g < 1.0:
+    if length_g < 1.0:
         return scale, leg
-    floor = _length(limb[:3]) + HEM_BELOW_ANKLE * float(np.linalg.norm(kp.xy[ankle] - kp.xy[knee]))
+    floor = _length(limb[:3]) + HEM_BELOW_ANKLE * float(np.linalg.norm(limb[2] - limb[1]))
     if length_g * scale <= floor:
         return scale, leg
     along = max(floor / length_g, HEM_SQUEEZE * scale)
