@@ -153,78 +153,53 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     return ends
 
 
-#: A rebuilt arm takes the tone of the arm's own skin that the photo shows away from the hand (a
-#: bare forearm under a sleeve that ended at the elbow): the face is often lighter and pinker than
-#: the arms, made up and in front light, and an upper arm in the face's tone stood out pale above
-#: a darker real forearm. Only from ARM_TONE_FROM of the way down the upper arm: above, it meets
-#: the torso, which keeps the lit skin's colour. At least MIN_ARM_SKIN lit pixels of it are needed.
-ARM_TONE_FROM = 0.3
-MIN_ARM_SKIN = 200
-#: How far from an arm's axis (per shoulder distance) its tone applies, fading out over the last
-#: ARM_EDGE: a rebuilt arm is at most 0.14 across at its widest.
-ARM_REACH = 0.18
-ARM_EDGE = 0.04
-#: The share of a rebuilt forearm, nearest the wrist, over which its colour turns to that of the
-#: hand the photo shows, and how far (a share of the forearm) from the wrist the hand is looked
-#: for. A look, not a fit: the middle of the forearm keeps the arm's tone (tests/test_engine.py
-#: measures it there).
+#: The share of a rebuilt forearm, nearest the wrist, over which its colour turns from the lit
+#: skin's (the face's) to that of the hand the photo shows: the two meet without a step (the face
+#: is often lighter and pinker than the hands, made up and in front light). A look, not a fit:
+#: the middle of the forearm keeps the lit skin's colour (tests/test_engine.py measures it there).
 HAND_BLEND = 0.35
+#: How far from the wrist joint the hand's pixels are looked for, as a share of the forearm.
 HAND_REACH = 0.5
 
 
-def _arm_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: Keypoints,
-               skin: np.ndarray) -> np.ndarray:
+def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: Keypoints,
+                skin: np.ndarray) -> np.ndarray:
     """What to add to the lit ``skin`` colour (H, W, 3, or zeros to broadcast) so that each rebuilt
-    arm has the tone of its own skin the photo shows (``visible``: the arm's skin away from the
-    hand; ARM_TONE_FROM, MIN_ARM_SKIN) and its forearm turns to the hand's tone near the wrist
-    (HAND_BLEND); an arm whose skin and hand the photo hides keeps the lit skin's colour."""
+    forearm takes the tone of the hand the photo shows (arm skin in ``visible`` near the wrist)
+    over its last HAND_BLEND, and keeps it beyond the wrist; a hand shown by under 50 lit pixels
+    changes nothing."""
     h, w = parse.shape
     out = np.zeros((1, 1, 3), np.float32)
-    if not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
-        return out
-    sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
-    arm_skin = visible & of_labels(parse, ARMS)
-    for shoulder, elbow, wrist in (R_ARM, L_ARM):
-        if not (kp.seen(shoulder) and kp.seen(elbow)):
+    for elbow, wrist in FOREARMS:
+        if not (kp.seen(elbow) and kp.seen(wrist)):
             continue
-        joints = [shoulder, elbow] + ([wrist] if kp.seen(wrist) else [])
-        line = np.array([kp.xy[j] for j in joints], np.float64)
-        upper = float(np.linalg.norm(line[1] - line[0]))
-        forearm = float(np.linalg.norm(line[2] - line[1])) if len(line) == 3 else 0.0
-        if upper < 1:
+        e, d = kp.xy[elbow].astype(np.float64), (kp.xy[wrist] - kp.xy[elbow]).astype(np.float64)
+        length = float(np.linalg.norm(d))
+        if length < 1:
             continue
-        # Worked out in the box that holds the arm and the hand only.
-        r = int(np.ceil(ARM_REACH * sw + HAND_REACH * forearm)) + 1
-        x0, y0 = (max(0, int(v)) for v in line.min(axis=0) - r)
-        x1, y1 = min(w, int(line[:, 0].max()) + r + 1), min(h, int(line[:, 1].max()) + r + 1)
+        r = int(np.ceil(HAND_REACH * length))
+        x0, y0 = max(0, int(kp.xy[wrist][0]) - r), max(0, int(kp.xy[wrist][1]) - r)
+        x1, y1 = min(w, int(kp.xy[wrist][0]) + r + 1), min(h, int(kp.xy[wrist][1]) + r + 1)
         if x1 <= x0 or y1 <= y0:
             continue
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        u, _, dist = polyline_coords(np.c_[xs.ravel(), ys.ravel()].astype(np.float64), line)
-        u, dist = u.reshape(xs.shape), dist.reshape(xs.shape)
-        zone = np.clip((ARM_REACH * sw - dist) / (ARM_EDGE * sw), 0.0, 1.0)
-        zone *= (u >= 0) & (u <= upper + forearm * (1.0 + HAND_REACH))
-        near_hand = np.hypot(xs - line[-1][0], ys - line[-1][1]) < HAND_REACH * forearm if forearm else \
-            np.zeros(xs.shape, bool)
-        crop = image[y0:y1, x0:x1]
-        own = arm_skin[y0:y1, x0:x1] & (zone > 0) & ~near_hand
-        tone = _lit_skin(crop, own) if own.sum() >= MIN_ARM_SKIN else None
         # The hand's interior: its outline mixes it with what lies behind it.
-        hand = cv2.erode((arm_skin[y0:y1, x0:x1] & near_hand).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        hand_tone = _lit_skin(crop, hand) if forearm else None
-        base = skin if tone is None else tone
-        field = np.zeros(xs.shape + (3,), np.float32)
-        if tone is not None:
-            share = np.clip(u / (ARM_TONE_FROM * upper), 0.0, 1.0) * zone
-            field += (tone - skin).astype(np.float32) * share[..., None]
-        if hand_tone is not None:
-            share = np.clip((u - upper - (1.0 - HAND_BLEND) * forearm) / (HAND_BLEND * forearm), 0.0, 1.0) * zone
-            field += (hand_tone - base).astype(np.float32) * share[..., None]
-        if tone is None and hand_tone is None:
+        hand = (visible & of_labels(parse, ARMS))[y0:y1, x0:x1].astype(np.uint8)
+        tone = _lit_skin(image[y0:y1, x0:x1], cv2.erode(hand, np.ones((3, 3), np.uint8)) > 0)
+        if tone is None:
             continue
+        d /= length
+        # Worked out in the box that holds the blend and the hand only.
+        r = int(np.ceil(np.hypot(max(HAND_BLEND, HAND_REACH), HAND_REACH) * length))
+        x0, y0 = max(0, int(kp.xy[wrist][0]) - r), max(0, int(kp.xy[wrist][1]) - r)
+        x1, y1 = min(w, int(kp.xy[wrist][0]) + r + 1), min(h, int(kp.xy[wrist][1]) + r + 1)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        along = ((xs - e[0]) * d[0] + (ys - e[1]) * d[1]) / length
+        across = np.abs((xs - e[0]) * -d[1] + (ys - e[1]) * d[0]) / length
+        share = np.clip((along - (1.0 - HAND_BLEND)) / HAND_BLEND, 0.0, 1.0)
+        share *= (across < HAND_REACH) & (along < 1.0 + HAND_REACH)
         if out.shape[0] == 1:
             out = np.zeros((h, w, 3), np.float32)
-        out[y0:y1, x0:x1] += field
+        out[y0:y1, x0:x1] += (tone - skin).astype(np.float32)[None, None, :] * share[..., None]
     return out
 
 
@@ -796,7 +771,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         legs, _ = body_shape(kp, ("legs",), (h, w), ends, frame=frame)
         share = _soft(legs, 0.01 * full_height)
         colour = colour + (leg_skin - skin)[None, None, :] * share[..., None]
-    colour = colour + _arm_tones(image, parse, readable & ~region, kp, skin)
+    colour = colour + _hand_tones(image, parse, readable & ~region, kp, skin)
     shade = round_shade * _chin_shadow(face, kp)
     if light is not None:
         # The photo's own light across the body: flat colour reads as plastic.
