@@ -183,7 +183,7 @@ def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: K
         if x1 <= x0 or y1 <= y0:
             continue
         # The hand's interior: its outline mixes it with what lies behind it.
-        hand = (visible & of_labels(parse, ARMS))[y0:y1, x0:x1].astype(np.uint8)
+        hand = (visible[y0:y1, x0:x1] & of_labels(parse[y0:y1, x0:x1], ARMS)).astype(np.uint8)
         tone = _lit_skin(image[y0:y1, x0:x1], cv2.erode(hand, np.ones((3, 3), np.uint8)) > 0)
         if tone is None:
             continue
@@ -192,7 +192,7 @@ def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: K
         r = int(np.ceil(np.hypot(max(HAND_BLEND, HAND_REACH), HAND_REACH) * length))
         x0, y0 = max(0, int(kp.xy[wrist][0]) - r), max(0, int(kp.xy[wrist][1]) - r)
         x1, y1 = min(w, int(kp.xy[wrist][0]) + r + 1), min(h, int(kp.xy[wrist][1]) + r + 1)
-        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        ys, xs = (g.astype(np.float32) for g in np.ogrid[y0:y1, x0:x1])
         along = ((xs - e[0]) * d[0] + (ys - e[1]) * d[1]) / length
         across = np.abs((xs - e[0]) * -d[1] + (ys - e[1]) * d[0]) / length
         share = np.clip((along - (1.0 - HAND_BLEND)) / HAND_BLEND, 0.0, 1.0)
