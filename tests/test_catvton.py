@@ -319,7 +319,11 @@ def test_several_garments_on_one_person_analyse_it_once_and_match_single_runs(ti
     assert all(r.image.shape == results[0].image.shape for r in results)
     assert (results[0].image.astype(int) - results[1].image.astype(int)).any()
     alone = engine.run(vitonhd_person.path, garments[2], "upper").image
-    assert np.abs(alone.astype(int) - results[2].image).max() <= 1  # the same seed, the same picture
+    # The same seed, the same picture, up to float32 noise: a batch of three sums its convolutions
+    # in another order than a batch of one, and bringing the 96x128 result up to the photo's size
+    # spreads a level of difference over its neighbours (11 of 2.4 million values 2 apart, 0.07 % 1).
+    diff = np.abs(alone.astype(int) - results[2].image)
+    assert diff.max() <= 2 and (diff > 0).mean() < 0.005
 
 
 def _catvton_crop(image: Image.Image, size) -> Image.Image:
