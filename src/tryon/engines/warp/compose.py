@@ -533,6 +533,9 @@ DRESS_SHOWS_FROM = 0.35
 
 #: Over how much of the photo's height (sigma) the photo's own skin fades into synthesised skin.
 REAL_SKIN_FADE = 0.004
+#: How soft (sigma, share of the photo's height) synthesised skin's outline is: a photo's edges
+#: are a pixel or two wide; at 0.002 a rebuilt arm looked out of focus against the backdrop.
+SKIN_EDGE = 0.0007
 
 #: The neck in the head's shade (``_shaded_neck``): the largest hue turn (degrees) from the lit skin,
 #: the most chroma (times the lit skin's) and how much darker (Lab lightness, 0-255) it may be;
@@ -791,7 +794,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # staircase where it meets synthesised skin, at the neck above all).
     keep = cv2.GaussianBlur(real_skin.astype(np.float32), (0, 0), max(1.0, REAL_SKIN_FADE * full_height)) * real_skin
     skin_rgb += (img - skin_rgb) * keep[..., None]
-    skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), max(1.0, 0.002 * full_height))
+    skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), max(0.7, SKIN_EDGE * full_height))
 
     if opts.shading > 0 or opts.wrinkles > 0:
         gain, folds = shading_gain(image, old & region & readable, opts, full_height)
