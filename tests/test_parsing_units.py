@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tryon.engines.warp.fill import decontaminate, push_pull
-from tryon.engines.warp.mapping import polyline_coords, polyline_points
+from tryon.engines.warp.mapping import polyline_coords, polyline_points, rounded
 from tryon.person.agnostic import agnostic_mask, protected
 from tryon.person.face import Face
 from tryon.person.keypoints import BODY25_LIMBS, BODY25_NAMES, COCO18_FROM_BODY25, Joint, Keypoints
@@ -59,6 +59,24 @@ def test_polyline_coordinates_round_trip():
     assert np.allclose(polyline_points(line, back_u, back_v), points)
     # The offset's sign: left of the direction of travel (x right, y down: +y on the first leg).
     assert polyline_points(line, np.array([50.0]), np.array([5.0]))[0] == pytest.approx((60.0, 25.0))
+
+
+def test_a_limb_rounded_at_its_bends_lays_a_print_without_a_seam():
+    """Near a bend the arc length a point is laid at jumps where the nearest segment changes: a
+    print showed a seam there (a white zigzag across a striped sleeve). Rounded (its ends kept),
+    the polyline moves neighbouring pixels' arc length by a third as much."""
+    line = np.array([[100.0, 20.0], [100.0, 120.0], [40.0, 200.0]])  # a bend of 37 degrees
+    smooth = rounded(line)
+    assert np.allclose(smooth[0], line[0]) and np.allclose(smooth[-1], line[-1])
+    ys, xs = np.mgrid[0:260, 0:200]
+    points = np.c_[xs.ravel(), ys.ravel()].astype(np.float64)
+    jumps = []
+    for polyline in (line, smooth):
+        u, _, dist = (a.reshape(xs.shape) for a in polyline_coords(points, polyline))
+        near = dist < 25  # within a sleeve's width of it
+        jumps.append(max(np.abs(np.diff(u, axis=0))[near[1:] & near[:-1]].max(),
+                         np.abs(np.diff(u, axis=1))[near[:, 1:] & near[:, :-1]].max()))
+    assert jumps[0] > 10 and jumps[1] < jumps[0] / 2.5, jumps
 
 
 def test_a_sleeve_on_a_sharply_bent_arm_fans_out_nowhere():
