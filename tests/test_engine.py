@@ -145,6 +145,26 @@ def test_trousers_on_a_dress_wearer_meet_the_bodice(evalset, engine, person_anal
     assert (trousers | bodice)[band, lo:hi].mean() > 0.95
 
 
+def test_trousers_worn_lower_bare_a_waist_not_two_thigh_tops(evalset, engine, person_analysis):
+    """Low-waisted jeans on a woman whose top ended above her old, higher waistband: between the
+    top's hem and the new waistband a bare waist shows across the body's middle (it was drawn as
+    the round tops of the two thighs, with the backdrop between them)."""
+    from tryon.person.parsing import UPPER_GARMENT, of_labels
+
+    person = next(e for e in evalset.of_kind("person") if "050855_0" in e.file)
+    analysis = person_analysis(person.path)
+    garment = next(e for e in evalset.of_kind("garment") if "FitDiT__0362" in e.file)
+    result = engine.run(person.path, garment.path, "lower", person_analysis=analysis)
+    x = int(analysis.keypoints.xy[8][0])  # the mid-hip's column
+    hem = np.nonzero(of_labels(analysis.parse, UPPER_GARMENT)[:, x])[0].max()
+    waistband = np.nonzero(result.layers["warped-mask"][:, x] > 0)[0].min()
+    assert waistband - hem > 0.03 * result.image.shape[0]  # the new jeans sit lower
+    band = result.image[hem + (waistband - hem) // 4: waistband - 2, x - 10:x + 11].reshape(-1, 3).astype(float)
+    backdrop = np.median(np.r_[result.image[:5].reshape(-1, 3), result.image[:, :5].reshape(-1, 3)], axis=0)
+    assert np.mean(np.linalg.norm(band - backdrop, axis=1) > 40) > 0.95
+    assert np.mean((band[:, 0] > band[:, 1]) & (band[:, 1] > band[:, 2])) > 0.95  # skin's hue
+
+
 @pytest.mark.parametrize("person_file", ["MEN-Tees_Tanks-id_00007466", "OOTDiffusion__051482_0"])
 def test_full_length_trousers_end_at_the_feet(evalset, engine, person_analysis, person_file):
     """Wide full-length trousers on people standing with their feet in the photo: each leg ends
