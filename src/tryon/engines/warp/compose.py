@@ -17,7 +17,7 @@ import numpy as np
 from tryon.category import Category
 from tryon.colour import colour_distance
 from tryon.engines.warp.fill import push_pull
-from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points
+from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
 from tryon.person.agnostic import skirt_of_dress
 from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
@@ -162,6 +162,13 @@ HAND_BLEND = 0.35
 HAND_REACH = 0.5
 
 
+def _box(centre: np.ndarray, radius: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), end exclusive: the square of ``radius`` around ``centre``, within ``shape``."""
+    r = int(np.ceil(radius))
+    x, y = int(centre[0]), int(centre[1])
+    return max(0, x - r), max(0, y - r), min(shape[1], x + r + 1), min(shape[0], y + r + 1)
+
+
 def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: Keypoints,
                 skin: np.ndarray) -> np.ndarray:
     """What to add to the lit ``skin`` colour (H, W, 3, or zeros to broadcast) so that each rebuilt
@@ -177,9 +184,7 @@ def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: K
         length = float(np.linalg.norm(d))
         if length < 1:
             continue
-        r = int(np.ceil(HAND_REACH * length))
-        x0, y0 = max(0, int(kp.xy[wrist][0]) - r), max(0, int(kp.xy[wrist][1]) - r)
-        x1, y1 = min(w, int(kp.xy[wrist][0]) + r + 1), min(h, int(kp.xy[wrist][1]) + r + 1)
+        x0, y0, x1, y1 = _box(kp.xy[wrist], HAND_REACH * length, (h, w))
         if x1 <= x0 or y1 <= y0:
             continue
         # The hand's interior: its outline mixes it with what lies behind it.
@@ -189,9 +194,7 @@ def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: K
             continue
         d /= length
         # Worked out in the box that holds the blend and the hand only.
-        r = int(np.ceil(np.hypot(max(HAND_BLEND, HAND_REACH), HAND_REACH) * length))
-        x0, y0 = max(0, int(kp.xy[wrist][0]) - r), max(0, int(kp.xy[wrist][1]) - r)
-        x1, y1 = min(w, int(kp.xy[wrist][0]) + r + 1), min(h, int(kp.xy[wrist][1]) + r + 1)
+        x0, y0, x1, y1 = _box(kp.xy[wrist], np.hypot(max(HAND_BLEND, HAND_REACH), HAND_REACH) * length, (h, w))
         ys, xs = (g.astype(np.float32) for g in np.ogrid[y0:y1, x0:x1])
         along = ((xs - e[0]) * d[0] + (ys - e[1]) * d[1]) / length
         across = np.abs((xs - e[0]) * -d[1] + (ys - e[1]) * d[0]) / length
@@ -348,12 +351,7 @@ def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray]) -> np.ndar
         return mid + d * down if d <= 0 else mid + (hip_mid - mid) * min(d / drop, 1.0)
 
     pts = [centre(d) + sign * a * across for sign, half in ((-1, side[::-1]), (1, side)) for a, d in half]
-    # Round the corners: two passes of corner cutting (Chaikin).
-    poly = np.array(pts)
-    for _ in range(2):
-        nxt = np.roll(poly, -1, axis=0)
-        poly = np.stack([0.75 * poly + 0.25 * nxt, 0.25 * poly + 0.75 * nxt], axis=1).reshape(-1, 2)
-    return poly
+    return rounded(np.array(pts), closed=True)
 
 
 def _torso_mask(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> np.ndarray:

@@ -542,7 +542,7 @@ def _to_the_feet(limb: np.ndarray, leg: np.ndarray, axis_g: tuple[np.ndarray, np
     along = max(floor / length_g, HEM_SQUEEZE * scale)
     # Cut square to the leg's axis where the squeezed leg reaches the feet.
     d = (axis_g[1] - axis_g[0]) / length_g
-    rows, cols = np.indices(leg.shape)
+    rows, cols = np.ogrid[:leg.shape[0], :leg.shape[1]]
     reach_g = (cols - axis_g[0][0]) * d[0] + (rows - axis_g[0][1]) * d[1]
     return along, leg & (reach_g <= floor / along)
 

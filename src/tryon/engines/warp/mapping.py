@@ -223,16 +223,16 @@ def polyline_points(polyline: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.nd
     return polyline[i] + d * (u - starts[i])[:, None] + np.c_[-d[:, 1], d[:, 0]] * v[:, None]
 
 
-def rounded(polyline: np.ndarray, passes: int = 2) -> np.ndarray:
-    """``polyline`` with its inner corners cut (Chaikin), its ends kept. Inside a sharp bend the
-    nearest point of the polyline jumps from one segment to the next: laid along it, a print
+def rounded(polyline: np.ndarray, passes: int = 2, closed: bool = False) -> np.ndarray:
+    """``polyline`` with its corners cut (Chaikin); an open one keeps its ends. Inside a sharp bend
+    the nearest point of the polyline jumps from one segment to the next: laid along it, a print
     showed a seam there (a white zigzag across a striped sleeve at the shoulder)."""
     for _ in range(passes):
         if len(polyline) < 3:
             return polyline
-        a, b = polyline[:-1], polyline[1:]
+        a, b = (polyline, np.roll(polyline, -1, axis=0)) if closed else (polyline[:-1], polyline[1:])
         cut = np.stack([0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b], axis=1).reshape(-1, 2)
-        polyline = np.vstack([polyline[:1], cut[1:-1], polyline[-1:]])
+        polyline = cut if closed else np.vstack([polyline[:1], cut[1:-1], polyline[-1:]])
     return polyline
 
 
