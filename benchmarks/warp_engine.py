@@ -6,7 +6,12 @@ estimated on the original photo, and the product photo; the output is compared w
 photo (SSIM as pytorch-msssim, at the ground truth's size). The grey-fill baseline (the masked
 input itself) is printed beside it from the same run.
 
-Usage: python benchmarks/warp_engine.py [--only paired|speed|sheet] [--sheet OUT.png [--half checking --seed N]]
+Light (``--only light``): on every evalset photo with bare arms, the real arms' lightness step from
+one side to the other (0.6-0.9 of the way out from the axis, as a share of the axis' lightness)
+against the step the engine gives a rebuilt arm from the face's two halves
+(``compose.LATERAL_PER_FACE``), per half: correlation, best slope, and the error with and without it.
+
+Usage: python benchmarks/warp_engine.py [--only paired|speed|sheet|light] [--sheet OUT.png [--half checking --seed N]]
 """
 
 from __future__ import annotations
@@ -102,11 +107,98 @@ def sheet(ev: Evalset, engine, path: str, half: str | None = None, count: int = 
     print(f"contact sheet: {path}")
 
 
+#: Where across a limb the light benchmark reads its sides (share of the half-width from the axis).
+SIDE_BAND = (0.6, 0.9)
+
+
+def arm_side_steps(image: np.ndarray, parse: np.ndarray, kp) -> list[float]:
+    """Lightness step (+x side less -x side, relative to the axis) across the photo's own bare arms,
+    one per profile: nine profiles along the middle half of each upper arm and forearm whose parsed
+    skin lies wholly inside the search line."""
+    import cv2
+
+    from tryon.person.keypoints import Joint as J
+    from tryon.person.parsing import ARMS, of_labels
+
+    arms = of_labels(parse, ARMS)
+    lum = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    h, w = arms.shape
+    steps = []
+    for a, b in ((J.R_SHOULDER, J.R_ELBOW), (J.R_ELBOW, J.R_WRIST), (J.L_SHOULDER, J.L_ELBOW), (J.L_ELBOW, J.L_WRIST)):
+        if not (kp.seen(a) and kp.seen(b)):
+            continue
+        start, end = kp.xy[a].astype(float), kp.xy[b].astype(float)
+        length = float(np.linalg.norm(end - start))
+        if length < 20:
+            continue
+        across = np.array([-(end - start)[1], (end - start)[0]]) / length
+        across = across if across[0] >= 0 else -across  # towards +x
+        for t in np.linspace(0.25, 0.75, 9):
+            offsets = np.arange(-80, 81) * (length / 120)
+            pts = np.round(start + t * (end - start) + offsets[:, None] * across).astype(int)
+            if pts.min() < 0 or (pts[:, 0] >= w).any() or (pts[:, 1] >= h).any():
+                continue
+            skin = arms[pts[:, 1], pts[:, 0]]
+            mid = len(offsets) // 2
+            if not skin[mid]:
+                continue
+            lo, hi = mid, mid
+            while lo > 0 and skin[lo - 1]:
+                lo -= 1
+            while hi < len(offsets) - 1 and skin[hi + 1]:
+                hi += 1
+            if hi - lo < 8 or lo == 0 or hi == len(offsets) - 1:
+                continue
+            q = (offsets[lo:hi + 1] - (offsets[lo] + offsets[hi]) / 2) / ((offsets[hi] - offsets[lo]) / 2)
+            values = lum[pts[lo:hi + 1, 1], pts[lo:hi + 1, 0]]
+            axis = float(np.median(values[np.abs(q) < 0.25]))
+            if axis < 20:
+                continue
+            band = (np.abs(q) >= SIDE_BAND[0]) & (np.abs(q) <= SIDE_BAND[1])
+            steps.append((values[band & (q > 0)].mean() - values[band & (q < 0)].mean()) / axis)
+    return steps
+
+
+def bench_light(ev: Evalset) -> None:
+    from tryon.engines.warp.compose import ROUND_SHADE, skin_light
+    from tryon.person.analyzer import PersonAnalyzer
+    from tryon.errors import TryOnError
+
+    analyzer = PersonAnalyzer()
+    band = np.mean(SIDE_BAND)
+    # The engine's step at the band: gain 1 + lateral q on each side, under the round shade there.
+    per_lateral = 2 * band * (1 - ROUND_SHADE * band ** 2)
+    print("light: real bare arms' side-to-side step vs the rebuilt arm's, from the face")
+    for half in ("tuning", "checking"):
+        real, given = [], []
+        for e in ev.half(half):
+            if e.kind != "person":
+                continue
+            try:
+                a = analyzer.analyze(load_image(e.path))
+            except TryOnError:
+                continue
+            steps = arm_side_steps(a.image, a.parse, a.keypoints)
+            light = skin_light(a.image, a.parse, np.ones(a.parse.shape, bool))
+            if len(steps) < 4 or light is None:
+                continue
+            real.append(float(np.median(steps)))
+            given.append(light.lateral * per_lateral)
+        r, g = np.array(real), np.array(given)
+        if len(r) < 3:
+            print(f"  {half}: too few photos with bare arms ({len(r)})")
+            continue
+        corr = float(np.corrcoef(r, g)[0, 1]) if g.std() > 0 else float("nan")
+        best = float((r * g).sum() / max((g * g).sum(), 1e-9))
+        print(f"  {half:8s} {len(r):2d} photos: correlation {corr:.2f}, best scale {best:.2f} x the engine's; "
+              f"error (rms) {np.sqrt(np.mean((r - g) ** 2)):.3f} with it, {np.sqrt(np.mean(r ** 2)):.3f} without")
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser()
     ap.add_argument("--sheet", help="also write an unpaired contact sheet here")
-    ap.add_argument("--only", choices=["paired", "speed", "sheet"])
+    ap.add_argument("--only", choices=["paired", "speed", "sheet", "light"])
     ap.add_argument("--half", choices=["tuning", "checking"], help="draw the sheet's persons and garments from this half")
     ap.add_argument("--seed", type=int, default=0, help="which persons and garments the sheet draws from a half")
     args = ap.parse_args()
@@ -120,6 +212,8 @@ def main() -> None:
         bench_paired(ev, engine)
     if args.only in (None, "speed"):
         bench_speed(ev, engine)
+    if args.only in (None, "light"):
+        bench_light(ev)
     if args.sheet:
         sheet(ev, engine, args.sheet, args.half, seed=args.seed)
 

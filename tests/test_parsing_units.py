@@ -425,6 +425,36 @@ def test_synthesised_skin_takes_the_photos_light_and_grain():
     assert abs(flat.gain((1, SIZE[0]), (0, 0))[0] - 1).max() < 0.01 and flat.grain < 0.2
 
 
+def test_a_face_lit_from_one_side_lights_that_side_of_every_rebuilt_arm():
+    """A face lighter on its right half (the photo's +x) says the light comes from there: a bare
+    arm rebuilt under a sleeveless top is lighter on its +x edge than on its -x edge, in proportion;
+    lit from the other side, the other way round; an evenly lit face leaves the arm symmetric."""
+    from tryon.category import Category
+    from tryon.engines.warp.compose import ComposeOptions, compose, skin_light
+
+    img, _, face = _person()
+    parse, kp = _parse(), _keypoints()
+    region = cv2.dilate((parse == Label.UPPER_CLOTHES).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    readable = np.ones(region.shape, bool)
+    steps = {}
+    for name, lit in (("right", 1.25), ("even", 1.0), ("left", 0.8)):
+        shade = np.where(np.arange(SIZE[0]) > 120, lit, 1.0)[None, :, None]
+        photo = np.where((parse == Label.FACE)[..., None], np.clip(img * shade, 0, 255), img).astype(np.uint8)
+        light = skin_light(photo, parse, readable)
+        out = compose(photo, region, readable, [], parse, kp, Category.UPPER, ComposeOptions(), face)
+        lum = out.astype(float).mean(axis=2)
+        # Across each upper arm (about 8 px in half-width), halfway from shoulder to elbow, 3-5 px
+        # either side of its axis.
+        step = []
+        for shoulder, elbow in ((J.R_SHOULDER, J.R_ELBOW), (J.L_SHOULDER, J.L_ELBOW)):
+            x, y = (np.array(JOINTS[shoulder]) + np.array(JOINTS[elbow])) // 2
+            step.append(lum[y, x + 3: x + 6].mean() - lum[y, x - 5: x - 2].mean())
+        steps[name] = (light.lateral, step)
+    assert steps["right"][0] > 0.03 and steps["left"][0] < -0.03 and abs(steps["even"][0]) < 0.01, steps
+    assert all(s > 4 for s in steps["right"][1]) and all(s < -4 for s in steps["left"][1]), steps
+    assert all(abs(s) < 2 for s in steps["even"][1]), steps
+
+
 def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():
     """The parse's outline of the worn top falls a few pixels inside the photo's (as a real parse
     does): those pixels, labelled background, are filled like the background around them instead
@@ -508,7 +538,7 @@ def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
     shoulder_y = JOINTS[J.R_SHOULDER][1]
     tops = {}
     for bare in (False, True):
-        arms, _ = body_shape(kp, ("arms",), (SIZE[1], SIZE[0]), bare_arms=bare)
+        arms = body_shape(kp, ("arms",), (SIZE[1], SIZE[0]), bare_arms=bare).inside
         tops[bare] = np.flatnonzero(arms[:, : JOINTS[J.R_SHOULDER][0] + 1].any(axis=1)).min()
     assert tops[True] < tops[False]
     assert shoulder_y - 0.1 * sw < tops[True] < shoulder_y - 0.03 * sw, (tops, shoulder_y, sw)

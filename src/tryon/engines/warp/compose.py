@@ -62,13 +62,17 @@ def background_plate(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Coverage and normalised distance to the axis (0 on the axis, 1 at the edge) of tapered capsules."""
+def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coverage, normalised distance to the axis (0 on the axis, 1 at the edge) and its sideways
+    share (from -1 at the edge towards -x to +1 at the edge towards +x; 0 across a level limb,
+    whose two sides face up and down) of tapered capsules."""
     h, w = shape
     inside = np.zeros((h, w), bool)
     ratio = np.full((h, w), 2.0, np.float32)
+    side = np.zeros((h, w), np.float32)
     if len(chain) < 2:
-        return inside, ratio
+        return inside, ratio, side
     xs = np.arange(w, dtype=np.float32)[None, :]
     ys = np.arange(h, dtype=np.float32)[:, None]
     for (a, b), (ra, rb) in zip(zip(chain, chain[1:]), zip(radii, radii[1:])):
@@ -84,11 +88,13 @@ def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float
         t = np.clip((px * seg[0] + py * seg[1]) / length2, 0, 1)
         dx, dy = px - t * seg[0], py - t * seg[1]
         d = np.sqrt(dx * dx + dy * dy)
-        r = ra + t * (rb - ra)
-        q = d / np.maximum(r, 1e-3)
-        ratio[y0:y1, x0:x1] = np.minimum(ratio[y0:y1, x0:x1], q)
+        r = np.maximum(ra + t * (rb - ra), 1e-3)
+        q = d / r
+        closer = q < ratio[y0:y1, x0:x1]
+        ratio[y0:y1, x0:x1] = np.where(closer, q, ratio[y0:y1, x0:x1])
+        side[y0:y1, x0:x1] = np.where(closer, dx / r, side[y0:y1, x0:x1])
     inside = ratio <= 1.0
-    return inside, ratio
+    return inside, ratio, side
 
 
 def parts_for(category: Category, region: np.ndarray | None = None, kp: Keypoints | None = None) -> tuple[str, ...]:
@@ -362,10 +368,11 @@ def _torso_mask(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray], shape: tuple
 
 
 @dataclass
-class _BodyDrawing:
-    """The bare body being drawn (``body_shape``): coverage, the round-shading term (0 on a limb's
-    axis, 1 at its edge, 2 where no limb is), and what a limb cut off by the picture's edge needs
-    to run on past it (the frame, the background the photo shows)."""
+class BodyDrawing:
+    """The bare body being drawn (``body_shape``): coverage, the round-shading terms (``ratio``: 0
+    on a limb's axis, 1 at its edge, 2 where no limb is; ``side``: its sideways share, see
+    ``_capsules``), and what a limb cut off by the picture's edge needs to run on past it (the
+    frame, the background the photo shows)."""
 
     kp: Keypoints
     sw: float  # the shoulder joints' distance, the scale of every radius
@@ -373,12 +380,14 @@ class _BodyDrawing:
     background: np.ndarray | None
     inside: np.ndarray
     ratio: np.ndarray
+    side: np.ndarray
     arm_start: float = ARM_START
 
     def add_capsules(self, pts: list[np.ndarray], radii: list[float]) -> np.ndarray:
         """Tapered capsules along ``pts`` (a radius per point) added; their own shading term returned."""
-        i, r = _capsules(self.inside.shape, [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
+        i, r, side = _capsules(self.inside.shape, [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
         self.inside |= i
+        self.side = np.where(r < self.ratio, side, self.side)
         self.ratio = np.minimum(self.ratio, r)
         return r
 
@@ -399,9 +408,9 @@ class _BodyDrawing:
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                ends: dict[int, tuple[np.ndarray, float]] | None = None,
                chin: np.ndarray | None = None, frame: Frame | None = None,
-               background: np.ndarray | None = None, bare_arms: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and a
-    round-shading term (0 on a limb's axis, 1 at its edge). ``ends`` (from ``arm_ends`` and
+               background: np.ndarray | None = None, bare_arms: bool = False) -> BodyDrawing:
+    """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and its
+    round-shading terms (``BodyDrawing``). ``ends`` (from ``arm_ends`` and
     ``leg_ends``) fixes where and how wide a forearm or a leg ends; the neck runs up to ``chin``
     (from ``chin_point``) when given, else towards the nose. ``frame``: the whole picture when
     ``shape`` is a crop of it; limbs and a torso that it cuts off run on past its edges, unless
@@ -411,8 +420,8 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     frame = frame or (0.0, 0.0, float(w), float(h))
     shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])) if shoulders else 0.25 * w
-    body = _BodyDrawing(kp, sw, frame, background, np.zeros((h, w), bool), np.full((h, w), 2.0, np.float32),
-                        BARE_ARM_START if bare_arms else ARM_START)
+    body = BodyDrawing(kp, sw, frame, background, np.zeros((h, w), bool), np.full((h, w), 2.0, np.float32),
+                       np.zeros((h, w), np.float32), BARE_ARM_START if bare_arms else ARM_START)
     ends = ends or {}
     if "arms" in parts:
         for arm in (R_ARM, L_ARM):
@@ -423,10 +432,10 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     if "legs" in parts:
         _draw_legs(body, ends)
         _draw_pelvis(body)
-    return body.inside, body.ratio
+    return body
 
 
-def _draw_arm(body: _BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarray, float] | None) -> None:
+def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarray, float] | None) -> None:
     """An arm (shoulder, elbow, wrist joints) from a little below the shoulder joint (the
     shoulder's top is the torso's outline), ending at ``end`` (where and how wide the forearm
     leaves the region) when given."""
@@ -456,7 +465,7 @@ def _draw_arm(body: _BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarr
         body.add_capsules(pts, radii)
 
 
-def _draw_neck(body: _BodyDrawing, chin: np.ndarray | None) -> None:
+def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> None:
     """A neck is about 0.3 of the shoulder joints' distance across. It rises to the chin: the
     nose leaves the neck's axis when the head turns or tilts."""
     kp = body.kp
@@ -466,7 +475,7 @@ def _draw_neck(body: _BodyDrawing, chin: np.ndarray | None) -> None:
         body.add_joints((J.NECK, J.NOSE), (0.15, 0.15))
 
 
-def _draw_torso(body: _BodyDrawing) -> None:
+def _draw_torso(body: BodyDrawing) -> None:
     """The torso's outline (``torso_outline``), round across like a flattened cylinder: darker
     towards the flanks, less so than a limb."""
     kp = body.kp
@@ -476,12 +485,14 @@ def _draw_torso(body: _BodyDrawing) -> None:
     torso = _torso_mask(kp, hips, body.inside.shape)
     body.inside |= torso
     top, bottom = (kp.xy[J.R_SHOULDER] + kp.xy[J.L_SHOULDER]) / 2, (hips[0] + hips[1]) / 2
-    _, across = _capsules(body.inside.shape, [top, bottom],
-                          [0.55 * body.sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
-    body.ratio = np.where(torso, np.minimum(body.ratio, 0.8 * across), body.ratio)
+    _, across, side = _capsules(body.inside.shape, [top, bottom],
+                                [0.55 * body.sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
+    flatter = torso & (0.8 * across < body.ratio)
+    body.side = np.where(flatter, 0.8 * side, body.side)
+    body.ratio = np.where(flatter, 0.8 * across, body.ratio)
 
 
-def _draw_legs(body: _BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> None:
+def _draw_legs(body: BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> None:
     """Both legs (``LEG_RADII``, ending at ``ends`` by ankle joint when given); thighs that
     touch meet in a crease, shaded like a limb's edge, where each is as far out of its own leg
     as of the other."""
@@ -501,7 +512,7 @@ def _draw_legs(body: _BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) ->
         body.ratio = np.where(both, np.maximum(body.ratio, crease), body.ratio)
 
 
-def _draw_pelvis(body: _BodyDrawing) -> None:
+def _draw_pelvis(body: BodyDrawing) -> None:
     """The pelvis: the hip joints' line, widened by 0.4 of their distance on each side, down to
     0.3 of the shoulder distance below them (it fills in between the thighs' round tops)."""
     kp, sw = body.kp, body.sw
@@ -592,6 +603,20 @@ MIN_SKIN_PIXELS = 400
 #: which looks like sand on a smooth surface).
 MAX_GRAIN = 2.0
 GRAIN_SHARE = 0.6
+#: A limb lit from one side is lighter on that side. How much, the face tells: the lightness of
+#: its right half less its left half's, relative to its median (``SkinLight.lateral``), times
+#: LATERAL_PER_FACE is the rebuilt limb's gain change at its edge (one side up, the other down).
+#: Measured on the tuning half's real bare arms (``benchmarks/analysis.py --only light``; 12
+#: photos): the step in lightness from 0.6-0.9 of the way out on one side to the other is 0.62 x
+#: the face's asymmetry (correlation 0.79), which a gain of 1 + 0.45 q gives under the round
+#: shade (0.62 / (1.5 x 0.92)). A face turned away shows shade that is not light: its asymmetry
+#: is kept within FACE_ASYMMETRY_MAX.
+LATERAL_PER_FACE = 0.45
+FACE_ASYMMETRY_MAX = 0.4
+#: Round shading of a rebuilt limb: darker by this share of the lightness at its edge (times the
+#: squared distance from its axis): the tuning half's real arms are 0.03, 0.05 and 0.11 darker at
+#: 0.4, 0.6 and 0.8 of the way out (0.17 fits them; the parse's edge mixes in what is behind).
+ROUND_SHADE = 0.22
 
 
 @dataclass(frozen=True)
@@ -602,6 +627,7 @@ class SkinLight:
     centre: float  # the x where the skin has its mean lightness
     mean: float  # that mean lightness
     grain: float  # standard deviation (grey levels) of the skin's fine-scale texture and noise
+    lateral: float = 0.0  # gain change at a limb's +x edge from the light's side (LATERAL_PER_FACE)
 
     def gain(self, shape: tuple[int, int], origin: tuple[int, int]) -> np.ndarray:
         """Light gain (H, W) of a crop of ``shape`` whose top-left pixel is ``origin`` (x, y) of the photo."""
@@ -641,7 +667,21 @@ def skin_light(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> Sk
     mad = 1.4826 * float(np.median(np.abs(fine - np.median(fine)))) if len(fine) else 0.0
     grain = min(GRAIN_SHARE * mad, MAX_GRAIN)
     # Relative to the skin's mean lightness: the colour is the skin colour's, the light only varies it.
-    return SkinLight(slope, float(xs.mean()), float(values.mean()), grain)
+    return SkinLight(slope, float(xs.mean()), float(values.mean()), grain, _lateral(lum, real & (parse == Label.FACE)))
+
+
+def _lateral(lum: np.ndarray, face: np.ndarray) -> float:
+    """The light's side, from the face's two halves (see LATERAL_PER_FACE); 0 without a face."""
+    ys, xs = np.nonzero(face)
+    if len(xs) < MIN_SKIN_PIXELS // 2:
+        return 0.0
+    values = lum[ys, xs]
+    middle = np.median(xs)
+    right, left = values[xs > middle], values[xs < middle]
+    if not len(right) or not len(left):
+        return 0.0
+    asymmetry = (float(np.median(right)) - float(np.median(left))) / max(float(np.median(values)), 1.0)
+    return LATERAL_PER_FACE * float(np.clip(asymmetry, -FACE_ASYMMETRY_MAX, FACE_ASYMMETRY_MAX))
 
 
 #: The old garment's median lightness (grey levels) below which the light read off it counts for
@@ -762,14 +802,17 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     face = (parse == Label.FACE) & readable
     bare_arms = not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER
     chin = chin_point(face)
-    body, ratio = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms)
+    drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms)
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
-    body &= ~seen_background
-    round_shade = np.clip(1.0 - 0.22 * np.clip(ratio, 0, 1) ** 2, 0.75, 1.0)
+    body = drawing.inside & ~seen_background
+    round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
+    if light is not None and light.lateral:
+        # The side of each limb facing the light is the lighter.
+        round_shade *= 1.0 + light.lateral * np.clip(drawing.side, -1.0, 1.0)
     colour = skin[None, None, :]
     if leg_skin is not None and "legs" in parts:
-        legs, _ = body_shape(kp, ("legs",), (h, w), ends, frame=frame)
+        legs = body_shape(kp, ("legs",), (h, w), ends, frame=frame).inside
         share = _soft(legs, 0.01 * full_height)
         colour = colour + (leg_skin - skin)[None, None, :] * share[..., None]
     colour = colour + _hand_tones(image, parse, readable & ~region, kp, skin)
@@ -808,7 +851,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
     arms = np.zeros((h, w), bool)
     if bare_arms:
-        arms, _ = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True)
+        arms = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True).inside
         arms = (arms & ~seen_background) | real_arms
     out = _over(out, skin_rgb, skin_alpha * ~arms)
     if category == Category.UPPER:
@@ -919,7 +962,7 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) * 2
     hip = min(kp.xy[J.R_HIP][1], kp.xy[J.L_HIP][1])
     waist = hip - 0.1 * torso
-    pelvis, _ = body_shape(kp, ("legs",), (h, w), frame=frame)
+    pelvis = body_shape(kp, ("legs",), (h, w), frame=frame).inside
     dress = False
     if kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
         # The torso's outline below the waist too, not just the thighs' round tops: a straight waistband.
