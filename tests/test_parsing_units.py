@@ -149,6 +149,35 @@ def test_push_pull_fills_holes_from_the_known_pixels():
     assert np.abs(filled[32, 30:70, 0] - ramp[32, 30:70, 0]).mean() < 40
 
 
+def test_a_filled_hole_keeps_the_backdrops_texture_and_stripes():
+    """A hole in a backdrop of level stripes with grain (a flag, grass): the smooth fill plus the
+    mirrored detail runs the stripes on across it (they match the hidden ones) with about the
+    backdrop's contrast; the smooth fill alone does not follow them. Nothing is added beyond the reach."""
+    from tryon.engines.warp.fill import mirrored_detail
+
+    h, w = 120, 200
+    rows = np.arange(h)[:, None, None]
+    truth = 120 + 40 * np.sign(np.sin(2 * np.pi * rows / 10)) + np.random.default_rng(0).normal(0, 6, (h, w, 3))
+    truth = np.clip(np.broadcast_to(truth, (h, w, 3)), 0, 255).astype(np.uint8)
+    known = np.ones((h, w), bool)
+    known[20:100, 80:120] = False
+    smooth = push_pull(truth.astype(np.float32) * known[..., None], known)
+    (ys, xs), detail = mirrored_detail(truth, known, ~known, sigma=8.0, reach=30)
+    filled = smooth.copy()
+    filled[ys, xs] += detail
+    hole = ~known
+    hidden = truth[hole].astype(float).mean(axis=1)
+    got, flat = filled[hole].mean(axis=1), smooth[hole].mean(axis=1)
+    assert np.corrcoef(got, hidden)[0, 1] > 0.6 and abs(np.corrcoef(flat, hidden)[0, 1]) < 0.3
+    assert 0.5 < got.std() / hidden.std() < 1.2 and flat.std() < 0.5 * hidden.std()
+    assert np.array_equal(filled[known], smooth[known])
+    # A hole wider than twice the reach stays smooth in its middle.
+    wide = np.ones((h, w), bool)
+    wide[20:100, 30:170] = False
+    (ys, xs), detail = mirrored_detail(truth, wide, ~wide, sigma=8.0, reach=30)
+    assert np.abs(detail[np.abs(xs - 100) < 35]).max() == 0 and np.abs(detail[xs < 40]).max() > 20
+
+
 def test_decontaminate_recolours_the_rim_from_the_interior():
     """A red disc photographed with a white halo on its outline: the halo takes the disc's colour,
     the interior and the backdrop stay as they are."""

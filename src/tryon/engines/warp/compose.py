@@ -16,7 +16,7 @@ import numpy as np
 
 from tryon.category import Category
 from tryon.colour import colour_distance
-from tryon.engines.warp.fill import push_pull
+from tryon.engines.warp.fill import mirrored_detail, push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
 from tryon.person.agnostic import skirt_of_dress
 from tryon.person.face import Face
@@ -41,6 +41,13 @@ BARE_ARM_START = 0.06
 #: How far (share of the photo's height) from the old garment's parsed outline the background is
 #: filled rather than kept: the parse's outline is a few pixels off (about 5 px at 1024 px high).
 OLD_EDGE_MARGIN = 0.005
+#: The filled background's texture (``fill.mirrored_detail``): what is finer than this blur (sigma,
+#: share of the photo's height) is mirrored in from the backdrop beside the hole, up to this far
+#: (share of the height) from it; beyond, the fill stays smooth (a mirror that far would copy
+#: whatever stands there). Only where skin and garment cover less than BACKGROUND_DETAIL_COVER.
+BACKGROUND_DETAIL_SIGMA = 0.01
+BACKGROUND_DETAIL_REACH = 0.1
+BACKGROUND_DETAIL_COVER = 0.95
 
 
 @dataclass
@@ -837,6 +844,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     skin_rgb += (img - skin_rgb) * keep[..., None]
     skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), max(0.7, SKIN_EDGE * full_height))
 
+    _textured(plate, image, clean_background, region, [skin_alpha] + [l.alpha for l in layers], full_height)
+
     if opts.shading > 0 or opts.wrinkles > 0:
         gain, folds = shading_gain(image, old & region & readable, opts, full_height)
     else:
@@ -873,6 +882,22 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     out *= weight[..., None]
     out += img + 0.5
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+def _textured(plate: np.ndarray, image: np.ndarray, background: np.ndarray, region: np.ndarray,
+              alphas: list[np.ndarray], height: int) -> None:
+    """The filled ``plate`` (changed in place) given the backdrop's own texture where it will show
+    (in the ``region``, under no skin or garment of ``alphas``): a smooth fill reads as a blur on
+    grass, pavement, a mottled backdrop. The texture is mirrored in from a few pixels inside the
+    photo's ``background``: its outermost pixels mix in the person's outline."""
+    cover = np.zeros(region.shape, np.float32)
+    for alpha in alphas:
+        np.maximum(cover, alpha, out=cover)
+    source = cv2.erode(background.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    shows = region & ~background & (cover < BACKGROUND_DETAIL_COVER)
+    (ys, xs), detail = mirrored_detail(image, source, shows, BACKGROUND_DETAIL_SIGMA * height,
+                                       max(1, round(BACKGROUND_DETAIL_REACH * height)))
+    plate[ys, xs] += detail
 
 
 def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
