@@ -484,6 +484,38 @@ def test_a_face_lit_from_one_side_lights_that_side_of_every_rebuilt_arm():
     assert all(abs(s) < 2 for s in steps["even"][1]), steps
 
 
+def test_rebuilt_skin_takes_the_tone_of_the_real_skin_it_meets(monkeypatch):
+    """Forearms a fifth darker than the face (shade, a tan): the upper arms rebuilt above them
+    under a sleeveless top meet them with about half the step at the elbow (what is left is the
+    arm's own round shading, averaged across its width), and turn back towards the face's tone
+    towards the shoulder; with the matching off, the step is the whole difference."""
+    import tryon.engines.warp.compose as compose_module
+    from tryon.category import Category
+    from tryon.engines.warp.compose import ComposeOptions, compose
+
+    img, _, face = _person()
+    parse, kp = _parse(), _keypoints()
+    forearms = np.isin(parse, ARMS)
+    img = np.where(forearms[..., None], (img * 0.8).astype(np.uint8), img)
+    region = cv2.dilate((parse == Label.UPPER_CLOTHES).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    readable = np.ones(region.shape, bool)
+
+    def seam_and_top(out: np.ndarray) -> tuple[float, float]:
+        lum = out.astype(float).mean(axis=2)
+        x, y = JOINTS[J.R_ELBOW]
+        top = int(np.flatnonzero(forearms[:, x]).min())  # the kept forearm's first row
+        step = lum[top - 6:top - 2, x - 1:x + 2].mean() - lum[top + 2:top + 6, x - 1:x + 2].mean()
+        sx, sy = (np.array(JOINTS[J.R_SHOULDER]) * 0.6 + np.array(JOINTS[J.R_ELBOW]) * 0.4).astype(int)
+        return step, lum[sy - 2:sy + 3, sx - 1:sx + 2].mean()
+
+    matched = seam_and_top(compose(img, region, readable, [], parse, kp, Category.UPPER, ComposeOptions(), face))
+    monkeypatch.setattr(compose_module, "SKIN_MATCH_MAX", 0.0)
+    plain = seam_and_top(compose(img, region, readable, [], parse, kp, Category.UPPER, ComposeOptions(), face))
+    assert plain[0] > 20 and abs(matched[0]) < 0.55 * plain[0], (matched, plain)
+    # Towards the shoulder, nearer the face's tone than the forearm's.
+    assert matched[1] > plain[1] - 0.5 * plain[0], (matched, plain)
+
+
 def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():
     """The parse's outline of the worn top falls a few pixels inside the photo's (as a real parse
     does): those pixels, labelled background, are filled like the background around them instead

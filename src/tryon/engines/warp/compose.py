@@ -567,6 +567,12 @@ SHADE_NECK_DROP = 0.5
 #: How much darker synthesised skin is just under the jaw (the head's shadow on the neck).
 CHIN_SHADOW = 0.25
 
+#: Synthesised skin beside the photo's own takes on its tone (``_toward_real_skin``): the
+#: difference fades over this share of the photo's height (e-folding), and is kept within
+#: SKIN_MATCH_MAX grey levels per channel.
+SKIN_MATCH_REACH = 0.04
+SKIN_MATCH_MAX = 40.0
+
 
 def skin_colour(image: np.ndarray, parse: np.ndarray, readable: np.ndarray, face: Face | None = None) -> np.ndarray:
     """The person's skin colour (RGB float) where light falls on it, from pixels we may read.
@@ -836,6 +842,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     real_arms = of_labels(parse, ARMS) & readable
     real_skin = real_arms | (of_labels(parse, LEGS + (Label.NECK,)) & readable)
     real_skin |= _shaded_neck(image, face, chin, kp, skin) & readable
+    skin_rgb += _toward_real_skin(img, skin_rgb, real_skin, body, full_height)
     if light is not None:
         skin_rgb += light.texture((h, w))[..., None]  # and its grain
     # Faded in from the real skin's outline over a few pixels: the parse's outline is coarse (a
@@ -898,6 +905,37 @@ def _textured(plate: np.ndarray, image: np.ndarray, background: np.ndarray, regi
     (ys, xs), detail = mirrored_detail(image, source, shows, BACKGROUND_DETAIL_SIGMA * height,
                                        max(1, round(BACKGROUND_DETAIL_REACH * height)))
     plate[ys, xs] += detail
+
+
+def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray, body: np.ndarray,
+                      height: int) -> np.ndarray:
+    """Offset (H, W, 3) that carries the photo's own skin tone into the synthesised skin beside it.
+
+    Where synthesised skin meets skin the photo shows (a neck beside the kept neck, an upper arm
+    above a kept forearm, a thigh above a kept knee), the two differ by the light and the tan of
+    that spot, and the seam showed as a step: a box of darker skin around a neck. The difference
+    along the real skin's edge (a few pixels inside it: its outline mixes in what is behind) is
+    spread smoothly and fades over SKIN_MATCH_REACH of the height into the synthesised skin, kept
+    within SKIN_MATCH_MAX grey levels (a beige garment parsed as skin must not paint the body)."""
+    h, w = real.shape
+    out = np.zeros((h, w, 3), np.float32)
+    near = cv2.dilate((body & ~real).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    edge = (cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & near
+    if edge.sum() < 20:
+        return out
+    # Spread at a quarter of the size: the offset is smooth.
+    small = (max(1, w // 4), max(1, h // 4))
+    weight = edge.astype(np.float32)
+    diff = np.clip(img - synthesised, -SKIN_MATCH_MAX, SKIN_MATCH_MAX) * weight[..., None]
+    num = cv2.resize(diff, small, interpolation=cv2.INTER_AREA)
+    den = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+    seen = den > 1e-3
+    spread = push_pull(np.where(seen[..., None], num / np.maximum(den, 1e-3)[..., None], 0.0).astype(np.float32), seen)
+    offset = cv2.resize(spread, (w, h), interpolation=cv2.INTER_LINEAR)
+    target = body & ~real
+    distance = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3)[target]
+    out[target] = offset[target] * np.exp(-distance / max(SKIN_MATCH_REACH * height, 1.0))[:, None]
+    return out
 
 
 def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
