@@ -626,6 +626,8 @@ GRAIN_SHARE = 0.6
 #: is kept within FACE_ASYMMETRY_MAX.
 LATERAL_PER_FACE = 0.45
 FACE_ASYMMETRY_MAX = 0.4
+#: How far (sigma, share of the photo's height) that side light is softened across the body.
+LATERAL_SOFT = 0.01
 #: Round shading of a rebuilt limb: darker by this share of the lightness at its edge (times the
 #: squared distance from its axis): the tuning half's real arms are 0.03, 0.05 and 0.11 darker at
 #: 0.4, 0.6 and 0.8 of the way out (0.17 fits them; the parse's edge mixes in what is behind).
@@ -821,8 +823,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     body = drawing.inside & ~seen_background
     round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
     if light is not None and light.lateral:
-        # The side of each limb facing the light is the lighter.
-        round_shade *= 1.0 + light.lateral * np.clip(drawing.side, -1.0, 1.0)
+        round_shade *= side_light(drawing, light.lateral, full_height)
     colour = skin[None, None, :]
     if leg_skin is not None and "legs" in parts:
         legs = body_shape(kp, ("legs",), (h, w), ends, frame=frame).inside
@@ -889,6 +890,14 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     out *= weight[..., None]
     out += img + 0.5
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+def side_light(drawing: BodyDrawing, lateral: float, height: int) -> np.ndarray:
+    """Light gain (H, W) of the drawn body lit from one side: each limb is lighter on the side
+    facing the light (``lateral``: :attr:`SkinLight.lateral`). Softened over LATERAL_SOFT of the
+    ``height``: where two parts meet (an arm against the torso) the side flips from the edge of
+    one to the edge of the other, and drew a step in the skin."""
+    return 1.0 + lateral * _soft(np.clip(drawing.side, -1.0, 1.0), LATERAL_SOFT * height)
 
 
 def _textured(plate: np.ndarray, image: np.ndarray, background: np.ndarray, region: np.ndarray,
