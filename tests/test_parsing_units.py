@@ -519,13 +519,16 @@ def test_rebuilt_skin_takes_the_tone_of_the_real_skin_it_meets(monkeypatch):
     region = cv2.dilate((parse == Label.UPPER_CLOTHES).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
     readable = np.ones(region.shape, bool)
 
-    def seam_and_top(out: np.ndarray) -> tuple[float, float]:
+    def seam_and_top(out: np.ndarray) -> tuple[float, float, float]:
+        """The step at the elbow, the rebuilt arm's lightness towards the shoulder and just above
+        the elbow."""
         lum = out.astype(float).mean(axis=2)
         x, y = JOINTS[J.R_ELBOW]
         top = int(np.flatnonzero(forearms[:, x]).min())  # the kept forearm's first row
-        step = lum[top - 6:top - 2, x - 1:x + 2].mean() - lum[top + 2:top + 6, x - 1:x + 2].mean()
+        above = lum[top - 6:top - 2, x - 1:x + 2].mean()
+        step = above - lum[top + 2:top + 6, x - 1:x + 2].mean()
         sx, sy = (np.array(JOINTS[J.R_SHOULDER]) * 0.6 + np.array(JOINTS[J.R_ELBOW]) * 0.4).astype(int)
-        return step, lum[sy - 2:sy + 3, sx - 1:sx + 2].mean()
+        return step, lum[sy - 2:sy + 3, sx - 1:sx + 2].mean(), above
 
     matched = seam_and_top(compose(img, region, readable, [], parse, kp, Category.UPPER, ComposeOptions(), face))
     monkeypatch.setattr(compose_module, "SKIN_MATCH_MAX", 0.0)
@@ -533,6 +536,13 @@ def test_rebuilt_skin_takes_the_tone_of_the_real_skin_it_meets(monkeypatch):
     assert plain[0] > 20 and abs(matched[0]) < 0.55 * plain[0], (matched, plain)
     # Towards the shoulder, nearer the face's tone than the forearm's.
     assert matched[1] > plain[1] - 0.5 * plain[0], (matched, plain)
+    # The forearms' top rows black (a dark cuff's edge parsed with the arm): no skin, not matched
+    # to; the rebuilt arm keeps the tone it took from the skin below.
+    monkeypatch.undo()
+    rim = forearms & ~np.roll(forearms, 3, axis=0)
+    dark = np.where(rim[..., None], np.uint8(15), img)
+    darkened = seam_and_top(compose(dark, region, readable, [], parse, kp, Category.UPPER, ComposeOptions(), face))
+    assert abs(darkened[2] - matched[2]) < 5, (darkened, matched)
 
 
 def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():

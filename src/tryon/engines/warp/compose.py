@@ -568,10 +568,10 @@ SHADE_NECK_DROP = 0.5
 CHIN_SHADOW = 0.25
 
 #: Synthesised skin beside the photo's own takes on its tone (``_toward_real_skin``): the
-#: difference fades over this share of the photo's height (e-folding), and is kept within
-#: SKIN_MATCH_MAX grey levels per channel.
+#: difference fades over this share of the photo's height (e-folding); pixels that differ by
+#: SKIN_MATCH_MAX grey levels or more in a channel are taken for no skin and not matched.
 SKIN_MATCH_REACH = 0.04
-SKIN_MATCH_MAX = 40.0
+SKIN_MATCH_MAX = 60.0
 
 
 def skin_colour(image: np.ndarray, parse: np.ndarray, readable: np.ndarray, face: Face | None = None) -> np.ndarray:
@@ -924,18 +924,25 @@ def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray
     above a kept forearm, a thigh above a kept knee), the two differ by the light and the tan of
     that spot, and the seam showed as a step: a box of darker skin around a neck. The difference
     along the real skin's edge (a few pixels inside it: its outline mixes in what is behind) is
-    spread smoothly and fades over SKIN_MATCH_REACH of the height into the synthesised skin, kept
-    within SKIN_MATCH_MAX grey levels (a beige garment parsed as skin must not paint the body)."""
+    spread smoothly and fades over SKIN_MATCH_REACH of the height into the synthesised skin; what
+    differs by SKIN_MATCH_MAX or more is no skin (a dark collar's edge parsed with the neck, a
+    garment parsed as skin must not paint the body)."""
     h, w = real.shape
     out = np.zeros((h, w, 3), np.float32)
     near = cv2.dilate((body & ~real).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
     edge = (cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & near
     if edge.sum() < 20:
         return out
+    diff = img - synthesised
+    # Pixels further off than SKIN_MATCH_MAX are no skin of this person's (the dark edge of a
+    # collar the parse took in with the neck): left out, not clipped.
+    edge &= np.abs(diff).max(axis=-1) < SKIN_MATCH_MAX
+    if edge.sum() < 20:
+        return out
     # Spread at a quarter of the size: the offset is smooth.
     small = (max(1, w // 4), max(1, h // 4))
     weight = edge.astype(np.float32)
-    diff = np.clip(img - synthesised, -SKIN_MATCH_MAX, SKIN_MATCH_MAX) * weight[..., None]
+    diff *= weight[..., None]
     num = cv2.resize(diff, small, interpolation=cv2.INTER_AREA)
     den = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
     seen = den > 1e-3
