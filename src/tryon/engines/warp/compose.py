@@ -928,30 +928,26 @@ def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray
     differs by SKIN_MATCH_MAX or more is no skin (a dark collar's edge parsed with the neck, a
     garment parsed as skin must not paint the body)."""
     h, w = real.shape
-    out = np.zeros((h, w, 3), np.float32)
-    near = cv2.dilate((body & ~real).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
-    edge = (cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & near
-    if edge.sum() < 20:
-        return out
-    diff = img - synthesised
+    none = np.zeros((h, w, 3), np.float32)
+    target = body & ~real
+    near = cv2.dilate(target.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    ys, xs = np.nonzero((cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & near)
+    diff = img[ys, xs] - synthesised[ys, xs]
     # Pixels further off than SKIN_MATCH_MAX are no skin of this person's (the dark edge of a
     # collar the parse took in with the neck): left out, not clipped.
-    edge &= np.abs(diff).max(axis=-1) < SKIN_MATCH_MAX
-    if edge.sum() < 20:
-        return out
-    # Spread at a quarter of the size: the offset is smooth.
-    small = (max(1, w // 4), max(1, h // 4))
-    weight = edge.astype(np.float32)
-    diff *= weight[..., None]
-    num = cv2.resize(diff, small, interpolation=cv2.INTER_AREA)
-    den = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
-    seen = den > 1e-3
-    spread = push_pull(np.where(seen[..., None], num / np.maximum(den, 1e-3)[..., None], 0.0).astype(np.float32), seen)
-    offset = cv2.resize(spread, (w, h), interpolation=cv2.INTER_LINEAR)
-    target = body & ~real
-    distance = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3)[target]
-    out[target] = offset[target] * np.exp(-distance / max(SKIN_MATCH_REACH * height, 1.0))[:, None]
-    return out
+    ok = np.abs(diff).max(axis=1) < SKIN_MATCH_MAX
+    if ok.sum() < 20:
+        return none
+    # Worked at a quarter of the size: the offset is smooth.
+    sh, sw = max(1, h // 4), max(1, w // 4)
+    cells = np.minimum(ys[ok] // 4, sh - 1) * sw + np.minimum(xs[ok] // 4, sw - 1)
+    den = np.bincount(cells, minlength=sh * sw).reshape(sh, sw).astype(np.float32)
+    num = np.stack([np.bincount(cells, diff[ok, c], minlength=sh * sw) for c in range(3)], axis=-1)
+    seen = den > 0
+    spread = push_pull((num.reshape(sh, sw, 3) / np.maximum(den, 1.0)[..., None]).astype(np.float32), seen)
+    distance = 4.0 * cv2.distanceTransform((~seen).astype(np.uint8), cv2.DIST_L2, 3)
+    spread *= np.exp(-distance / max(SKIN_MATCH_REACH * height, 1.0))[..., None]
+    return cv2.resize(spread, (w, h), interpolation=cv2.INTER_LINEAR) * target[..., None]
 
 
 def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
