@@ -629,9 +629,10 @@ FACE_ASYMMETRY_MAX = 0.4
 #: How far (sigma, share of the photo's height) that side light is softened across the body.
 LATERAL_SOFT = 0.01
 #: Round shading of a rebuilt limb: darker by this share of the lightness at its edge (times the
-#: squared distance from its axis): the tuning half's real arms are 0.03, 0.05 and 0.11 darker at
-#: 0.4, 0.6 and 0.8 of the way out (0.17 fits them; the parse's edge mixes in what is behind).
-ROUND_SHADE = 0.22
+#: squared distance from its axis). The tuning half's real bare arms are 0.03, 0.05 and 0.11
+#: darker at 0.4, 0.6 and 0.8 of the way out, which 0.17 fits (the checking half's: 0.02, 0.05,
+#: 0.10); it was 0.22, set by eye.
+ROUND_SHADE = 0.17
 
 
 @dataclass(frozen=True)
