@@ -619,11 +619,11 @@ GRAIN_SHARE = 0.6
 #: A limb lit from one side is lighter on that side. How much, the face tells: the lightness of
 #: its right half less its left half's, relative to its median (``SkinLight.lateral``), times
 #: LATERAL_PER_FACE is the rebuilt limb's gain change at its edge (one side up, the other down).
-#: Measured on the tuning half's real bare arms (``benchmarks/analysis.py --only light``; 12
-#: photos): the step in lightness from 0.6-0.9 of the way out on one side to the other is 0.62 x
-#: the face's asymmetry (correlation 0.79), which a gain of 1 + 0.45 q gives under the round
-#: shade (0.62 / (1.5 x 0.92)). A face turned away shows shade that is not light: its asymmetry
-#: is kept within FACE_ASYMMETRY_MAX.
+#: Measured on the tuning half's real bare arms (12 photos; ``benchmarks/warp_engine.py --only
+#: light`` checks both halves): the step in lightness from 0.6-0.9 of the way out on one side to
+#: the other is 0.62 x the face's asymmetry (correlation 0.79), which a gain of 1 + 0.45 q gives
+#: under the round shade (0.62 / (1.5 x about 0.9)). A face turned away shows shade that is not
+#: light: its asymmetry is kept within FACE_ASYMMETRY_MAX.
 LATERAL_PER_FACE = 0.45
 FACE_ASYMMETRY_MAX = 0.4
 #: How far (sigma, share of the photo's height) that side light is softened across the body.
