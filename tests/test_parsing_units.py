@@ -272,9 +272,12 @@ def test_parser_labels_a_drawn_person():
     assert parse.shape == person.shape and parse.dtype == np.uint8
     assert not parse[person == 0].any()
     assert _share(parse, _colour(img, BLUE), (Label.UPPER_CLOTHES,)) > 0.95
-    # The trousers, down to where the shoes begin (the shoes take their hems around the ankles).
+    # The trousers, down to the ankles: the hem just above them is not of the shoes' colour, so
+    # it is no shoe (kept as one, it stayed under a new skirt as a dark band).
     above_ankles = np.arange(SIZE[1])[:, None] < 400
     assert _share(parse, _colour(img, GREY) & above_ankles, (Label.PANTS,)) > 0.98
+    hem = _colour(img, GREY) & ~above_ankles & (np.arange(SIZE[1])[:, None] < JOINTS[J.R_ANKLE][1])
+    assert hem.sum() > 100 and _share(parse, hem, (Label.LEFT_SHOE, Label.RIGHT_SHOE)) < 0.05
     assert _share(parse, _colour(img, BROWN), (Label.LEFT_SHOE, Label.RIGHT_SHOE)) > 0.95
     feet = np.isin(parse, (Label.LEFT_SHOE, Label.RIGHT_SHOE))
     assert (parse[feet & (np.arange(SIZE[0])[None, :] > 120)] == Label.LEFT_SHOE).all()

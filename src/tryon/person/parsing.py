@@ -349,6 +349,13 @@ class ShoeParams:
     reach: float = 0.28
     #: ...and lower than this far above the ankle.
     above_ankle: float = 0.12
+    #: Above the ankle joint, pixels further than this (CIELAB distance, OpenCV's 8-bit scale)
+    #: from the median colour of the shoe below it are no shoe (a trouser hem): black trousers
+    #: over white trainers differ by over 200, dark grey over brown leather by 39; a boot's
+    #: shaft shaded a little differs by less. Measured only when the shoe shows at least this
+    #: many pixels below the ankle.
+    colour_distance: float = 30.0
+    min_colour_pixels: int = 20
 
 
 @dataclass(frozen=True)
@@ -517,7 +524,7 @@ class GeometricParser:
         skin = self._skin(lab, fg, face, s, face_mask, limb_zone, distal_zone, body, fine)
         hair = self._hair(lab, fg & ~face_mask & ~skin, face_box, face_h, body)
         cloth = fg & ~face_mask & ~hair & ~skin
-        shoes_l, shoes_r = self._shoes(cloth, body)
+        shoes_l, shoes_r = self._shoes(lab, cloth, body)
         cloth &= ~(shoes_l | shoes_r)
         upper, lower, lower_label, dress = self._garments(img, cloth, body)
 
@@ -755,8 +762,10 @@ class GeometricParser:
         keep = keep[keep > 0]
         return components_in(comp, keep)
 
-    def _shoes(self, cloth: np.ndarray, body: _Body) -> tuple[np.ndarray, np.ndarray]:
-        """Garment pixels around each foot (the person's left, then right; an overlap is the left's)."""
+    def _shoes(self, lab: np.ndarray, cloth: np.ndarray, body: _Body) -> tuple[np.ndarray, np.ndarray]:
+        """Garment pixels around each foot (the person's left, then right; an overlap is the left's).
+        Above the ankle joint only those of the shoe's colour (a boot's shaft, a high-top's
+        collar): a trouser hem there is no shoe, and kept as one it stayed under a new skirt."""
         p = self.params.shoes
         h, w = cloth.shape
         out = []
@@ -769,7 +778,13 @@ class GeometricParser:
             segs = [(a, q) for q in (body.p(heel), body.p(toe)) if q is not None] or [(a, a)]
             near = _segments_distance((h, w), segs) < p.reach * shin
             yy = np.arange(h)[:, None]
-            out.append(cloth & near & (yy > a[1] - p.above_ankle * shin))
+            shoe = cloth & near & (yy > a[1] - p.above_ankle * shin)
+            below = shoe & (yy > a[1])
+            if below.sum() >= p.min_colour_pixels:
+                colour = np.median(lab[below], axis=0)
+                unlike = np.linalg.norm(lab - colour, axis=-1) > p.colour_distance
+                shoe &= ~(unlike & (yy <= a[1]))
+            out.append(shoe)
         left, right = out
         return left, right & ~left
 
