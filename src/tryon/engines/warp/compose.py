@@ -549,6 +549,12 @@ DRESS_SHOWS_FROM = 0.35
 
 #: Over how much of the photo's height (sigma) the photo's own skin fades into synthesised skin.
 REAL_SKIN_FADE = 0.004
+#: The photo's own skin this near (share of the height) to the garment the region replaces, and
+#: patterned (a local spread of lightness over this many grey levels), is taken for a remnant
+#: of that garment (``_mixed_border``): the houndstooth hem band labelled legs was about 0.8 %
+#: of the height; smooth lit skin spreads by 2-5 levels, a pattern or an edge by 15 and more.
+MIXED_BORDER = 0.01
+MIXED_BORDER_SPREAD = 10.0
 #: How soft (sigma, share of the photo's height) synthesised skin's outline is: a photo's edges
 #: are a pixel or two wide; at 0.002 a rebuilt arm looked out of focus against the backdrop.
 SKIN_EDGE = 0.0007
@@ -843,13 +849,18 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # slim one is not a straight tube.
     real_arms = of_labels(parse, ARMS) & readable
     real_skin = real_arms | (of_labels(parse, LEGS + (Label.NECK,)) & readable)
-    real_skin |= _shaded_neck(image, face, chin, kp, skin) & readable
-    skin_rgb += _toward_real_skin(img, skin_rgb, real_skin, body, full_height)
+    shaded_neck = _shaded_neck(image, face, chin, kp, skin) & readable
+    # What the parse calls skin beside the replaced garment may be a remnant of it; the shaded
+    # neck is skin by its colour whatever the parse says.
+    mixed = _mixed_border(img, real_skin, region & ~real_skin & ~shaded_neck & ~seen_background, full_height)
+    real_skin |= shaded_neck
+    kept = real_skin & ~(mixed & ~shaded_neck)
+    skin_rgb += _toward_real_skin(img, skin_rgb, kept, body, full_height)
     if light is not None:
         skin_rgb += light.texture((h, w))[..., None]  # and its grain
     # Faded in from the real skin's outline over a few pixels: the parse's outline is coarse (a
     # staircase where it meets synthesised skin, at the neck above all).
-    keep = cv2.GaussianBlur(real_skin.astype(np.float32), (0, 0), max(1.0, REAL_SKIN_FADE * full_height)) * real_skin
+    keep = cv2.GaussianBlur(kept.astype(np.float32), (0, 0), max(1.0, REAL_SKIN_FADE * full_height)) * kept
     skin_rgb += (img - skin_rgb) * keep[..., None]
     skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), max(0.7, SKIN_EDGE * full_height))
 
@@ -915,6 +926,25 @@ def _textured(plate: np.ndarray, image: np.ndarray, background: np.ndarray, regi
     (ys, xs), detail = mirrored_detail(image, source, shows, BACKGROUND_DETAIL_SIGMA * height,
                                        max(1, round(BACKGROUND_DETAIL_REACH * height)))
     plate[ys, xs] += detail
+
+
+def _mixed_border(img: np.ndarray, real: np.ndarray, replaced: np.ndarray, height: int) -> np.ndarray:
+    """The photo's own skin along what the region replaces that is patterned, not smooth (a mask).
+
+    The parse's border with the old garment is a few pixels off: a band of a houndstooth hem was
+    labelled legs above kept knees, a black collar's edge neck across a kept neck, and both were
+    kept as skin. Within MIXED_BORDER of the replaced garment, skin whose local spread of
+    lightness (5 px window) is over MIXED_BORDER_SPREAD grey levels is no skin: it is drawn,
+    in the kept skin's tone. Smooth skin there stays the photo's."""
+    border = max(1, round(MIXED_BORDER * height))
+    near = cv2.dilate(replaced.astype(np.uint8), np.ones((2 * border + 1, 2 * border + 1), np.uint8)) > 0
+    candidates = real & near
+    if not candidates.any():
+        return candidates
+    lum = img.mean(axis=2)
+    mean = cv2.blur(lum, (5, 5))
+    spread = np.sqrt(np.maximum(cv2.blur(lum * lum, (5, 5)) - mean * mean, 0.0))
+    return candidates & (spread > MIXED_BORDER_SPREAD)
 
 
 def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray, body: np.ndarray,
