@@ -84,6 +84,13 @@ class Parser(Protocol):
 PRIOR_SKIN = np.array([[160, 145, 140], [120, 150, 145], [200, 140, 135], [90, 148, 150]], np.float32)
 
 
+def lightness_spread(grey: np.ndarray, window: int) -> np.ndarray:
+    """The standard deviation of ``grey`` (float32 lightness) over a ``window``-pixel square around
+    each pixel: low on smooth skin, high on a pattern or an edge."""
+    win = (window, window)
+    return np.sqrt(np.maximum(cv2.blur(grey * grey, win) - cv2.blur(grey, win) ** 2, 0.0))
+
+
 def fine_grain(image: np.ndarray, size: tuple[int, int], p: SkinParams) -> np.ndarray:
     """The photo's fine grain (float32, ``size`` = (w, h), the working resolution): the lightness
     spread over ``p.fine_window`` pixels of the photo itself, averaged down to ``size`` and over
@@ -97,9 +104,7 @@ def fine_grain(image: np.ndarray, size: tuple[int, int], p: SkinParams) -> np.nd
     resolution blurs away measures more (a beige houndstooth dress of the checking half: 30 and up).
     """
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    win = (p.fine_window, p.fine_window)
-    spread = np.sqrt(np.maximum(cv2.blur(grey * grey, win) - cv2.blur(grey, win) ** 2, 0.0))
-    small = cv2.resize(spread, size, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(lightness_spread(grey, p.fine_window), size, interpolation=cv2.INTER_AREA)
     return cv2.blur(small, (p.fine_blur, p.fine_blur))
 
 

@@ -22,7 +22,7 @@ from tryon.person.agnostic import skirt_of_dress
 from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
-from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label, of_labels
+from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label, lightness_spread, of_labels
 
 
 #: Radii of a synthesised arm (top of the upper arm, elbow, wrist, hand) as shares of the
@@ -552,7 +552,8 @@ REAL_SKIN_FADE = 0.004
 #: The photo's own skin this near (share of the height) to the garment the region replaces, and
 #: patterned (a local spread of lightness over this many grey levels), is taken for a remnant
 #: of that garment (``_mixed_border``): the houndstooth hem band labelled legs was about 0.8 %
-#: of the height; smooth lit skin spreads by 2-5 levels, a pattern or an edge by 15 and more.
+#: of the height; bare skin spreads by 2.8 levels in the median tuning-half photo and 10.2 in the
+#: grainiest (``parsing.fine_grain``), a pattern or an edge by 15 and more.
 MIXED_BORDER = 0.01
 MIXED_BORDER_SPREAD = 10.0
 #: How soft (sigma, share of the photo's height) synthesised skin's outline is: a photo's edges
@@ -810,7 +811,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # arm, a pale ghost of the old shoulders). The background that close to it is filled too.
     old = of_labels(parse, _replaced(category))
     margin = max(1, round(OLD_EDGE_MARGIN * full_height))
-    near_old = cv2.dilate(old.astype(np.uint8), np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) > 0
+    near_old = _within(old, margin)
     clean_background = seen_background & ~(near_old & region)
     # The fill draws only on background: the person (hair, face, the other garment) is a hole
     # too, so none of it smears into the background the region uncovers.
@@ -936,15 +937,15 @@ def _mixed_border(img: np.ndarray, real: np.ndarray, replaced: np.ndarray, heigh
     kept as skin. Within MIXED_BORDER of the replaced garment, skin whose local spread of
     lightness (5 px window) is over MIXED_BORDER_SPREAD grey levels is no skin: it is drawn,
     in the kept skin's tone. Smooth skin there stays the photo's."""
-    border = max(1, round(MIXED_BORDER * height))
-    near = cv2.dilate(replaced.astype(np.uint8), np.ones((2 * border + 1, 2 * border + 1), np.uint8)) > 0
-    candidates = real & near
+    candidates = real & _within(replaced, max(1, round(MIXED_BORDER * height)))
     if not candidates.any():
         return candidates
-    lum = img.mean(axis=2)
-    mean = cv2.blur(lum, (5, 5))
-    spread = np.sqrt(np.maximum(cv2.blur(lum * lum, (5, 5)) - mean * mean, 0.0))
-    return candidates & (spread > MIXED_BORDER_SPREAD)
+    return candidates & (lightness_spread(img.mean(axis=2), 5) > MIXED_BORDER_SPREAD)
+
+
+def _within(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Pixels within ``radius`` (a square's half-side) of ``mask``."""
+    return cv2.dilate(mask.astype(np.uint8), np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > 0
 
 
 def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray, body: np.ndarray,
@@ -961,8 +962,7 @@ def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray
     h, w = real.shape
     none = np.zeros((h, w, 3), np.float32)
     target = body & ~real
-    near = cv2.dilate(target.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
-    ys, xs = np.nonzero((cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & near)
+    ys, xs = np.nonzero((cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & _within(target, 7))
     diff = img[ys, xs] - synthesised[ys, xs]
     # Pixels further off than SKIN_MATCH_MAX are no skin of this person's (the dark edge of a
     # collar the parse took in with the neck): left out, not clipped.
