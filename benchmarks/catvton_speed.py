@@ -9,15 +9,17 @@ not measured here (random weights draw noise; judging fewer steps needs the real
     diffusers' default attention) in bf16 with TF32 allowed, as CatVTON's inference.py and app.py run
     it (on a CPU: fp32).
 (a0) the same in plain fp32 with PyTorch's default precision (no user runs this; kept for context).
-(b) ours: CatVTONPipeline in bf16 (channels-last, optionally torch.compile), same steps, seed and
-    noise and the same bf16 weights as (a); its output is compared with (a)'s (PSNR).
+(b) ours: CatVTONPipeline in bf16 (channels-last, optionally torch.compile; ``--compile both``
+    times it without, then with), same steps, seed, noise and bf16 weights as (a); its output is
+    compared with (a)'s (PSNR).
 (c) the fast preset: DPM-Solver++ with fewer steps.
 
-Prints the speed-up over (a) first (target: at least 2x at 35 dB or more), then seconds per try-on,
-peak GPU memory, the UNet's FLOPs per step and the model FLOPs utilisation of the UNet steps.
+Prints each run as it is measured (seconds per try-on, peak GPU memory, the model FLOPs utilisation
+of the UNet steps) and last the speed-up over (a) (target: at least 2x at 35 dB or more).
 
 Usage: python benchmarks/catvton_speed.py [--scale full|tiny] [--size 768x1024] [--steps 50]
-       [--fast-steps 8] [--compile] [--device cuda|cpu]
+       [--fast-steps 8] [--compile [no|yes|both]] [--device cuda|cpu]
+       [--repeats 3] [--skip-fp32]
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ from tryon.engines.options import parse_size
 from tryon.engines.catvton.testing import SD15_SCHEDULE, attention_tensors, build_unet, build_vae
 
 from gpu import peak_flops
+
+#: What ``--compile`` times of (b): plain eager, compiled, or eager then compiled in one process.
+VARIANTS = {"no": ("eager",), "yes": ("compile",), "both": ("eager", "compile")}
+
 
 def reference(unet, vae, scheduler, person, garment, mask, steps, guidance, seed):
     """The published algorithm, plainly, in the weights' precision: DDIM, guidance as a batch of two
@@ -101,9 +107,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--fast-steps", type=int, default=8)
     ap.add_argument("--guidance", type=float, default=2.5)
-    ap.add_argument("--compile", action="store_true", help="torch.compile the UNet for (b) and (c)")
+    ap.add_argument("--compile", nargs="?", const="yes", default="no", choices=tuple(VARIANTS),
+                    help="torch.compile the UNet for (b) and (c); 'both' times (b) without, then with it")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-fp32", action="store_true", help="leave out (a0), the plain fp32 run")
     args = ap.parse_args()
     from diffusers.utils import logging as diffusers_logging
 
@@ -134,14 +142,22 @@ def main() -> None:
     flops = unet_flops(unet, torch.zeros(2, 9, h // 4, w // 8, device=dev))
     print(f"UNet FLOPs per step (batch of 2, {h // 4}x{w // 8} latent): {flops / 1e9:.1f} GFLOP")
 
-    if dev == "cuda":  # (a0) runs with PyTorch's defaults: fp32 matmuls, TF32 convolutions
-        torch.cuda.reset_peak_memory_stats()
-    with torch.no_grad():
-        t_fp32, _ = timed(lambda: reference(unet, vae, ddim, person, garment, mask, args.steps, args.guidance, 7),
-                          dev, args.repeats)
+    def mfu(seconds: float) -> str:
+        return (f"; MFU of the UNet steps {flops * args.steps / seconds / peak:.1%} of {peak / 1e12:.0f} TFLOP/s "
+                "(dense bf16 peak; the whole try-on's time, so VAE and sampler count against it)") if peak else ""
+
+    t_fp32 = None
+    if not args.skip_fp32:
+        if dev == "cuda":  # (a0) runs with PyTorch's defaults: fp32 matmuls, TF32 convolutions
+            torch.cuda.reset_peak_memory_stats()
+        with torch.no_grad():
+            t_fp32, _ = timed(lambda: reference(unet, vae, ddim, person, garment, mask, args.steps, args.guidance, 7),
+                              dev, args.repeats)
+        print(f"(a0) reference in plain fp32, {args.steps} DDIM steps: {t_fp32:.2f} s per try-on")
 
     # (a) the reference at its published defaults: bf16 weights and TF32 (CatVTON's inference.py, app.py).
     dtype = torch.bfloat16 if dev == "cuda" else torch.float32
+    precision = str(dtype).split(".")[-1]
     if dev == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -154,36 +170,37 @@ def main() -> None:
         t_ref, out_ref = timed(lambda: reference(unet, vae, ddim, person, garment, mask, args.steps, args.guidance, 7),
                                dev, args.repeats)
     mem_ref = torch.cuda.max_memory_allocated() / 2**30 if dev == "cuda" else float("nan")
+    print(f"(a) reference, {precision}{' + TF32' if dev == 'cuda' else ''}, {args.steps} DDIM steps: "
+          f"{t_ref:.2f} s per try-on; peak GPU memory {mem_ref:.2f} GB{mfu(t_ref)}")
 
-    # (b) ours on the same weights: channels-last UNet, optionally compiled.
+    # (b) ours on the same weights: channels-last UNet, eager and/or compiled, each printed as it is
+    # measured; (c) on the last of them.
+    label = lambda variant: f"ours, {precision}{' + compile' if variant == 'compile' else ''}"  # noqa: E731
     unet.to(memory_format=torch.channels_last)
-    pipe = CatVTONPipeline(torch.compile(unet) if args.compile else unet, vae, make_scheduler("ddim", SD15_SCHEDULE))
-    if dev == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    run = lambda steps: pipe(person, garment, mask, steps=steps, guidance=args.guidance,  # noqa: E731
-                             generator=torch.Generator().manual_seed(7))
-    t_ours, out_ours = timed(lambda: run(args.steps), dev, args.repeats)
-    mem_ours = torch.cuda.max_memory_allocated() / 2**30 if dev == "cuda" else float("nan")
+    ours = {}  # variant -> (seconds, PSNR against (a))
+    for variant in VARIANTS[args.compile]:
+        pipe = CatVTONPipeline(torch.compile(unet) if variant == "compile" else unet, vae,
+                               make_scheduler("ddim", SD15_SCHEDULE))
+        if dev == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+        run = lambda steps: pipe(person, garment, mask, steps=steps, guidance=args.guidance,  # noqa: E731
+                                 generator=torch.Generator().manual_seed(7))
+        t_ours, out_ours = timed(lambda: run(args.steps), dev, args.repeats)
+        mse = torch.mean((out_ref.float() - out_ours.float()) ** 2).item()
+        ours[variant] = (t_ours, 10 * np.log10(1 / mse) if mse > 0 else float("inf"))
+        mem = torch.cuda.max_memory_allocated() / 2**30 if dev == "cuda" else float("nan")
+        print(f"(b) {label(variant)}, {args.steps} DDIM steps: {t_ours:.2f} s per try-on; peak GPU memory {mem:.2f} GB"
+              f"{mfu(t_ours)}")
+        print(f"    {t_ref / t_ours:.2f}x (a)'s speed at {ours[variant][1]:.1f} dB against its output"
+              + (f"; {t_fp32 / t_ours:.2f}x (a0)'s" if t_fp32 else ""))
     pipe.set_scheduler("dpm++")
     t_fast, _ = timed(lambda: run(args.fast_steps), dev, args.repeats)
-
-    mse = torch.mean((out_ref.float() - out_ours.float()) ** 2).item()
-    psnr = 10 * np.log10(1 / mse) if mse > 0 else float("inf")
-    precision = str(dtype).split(".")[-1]
-    print(f"speed-up of (b) over (a), the reference at its published defaults: {t_ref / t_ours:.2f}x "
-          f"(target >= 2x) at {psnr:.1f} dB PSNR against its output (target >= 35 dB)")
-    print(f"(a) reference, {precision}{' + TF32' if dev == 'cuda' else ''}, {args.steps} DDIM steps: "
-          f"{t_ref:.2f} s per try-on; peak GPU memory {mem_ref:.2f} GB")
-    print(f"(a0) reference in plain fp32: {t_fp32:.2f} s per try-on ((b) is {t_fp32 / t_ours:.2f}x faster)")
-    print(f"(b) ours, {precision}{' + compile' if args.compile else ''}, {args.steps} DDIM steps: "
-          f"{t_ours:.2f} s per try-on; peak GPU memory {mem_ours:.2f} GB")
-    print(f"(c) fast preset, DPM-Solver++ {args.fast_steps} steps: {t_fast:.2f} s per try-on")
-    if peak is not None:
-        for label, seconds in (("(a)", t_ref), ("(b)", t_ours)):
-            print(f"MFU of the UNet steps {label}: {flops * args.steps / seconds / peak:.1%} of {peak / 1e12:.0f} "
-                  "TFLOP/s (dense bf16 peak; the whole try-on's time, so VAE and sampler count against it)")
-
+    print(f"(c) fast preset ({label(variant)}), DPM-Solver++ {args.fast_steps} steps: {t_fast:.2f} s per try-on")
+    best = min(ours, key=lambda v: ours[v][0])
+    print(f"speed-up of ({label(best)}) over (a), the reference at its published defaults: "
+          f"{t_ref / ours[best][0]:.2f}x (target >= 2x) at {ours[best][1]:.1f} dB PSNR against its output "
+          "(target >= 35 dB)")
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ MFU: the FLOPs of one step as torch's FlopCounterMode counts them without recomp
 encoding, forward and backward), times steps per second, over the GPU's dense bf16 peak. Target on
 an H100/H200: at least 40 % at 512x384. On a CPU it runs the tiny model in fp32 and says so.
 
-Usage: python benchmarks/train_speed.py [--batch 8] [--steps 10] [--sizes 384x512,768x1024]
+Usage: python benchmarks/train_speed.py [--batch 8] [--steps 10] [--sizes 384x512,768x1024] [--no-checkpointing]
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def step_flops(parts, denoiser, optimizer, batch, config, device) -> float:
     return float(counter.get_total_flops())
 
 
-def measure(scale: str, pose: bool, size: tuple[int, int], batch_size: int, steps: int, device: str) -> dict:
-    parts, denoiser, optimizer, config = build(scale, pose, device, device == "cuda", size)
+def measure(scale: str, pose: bool, size: tuple[int, int], batch_size: int, steps: int, device: str,
+            checkpointing: bool) -> dict:
+    parts, denoiser, optimizer, config = build(scale, pose, device, checkpointing, size)
     batch = batch_of(batch_size, size, device)
     flops = step_flops(parts, denoiser, optimizer, batch, config, device)
     for k in range(2):  # warm-up: kernels chosen, allocator grown
@@ -112,6 +113,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None, help="pairs per step (default 8 on a GPU, 2 on a CPU)")
     ap.add_argument("--steps", type=int, default=None, help="timed steps (default 10 on a GPU, 2 on a CPU)")
     ap.add_argument("--sizes", default=None, help="WIDTHxHEIGHT list (default 384x512,768x1024; CPU 64x128)")
+    ap.add_argument("--no-checkpointing", action="store_true",
+                    help="keep every activation (faster where the GPU's memory allows; default on a GPU: checkpointing)")
     args = ap.parse_args()
     from diffusers.utils import logging as diffusers_logging
 
@@ -126,13 +129,15 @@ def main() -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     name, peak = peak_flops(dev)
-    precision = {True: "bf16 autocast, gradient checkpointing", False: "fp32 on the CPU"}
+    checkpointing = gpu and not args.no_checkpointing
+    precision = {True: "bf16 autocast" + (", gradient checkpointing" if checkpointing else ", no checkpointing"),
+                 False: "fp32 on the CPU"}
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {name}, torch {torch.__version__}; "
           f"{scale} model ({precision[gpu]}{'' if scale == 'full' else ', the TINY test model: not the real one'}), "
           f"batch {batch}, attention-only training (CatVTON's recipe)")
     for w, h in sizes:
-        base = measure(scale, False, (w, h), batch, steps, dev)
-        pose = measure(scale, True, (w, h), batch, steps, dev)
+        base = measure(scale, False, (w, h), batch, steps, dev, checkpointing)
+        pose = measure(scale, True, (w, h), batch, steps, dev, checkpointing)
         print(f"{w}x{h}: {base['images_per_s']:.2f} images/s ({base['seconds']:.3f} s per step of {batch}), "
               f"peak GPU memory {base['memory_gb']:.1f} GB, {base['flops'] / batch / 1e12:.2f} TFLOP per image, "
               f"{base['trained'] / 1e6:.1f}M trained parameters")
