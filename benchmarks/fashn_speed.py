@@ -64,15 +64,27 @@ def load_reference():
     root = ORACLES / "fashn-vton-1.5" / "src" / "fashn_vton"
     if not root.is_dir():
         sys.exit(f"FASHN's reference code not found at {root} (set TRYON_ORACLES)")
+    # Shadowed only while the reference imports: a real torchvision, where installed, stays for the
+    # libraries that import it later (transformers, through diffusers and peft).
+    shadowed = {"torchvision": _stub("torchvision"), "torchvision.transforms": _stub("torchvision.transforms"),
+                "torchvision.transforms.functional": _stub("torchvision.transforms.functional",
+                                                           to_pil_image=lambda x: x),
+                "matplotlib": _stub("matplotlib")}
+    saved = {name: sys.modules.get(name) for name in shadowed}
+    sys.modules.update(shadowed)
     sys.modules.update({
-        "torchvision": _stub("torchvision"), "torchvision.transforms": _stub("torchvision.transforms"),
-        "torchvision.transforms.functional": _stub("torchvision.transforms.functional", to_pil_image=lambda x: x),
-        "matplotlib": _stub("matplotlib"),
         "fashn_human_parser": _stub("fashn_human_parser", CATEGORY_TO_BODY_COVERAGE={}, FashnHumanParser=None,
                                     BODY_COVERAGE_TO_LABELS={}, IDENTITY_LABELS=(), LABELS_TO_IDS={}),
         "fashn_vton": _stub("fashn_vton", __path__=[str(root)])})
-    return (importlib.import_module("fashn_vton.tryon_mmdit").TryOnModel,
-            importlib.import_module("fashn_vton.pipeline").TryOnPipeline)
+    try:
+        return (importlib.import_module("fashn_vton.tryon_mmdit").TryOnModel,
+                importlib.import_module("fashn_vton.pipeline").TryOnPipeline)
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
 
 
 def reference_model(TryOnModel, model: FashnMMDiT, size: tuple[int, int], dtype: torch.dtype):
