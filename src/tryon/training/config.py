@@ -65,8 +65,9 @@ class TrainConfig:
     ema_decay: float = option(0.9999, "Largest EMA decay of the trained weights (0 = no EMA); it warms up from 0.")
     precision: str = option("auto", "Mixed precision: bf16 on GPUs that have it, else fp16; no on a CPU.",
                             choices=PRECISIONS)
-    gradient_checkpointing: bool = option(False, "Recompute activations in the backward pass (less memory, ~30% "
-                                          "slower).")
+    gradient_checkpointing: bool = option(False, "Recompute activations in the backward pass: less memory, "
+                                          "slower (an H200 at 384x512: 20.5 images/s in batches of 8 with it, "
+                                          "33.6 in batches of 16 without).")
     seed: int = option(42, "Seed of initialisation, data order, augmentation and noise.")
     flip: float = option(0.5, "Probability of a horizontal flip (applied to every input of a sample).")
     crop: float = option(0.1, "Largest random crop, as a fraction cut off each side (every input alike).")
