@@ -92,6 +92,12 @@ def timed(fn, device, repeats=1):
     return float(np.median(times)), out
 
 
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR (dB) between two images in [0, 1]."""
+    mse = torch.mean((a.float() - b.float()) ** 2).item()
+    return 10 * np.log10(1 / mse) if mse > 0 else float("inf")
+
+
 def unet_flops(unet, sample: torch.Tensor) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -146,12 +152,12 @@ def main() -> None:
         return (f"; MFU of the UNet steps {flops * args.steps / seconds / peak:.1%} of {peak / 1e12:.0f} TFLOP/s "
                 "(dense bf16 peak; the whole try-on's time, so VAE and sampler count against it)") if peak else ""
 
-    t_fp32 = None
+    t_fp32 = out_fp32 = None
     if not args.skip_fp32:
         if dev == "cuda":  # (a0) runs with PyTorch's defaults: fp32 matmuls, TF32 convolutions
             torch.cuda.reset_peak_memory_stats()
         with torch.no_grad():
-            t_fp32, _ = timed(lambda: reference(unet, vae, ddim, person, garment, mask, args.steps, args.guidance, 7),
+            t_fp32, out_fp32 = timed(lambda: reference(unet, vae, ddim, person, garment, mask, args.steps, args.guidance, 7),
                               dev, args.repeats)
         print(f"(a0) reference in plain fp32, {args.steps} DDIM steps: {t_fp32:.2f} s per try-on")
 
@@ -171,7 +177,8 @@ def main() -> None:
                                dev, args.repeats)
     mem_ref = torch.cuda.max_memory_allocated() / 2**30 if dev == "cuda" else float("nan")
     print(f"(a) reference, {precision}{' + TF32' if dev == 'cuda' else ''}, {args.steps} DDIM steps: "
-          f"{t_ref:.2f} s per try-on; peak GPU memory {mem_ref:.2f} GB{mfu(t_ref)}")
+          f"{t_ref:.2f} s per try-on; peak GPU memory {mem_ref:.2f} GB{mfu(t_ref)}"
+          + (f"; {psnr(out_ref, out_fp32):.1f} dB against (a0)" if out_fp32 is not None else ""))
 
     # (b) ours on the same weights: channels-last UNet, eager and/or compiled, each printed as it is
     # measured; (c) on the last of them.
@@ -187,13 +194,13 @@ def main() -> None:
         run = lambda steps: pipe(person, garment, mask, steps=steps, guidance=args.guidance,  # noqa: E731
                                  generator=torch.Generator().manual_seed(7))
         t_ours, out_ours = timed(lambda: run(args.steps), dev, args.repeats)
-        mse = torch.mean((out_ref.float() - out_ours.float()) ** 2).item()
-        ours[variant] = (t_ours, 10 * np.log10(1 / mse) if mse > 0 else float("inf"))
+        ours[variant] = (t_ours, psnr(out_ours, out_ref))
         mem = torch.cuda.max_memory_allocated() / 2**30 if dev == "cuda" else float("nan")
         print(f"(b) {label(variant)}, {args.steps} DDIM steps: {t_ours:.2f} s per try-on; peak GPU memory {mem:.2f} GB"
               f"{mfu(t_ours)}")
         print(f"    {t_ref / t_ours:.2f}x (a)'s speed at {ours[variant][1]:.1f} dB against its output"
-              + (f"; {t_fp32 / t_ours:.2f}x (a0)'s" if t_fp32 else ""))
+              + (f"; {t_fp32 / t_ours:.2f}x (a0)'s speed, {psnr(out_ours, out_fp32):.1f} dB against its output"
+                 if out_fp32 is not None else ""))
     pipe.set_scheduler("dpm++")
     t_fast, _ = timed(lambda: run(args.fast_steps), dev, args.repeats)
     print(f"(c) fast preset ({label(variant)}), DPM-Solver++ {args.fast_steps} steps: {t_fast:.2f} s per try-on")

@@ -694,3 +694,54 @@ def test_the_neck_in_the_heads_shade_is_kept_even_where_parsed_as_the_garment():
         inner = band & (np.arange(band.shape[0])[:, None] < 97)
         kept[name] = (np.mean(off[inner] <= 8), np.mean(off[band & ~inner] <= 25))
     assert kept["shaded"][0] > 0.8 and kept["shaded"][1] > 0.9 and kept["brown"][0] < 0.2, kept
+
+
+def _red_layer(name: str, mask: np.ndarray):
+    from tryon.engines.warp.mapping import Layer
+
+    return Layer(name, np.broadcast_to(np.array(RED, np.uint8), mask.shape + (3,)).copy(), mask.astype(np.float32))
+
+
+def _sleeves(length: float, inward: int = 4) -> np.ndarray:
+    """Two red sleeves along the upper arms, a little inward of them (a narrow cap), from just
+    below the shoulder joints to ``length`` of the way to the elbows."""
+    out = np.zeros((SIZE[1], SIZE[0]), np.uint8)
+    for shoulder, elbow, side in ((J.R_SHOULDER, J.R_ELBOW, 1), (J.L_SHOULDER, J.L_ELBOW, -1)):
+        a, b = np.array(JOINTS[shoulder], float), np.array(JOINTS[elbow], float)
+        start, end = a + 0.1 * (b - a) + [side * inward, 0], a + length * (b - a) + [side * inward, 0]
+        cv2.line(out, tuple(int(v) for v in start), tuple(int(v) for v in end), 1, 14)
+    return out > 0
+
+
+def test_no_rebuilt_skin_shows_beside_a_sleeves_cap():
+    """Under a sleeve the shoulder is the sleeve's cap: the rebuilt arm's round top, where it pokes
+    out beside a narrower cap, is filled like the background instead of drawn as a brown wedge at
+    the shoulder seam. The neckline's skin inward of the shoulder joints is not touched, and under
+    a cap sleeve too short to reach down the arm the arm keeps its skin."""
+    from tryon.category import Category
+    from tryon.engines.warp.compose import SLEEVE_CAP_DOWN, ComposeOptions, _beside_sleeve_caps, body_shape, compose
+
+    img, _, face = _person()
+    parse, kp = _parse(), _keypoints()
+    region = agnostic_mask(parse, kp, "upper") > 0
+    torso = np.zeros(parse.shape, np.uint8)
+    cv2.fillPoly(torso, [np.array([(86, 116), (154, 116), (150, 240), (90, 240)], np.int32)], 1)
+    layers = [_red_layer("body", torso > 0), _red_layer("sleeve-left", _sleeves(0.6))]
+    covered = layers[0].alpha + layers[1].alpha > 0
+    arms = body_shape(kp, ("arms",), parse.shape).inside
+    xs = np.arange(SIZE[0])[None, :]
+    outward = ((xs < JOINTS[J.R_SHOULDER][0]) | (xs > JOINTS[J.L_SHOULDER][0])) & (
+        np.arange(SIZE[1])[:, None] < JOINTS[J.R_SHOULDER][1] + 0.2 * (JOINTS[J.R_ELBOW][1] - JOINTS[J.R_SHOULDER][1]))
+    wedge = arms & ~covered & outward & region
+    assert wedge.sum() >= 20, wedge.sum()
+    beside = _beside_sleeve_caps(kp, layers, parse.shape)
+    assert beside[wedge].mean() > 0.95
+    neckline = region & ~covered & (xs > JOINTS[J.R_SHOULDER][0] + 4) & (xs < JOINTS[J.L_SHOULDER][0] - 4)
+    assert neckline.sum() > 50 and not beside[neckline].any()
+    short = [layers[0], _red_layer("sleeve-left", _sleeves(SLEEVE_CAP_DOWN - 0.1))]
+    assert not _beside_sleeve_caps(kp, short, parse.shape).any()
+
+    out = compose(img, region, np.ones(region.shape, bool), layers, parse, kp, Category.UPPER, ComposeOptions(), face)
+    to_skin = np.linalg.norm(out[wedge].astype(float) - SKIN, axis=1)
+    to_backdrop = np.linalg.norm(out[wedge].astype(float) - BACKDROP, axis=1)
+    assert (to_backdrop < to_skin).mean() > 0.8, ((to_backdrop < to_skin).mean(), to_skin.mean())

@@ -829,6 +829,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body = drawing.inside & ~seen_background
+    if not bare_arms and "arms" in parts:
+        body &= ~_beside_sleeve_caps(kp, layers, (h, w))
     round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
     if light is not None and light.lateral:
         round_shade *= side_light(drawing, light.lateral, full_height)
@@ -941,6 +943,43 @@ def _mixed_border(img: np.ndarray, real: np.ndarray, replaced: np.ndarray, heigh
     if not candidates.any():
         return candidates
     return candidates & (lightness_spread(img.mean(axis=2), 5) > MIXED_BORDER_SPREAD)
+
+
+#: Under a sleeve the shoulder is the sleeve's cap: the drawn arm's round top, where it shows
+#: beside the cap, is not skin (a brown wedge at the shoulder seam). Outward of the shoulder joint
+#: (a wide neckline's skin lies inward), down to SLEEVE_CAP_DOWN of the way from the joint to the
+#: elbow (where the sleeve's outer edge meets the arm, ``fit.UPPER_ARM_CAP``), within
+#: SLEEVE_CAP_REACH of the shoulder distance of the joint (the arm's radius there is 0.12 of it).
+SLEEVE_CAP_DOWN = 0.3
+SLEEVE_CAP_REACH = 0.3
+
+
+def _beside_sleeve_caps(kp: Keypoints, layers: list[Layer], shape: tuple[int, int]) -> np.ndarray:
+    """The pixels about the top of each upper arm that no garment part covers (bool). Only where a
+    sleeve covers the arm at least that far down: under a cap sleeve the arm below it is bare."""
+    out = np.zeros(shape, bool)
+    if not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
+        return out
+    reach = SLEEVE_CAP_REACH * float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
+    covered = np.zeros(shape, bool)
+    for layer in layers:
+        covered |= layer.alpha > 0.5
+    for (shoulder, elbow, _), other in ((R_ARM, J.L_SHOULDER), (L_ARM, J.R_SHOULDER)):
+        if not kp.seen(elbow):
+            continue
+        a, d = kp.xy[shoulder].astype(np.float32), (kp.xy[elbow] - kp.xy[shoulder]).astype(np.float32)
+        out_dir = a - kp.xy[other].astype(np.float32)  # along the shoulders, away from the neck
+        y0, y1 = max(0, int(a[1] - reach)), min(shape[0], int(a[1] + reach) + 1)
+        x0, x1 = max(0, int(a[0] - reach)), min(shape[1], int(a[0] + reach) + 1)
+        cx, cy = (int(round(v)) for v in a + SLEEVE_CAP_DOWN * d)
+        if (y0 >= y1 or x0 >= x1 or float(d @ d) < 1.0 or not (0 <= cy < shape[0] and 0 <= cx < shape[1])
+                or not covered[cy, cx]):
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        along = ((xx - a[0]) * d[0] + (yy - a[1]) * d[1]) / float(d @ d)
+        outward = (xx - a[0]) * out_dir[0] + (yy - a[1]) * out_dir[1] >= 0  # not the neckline's skin
+        out[y0:y1, x0:x1] |= (along <= SLEEVE_CAP_DOWN) & outward & (np.hypot(xx - a[0], yy - a[1]) <= reach)
+    return out & ~covered
 
 
 def _within(mask: np.ndarray, radius: int) -> np.ndarray:
