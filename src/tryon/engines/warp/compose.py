@@ -829,8 +829,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body = drawing.inside & ~seen_background
-    if not bare_arms and "arms" in parts:
-        body &= ~_beside_sleeve_caps(kp, layers, (h, w))
+    caps = _beside_sleeve_caps(kp, layers, (h, w)) if not bare_arms and "arms" in parts else np.zeros((h, w), bool)
+    body &= ~caps
     round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
     if light is not None and light.lateral:
         round_shade *= side_light(drawing, light.lateral, full_height)
@@ -850,7 +850,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised,
     # and where it is, not where the keypoints' capsules say: an arm bent behind the back or a
     # slim one is not a straight tube.
-    real_arms = of_labels(parse, ARMS) & readable
+    real_arms = of_labels(parse, ARMS) & readable & ~caps
     real_skin = real_arms | (of_labels(parse, LEGS + (Label.NECK,)) & readable)
     shaded_neck = _shaded_neck(image, face, chin, kp, skin) & readable
     # What the parse calls skin beside the replaced garment may be a remnant of it; the shaded
@@ -946,10 +946,12 @@ def _mixed_border(img: np.ndarray, real: np.ndarray, replaced: np.ndarray, heigh
 
 
 #: Under a sleeve the shoulder is the sleeve's cap: the drawn arm's round top, where it shows
-#: beside the cap, is not skin (a brown wedge at the shoulder seam). Outward of the shoulder joint
-#: (a wide neckline's skin lies inward), down to SLEEVE_CAP_DOWN of the way from the joint to the
-#: elbow (where the sleeve's outer edge meets the arm, ``fit.UPPER_ARM_CAP``), within
-#: SLEEVE_CAP_REACH of the shoulder distance of the joint (the arm's radius there is 0.12 of it).
+#: beside the cap, is not skin (a brown wedge at the shoulder seam), nor is the photo's own bare
+#: shoulder there (a camisole worn now: skin above a new sleeve). Both are filled like the
+#: background. Outward of the shoulder joint (a wide neckline's skin lies inward), down to
+#: SLEEVE_CAP_DOWN of the way from the joint to the elbow (where the sleeve's outer edge meets the
+#: arm, ``fit.UPPER_ARM_CAP``), within SLEEVE_CAP_REACH of the shoulder distance of the joint (the
+#: arm's radius there is 0.12 of it).
 SLEEVE_CAP_DOWN = 0.3
 SLEEVE_CAP_REACH = 0.3
 
