@@ -40,10 +40,7 @@ from tryon.engines.catvton.pipeline import CatVTONPipeline, make_scheduler
 from tryon.engines.options import parse_size
 from tryon.engines.catvton.testing import SD15_SCHEDULE, attention_tensors, build_unet, build_vae
 
-from gpu import peak_flops
-
-#: What ``--compile`` times of (b): plain eager, compiled, or eager then compiled in one process.
-VARIANTS = {"no": ("eager",), "yes": ("compile",), "both": ("eager", "compile")}
+from gpu import COMPILE_VARIANTS as VARIANTS, peak_flops
 
 
 def reference(unet, vae, scheduler, person, garment, mask, steps, guidance, seed):

@@ -39,15 +39,13 @@ from tryon.engines.fashn.model import FashnMMDiT
 from tryon.engines.fashn.pipeline import GUIDANCE, SKIP_CFG_LAST_N_STEPS, STEPS, TIME_SHIFT_MU, FashnPipeline
 from tryon.engines.fashn.testing import random_model
 
-from gpu import peak_flops
+from gpu import COMPILE_VARIANTS as VARIANTS, peak_flops
 
 ORACLES = Path(os.environ.get("TRYON_ORACLES") or Path(__file__).resolve().parents[2] / "shared" / "oracles")
 #: The CPU default: half the published size per side (a quarter of the tokens).
 CPU_SIZE = (288, 432)
 TARGET_SPEEDUP = 2.0
 TARGET_PSNR = 35.0
-#: What ``--compile`` times of (b): plain eager, compiled, or eager then compiled in one process.
-VARIANTS = {"no": ("eager",), "yes": ("compile",), "both": ("eager", "compile")}
 
 
 def _stub(name: str, **attrs) -> types.ModuleType:
