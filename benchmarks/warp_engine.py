@@ -70,7 +70,8 @@ def bench_speed(ev: Evalset, engine) -> None:
             stages.setdefault(k, []).append(v)
     reference = reference_seconds()
     print(f"speed at 768x1024, models loaded, {len(stages.get('total', []))} try-ons (median ms; in units of "
-          f"this process's reference workload, benchmarks/machine.py: {1000 * reference:.1f} ms now):")
+          f"this process's reference workload, benchmarks/machine.py: {1000 * reference:.1f} ms now; garment and "
+          f"warp run beside person, so the stages add up to more than the total):")
     for k, v in stages.items():
         print(f"  {k:9s} {1000 * np.median(v):7.1f}  ({np.median(v) / reference:5.1f} x reference)")
     print(f"  => {np.median(stages['total']):.3f} s per try-on end to end (target <= 0.5 s), "

@@ -682,6 +682,10 @@ def test_bad_inputs(evalset, engine, tmp_path):
     flat = np.full((400, 300, 3), 230, np.uint8)
     with pytest.raises(GarmentError):
         engine.run(person.path, flat)
+    # The garment is analysed beside the person: with both photos bad, the garment's is still the
+    # error reported, as when the two ran one after the other.
+    with pytest.raises(GarmentError):
+        engine.run(garment.path, flat)
     with pytest.raises(TryOnError, match="mask"):
         engine.run(person.path, garment.path, mask=np.zeros((10, 10), np.uint8))
 
@@ -746,3 +750,27 @@ def test_a_plunging_neckline_stays_a_v(evalset, engine, person_analysis):
     top, bottom = rows[0] + int(0.15 * len(rows)), rows[-1] - int(0.15 * len(rows))
     assert len(rows) > 100
     assert opening[bottom].sum() < 0.35 * opening[top].sum()
+
+
+def test_stages_run_side_by_side_draw_the_same_picture(evalset, engine, vitonhd_person, vitonhd_analysis):
+    """The engine analyses the garment and fits it on its second thread while the person is parsed,
+    and reads the photo's light there while composing: the picture is the one the stages draw one
+    after the other, byte for byte."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tryon.engines.warp.compose import ComposeOptions, compose
+    from tryon.engines.warp.fit import Body, fit_garment
+
+    person = load_image(vitonhd_person.path)
+    garment = next(e for e in evalset.of_kind("garment", "upper") if e.pair_id == "00057_00")
+    side_by_side = engine.run(person, garment.path, "upper")
+    g = engine.garments.analyze(load_image(garment.path), "upper")
+    in_turn = engine.run(person, None, "upper", person_analysis=vitonhd_analysis, garment_analysis=g)
+    assert np.array_equal(side_by_side.image, in_turn.image)
+
+    p = vitonhd_analysis
+    layers = fit_garment(g, Body(p.keypoints), (person.shape[1], person.shape[0]))
+    args = (person, p.agnostic_mask("upper") > 0, np.ones(person.shape[:2], bool), layers, p.parse, p.keypoints,
+            Category.UPPER, ComposeOptions(), p.face)
+    with ThreadPoolExecutor(1) as pool:
+        assert np.array_equal(compose(*args), compose(*args, pool=pool))

@@ -162,6 +162,22 @@ def test_two_people_are_refused(evalset, person_analyzer):
         person_analyzer.analyze(both)
 
 
+def test_analyses_from_two_threads_take_turns_and_agree(evalset, person_analyzer, person_analysis):
+    """The warp engine analyses a garment worn by a model on its second thread while it analyses the
+    person: one analyser's MediaPipe models, called from two threads at once, give what they give
+    one call at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [next(e for e in evalset.of_kind("person") if e.pair_id == pair).path for pair in ("00034_00", "00055_00")]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(person_analyzer.analyze, paths * 2))
+    for path, result in zip(paths * 2, together):
+        alone = person_analysis(path)
+        assert np.array_equal(result.parse, alone.parse)
+        assert np.array_equal(result.keypoints.xy, alone.keypoints.xy)
+        assert result.face_box == alone.face_box
+
+
 def test_arms_are_skin_only(vitonhd_analysis):
     """Arms (LIP 14/15) hold bare skin: their colour is close to the face's, not the garment's."""
     img, parse = vitonhd_analysis.image.astype(float), vitonhd_analysis.parse

@@ -15,7 +15,7 @@ from tryon.person.agnostic import agnostic_mask
 from tryon.person.face import Face, FaceAnalyzer
 from tryon.person.keypoints import Joint, Keypoints
 from tryon.person.parsing import GeometricParser, Parser
-from tryon.person.pose import PoseEstimator
+from tryon.person.pose import PoseEstimator, PoseResult
 from tryon.person.segmentation import PersonSegmenter
 from tryon.person.smoothing import KeypointSmoother
 
@@ -71,8 +71,25 @@ def _on_head(face: Face | None, kp: Keypoints) -> Face | None:
     return face
 
 
+@dataclass
+class LocatedPerson:
+    """The first half of a person analysis: the face and the pose (keypoints known, no parse yet).
+    What needs only the keypoints (fitting an upper garment) can start from here while the parse
+    is computed."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    face: Face | None
+    pose: PoseResult
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def keypoints(self) -> Keypoints:
+        return self.pose.keypoints
+
+
 class PersonAnalyzer:
-    """Loads the models once; ``analyze`` is then cheap. Not thread-safe (one per worker)."""
+    """Loads the models once; ``analyze`` is then cheap. Each model runs one image at a time:
+    analyses from several threads are safe but take turns (for speed, one analyser per worker)."""
 
     def __init__(self, parser: Parser | None = None, pose_complexity: int | None = None, video: bool = False):
         """``video``: frames of one stream, in order; the pose is tracked and its keypoints smoothed."""
@@ -87,6 +104,11 @@ class PersonAnalyzer:
         """Analyse a person photo; ``keypoints`` (e.g. from a dataset's OpenPose files) replace
         the pose estimate, which then only serves the person mask. In video mode, ``timestamp``
         (seconds) is the frame's time, for the smoothing."""
+        return self.finish(self.locate(source, keypoints, timestamp))
+
+    def locate(self, source: ImageSource, keypoints: Keypoints | None = None,
+               timestamp: float | None = None) -> LocatedPerson:
+        """Face and pose, the first half of :meth:`analyze` (same arguments); :meth:`finish` does the rest."""
         image = load_image(source)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -105,18 +127,22 @@ class PersonAnalyzer:
         missing = [j for j in _REQUIRED_JOINTS if not pose.keypoints.seen(j)]
         if missing:
             raise NoPersonError("no person with visible shoulders found in the photo")
-        face = _on_head(face, pose.keypoints)
+        return LocatedPerson(image, _on_head(face, pose.keypoints), pose, timings)
+
+    def finish(self, located: LocatedPerson) -> PersonAnalysis:
+        """Person mask and parse of a located person: the second half of :meth:`analyze`."""
+        image, timings = located.image, dict(located.timings)
         t = time.perf_counter()
-        soft = self.segmenter(image, pose.segmentation)
+        soft = self.segmenter(image, located.pose.segmentation)
         timings["segmentation"] = time.perf_counter() - t
         if (soft > 0.5).mean() < 0.01:
             raise NoPersonError("the person covers less than 1% of the photo")
         t = time.perf_counter()
-        parse = self.parser(image, soft, pose.keypoints, face)
+        parse = self.parser(image, soft, located.keypoints, located.face)
         timings["parsing"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - t0
+        timings["total"] = sum(timings.values())
         person = ((parse > 0) | (soft > 0.5)).astype(np.uint8) * 255
-        return PersonAnalysis(image, pose.keypoints, person, parse, face, timings)
+        return PersonAnalysis(image, located.keypoints, person, parse, located.face, timings)
 
     def close(self) -> None:
         for part in (self.pose, self.face, self.segmenter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,8 @@ def _oval_order() -> list[int]:
 
 
 class FaceAnalyzer:
-    """Finds the main face; refuses photos in which several people are equally prominent."""
+    """Finds the main face; refuses photos in which several people are equally prominent. Calls from
+    several threads take turns (a MediaPipe graph runs one image at a time)."""
 
     def __init__(self, crowd_ratio: float = 0.35):
         import mediapipe as mp
@@ -70,8 +72,13 @@ class FaceAnalyzer:
             self._det.process(blank)
             self._mesh.process(blank)
         self._oval = _oval_order()
+        self._lock = threading.Lock()
 
     def __call__(self, image: np.ndarray) -> Face | None:
+        with self._lock:
+            return self._find(image)
+
+    def _find(self, image: np.ndarray) -> Face | None:
         h, w = image.shape[:2]
         det = self._det.process(image)
         boxes = []

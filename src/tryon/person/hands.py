@@ -6,6 +6,8 @@ thumb to the little finger), which is also the whole-body pose estimators' (DWPo
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from tryon.native import quiet_stderr
@@ -15,7 +17,8 @@ MIN_HAND_CONFIDENCE = 0.5
 
 
 class HandEstimator:
-    """Both hands of the person in a still photo. Not thread-safe (one per worker)."""
+    """Both hands of the person in a still photo. Calls from several threads take turns (a MediaPipe
+    graph runs one image at a time)."""
 
     def __init__(self, max_hands: int = 2, min_confidence: float = MIN_HAND_CONFIDENCE):
         import mediapipe as mp
@@ -24,15 +27,17 @@ class HandEstimator:
             self._hands = mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=max_hands,
                                                    min_detection_confidence=min_confidence)
         self._first = True  # TensorFlow Lite logs its set-up on the first inference, not at loading
+        self._lock = threading.Lock()
 
     def __call__(self, image: np.ndarray) -> list[np.ndarray]:
         """(21, 2) landmarks per hand found, x and y normalised to [0, 1] by the photo's width and height."""
-        if self._first:
-            with quiet_stderr():
+        with self._lock:
+            if self._first:
+                with quiet_stderr():
+                    found = self._hands.process(np.ascontiguousarray(image)).multi_hand_landmarks
+                self._first = False
+            else:
                 found = self._hands.process(np.ascontiguousarray(image)).multi_hand_landmarks
-            self._first = False
-        else:
-            found = self._hands.process(np.ascontiguousarray(image)).multi_hand_landmarks
         return [np.array([[p.x, p.y] for p in hand.landmark], np.float32) for hand in found or []]
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,8 @@ def _install_heavy_model(folder: Path | None = None) -> bool:
 
 
 class PoseEstimator:
-    """One MediaPipe pose session. Not thread-safe: use one per thread or process."""
+    """One MediaPipe pose session. Calls from several threads take turns (a MediaPipe graph runs one
+    image at a time): for poses in parallel, use one per thread or process."""
 
     def __init__(self, complexity: int | None = None, min_visibility: float = 0.5, video: bool = False):
         import mediapipe as mp
@@ -86,10 +88,12 @@ class PoseEstimator:
                 min_detection_confidence=0.5,
             )
             self._pose.process(np.zeros((64, 64, 3), np.uint8))  # warm-up: graph start-up logs
+        self._lock = threading.Lock()
 
     def __call__(self, image: np.ndarray) -> PoseResult:
         h, w = image.shape[:2]
-        res = self._pose.process(np.ascontiguousarray(image))
+        with self._lock:
+            res = self._pose.process(np.ascontiguousarray(image))
         if res.pose_landmarks is None:
             raise NoPersonError("no person found in the photo (the head and shoulders must be visible)")
         lm = np.array([[p.x, p.y, p.z] for p in res.pose_landmarks.landmark], np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -9,7 +11,8 @@ from tryon.native import quiet_stderr
 
 
 class PersonSegmenter:
-    """Soft person mask at the photo's resolution."""
+    """Soft person mask at the photo's resolution. Calls from several threads take turns at the
+    MediaPipe graph."""
 
     def __init__(self):
         import mediapipe as mp
@@ -17,9 +20,11 @@ class PersonSegmenter:
         with quiet_stderr():
             self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
             self._selfie.process(np.zeros((64, 64, 3), np.uint8))
+        self._lock = threading.Lock()
 
     def __call__(self, image: np.ndarray, pose_mask: np.ndarray | None) -> np.ndarray:
-        selfie = np.asarray(self._selfie.process(image).segmentation_mask, np.float32)
+        with self._lock:
+            selfie = np.asarray(self._selfie.process(image).segmentation_mask, np.float32)
         # The pose model's mask is sharper on the body, the selfie model's keeps hair and loose
         # garments that the pose model cuts; take the union of confident pixels.
         soft = selfie if pose_mask is None else np.maximum(pose_mask, 0.9 * selfie)

@@ -9,7 +9,9 @@ garment (folds, shadows) multiplies the new one. Outside the region nothing chan
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import cv2
 import numpy as np
@@ -752,6 +754,14 @@ def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOption
     return gain.astype(np.float32), folds.astype(np.float32)
 
 
+def _garment_light(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOptions,
+                   height: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shading_gain`, or no light at all when the options keep none."""
+    if opts.shading > 0 or opts.wrinkles > 0:
+        return shading_gain(image, old_garment, opts, height)
+    return np.ones(image.shape[:2], np.float32), np.zeros(image.shape[:2], np.float32)
+
+
 def _over(base: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, gain: np.ndarray | None = None,
           folds: np.ndarray | None = None) -> np.ndarray:
     """``rgb`` (lit by ``gain`` and ``folds`` when given) over ``base`` (float32, changed in place
@@ -769,12 +779,25 @@ def _over(base: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, gain: np.ndarray
     return base
 
 
+_T = TypeVar("_T")
+
+
+def _started(pool: Executor | None, fn: Callable[..., _T], *args) -> Callable[[], _T]:
+    """``fn(*args)`` begun on the ``pool`` beside the caller's own work; the returned callable gives
+    its result. Without a pool it runs when the result is asked for."""
+    if pool is None:
+        return lambda: fn(*args)
+    return pool.submit(fn, *args).result
+
+
 def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
-            kp: Keypoints, category: Category, opts: ComposeOptions, face: Face | None = None) -> np.ndarray:
+            kp: Keypoints, category: Category, opts: ComposeOptions, face: Face | None = None,
+            pool: Executor | None = None) -> np.ndarray:
     """The try-on picture: ``region`` regenerated, everything else identical to ``image``.
 
     ``readable`` marks the pixels the engine may look at (False inside a user-given mask).
-    Only the region's bounding box (with a margin for the background fill) is worked on.
+    Only the region's bounding box (with a margin for the background fill) is worked on. Given a
+    ``pool``, the photo's light is read on it while the rest is drawn (same picture, sooner).
     """
     ys, xs = np.nonzero(region)
     if len(ys) == 0:
@@ -790,16 +813,17 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     # Legs the photo shows (below a hem) have their own tone (tights, a tan, the light down there):
     # synthesised legs take it.
     leg_skin = _lit_skin(image, of_labels(parse, LEGS) & readable & ~region)
-    light = skin_light(image, parse, readable & ~region)
+    light = _started(pool, skin_light, image, parse, readable & ~region)
     out = image.copy()
     out[box] = _compose(image[box], region[box], readable[box], crop_layers, parse[box], crop_kp, category, opts,
-                        skin, leg_skin, (-x0, -y0, W - x0, H - y0), light, (x0, y0))
+                        skin, leg_skin, (-x0, -y0, W - x0, H - y0), light, (x0, y0), pool)
     return out
 
 
 def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
              kp: Keypoints, category: Category, opts: ComposeOptions, skin: np.ndarray, leg_skin: np.ndarray | None,
-             frame: Frame, light: SkinLight | None = None, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+             frame: Frame, light: Callable[[], SkinLight | None] = lambda: None, origin: tuple[int, int] = (0, 0),
+             pool: Executor | None = None) -> np.ndarray:
     h, w = region.shape
     full_height = frame[3] - frame[1]
     img = image.astype(np.float32)
@@ -810,6 +834,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # background, would be kept as they are and draw its outline (a dark line beside a new bare
     # arm, a pale ghost of the old shoulders). The background that close to it is filled too.
     old = of_labels(parse, _replaced(category))
+    lighting = _started(pool, _garment_light, image, old & region & readable, opts, full_height)
     margin = max(1, round(OLD_EDGE_MARGIN * full_height))
     near_old = _within(old, margin)
     clean_background = seen_background & ~(near_old & region)
@@ -832,6 +857,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     caps = _beside_sleeve_caps(kp, layers, (h, w)) if not bare_arms and "arms" in parts else np.zeros((h, w), bool)
     body &= ~caps
     round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
+    light = light()
     if light is not None and light.lateral:
         round_shade *= side_light(drawing, light.lateral, full_height)
     colour = skin[None, None, :]
@@ -869,10 +895,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
 
     _textured(plate, image, clean_background, region, [skin_alpha] + [l.alpha for l in layers], full_height)
 
-    if opts.shading > 0 or opts.wrinkles > 0:
-        gain, folds = shading_gain(image, old & region & readable, opts, full_height)
-    else:
-        gain, folds = np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
+    gain, folds = lighting()
 
     # Depth order: background, hair falling behind the shoulders, body skin, the trousers' waist
     # that a shorter top uncovers, the garment's parts back to front (``layers`` comes in that

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -12,10 +13,11 @@ from tryon.engines.base import Engine, LazyAnalysers, TryOnResult, prepare_perso
 from tryon.engines.warp import WarpOptions
 from tryon.engines.warp.compose import ComposeOptions, compose
 from tryon.engines.warp.fit import Body, fit_garment, flatten
+from tryon.engines.warp.mapping import Layer
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import ImageSource, load_image, shrink_to
 from tryon.person.agnostic import protected, worn_waist
-from tryon.person.analyzer import PersonAnalysis, PersonAnalyzer
+from tryon.person.analyzer import LocatedPerson, PersonAnalysis, PersonAnalyzer
 from tryon.person.keypoints import Keypoints
 
 
@@ -29,6 +31,7 @@ class WarpEngine(LazyAnalysers, Engine):
         self.options = options or WarpOptions()
         self._persons = person_analyzer
         self._garments = garment_analyzer
+        self._worker: ThreadPoolExecutor | None = None
 
     def run(self, person: ImageSource, garment: ImageSource | None, category: Category | str = "auto", *,
             mask: ImageSource | np.ndarray | None = None, keypoints: str | dict | Keypoints | None = None,
@@ -40,23 +43,54 @@ class WarpEngine(LazyAnalysers, Engine):
         image, user_mask, kp = prepared.image, prepared.user_mask, prepared.keypoints
         h, w = image.shape[:2]
         timings: dict[str, float] = {}
+        auto = str(category).lower() == "auto"
+        persons, garments = (self.persons if person_analysis is None else None,
+                             self.garments if garment_analysis is None else None)
 
-        # A garment is never drawn larger than the person photo: more pixels only cost time.
-        g = garment_analysis or self.garments.analyze(
-            shrink_to(load_image(garment), max(h, w)), None if str(category).lower() == "auto" else category)
-        timings["garment"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        p = person_analysis or self.persons.analyze(image, keypoints=kp)
-        timings["person"] = time.perf_counter() - t
+        def analyse_garment() -> GarmentAnalysis:
+            t = time.perf_counter()
+            # A garment is never drawn larger than the person photo: more pixels only cost time.
+            g = garment_analysis or garments.analyze(shrink_to(load_image(garment), max(h, w)), None if auto else category)
+            timings["garment"] = time.perf_counter() - t
+            return g
+
+        def fit(g: GarmentAnalysis, body: Body) -> list[Layer]:
+            t = time.perf_counter()
+            layers = fit_garment(g, body, (w, h))
+            timings["warp"] = time.perf_counter() - t
+            return layers
+
+        def fit_upper(located: LocatedPerson) -> list[Layer] | None:
+            g = garment_job.result()
+            return None if g.category == Category.LOWER else fit(g, Body(located.keypoints))
+
+        # The pose model and the parse keep one core busy: the garment's analysis, then the fitting of
+        # a garment that needs only the keypoints (not a lower one: it sits at the waist the parse
+        # shows), run beside them on the other. Each MediaPipe model takes one image at a time, so a
+        # garment photo worn by a model waits its turn at them.
+        garment_job = self._pool.submit(analyse_garment)
+        fit_job = None
+        try:
+            t = time.perf_counter()
+            if person_analysis is None:
+                located = persons.locate(image, keypoints=kp)
+                fit_job = self._pool.submit(fit_upper, located)
+                p = persons.finish(located)
+            else:
+                p = person_analysis
+            timings["person"] = time.perf_counter() - t
+        except Exception:
+            garment_job.result()  # a bad garment photo is reported first, as when the two ran in turn
+            raise
+        g = garment_job.result()
+        layers = None if fit_job is None else fit_job.result()
+        if layers is None:
+            waist = worn_waist(p.parse, p.keypoints) if g.category == Category.LOWER else None
+            layers = fit(g, Body(p.keypoints, waist))
 
         t = time.perf_counter()
         region = user_mask if user_mask is not None else p.agnostic_mask(g.category) > 0
         readable = ~user_mask if user_mask is not None else np.ones((h, w), bool)
-        waist = worn_waist(p.parse, p.keypoints) if g.category == Category.LOWER else None
-        layers = fit_garment(g, Body(p.keypoints, waist), (w, h))
-        timings["warp"] = time.perf_counter() - t
-
-        t = time.perf_counter()
         rgb, alpha = flatten(layers)
         if user_mask is None:
             # A garment longer or wider than the worn one reaches past the computed mask: that
@@ -64,11 +98,21 @@ class WarpEngine(LazyAnalysers, Engine):
             grow = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
             region = region | (grow & ~protected(p.parse, p.keypoints, g.category))
         out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category,
-                      ComposeOptions(shading=o.shading, wrinkles=o.wrinkles), p.face)
+                      ComposeOptions(shading=o.shading, wrinkles=o.wrinkles), p.face, self._pool)
         timings["compose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         return TryOnResult(out, g.category, region.astype(np.uint8) * 255, timings,
                            {"warped-garment": rgb, "warped-mask": (alpha > 0.5).astype(np.uint8) * 255})
 
+    @property
+    def _pool(self) -> ThreadPoolExecutor:
+        """One worker beside the caller's thread (this machine class has two cores)."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tryon-warp")
+        return self._worker
+
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown()
+            self._worker = None
         self.close_analysers()
