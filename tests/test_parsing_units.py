@@ -594,6 +594,25 @@ def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():
     assert left.mean() < 0.05, left.mean()
 
 
+def test_the_seam_with_what_is_kept_does_not_blend_the_old_garment_back_in():
+    """Where the region meets what a try-on keeps (here the trousers under a new top; a hand at a
+    sleeve's cuff), its last pixels are the old top: the seam's feather blended them back in and
+    drew the old garment as a line along the kept part."""
+    from tryon.category import Category
+    from tryon.engines.warp.compose import ComposeOptions, compose
+    from tryon.person.agnostic import agnostic_mask
+
+    img, _, face = _person()
+    parse, kp = _parse(), _keypoints()
+    region = agnostic_mask(parse, kp, Category.UPPER) > 0
+    kept = ~region & (parse == Label.PANTS)
+    seam = region & _colour(img, BLUE) & (cv2.dilate(kept.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    assert seam.sum() > 40
+    out = compose(img, region, np.ones(region.shape, bool), [], parse, kp, Category.UPPER, ComposeOptions(), face)
+    old = np.linalg.norm(out[seam].astype(float) - BLUE, axis=1) < 80
+    assert old.mean() < 0.05, old.mean()
+
+
 def test_a_dress_worn_now_shows_under_a_shorter_new_top():
     """A new top shorter than the bodice of the dress worn now: the dress (blue all over) shows
     under it from below the bust (the top worn over the dress), not bare skin; trousers worn now

@@ -915,13 +915,15 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
     out = _over(out, skin_rgb, skin_alpha * arms)
 
-    # Feather the seam inside the region where the photo under it is known; outside, exact.
+    # Feather the seam inside the region where the photo under it is known; outside, exact. Not
+    # where that photo is the replaced garment (but for skin kept in it): blended back in along a
+    # seam with a kept hand or the trousers, it drew the old cuff or hem as a line along them.
     weight = region.astype(np.float32)
     feather = opts.feather * full_height
     if feather >= 1:
         inner = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
         ramp = np.clip(inner / feather, 0, 1)
-        weight = np.where(readable, ramp, 1.0) * region
+        weight = np.where(readable & ~(near_old & ~kept), ramp, 1.0) * region
     # img + (out - img) * weight, in place; weight is 0 outside the region, which keeps the
     # photo's exact values there.
     out -= img
