@@ -665,6 +665,36 @@ def test_light_is_read_off_a_lit_plain_garment_but_not_off_a_black_one():
     assert steps.max() < 0.03, steps.round(3)
 
 
+def test_a_forearm_whose_wrist_is_not_seen_is_drawn_on_to_what_hides_it():
+    """A hand on a bag or in a pocket: the pose sees the elbow, not the wrist. The rebuilt arm goes
+    on along the upper arm's line for about a forearm (it ended at the elbow, a stump halfway down
+    the old sleeve), and stops where the photo shows background (the bag) or the hand in its way."""
+    from tryon.engines.warp.compose import HIDDEN_FOREARM, body_shape
+
+    kp = _keypoints(without=(J.R_WRIST,))
+    shoulder, elbow = np.array(JOINTS[J.R_SHOULDER], float), np.array(JOINTS[J.R_ELBOW], float)
+    upper = float(np.linalg.norm(elbow - shoulder))
+    side = np.arange(SIZE[0])[None, :] <= JOINTS[J.NECK][0]  # the person's right, the image's left
+
+    def lowest(background=None, hands=None) -> int:
+        arm = body_shape(kp, ("arms",), (SIZE[1], SIZE[0]), background=background, hands=hands).inside & side
+        for kept in (background, hands):  # compose draws no body over them
+            if kept is not None:
+                arm &= ~kept
+        return int(np.flatnonzero(arm.any(axis=1)).max())
+
+    reach = elbow[1] + HIDDEN_FOREARM * upper * (elbow - shoulder)[1] / upper
+    assert lowest() > reach - 2 and lowest() > elbow[1] + 0.6 * upper, (lowest(), elbow, reach)
+    bag = np.zeros((SIZE[1], SIZE[0]), bool)
+    bag[int(elbow[1] + 0.65 * upper):, :] = True
+    assert elbow[1] + 0.55 * upper < lowest(bag) < elbow[1] + 0.65 * upper, lowest(bag)
+    # A hand the photo shows in the way: the forearm ends at it.
+    assert elbow[1] + 0.55 * upper < lowest(hands=bag) < elbow[1] + 0.65 * upper, lowest(hands=bag)
+    # Background close below the elbow: the forearm bends away there (to a pocket), not drawn on.
+    bag[int(elbow[1] + 0.3 * upper):, :] = True
+    assert lowest(bag) < elbow[1] + 0.2 * upper, lowest(bag)
+
+
 def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
     """A bare arm's round top is the shoulder's (an arm begun lower hung from nothing beside a
     sleeveless top); under a sleeve the arm begins lower, so it never peeks out above the sleeve."""

@@ -338,6 +338,43 @@ def _off_frame(a: np.ndarray, b: np.ndarray, frame: Frame, background: np.ndarra
     return [np.asarray(b, np.float64) + d * (t + 0.05 * length)]
 
 
+#: A forearm whose wrist the pose does not see (a hand in a pocket, on a bag, behind the body) is
+#: drawn on along the upper arm's line for this share of the upper arm's length (the forearm is
+#: about five sixths of it), as far as the photo shows no background or hand across its width (a
+#: hand the photo shows is where the forearm ends): drawn as far as the elbow only, it ended as a
+#: stump halfway down the old sleeve. Where that is less than HIDDEN_FOREARM_LEAST of the way, the
+#: forearm is bent away (to a pocket, or a fist raised beside it) and is not drawn on: a short
+#: straight piece of it hung below the sleeve.
+HIDDEN_FOREARM = 0.85
+HIDDEN_FOREARM_LEAST = 0.6
+
+
+def _hidden_forearm(shoulder: np.ndarray, elbow: np.ndarray, radius: float,
+                    blocked: np.ndarray | None) -> list[np.ndarray]:
+    """The end of a forearm whose wrist is not seen (HIDDEN_FOREARM): straight on from the upper
+    arm, stopped before the ``blocked`` pixels (background, hands) on its axis or at its sides
+    (``radius`` from it); nothing if that is before HIDDEN_FOREARM_LEAST of the way."""
+    d = np.asarray(elbow, np.float64) - shoulder
+    length = HIDDEN_FOREARM * float(np.linalg.norm(d))
+    if length < 1:
+        return []
+    d /= np.linalg.norm(d)
+    ts = np.linspace(0.0, length, 24)
+    if blocked is not None:
+        h, w = blocked.shape
+        n = np.array([-d[1], d[0]])
+        clear = np.ones(len(ts), bool)
+        for offset in (0.0, -radius, radius):
+            xy = np.round(np.asarray(elbow, np.float64)[None] + ts[:, None] * d + offset * n).astype(int)
+            inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+            clear &= ~inside | ~blocked[np.clip(xy[:, 1], 0, h - 1), np.clip(xy[:, 0], 0, w - 1)]
+        stop = int(np.argmin(clear)) if not clear.all() else len(ts)
+        if ts[max(stop - 1, 0)] < HIDDEN_FOREARM_LEAST * length:
+            return []
+        ts = ts[:stop]
+    return [np.asarray(elbow, np.float64) + d * ts[-1]]
+
+
 #: The bare torso's outline on one side of the body, from the neck down to the hip, as (across,
 #: down) shares of the shoulder joints' distance from the shoulders' midpoint; the waist and hip
 #: rows are placed by the drop to the hips instead (``torso_outline``). Adult proportions seen
@@ -391,6 +428,13 @@ class BodyDrawing:
     ratio: np.ndarray
     side: np.ndarray
     arm_start: float = ARM_START
+    hands: np.ndarray | None = None  # arm skin the photo keeps: a forearm whose wrist is unseen ends there
+
+    def blocked(self) -> np.ndarray | None:
+        """Where no limb is drawn on to: the background and the hands the photo shows."""
+        if self.hands is None:
+            return self.background
+        return self.hands if self.background is None else self.background | self.hands
 
     def add_capsules(self, pts: list[np.ndarray], radii: list[float]) -> np.ndarray:
         """Tapered capsules along ``pts`` (a radius per point) added; their own shading term returned."""
@@ -417,20 +461,22 @@ class BodyDrawing:
 def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                ends: dict[int, tuple[np.ndarray, float]] | None = None,
                chin: np.ndarray | None = None, frame: Frame | None = None,
-               background: np.ndarray | None = None, bare_arms: bool = False) -> BodyDrawing:
+               background: np.ndarray | None = None, bare_arms: bool = False,
+               hands: np.ndarray | None = None) -> BodyDrawing:
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and its
     round-shading terms (``BodyDrawing``). ``ends`` (from ``arm_ends`` and
     ``leg_ends``) fixes where and how wide a forearm or a leg ends; the neck runs up to ``chin``
     (from ``chin_point``) when given, else towards the nose. ``frame``: the whole picture when
     ``shape`` is a crop of it; limbs and a torso that it cuts off run on past its edges, unless
     the photo shows ``background`` (a mask) where they would run. ``bare_arms``: no sleeve covers
-    the shoulders (the arms begin at :data:`BARE_ARM_START`)."""
+    the shoulders (the arms begin at :data:`BARE_ARM_START`). ``hands``: arm skin the photo keeps
+    (a mask), where a forearm whose wrist is not seen ends."""
     h, w = shape
     frame = frame or (0.0, 0.0, float(w), float(h))
     shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])) if shoulders else 0.25 * w
     body = BodyDrawing(kp, sw, frame, background, np.zeros((h, w), bool), np.full((h, w), 2.0, np.float32),
-                       np.zeros((h, w), np.float32), BARE_ARM_START if bare_arms else ARM_START)
+                       np.zeros((h, w), np.float32), BARE_ARM_START if bare_arms else ARM_START, hands)
     ends = ends or {}
     if "arms" in parts:
         for arm in (R_ARM, L_ARM):
@@ -460,8 +506,9 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
             body.add_capsules([kp.xy[s_] + ARM_START * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
     if kp.seen(s_) and kp.seen(e_):
         start = kp.xy[s_] + body.arm_start * (kp.xy[e_] - kp.xy[s_])
-        pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else _off_frame(start, kp.xy[e_], body.frame,
-                                                                                 body.background))
+        pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else (
+            _off_frame(start, kp.xy[e_], body.frame, body.background)
+            or _hidden_forearm(kp.xy[s_], kp.xy[e_], sw * ARM_RADII[2], body.blocked())))
         radii = [sw * x for x in ARM_RADII]
         if end is not None:
             point, r_end = end
@@ -850,7 +897,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     face = (parse == Label.FACE) & readable
     bare_arms = not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER
     chin = chin_point(face)
-    drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms)
+    hands = of_labels(parse, ARMS) & readable & ~region
+    drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms, hands)
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body = drawing.inside & ~seen_background
@@ -906,7 +954,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
     arms = np.zeros((h, w), bool)
     if bare_arms:
-        arms = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True).inside
+        arms = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True,
+                          hands=hands).inside
         arms = (arms & ~seen_background) | real_arms
     out = _over(out, skin_rgb, skin_alpha * ~arms)
     if category == Category.UPPER:
