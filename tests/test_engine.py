@@ -774,3 +774,27 @@ def test_stages_run_side_by_side_draw_the_same_picture(evalset, engine, vitonhd_
             Category.UPPER, ComposeOptions(), p.face)
     with ThreadPoolExecutor(1) as pool:
         assert np.array_equal(compose(*args), compose(*args, pool=pool))
+
+
+def test_a_hoodie_is_worn_to_the_hips_with_its_hood_down(evalset, engine, person_analysis):
+    """An oversized hoodie scaled by its dropped shoulder seams ended at the man's chest over a slab
+    of skin, its standing hood drawn up over his neck. Its hem reaches his hips now, and nothing of
+    it is drawn above his shoulders but beside his neck."""
+    from tryon.person.keypoints import Joint
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0179.jpg"))
+    hoodie = next(e for e in evalset.of_kind("garment") if e.file.endswith("MagicClothing__t5.jpg"))
+    p = person_analysis(person.path)
+    res = engine.run(person.path, hoodie.path, "upper", person_analysis=p)
+    drawn = res.layers["warped-mask"] > 0
+    rows = np.nonzero(drawn.any(axis=1))[0]
+    kp = p.keypoints
+    neck, hip = kp.xy[Joint.NECK], kp.xy[Joint.MID_HIP]
+    torso = float(hip[1] - neck[1])
+    assert rows.max() > hip[1] - 0.05 * torso, (rows.max(), hip, torso)
+    shoulders = min(kp.xy[Joint.R_SHOULDER][1], kp.xy[Joint.L_SHOULDER][1])
+    assert rows.min() > shoulders - 0.2 * torso, (rows.min(), shoulders, torso)
+    # Over the neck, an opening: the garment's top row there is lower than beside it.
+    top = np.array([np.argmax(drawn[:, x]) if drawn[:, x].any() else drawn.shape[0] for x in range(drawn.shape[1])])
+    x = int(neck[0])
+    assert top[x] > top[x - int(0.4 * torso)] + 0.03 * torso and top[x] > top[x + int(0.4 * torso)] + 0.03 * torso

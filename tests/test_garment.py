@@ -130,6 +130,22 @@ def test_landmarks_are_where_they_belong(evalset, garment_analysis):
     assert p["waist_left"][1] < p["crotch"][1] < p["hem_left_outer"][1]
 
 
+def test_a_hood_is_told_from_a_standing_collar_and_a_hanger(evalset, garment_analysis):
+    """A hoodie's outline rises far above its shoulders, wide: its hood. Its collar (the neck
+    opening) is at the hood's base, not the hood's top. A polo's standing collar, a polo's hanger
+    hook and a mock neck rise less or narrower: no hood."""
+    def analysis(name):
+        return garment_analysis(next(e for e in evalset.of_kind("garment") if e.file.endswith(name)).path)
+
+    hoodie = analysis("MagicClothing__t5.jpg")
+    p = hoodie.landmarks.points
+    height = float(np.ptp(np.nonzero(hoodie.mask.any(axis=1))[0]))
+    assert "hood" in p and p["collar"][1] - p["hood"][1] > 0.15 * height, p
+    assert abs(p["collar"][1] - p["shoulder_left"][1]) < 0.02 * height
+    for name in ("MagicClothing__t3.jpg", "MagicClothing__t4.jpg", "IDM-VTON__09290_00.jpg"):
+        assert "hood" not in analysis(name).landmarks.points, name
+
+
 def test_a_notch_in_a_dress_hem_is_no_crotch(evalset, garment_analyzer):
     """A straight shift dress read as a long skirt has a notch in the middle of its hem: no gap
     between legs, so no crotch (it would be cut into two trouser legs)."""

@@ -234,6 +234,26 @@ SLEEVE_SEARCH = 0.6
 FUSED_SHOULDER_DROP = {Category.UPPER: 0.3, Category.DRESS: 0.12}
 
 
+#: A hood: the outline's middle rises above the shoulder points by more than HOOD_RISE of the
+#: garment's height, and halfway up that rise the garment is wider than HOOD_WIDTH of the shoulder
+#: points' distance. A standing polo collar or a hanger's hook rises up to 0.14 with a collar's
+#: width (under 0.56) on the evalset's tuning half; its one hoodie rises 0.21, 0.70 wide.
+HOOD_RISE = 0.17
+HOOD_WIDTH = 0.62
+
+
+def _hooded(mask: np.ndarray, cx: float, half: float, shoulder_y: float, h: int) -> bool:
+    """Whether the top has a hood standing above its shoulders (HOOD_RISE, HOOD_WIDTH)."""
+    column = np.nonzero(mask[:, int(cx)])[0]
+    if not len(column) or half < 1:
+        return False
+    rise = shoulder_y - column.min()
+    if rise < HOOD_RISE * h:
+        return False
+    cols = np.nonzero(mask[int(shoulder_y - rise / 2)])[0]
+    return bool(len(cols)) and cols.max() - cols.min() + 1 > HOOD_WIDTH * 2 * half
+
+
 def _bodice_band(mask: np.ndarray, y0: int, h: int) -> tuple[float, float]:
     """The rows (shares of the height from the top) where a dress's bodice shows alone."""
     has, left, right = row_extents(mask)
@@ -324,6 +344,10 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     collar_band = [top_at(x) for x in np.linspace(cx - 0.3 * half, cx + 0.3 * half, 7)]
     pts["collar"] = (cx, float(max(collar_band)))  # the neckline dips below the shoulders
     shoulder_y = min(top_at(cx - half), top_at(cx + half))  # product shots are upright: one height
+    if category == Category.UPPER and _hooded(mask, cx, half, shoulder_y, h):
+        # The outline's top is the hood's: the neck opening is at its base, on the shoulder line.
+        pts["hood"] = (cx, float(top_at(cx)))
+        pts["collar"] = (cx, float(shoulder_y))
     pts["shoulder_left"], pts["shoulder_right"] = (float(cx - half), shoulder_y), (float(cx + half), shoulder_y)
     # Sleeves: what lies beyond the shoulders either as runs of their own (hanging beside the
     # body) or above the armpits; a dress's flaring skirt is neither.

@@ -315,8 +315,12 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     sl, sr = np.array(pts["shoulder_left"], float), np.array(pts["shoulder_right"], float)
     collar = np.array(pts["collar"], float)
     seat = _seat(body, sl, sr)
+    if "hood" in pts:
+        seat = _seat(body, *_hooded_shoulders(g, body, seat, sl, sr))
     sleeves = _sleeves(g, seat, sl, sr, collar)
     body_part = g.mask > 0
+    if "hood" in pts:
+        body_part = _hood_down(body_part, sl, sr, collar)
     for sleeve in sleeves:
         body_part = body_part & ~sleeve.part
     body_part = _without_neck_opening(g, body_part, sl, sr, collar)
@@ -336,6 +340,33 @@ def _seat(body: Body, sl: np.ndarray, sr: np.ndarray) -> _Seat:
     pl = jl + (jl - jr) * SEAM_OUT - down_p * SEAM_UP * width
     pr = jr + (jr - jl) * SEAM_OUT - down_p * SEAM_UP * width
     return _Seat(left, right, down_p, width, pl, pr, _frame(sl, sr, pl, pr, down_p))
+
+
+#: A hooded top (a hoodie, a hooded jacket) is worn down to at least this share of the drop from its
+#: shoulder seams to the hips' joints. Its product photo cannot tell an oversized cut (the seams
+#: dropped down the arms, the body wider than the wearer's shoulders) from a cropped one; scaled by
+#: its shoulder seams, the evalset's oversized hoodie ended at the chest over a slab of skin.
+HOODED_LENGTH = 1.0
+
+
+def _hooded_shoulders(g: GarmentAnalysis, body: Body, seat: _Seat, sl: np.ndarray, sr: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The shoulder points to seat a hooded top by (HOODED_LENGTH): drawn closer together when its
+    hem would end above the hips, so that it is scaled up to reach them."""
+    kp, pts = body.kp, g.landmarks.points
+    if not kp.seen(J.MID_HIP) or "hem_left" not in pts or "hem_right" not in pts:
+        return sl, sr
+    drop_p = float((kp.xy[J.MID_HIP] - (seat.seam_left + seat.seam_right) / 2) @ seat.down)
+    drop_g = (pts["hem_left"][1] + pts["hem_right"][1]) / 2 - (sl[1] + sr[1]) / 2
+    if drop_p <= 0 or drop_g <= 0:
+        return sl, sr
+    width_p = float(np.linalg.norm(seat.seam_right - seat.seam_left))
+    width_g = float(np.linalg.norm(sr - sl))
+    needed = width_p * drop_g / (HOODED_LENGTH * drop_p)
+    if needed >= width_g:
+        return sl, sr
+    mid, half = (sl + sr) / 2, (sr - sl) / 2 * needed / width_g
+    return mid - half, mid + half
 
 
 def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, collar: np.ndarray) -> list[_Sleeve]:
@@ -376,6 +407,24 @@ def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, co
                     _length(axis_r) >= LONG_SLEEVE * elbow_g)]
 
 
+#: Half the neck opening's width, as a share of the garment's shoulder points' distance.
+NECK_OPENING_HALF = 0.22
+#: A hood worn down: the garment ends at its shoulder line (the hood lies behind the neck) and
+#: the neck opening is a half ellipse below it, this deep as a share of its half width.
+HOOD_NECK_DEPTH = 0.5
+
+
+def _hood_down(body_part: np.ndarray, sl: np.ndarray, sr: np.ndarray, collar: np.ndarray) -> np.ndarray:
+    """A hooded top's body part as worn with the hood down (HOOD_NECK_DEPTH): nothing above the
+    collar (the hood's base, on the shoulder line), a round neck opening below it."""
+    out = body_part.copy()
+    out[: int(collar[1])] = False
+    half = NECK_OPENING_HALF * float(np.linalg.norm(sr - sl))
+    opening = np.zeros(out.shape, np.uint8)
+    cv2.ellipse(opening, (int(collar[0]), int(collar[1])), (int(half), int(HOOD_NECK_DEPTH * half)), 0, 0, 180, 1, -1)
+    return out & (opening == 0)
+
+
 def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndarray, sr: np.ndarray,
                           collar: np.ndarray) -> np.ndarray:
     """Through the neck opening a product photo shows the inside of the back: on a person the
@@ -384,7 +433,7 @@ def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndar
     there is the front's two sides, and a cut would square the V off."""
     rows = np.arange(body_part.shape[0])[:, None]
     cols = np.arange(body_part.shape[1])[None, :]
-    neck_half = 0.22 * float(np.linalg.norm(sr - sl))
+    neck_half = NECK_OPENING_HALF * float(np.linalg.norm(sr - sl))
     if collar[1] - min(sl[1], sr[1]) < neck_half:
         body_part = body_part & ~((rows < collar[1]) & (np.abs(cols - collar[0]) < neck_half))
     return body_part & ~_inner_back(g.image, g.mask > 0, collar, neck_half)
