@@ -801,6 +801,13 @@ def shading_gain(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOption
     return gain.astype(np.float32), folds.astype(np.float32)
 
 
+def _filled_background(image: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """The photo (float32) with everything but its ``background`` filled from it (:func:`background_plate`)."""
+    plate = background_plate(image, ~background)
+    np.copyto(plate, image.astype(np.float32), where=background[..., None])
+    return plate
+
+
 def _garment_light(image: np.ndarray, old_garment: np.ndarray, opts: ComposeOptions,
                    height: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`shading_gain`, or no light at all when the options keep none."""
@@ -887,8 +894,9 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     clean_background = seen_background & ~(near_old & region)
     # The fill draws only on background: the person (hair, face, the other garment) is a hole
     # too, so none of it smears into the background the region uncovers.
-    plate = background_plate(image, ~clean_background)
-    np.copyto(plate, img, where=clean_background[..., None])
+    filled = _started(pool, _filled_background, image, clean_background)
+    trousers = _started(pool, _trousers_below, image, region, readable, parse, kp, frame) \
+        if category == Category.UPPER else None
 
     parts = parts_for(category, region, kp)
     ends = arm_ends(kp, parse, readable, region) if "arms" in parts else {}
@@ -941,6 +949,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     skin_rgb += (img - skin_rgb) * keep[..., None]
     skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), max(0.7, SKIN_EDGE * full_height))
 
+    plate = filled()
     _textured(plate, image, clean_background, region, [skin_alpha] + [l.alpha for l in layers], full_height)
 
     gain, folds = lighting()
@@ -958,8 +967,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
                           hands=hands).inside
         arms = (arms & ~seen_background) | real_arms
     out = _over(out, skin_rgb, skin_alpha * ~arms)
-    if category == Category.UPPER:
-        out = _over(out, *_trousers_below(image, region, readable, parse, kp, frame))
+    if trousers is not None:
+        out = _over(out, *trousers())
     for layer in layers:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
     out = _over(out, skin_rgb, skin_alpha * arms)
