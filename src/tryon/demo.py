@@ -25,24 +25,26 @@ def demo_person() -> np.ndarray:
 
 
 def demo_garment(width: int = 768, height: int = 1024) -> np.ndarray:
-    """A striped long-sleeved top, product shot drawn by the project (Apache-2.0, like the code).
+    """A striped long-sleeved top with a plain mock neck, product shot drawn by the project
+    (Apache-2.0, like the code).
 
-    Long sleeves: the demo photo's arms are in a spacesuit's sleeves, and a garment that covers
-    what the person wears now is what the warp engine does well (short sleeves would need bare
-    arms it can only draw as smooth shapes)."""
+    Long sleeves and a mock neck: the demo photo's arms are in a spacesuit's sleeves and her neck
+    in a black turtleneck, and a garment that covers what the person wears now is what the warp
+    engine does well (short sleeves or a crew neck would need bare arms and a bare neck it can only
+    draw as smooth shapes)."""
     from PIL import Image, ImageDraw
 
     s = width / 768
     img = Image.new("RGB", (width, height), (255, 255, 255))
-    shirt = [(270, 120), (330, 150), (384, 165), (438, 150), (498, 120), (640, 190), (705, 440), (742, 880),
-             (662, 895), (603, 450), (585, 380), (585, 900), (183, 900), (183, 380), (165, 450), (106, 895),
-             (26, 880), (63, 440), (128, 190)]
+    shirt = [(270, 120), (322, 106), (322, 80), (446, 80), (446, 106), (498, 120), (640, 190), (705, 440),
+             (742, 880), (662, 895), (603, 450), (585, 380), (585, 900), (183, 900), (183, 380), (165, 450),
+             (106, 895), (26, 880), (63, 440), (128, 190)]
     shirt = [(x * s, y * s) for x, y in shirt]
     mask = Image.new("L", (width, height), 0)
     ImageDraw.Draw(mask).polygon(shirt, fill=255)
     pattern = Image.new("RGB", (width, height), (28, 92, 168))
     draw = ImageDraw.Draw(pattern)
-    for y in range(0, height, int(56 * s)):
+    for y in range(int(118 * s), height, int(56 * s)):  # below the neck band, which stays plain
         draw.rectangle([0, y, width, y + int(18 * s)], fill=(245, 245, 240))
     draw.rectangle([300 * s, 300 * s, 468 * s, 420 * s], fill=(230, 70, 40))
     draw.ellipse([350 * s, 325 * s, 418 * s, 393 * s], fill=(255, 220, 60))
