@@ -435,6 +435,45 @@ def test_trousers_are_worn_where_the_person_wears_their_waist():
     assert tops[0] > 215 and abs(tops[1] - 200) <= 6, tops
 
 
+def test_a_slip_dress_hangs_from_its_straps_on_the_shoulders():
+    """A slip dress seen flat: a bodice, a flared skirt, two thin straps rising high above the
+    bodice. Its straps' tops are found (not a tank top's short wide straps) and rest on the
+    shoulders' tops: seated by the bodice's corners, the dress sat up on the shoulders and its
+    straps stood up beside the head."""
+    from tryon.category import Category
+    from tryon.engines.warp.fit import Body, fit_top, flatten
+    from tryon.garment.analyzer import GarmentAnalysis
+    from tryon.garment.shape import landmarks
+
+    def drawn(strap_width: int, strap_top: int) -> np.ndarray:
+        mask = np.zeros((520, 400), np.uint8)
+        cv2.fillPoly(mask, [np.array([(130, 120), (270, 120), (280, 230), (350, 500), (50, 500), (120, 230)],
+                                     np.int32)], 255)
+        for x in (150, 250 - strap_width):
+            cv2.rectangle(mask, (x, strap_top), (x + strap_width, 125), 255, -1)
+        return mask
+
+    slip, tank = drawn(4, 10), drawn(40, 90)
+    found = landmarks(slip > 0, Category.DRESS).points
+    assert abs(found["strap_left"][1] - 10) <= 1 and abs(found["strap_right"][1] - 10) <= 1, found
+    assert found["strap_left"][0] < 200 < found["strap_right"][0]
+    assert "strap_left" not in landmarks(tank > 0, Category.DRESS).points
+    assert "strap_left" not in landmarks(tank > 0, Category.UPPER).points
+
+    kp = _keypoints()
+    image = np.full(slip.shape + (3,), 255, np.uint8)
+    image[slip > 0] = RED
+    garment = GarmentAnalysis(image, slip, Category.DRESS, 1.0, landmarks(slip > 0, Category.DRESS))
+    _, alpha = flatten(fit_top(garment, Body(kp), SIZE))
+    rows = np.flatnonzero((alpha > 0.5).any(axis=1))
+    shoulder_y = JOINTS[J.R_SHOULDER][1]
+    sw = JOINTS[J.L_SHOULDER][0] - JOINTS[J.R_SHOULDER][0]
+    assert shoulder_y - 0.3 * sw < rows.min() < shoulder_y, (rows.min(), shoulder_y)
+    # The bodice (the dress wider than its straps) begins well below the shoulders, on the chest.
+    widths = (alpha > 0.5).sum(axis=1)
+    assert np.flatnonzero(widths > 0.3 * sw).min() > shoulder_y + 0.3 * sw
+
+
 def test_synthesised_skin_takes_the_photos_light_and_grain():
     """Skin lit from the left, with some grain: the light measured on it falls across the photo as
     the photo's does, and the grain is about the photo's (a flat colour reads as plastic)."""

@@ -254,6 +254,34 @@ def _hooded(mask: np.ndarray, cx: float, half: float, shoulder_y: float, h: int)
     return bool(len(cols)) and cols.max() - cols.min() + 1 > HOOD_WIDTH * 2 * half
 
 
+#: Thin straps (a slip dress's, a camisole's): halfway between the garment's top and its shoulder
+#: points the garment is two runs, one each side of the middle, each narrower than STRAP_WIDTH of
+#: the shoulder points' distance, and they rise more than STRAP_RISE of the garment's height above
+#: those points (which lie on the bodice's top corners). On the evalset's tuning half one slip
+#: dress has them (0.04 wide, rising 0.21); tank tops' straps are 0.17 wide and more, rising 0.06.
+STRAP_WIDTH = 0.1
+STRAP_RISE = 0.12
+
+
+def _strap_tops(mask: np.ndarray, cx: float, half: float, shoulder_y: float, y0: int, h: int
+                ) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The tops of a garment's two thin straps (STRAP_WIDTH, STRAP_RISE), image left then right."""
+    if shoulder_y - y0 < STRAP_RISE * h:
+        return None
+    row = mask[int((y0 + shoulder_y) / 2)].astype(np.int8)
+    edges = np.diff(np.concatenate([[0], row, [0]]))
+    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    if len(starts) != 2 or ends[0] > cx or starts[1] < cx or ((ends - starts) > STRAP_WIDTH * 2 * half).any():
+        return None
+    tops = []
+    for side in (np.arange(mask.shape[1]) < cx, np.arange(mask.shape[1]) >= cx):
+        ys = np.nonzero((mask & side[None, :]).any(axis=1))[0]
+        top = int(ys.min())
+        xs = np.nonzero(mask[top] & side)[0]
+        tops.append((float(xs.mean()), float(top)))
+    return tops[0], tops[1]
+
+
 def _bodice_band(mask: np.ndarray, y0: int, h: int) -> tuple[float, float]:
     """The rows (shares of the height from the top) where a dress's bodice shows alone."""
     has, left, right = row_extents(mask)
@@ -348,6 +376,9 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
         # The outline's top is the hood's: the neck opening is at its base, on the shoulder line.
         pts["hood"] = (cx, float(top_at(cx)))
         pts["collar"] = (cx, float(shoulder_y))
+    straps = _strap_tops(mask, cx, half, shoulder_y, y0, h)
+    if straps is not None:
+        pts["strap_left"], pts["strap_right"] = straps
     pts["shoulder_left"], pts["shoulder_right"] = (float(cx - half), shoulder_y), (float(cx + half), shoulder_y)
     # Sleeves: what lies beyond the shoulders either as runs of their own (hanging beside the
     # body) or above the armpits; a dress's flaring skirt is neither.

@@ -314,7 +314,10 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     pts = g.landmarks.points
     sl, sr = np.array(pts["shoulder_left"], float), np.array(pts["shoulder_right"], float)
     collar = np.array(pts["collar"], float)
-    seat = _seat(body, sl, sr)
+    if "strap_left" in pts and "strap_right" in pts:  # thin straps hang from the shoulders' middle
+        seat = _seat(body, np.array(pts["strap_left"], float), np.array(pts["strap_right"], float), STRAP_SPAN)
+    else:
+        seat = _seat(body, sl, sr)
     if "hood" in pts:
         seat = _seat(body, *_hooded_shoulders(g, body, seat, sl, sr))
     sleeves = _sleeves(g, seat, sl, sr, collar)
@@ -329,8 +332,14 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     return layers + [_sleeve_layer(g, body, seat, sleeve, body_part, size) for sleeve in sleeves]
 
 
-def _seat(body: Body, sl: np.ndarray, sr: np.ndarray) -> _Seat:
-    """The garment's shoulders (``sl``, ``sr``) sit on the top of the body's shoulders."""
+#: Thin straps lie on the top of the shoulders this share of the way out from the neck's middle to
+#: the shoulder seams' points (about halfway along each shoulder, where a camisole's straps rest).
+STRAP_SPAN = 0.65
+
+
+def _seat(body: Body, sl: np.ndarray, sr: np.ndarray, span: float = 1.0) -> _Seat:
+    """The garment's shoulders (``sl``, ``sr``) sit on the top of the body's shoulders, ``span`` of
+    the way out from their middle to the shoulder seams' points."""
     kp = body.kp
     left, right = body.side_joints((J.R_SHOULDER, J.L_SHOULDER))
     jl, jr = kp.xy[left.arm[0]].astype(float), kp.xy[right.arm[0]].astype(float)
@@ -339,6 +348,8 @@ def _seat(body: Body, sl: np.ndarray, sr: np.ndarray) -> _Seat:
     width = float(np.linalg.norm(jr - jl))
     pl = jl + (jl - jr) * SEAM_OUT - down_p * SEAM_UP * width
     pr = jr + (jr - jl) * SEAM_OUT - down_p * SEAM_UP * width
+    mid = (pl + pr) / 2
+    pl, pr = mid + (pl - mid) * span, mid + (pr - mid) * span
     return _Seat(left, right, down_p, width, pl, pr, _frame(sl, sr, pl, pr, down_p))
 
 
