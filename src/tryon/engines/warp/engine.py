@@ -106,7 +106,8 @@ class WarpEngine(LazyAnalysers, Engine):
 
     @property
     def _pool(self) -> ThreadPoolExecutor:
-        """One worker beside the caller's thread (this machine class has two cores)."""
+        """One worker thread beside the caller's: the analyses' models and the compositing each keep
+        one core busy, and a second worker would find no third core on a 2-core machine."""
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tryon-warp")
         return self._worker
