@@ -101,6 +101,8 @@ class WarpEngine(LazyAnalysers, Engine):
                       ComposeOptions(shading=o.shading, wrinkles=o.wrinkles), p.face, self._pool)
         timings["compose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
+        # In the pipeline's order, whichever thread finished first (garment and warp overlap person).
+        timings = {k: timings[k] for k in ("garment", "person", "warp", "compose", "total") if k in timings}
         return TryOnResult(out, g.category, region.astype(np.uint8) * 255, timings,
                            {"warped-garment": rgb, "warped-mask": (alpha > 0.5).astype(np.uint8) * 255})
 
