@@ -315,6 +315,15 @@ def _to_edge(pos: float, step: float, lo: float, hi: float) -> float:
     return (lo - pos) / step if step < 0 else np.inf
 
 
+def _mask_at(mask: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For points ((x, y), N x 2): whether each lies in the picture, and the ``mask`` there (False
+    outside it)."""
+    h, w = mask.shape
+    xy = np.round(pts).astype(int)
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+    return inside, inside & mask[np.clip(xy[:, 1], 0, h - 1), np.clip(xy[:, 0], 0, w - 1)]
+
+
 def _off_frame(a: np.ndarray, b: np.ndarray, frame: Frame, background: np.ndarray | None = None) -> list[np.ndarray]:
     """Where a limb running from ``a`` through its last seen joint ``b`` leaves the picture, if
     it does within one more segment's length and not across ``background`` the photo shows (the
@@ -329,11 +338,9 @@ def _off_frame(a: np.ndarray, b: np.ndarray, frame: Frame, background: np.ndarra
     if t > length:
         return []
     if background is not None:
-        h, w = background.shape
         ts = np.linspace(0.0, max(t, 0.0), 16)
-        xy = np.round(np.asarray(b, np.float64)[None] + ts[:, None] * d).astype(int)
-        ok = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
-        if ok.any() and background[xy[ok, 1], xy[ok, 0]].mean() > 0.5:
+        inside, on = _mask_at(background, np.asarray(b, np.float64)[None] + ts[:, None] * d)
+        if inside.any() and on[inside].mean() > 0.5:
             return []
     return [np.asarray(b, np.float64) + d * (t + 0.05 * length)]
 
@@ -361,13 +368,10 @@ def _hidden_forearm(shoulder: np.ndarray, elbow: np.ndarray, radius: float,
     d /= np.linalg.norm(d)
     ts = np.linspace(0.0, length, 24)
     if blocked is not None:
-        h, w = blocked.shape
         n = np.array([-d[1], d[0]])
         clear = np.ones(len(ts), bool)
         for offset in (0.0, -radius, radius):
-            xy = np.round(np.asarray(elbow, np.float64)[None] + ts[:, None] * d + offset * n).astype(int)
-            inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
-            clear &= ~inside | ~blocked[np.clip(xy[:, 1], 0, h - 1), np.clip(xy[:, 0], 0, w - 1)]
+            clear &= ~_mask_at(blocked, np.asarray(elbow, np.float64)[None] + ts[:, None] * d + offset * n)[1]
         stop = int(np.argmin(clear)) if not clear.all() else len(ts)
         if ts[max(stop - 1, 0)] < HIDDEN_FOREARM_LEAST * length:
             return []
@@ -851,7 +855,8 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
 
     ``readable`` marks the pixels the engine may look at (False inside a user-given mask).
     Only the region's bounding box (with a margin for the background fill) is worked on. Given a
-    ``pool``, the photo's light is read on it while the rest is drawn (same picture, sooner).
+    ``pool``, the photo's light, the background fill and the trousers under a top are made on it
+    while the rest is drawn (the same picture, sooner).
     """
     ys, xs = np.nonzero(region)
     if len(ys) == 0:
