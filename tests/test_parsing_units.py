@@ -319,6 +319,26 @@ def test_parser_without_face_or_legs():
     assert not np.isin(parse, (Label.LEFT_SHOE, Label.RIGHT_SHOE)).any()
 
 
+def test_parser_finds_the_trousers_of_a_photo_cut_off_at_the_hips():
+    """A waist-up photo shows the trousers' waistband only, not the thighs the bottom's colour is
+    learned from: the band along the frame's bottom, unlike the top, is still the trousers (taken
+    for the top, a new top erased them). A top alike all the way down stays the top."""
+    cut = 266  # rows: the frame ends a little below the hip joints, above the thighs' seeds
+    legs = (J.R_KNEE, J.L_KNEE, J.R_ANKLE, J.L_ANKLE) + tuple(j for j in Joint if j >= J.L_BIG_TOE)
+    base = _keypoints(without=legs)
+    kp = Keypoints(base.xy, base.confidence, SIZE[0], cut)
+    img, person, face = _person()
+    img, person = img[:cut].copy(), person[:cut].copy()
+    parse = GeometricParser()(img, person, kp, face)
+    band = _colour(img, GREY)
+    assert band.sum() > 500
+    assert _share(parse, band, (Label.PANTS,)) > 0.9
+    assert _share(parse, _colour(img, BLUE), (Label.UPPER_CLOTHES,)) > 0.95
+    img, person, face = _person(bottom=BLUE)
+    parse = GeometricParser()(img[:cut].copy(), person[:cut].copy(), kp, face)
+    assert _share(parse, _colour(img[:cut], BLUE), (Label.UPPER_CLOTHES,)) > 0.95
+
+
 def test_parser_parameters():
     """The default parameters are the parser's defaults; they are frozen, and the stages read them
     (a smallest skin island larger than the person leaves no bare arms; the working height sets

@@ -391,6 +391,14 @@ class GarmentParams:
     sleeve_prior: float = 0.8
     #: With a seed of fewer pixels no colour model is learned: the prior alone decides.
     min_seed_pixels: int = 20
+    #: When the frame ends at the hips, the thighs show too little cloth to seed the bottom with:
+    #: then cloth unlike the top (its colour under ``unlike_top`` times the top seed's median
+    #: likelihood) lower than ``band_from`` of the way from the neck to the hips, in one piece with
+    #: the frame's bottom edge and across ``band_width`` of the hips' width, seeds it (the
+    #: waistband of the jeans a waist-up photo cuts off; without it they were taken for the top).
+    band_from: float = 0.6
+    unlike_top: float = 0.05
+    band_width: float = 0.6
     #: Likelihood added to both histograms' lookups: a colour neither seed shows is decided by the prior.
     likelihood_floor: float = 1e-5
     #: The posterior is smoothed (Gaussian sigma, as a share of the image height): garments are
@@ -812,6 +820,8 @@ class GeometricParser:
         lower_seed = (to_thigh < p.seed_reach * body.shoulder_width) & cloth & (yy > hip_y)
         scale = p.waist_softness * body.torso_length
         prior_upper = self._upper_prior(body, yy, hip_y, scale, thighs, to_thigh)
+        if lower_seed.sum() < p.min_seed_pixels and upper_seed.sum() >= p.min_seed_pixels:
+            lower_seed = self._bottom_band(img, cloth, upper_seed, body, yy, float(neck[1]), hip_y)
         if lower_seed.sum() < p.min_seed_pixels or upper_seed.sum() < p.min_seed_pixels:
             upper = cloth & (prior_upper > 0.5) if lower_seed.sum() >= p.min_seed_pixels else cloth
             lower = cloth & ~upper
@@ -835,6 +845,25 @@ class GeometricParser:
             seed = _polygon_mask(cloth.shape, chest)
         arms = _segments_distance(cloth.shape, body.chain(R_ARM[:2]) + body.chain(L_ARM[:2]))
         return (seed | (arms < p.seed_reach * body.shoulder_width)) & cloth & (yy < hip_y)
+
+    def _bottom_band(self, img: np.ndarray, cloth: np.ndarray, upper_seed: np.ndarray, body: _Body,
+                     yy: np.ndarray, neck_y: float, hip_y: float) -> np.ndarray:
+        """The bottom's seed in a photo cut off at the hips (see ``band_from``): cloth low on the
+        torso that is unlike the top and runs out of the frame across the hips; else nothing."""
+        p = self.params.garments
+        empty = np.zeros(cloth.shape, bool)
+        rh, lh = body.p(J.R_HIP), body.p(J.L_HIP)
+        if rh is None or lh is None:
+            return empty
+        like = _lookup(_histogram(img[upper_seed]), img)
+        unlike = cloth & (like < p.unlike_top * float(np.median(like[upper_seed])))
+        unlike &= yy > neck_y + p.band_from * (hip_y - neck_y)
+        _, pieces = cv2.connectedComponents(unlike.astype(np.uint8))
+        edge = np.unique(pieces[-1][unlike[-1]])
+        band = np.isin(pieces, edge[edge > 0])
+        x0, x1 = sorted((int(rh[0]), int(lh[0])))
+        across = band[:, max(x0, 0):max(x1, 0) + 1].any(axis=0)
+        return band if len(across) and across.mean() >= p.band_width else empty
 
     def _thighs(self, body: _Body, neck: np.ndarray, mid: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """The segments where cloth is surely the bottom's: each thigh below the crotch and the
