@@ -339,6 +339,20 @@ def test_parser_finds_the_trousers_of_a_photo_cut_off_at_the_hips():
     assert _share(parse, _colour(img[:cut], BLUE), (Label.UPPER_CLOTHES,)) > 0.95
 
 
+def test_a_bag_held_below_the_hand_is_not_the_top():
+    """A bag of the top's colour hanging from a hand, beyond the arm's reach and off the torso: it
+    is background in LIP's labels, not a piece of the top (which a new top then erased)."""
+    img, person, face = _person()
+    cv2.rectangle(img, (24, 262), (66, 330), BLUE, -1)  # hanging from the right hand
+    bag = np.zeros(person.shape, bool)
+    bag[262:331, 24:67] = True
+    person = np.maximum(person, bag.astype(np.float32))
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    inner = bag & (np.arange(SIZE[1])[:, None] > 280)  # clear of the hand
+    assert _share(parse, inner, (Label.BACKGROUND,)) > 0.9
+    assert _share(parse, _colour(img, BLUE) & ~bag, (Label.UPPER_CLOTHES,)) > 0.95
+
+
 def test_parser_parameters():
     """The default parameters are the parser's defaults; they are frozen, and the stages read them
     (a smallest skin island larger than the person leaves no bare arms; the working height sets

@@ -407,6 +407,16 @@ class GarmentParams:
     #: Pieces of the top smaller than this share of its largest piece join the bottom, unless they
     #: lie more than ``waist_softness`` above the hips.
     min_piece_share: float = 0.15
+    #: A piece of the top apart from its largest one that lies mostly out of the arms' reach and
+    #: off the torso is something held (a bag hanging from a hand), which the LIP labels call
+    #: background: taken for the top, a new top erased it. The reach: shoulder to elbow to wrist
+    #: and ``hand_reach`` of the forearm on, or ``arm_per_torso`` neck-to-mid-hip lengths without
+    #: them; the torso: the shoulder-hip quadrilateral, ``torso_margin`` shoulder distances wider
+    #: and ``tunic_drop`` neck-to-mid-hip lengths longer (a tunic's hem).
+    hand_reach: float = 0.3
+    arm_per_torso: float = 1.1
+    torso_margin: float = 0.25
+    tunic_drop: float = 0.5
     #: Top and bottom alike in colour (Bhattacharyya coefficient of their histograms above this)
     #: and covering the gap between the legs: one dress.
     dress_similarity: float = 0.55
@@ -522,7 +532,8 @@ class GeometricParser:
         fg = largest_components(soft > self.params.person_threshold, anchor=body_pts)
         fine = fine_grain(image, (w, h), self.params.skin) if s < 1 else None
         labels = self._parse(img, fg, kp, face, s, fine)
-        return self._upsample(labels, fg, person, (W, H))
+        # What the parse leaves unlabelled in the person mask (something held) stays background.
+        return self._upsample(labels, fg & (labels > 0), person, (W, H))
 
     # --- the stages ----------------------------------------------------------------------
     def _parse(self, img: np.ndarray, fg: np.ndarray, kp: Keypoints, face: Face | None, s: float,
@@ -540,6 +551,7 @@ class GeometricParser:
         shoes_l, shoes_r = self._shoes(lab, cloth, body)
         cloth &= ~(shoes_l | shoes_r)
         upper, lower, lower_label, dress = self._garments(img, cloth, body)
+        upper &= ~self._held(upper, body)
 
         labels = np.zeros(fg.shape, np.uint8)
         labels[upper] = Label.DRESS if dress else Label.UPPER_CLOTHES
@@ -845,6 +857,36 @@ class GeometricParser:
             seed = _polygon_mask(cloth.shape, chest)
         arms = _segments_distance(cloth.shape, body.chain(R_ARM[:2]) + body.chain(L_ARM[:2]))
         return (seed | (arms < p.seed_reach * body.shoulder_width)) & cloth & (yy < hip_y)
+
+    def _held(self, upper: np.ndarray, body: _Body) -> np.ndarray:
+        """The top's pieces that are something held (see ``hand_reach``): a mask, empty without
+        the shoulders and hips."""
+        p = self.params.garments
+        torso = body.torso()
+        count, pieces, stats, _ = cv2.connectedComponentsWithStats(upper.astype(np.uint8))
+        if torso is None or count <= 2:
+            return np.zeros(upper.shape, bool)
+        reach = np.zeros(upper.shape, np.uint8)
+        for shoulder, elbow, wrist in (R_ARM, L_ARM):
+            s, e, w = body.p(shoulder), body.p(elbow), body.p(wrist)
+            if s is None:
+                continue
+            if e is None or w is None:
+                radius = p.arm_per_torso * body.torso_length
+            else:
+                radius = float(np.linalg.norm(e - s) + (1 + p.hand_reach) * np.linalg.norm(w - e))
+            cv2.circle(reach, tuple(int(v) for v in np.round(s)), int(round(radius)), 1, -1)
+        rs, ls, lh, rh = torso
+        across = (ls - rs) / max(float(np.linalg.norm(ls - rs)), 1e-6) * p.torso_margin * body.shoulder_width
+        down = (lh + rh - ls - rs) / 2
+        down = down / max(float(np.linalg.norm(down)), 1e-6) * p.tunic_drop * body.torso_length
+        zone = _polygon_mask(upper.shape, np.array([rs - across, ls + across, lh + across + down, rh - across + down]))
+        zone |= reach > 0
+        out_of_reach = np.bincount(pieces[~zone], minlength=count)
+        flags = out_of_reach > 0.5 * stats[:, cv2.CC_STAT_AREA]
+        flags[0] = False  # not the top
+        flags[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = False  # the top itself
+        return flags[pieces]
 
     def _bottom_band(self, img: np.ndarray, cloth: np.ndarray, upper_seed: np.ndarray, body: _Body,
                      yy: np.ndarray, neck_y: float, hip_y: float) -> np.ndarray:
