@@ -508,6 +508,39 @@ def test_a_slip_dress_hangs_from_its_straps_on_the_shoulders():
     assert np.flatnonzero(widths > 0.3 * sw).min() > shoulder_y + 0.3 * sw
 
 
+def test_a_sleeve_on_an_arm_folded_back_up_covers_it_and_makes_no_loop():
+    """A hand raised to the face: the forearm runs back up beside the upper arm. Both are in the
+    sleeve; laid as one along the folded line, the forearm's part lay outside the forearm, a
+    loop as wide again beside it, and left the upper arm half bare."""
+    from tryon.category import Category
+    from tryon.engines.warp.fit import Body, fit_top, flatten
+    from tryon.garment.analyzer import GarmentAnalysis
+    from tryon.garment.shape import landmarks
+
+    mask = np.zeros((520, 400), np.uint8)
+    cv2.fillPoly(mask, [np.array([(140, 110), (260, 110), (262, 400), (138, 400)], np.int32)], 255)
+    for sign in (1, -1):  # long sleeves hanging from the shoulders
+        x = lambda v: 200 + sign * (v - 200)  # noqa: E731 - mirrors the right sleeve to the left
+        cv2.fillPoly(mask, [np.array([(x(260), 110), (x(290), 130), (x(345), 380), (x(300), 392), (x(262), 200)],
+                                     np.int32)], 255)
+    image = np.full(mask.shape + (3,), 255, np.uint8)
+    image[mask > 0] = RED
+    garment = GarmentAnalysis(image, mask, Category.UPPER, 1.0, landmarks(mask > 0, Category.UPPER))
+    base = _keypoints()
+    xy = base.xy.copy()
+    wrist = np.array([172.0, 118.0])  # from the elbow back up, beside the shoulder
+    xy[J.L_WRIST] = wrist
+    _, alpha = flatten(fit_top(garment, Body(Keypoints(xy, base.confidence, *SIZE)), SIZE))
+    shoulder, elbow = np.array(JOINTS[J.L_SHOULDER], float), np.array(JOINTS[J.L_ELBOW], float)
+    for a, b in ((shoulder, elbow), (elbow, wrist)):
+        for t in (0.3, 0.5, 0.7):
+            x, y = np.round(a + t * (b - a)).astype(int)
+            assert alpha[y, x] > 0.5, (x, y)
+    # Nothing laid beside the forearm further out than a sleeve's width from it.
+    x, y = np.round((elbow + wrist) / 2).astype(int)
+    assert alpha[y - 10:y + 10, x + 30:x + 60].max() < 0.05
+
+
 def test_synthesised_skin_takes_the_photos_light_and_grain():
     """Skin lit from the left, with some grain: the light measured on it falls across the photo as
     the photo's does, and the grain is about the photo's (a flat colour reads as plastic)."""

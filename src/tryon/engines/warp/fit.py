@@ -10,6 +10,7 @@ the garment's left sleeve goes to the arm on the left of the photo.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import NamedTuple
 
 import cv2
@@ -17,7 +18,7 @@ import numpy as np
 
 from tryon.category import Category
 from tryon.engines.warp.fill import decontaminate
-from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer
+from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer, polyline_coords
 from tryon.errors import PoseError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.garment.segmentation import fill_holes
@@ -329,7 +330,7 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     body_part = _without_neck_opening(g, body_part, sl, sr, collar)
     need = body_half_widths(body.kp, seat.frame.origin_p, seat.down)
     layers = [body_layer("body", g.image, body_part, seat.frame, need, size)]
-    return layers + [_sleeve_layer(g, body, seat, sleeve, body_part, size) for sleeve in sleeves]
+    return layers + [part for sleeve in sleeves for part in _sleeve_layers(g, body, seat, sleeve, body_part, size)]
 
 
 #: Thin straps lie on the top of the shoulders this share of the way out from the neck's middle to
@@ -450,10 +451,13 @@ def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndar
     return body_part & ~_inner_back(g.image, g.mask > 0, collar, neck_half)
 
 
-def _sleeve_layer(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve, body_part: np.ndarray,
-                  size: tuple[int, int]) -> Layer:
+def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve, body_part: np.ndarray,
+                   size: tuple[int, int]) -> list[Layer]:
     """A sleeve laid along its arm, its outer edge on the arm's outer contour, at least as wide
-    as the arm; a long one ends at the wrist."""
+    as the arm; a long one ends at the wrist. On an arm folded at the elbow (a hand raised to
+    the face) the upper arm's part and the forearm's are laid apart, the forearm's in front: laid
+    as one along the folded line, each pixel took the part of the nearer segment, and the upper
+    arm, nearer the forearm's edge than its own, was left bare."""
     kp = body.kp
     arm = sleeve.side.arm
     arm_radius = 0.16 * seat.width
@@ -485,8 +489,31 @@ def _sleeve_layer(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve, 
     rows = np.arange(g.mask.shape[0])[:, None]
     grow = max(2, round(0.03 * g.mask.shape[0]))
     drawn = _grown_into(sleeve.part, body_part & (rows < sleeve.armpit), grow)
-    return limb_layer(sleeve.name, g.image, drawn, sleeve.axis, limb, along, reach, size, across_scale=across,
-                      outer=sleeve.outer, behind_until=_length(limb[:3]))
+    lay = partial(limb_layer, sleeve.name, g.image, scale=along, reach=reach, size=size, across_scale=across,
+                  outer=sleeve.outer, behind_until=_length(limb[:3]))
+    if not _folded(limb[1:4]):
+        return [lay(drawn, sleeve.axis, limb)]
+    # The sleeve's own length to the elbow (the garment's axis is laid ``along`` times longer).
+    ys, xs = np.nonzero(drawn)
+    u_g = polyline_coords(np.c_[xs, ys].astype(np.float64), sleeve.axis)[0]
+    elbow = _length(limb[:3]) / along
+    upper, fore = np.zeros_like(drawn), np.zeros_like(drawn)
+    upper[ys, xs] = u_g <= elbow + FOLD_OVERLAP * width_g
+    fore[ys, xs] = u_g >= elbow - FOLD_OVERLAP * width_g
+    # The upper arm's line runs on past the elbow by the arm's radius: the sleeve's round end.
+    upper_limb = np.vstack([limb[:3], limb[2] + _unit(limb[2] - limb[1]) * arm_radius])
+    return [lay(upper, sleeve.axis, upper_limb), lay(fore, sleeve.axis, limb)]
+
+
+#: The upper arm's and the forearm's parts of a sleeve laid apart on a folded arm overlap by this
+#: share of the sleeve's width (along the garment's sleeve), so no gap opens at the elbow.
+FOLD_OVERLAP = 0.25
+
+
+def _folded(three: np.ndarray) -> bool:
+    """Whether a polyline of three points turns back at the middle one (see FOLD_NORMAL)."""
+    a, b = _unit(three[1] - three[0]), _unit(three[2] - three[1])
+    return float(np.linalg.norm(np.array([-a[1], a[0]]) + np.array([-b[1], b[0]]))) < FOLD_NORMAL
 
 
 def _grown_into(part: np.ndarray, other: np.ndarray, px: int) -> np.ndarray:
@@ -502,17 +529,33 @@ def _grown_into(part: np.ndarray, other: np.ndarray, px: int) -> np.ndarray:
 
 
 def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
-    """The limb's polyline moved by ``radius`` to its side away from ``centre`` (the body's
-    middle); the first point, where the sleeve is sewn on, stays."""
+    """The limb's polyline moved by ``radius`` to its outer side; the first point, where the
+    sleeve is sewn on, stays. The outer side is the one away from ``centre`` (the body's middle)
+    where the limb starts, and the same side of the way along after that: an arm folded back up
+    (a hand raised to the face) has its forearm's outer side toward the body. (Chosen away from
+    the body at every point, the forearm's sleeve was laid outside the forearm, a loop beside
+    it.) At a joint the offset runs between the two segments' outer sides; at a fold, where they
+    face each other, on past the joint (the elbow's tip)."""
     out = limb.copy()
+    if len(limb) < 2:
+        return out
+    d = np.array([_unit(b - a) for a, b in zip(limb, limb[1:])])
+    normals = np.c_[-d[:, 1], d[:, 0]]
+    if normals[0] @ (limb[1] - centre) < 0:
+        normals = -normals
     for i in range(1, len(limb)):
-        a, b = limb[max(i - 1, 0)], limb[min(i + 1, len(limb) - 1)]
-        d = _unit(b - a)
-        n = np.array([-d[1], d[0]])
-        if n @ (limb[i] - centre) < 0:
-            n = -n
+        if i == len(limb) - 1:
+            n = normals[-1]
+        else:
+            n = normals[i - 1] + normals[i]
+            n = d[i - 1] if np.linalg.norm(n) < FOLD_NORMAL else _unit(n)
         out[i] = limb[i] + n * radius
     return out
+
+
+#: Two segments' outer sides that add up to less than this (unit normals; 0.5 at a bend of
+#: about 150 degrees) face each other: the limb is folded, and the joint's outer point is its tip.
+FOLD_NORMAL = 0.5
 
 
 #: How far above the hip joints a lower garment's waistband sits by default, as a share of the
