@@ -700,6 +700,28 @@ def test_the_old_garments_outline_is_not_kept_where_the_parse_missed_it():
     assert left.mean() < 0.05, left.mean()
 
 
+def test_a_narrow_gap_in_the_photos_own_skin_is_skin():
+    """A forearm the pose does not place (no elbow or wrist: it is not drawn), crossed inside the
+    region by a strip the parse took for the old top (a strand of hair, a strap): its two pieces
+    of skin are kept, and the strip between them is skin too, not background between shards."""
+    from tryon.category import Category
+    from tryon.engines.warp.compose import ComposeOptions, compose
+
+    img, _, face = _person()
+    parse = _parse()
+    strip = _colour(img, SKIN) & (np.arange(SIZE[1])[:, None] >= 196) & (np.arange(SIZE[1])[:, None] < 204)
+    strip &= np.arange(SIZE[0])[None, :] > 150  # across the left forearm
+    img[strip] = BLUE
+    parse[strip] = Label.UPPER_CLOTHES
+    kp = _keypoints(without=(J.L_ELBOW, J.L_WRIST))
+    forearm = (parse == Label.LEFT_ARM) & (np.arange(SIZE[1])[:, None] < 225)
+    region = cv2.dilate(((parse == Label.UPPER_CLOTHES) | forearm).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    out = compose(img, region, np.ones(region.shape, bool), [], parse, kp, Category.UPPER, ComposeOptions(), face)
+    inner = strip & (cv2.erode(forearm.astype(np.uint8) | strip.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    assert inner.sum() > 20
+    assert np.linalg.norm(out[inner].astype(float) - SKIN, axis=1).mean() < 40
+
+
 def test_the_seam_with_what_is_kept_does_not_blend_the_old_garment_back_in():
     """Where the region meets what a try-on keeps (here the trousers under a new top; a hand at a
     sleeve's cuff), its last pixels are the old top: the seam's feather blended them back in and

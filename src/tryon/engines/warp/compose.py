@@ -609,6 +609,8 @@ REAL_SKIN_FADE = 0.004
 #: grainiest (``parsing.fine_grain``), a pattern or an edge by 15 and more.
 MIXED_BORDER = 0.01
 MIXED_BORDER_SPREAD = 10.0
+#: Gaps in the photo's own skin narrower than this (share of the photo's height) are skin.
+SKIN_GAP = 0.02
 #: How soft (sigma, share of the photo's height) synthesised skin's outline is: a photo's edges
 #: are a pixel or two wide; at 0.002 a rebuilt arm looked out of focus against the backdrop.
 SKIN_EDGE = 0.0007
@@ -945,6 +947,9 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     mixed = _mixed_border(img, real_skin, region & ~real_skin & ~shaded_neck & ~seen_background, full_height)
     real_skin |= shaded_neck
     kept = real_skin & ~(mixed & ~shaded_neck)
+    # Gaps between pieces of the photo's own skin (hair strands over a shoulder, a strap, the
+    # parse's holes) are skin too: where they became background, the skin stood in it as shards.
+    body |= _between(real_skin, SKIN_GAP * full_height) & region & ~seen_background
     skin_rgb += _toward_real_skin(img, skin_rgb, kept, body, full_height)
     if light is not None:
         skin_rgb += light.texture((h, w))[..., None]  # and its grain
@@ -1070,6 +1075,15 @@ def _beside_sleeve_caps(kp: Keypoints, layers: list[Layer], shape: tuple[int, in
         outward = (xx - a[0]) * out_dir[0] + (yy - a[1]) * out_dir[1] >= 0  # not the neckline's skin
         out[y0:y1, x0:x1] |= (along <= SLEEVE_CAP_DOWN) & outward & (np.hypot(xx - a[0], yy - a[1]) <= reach)
     return out & ~covered
+
+
+def _between(mask: np.ndarray, gap: float) -> np.ndarray:
+    """What closes the gaps up to ``gap`` pixels wide between parts of ``mask`` (bool, without
+    the mask itself): a morphological closing by a disc, as two distance transforms (a wide
+    disc's dilation costs ten times as much)."""
+    r = gap / 2
+    grown = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) <= r
+    return (cv2.distanceTransform(grown.astype(np.uint8), cv2.DIST_L2, 3) > r) & ~mask
 
 
 def _within(mask: np.ndarray, radius: int) -> np.ndarray:
