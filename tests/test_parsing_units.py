@@ -541,6 +541,43 @@ def test_a_sleeve_on_an_arm_folded_back_up_covers_it_and_makes_no_loop():
     assert alpha[y - 10:y + 10, x + 30:x + 60].max() < 0.05
 
 
+def test_a_bodysuits_brief_is_not_drawn_below_the_top():
+    """A bodysuit's body narrows below the hips to its crotch: that brief is worn under the
+    trousers or skirt, so the fitted top ends where the narrowing starts (drawn, it hung below
+    the top as a dark shard over the hips)."""
+    from tryon.category import Category
+    from tryon.engines.warp.fit import Body, fit_top, flatten
+    from tryon.garment.analyzer import GarmentAnalysis
+    from tryon.garment.shape import landmarks
+
+    mask = np.zeros((520, 400), np.uint8)
+    cv2.fillPoly(mask, [np.array([(140, 110), (260, 110), (262, 330), (138, 330)], np.int32)], 255)
+    cv2.fillPoly(mask, [np.array([(138, 330), (262, 330), (230, 360), (205, 470), (195, 470), (170, 360)], np.int32)], 255)  # the brief
+    for sign in (1, -1):  # short sleeves
+        x = lambda v: 200 + sign * (v - 200)  # noqa: E731 - mirrors the right sleeve to the left
+        cv2.fillPoly(mask, [np.array([(x(260), 110), (x(300), 130), (x(320), 200), (x(262), 210)], np.int32)], 255)
+    found = landmarks(mask > 0, Category.UPPER).points
+    assert 330 <= found["brief"][1] <= 400, found
+    tee = mask.copy()
+    tee[331:] = 0
+    assert "brief" not in landmarks(tee > 0, Category.UPPER).points
+
+    def lowest(m: np.ndarray, points: dict) -> int:  # the fitted top's lowest row between the hip joints
+        image = np.full(m.shape + (3,), 255, np.uint8)
+        image[m > 0] = RED
+        garment = GarmentAnalysis(image, m, Category.UPPER, 1.0, dataclasses.replace(found_all, points=points))
+        _, alpha = flatten(fit_top(garment, Body(_keypoints()), SIZE))
+        return int(np.flatnonzero((alpha[:, JOINTS[J.R_HIP][0]:JOINTS[J.L_HIP][0]] > 0.5).any(axis=1)).max())
+
+    # Laid as the same top cut off at the brief by hand (the same landmarks, so the same fit).
+    found_all = landmarks(mask > 0, Category.UPPER)
+    cut = mask.copy()
+    cut[int(found["brief"][1]):] = 0
+    without = {k: v for k, v in found.items() if k != "brief"}
+    assert abs(lowest(mask, found) - lowest(cut, without)) <= 2
+    assert lowest(mask, without) > lowest(mask, found) + 20  # the brief drawn: further down
+
+
 def test_synthesised_skin_takes_the_photos_light_and_grain():
     """Skin lit from the left, with some grain: the light measured on it falls across the photo as
     the photo's does, and the grain is about the photo's (a flat colour reads as plastic)."""

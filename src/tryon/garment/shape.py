@@ -234,6 +234,10 @@ SLEEVE_SEARCH = 0.6
 FUSED_SHOULDER_DROP = {Category.UPPER: 0.3, Category.DRESS: 0.12}
 
 
+#: A bodysuit's brief begins where its body narrows for good under this share of the body's
+#: width (see ``landmarks``).
+BRIEF_NARROWING = 0.85
+
 #: A hood: the outline's middle rises above the shoulder points by more than HOOD_RISE of the
 #: garment's height, and halfway up that rise the garment is wider than HOOD_WIDTH of the shoulder
 #: points' distance. A standing polo collar or a hanger's hook rises up to 0.14 with a collar's
@@ -340,10 +344,16 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     central = central_runs(mask, cx)
     band_widths = central[y0 + int(band[0] * h): y0 + int(band[1] * h) + 1].sum(axis=1)
     widths = band_widths[band_widths > 0]
+    brief_y = None
     if len(widths) >= 4 and (widths[-len(widths) // 4:] < 0.5 * widths.max()).all() \
             and widths[-1] < 0.25 * widths.max():
         # The band's last quarter is narrow, down to a strip: a bodysuit's body narrowing to its
-        # crotch. Those rows (under half the widest) are no torso.
+        # crotch. Those rows (under half the widest) are no torso. Its brief, from where the body
+        # falls under BRIEF_NARROWING of the band's upper half's median width for good, is worn
+        # under the trousers or skirt (drawn, it hung below the top as a shard).
+        rows_in_band = np.arange(y0 + int(band[0] * h), y0 + int(band[1] * h) + 1)[band_widths > 0]
+        wide = np.flatnonzero(widths >= BRIEF_NARROWING * np.median(widths[: len(widths) // 2]))
+        brief_y = int(rows_in_band[wide[-1]]) + 1
         widths = widths[widths >= 0.5 * widths.max()]
     half = max(float(np.percentile(widths, 25)) / 2 if len(widths) else (x1 - x0) / 4, 1.0)
 
@@ -404,4 +414,6 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
         too_wide = too_wide or (category == Category.UPPER and r - l + 1 > 1.35 * 2 * half)
         run = (cx - 1.05 * half, cx + 1.05 * half) if too_wide or r <= l else (l, r)
     pts["hem_left"], pts["hem_right"] = (float(run[0]), float(hy)), (float(run[1]), float(hy))
+    if brief_y is not None and category == Category.UPPER:
+        pts["brief"] = (cx, float(brief_y))
     return GarmentLandmarks(pts)

@@ -323,6 +323,8 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
         seat = _seat(body, *_hooded_shoulders(g, body, seat, sl, sr))
     sleeves = _sleeves(g, seat, sl, sr, collar)
     body_part = g.mask > 0
+    if "brief" in pts:  # a bodysuit's brief is worn under the trousers or skirt
+        body_part &= np.arange(body_part.shape[0])[:, None] < pts["brief"][1]
     if "hood" in pts:
         body_part = _hood_down(body_part, sl, sr, collar)
     for sleeve in sleeves:
