@@ -339,6 +339,21 @@ def test_parser_finds_the_trousers_of_a_photo_cut_off_at_the_hips():
     assert _share(parse, _colour(img[:cut], BLUE), (Label.UPPER_CLOTHES,)) > 0.95
 
 
+def test_a_long_coat_over_trousers_is_the_top_down_to_its_hem():
+    """A coat to mid-thigh over trousers: the bottom's colour is learned about the knees, which
+    the coat does not reach (learned on the whole thigh, it took in the coat, and the coat's
+    skirt below the hips was labelled trousers and kept under a new top)."""
+    img, person, face = _person()
+    coat = np.zeros(person.shape, np.uint8)
+    cv2.fillPoly(coat, [np.array([(70, 104), (170, 104), (168, 300), (72, 300)], np.int32)], 1)
+    img[coat > 0] = BLUE
+    person = np.maximum(person, coat.astype(np.float32))
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    skirt = (coat > 0) & (np.arange(SIZE[1])[:, None] > JOINTS[J.MID_HIP][1] + 10)
+    assert _share(parse, skirt, (Label.UPPER_CLOTHES,)) > 0.8
+    assert _share(parse, _colour(img, GREY), (Label.PANTS,)) > 0.9
+
+
 def test_a_bag_held_below_the_hand_is_not_the_top():
     """A bag of the top's colour hanging from a hand, beyond the arm's reach and off the torso: it
     is background in LIP's labels, not a piece of the top (which a new top then erased)."""

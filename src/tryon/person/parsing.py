@@ -381,6 +381,14 @@ class GarmentParams:
     #: a top's hem are above it) and runs on this share of the way from the knee to the ankle.
     thigh_start: float = 0.3
     shin_share: float = 0.5
+    #: Where the legs show cloth about the knees (from this share of the way from the hip to the
+    #: knee down the shin's seed), at least ``min_seed_pixels`` of it, the bottom's seed is that
+    #: cloth only: a long coat or tunic hangs over the upper thighs, and learned as the bottom's
+    #: colour there it took the coat's skirt for the trousers.
+    knee_seed_from: float = 0.75
+    #: ... only where both knees are in the picture and that cloth is at least this share of the
+    #: whole thigh seed's (a hand on the knee, the frame's edge leave a seed too small to learn from).
+    knee_seed_share: float = 0.25
     #: The prior's change-over from top to bottom at the hips is this soft (per neck-to-mid-hip
     #: length); a top's pieces further above the hips than that always stay the top's.
     waist_softness: float = 0.15
@@ -830,6 +838,10 @@ class GeometricParser:
         thighs = self._thighs(body, neck, mid)
         to_thigh = _segments_distance((h, w), thighs)
         lower_seed = (to_thigh < p.seed_reach * body.shoulder_width) & cloth & (yy > hip_y)
+        knees = (_segments_distance((h, w), self._thighs(body, neck, mid, p.knee_seed_from, seen_knees=True))
+                 < p.seed_reach * body.shoulder_width) & lower_seed
+        if knees.sum() >= max(p.min_seed_pixels, p.knee_seed_share * lower_seed.sum()):
+            lower_seed = knees
         scale = p.waist_softness * body.torso_length
         prior_upper = self._upper_prior(body, yy, hip_y, scale, thighs, to_thigh)
         if lower_seed.sum() < p.min_seed_pixels and upper_seed.sum() >= p.min_seed_pixels:
@@ -907,11 +919,16 @@ class GeometricParser:
         across = band[:, max(x0, 0):max(x1, 0) + 1].any(axis=0)
         return band if len(across) and across.mean() >= p.band_width else empty
 
-    def _thighs(self, body: _Body, neck: np.ndarray, mid: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The segments where cloth is surely the bottom's: each thigh below the crotch and the
-        upper shin."""
+    def _thighs(self, body: _Body, neck: np.ndarray, mid: np.ndarray, start: float | None = None,
+                seen_knees: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The segments where cloth is surely the bottom's: each thigh below the crotch (from
+        ``start`` of the way to the knee, ``thigh_start`` by default) and the upper shin; with
+        ``seen_knees``, none unless both knees are seen."""
         p = self.params.garments
+        start = p.thigh_start if start is None else start
         thighs = []
+        if seen_knees and (body.p(J.R_KNEE) is None or body.p(J.L_KNEE) is None):
+            return thighs
         axis = (mid - neck) / max(float(np.linalg.norm(mid - neck)), 1e-3)
         for hip, knee, ankle in (R_LEG, L_LEG):
             a, b = body.p(hip), body.p(knee)
@@ -919,7 +936,7 @@ class GeometricParser:
                 continue
             if b is None:  # knee out of the frame: the thigh continues along the torso axis
                 b = a + axis * p.thigh_per_torso * body.torso_length
-            thighs.append((a + p.thigh_start * (b - a), b))
+            thighs.append((a + start * (b - a), b))
             c = body.p(ankle)
             if c is not None and body.p(knee) is not None:
                 thighs.append((b, b + p.shin_share * (c - b)))
