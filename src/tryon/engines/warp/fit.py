@@ -319,12 +319,14 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
         seat = _seat(body, np.array(pts["strap_left"], float), np.array(pts["strap_right"], float), STRAP_SPAN)
     else:
         seat = _seat(body, sl, sr)
-    if "hood" in pts:
-        seat = _seat(body, *_hooded_shoulders(g, body, seat, sl, sr))
+    if "hood" in pts and "hem_left" in pts and "hem_right" in pts:
+        seat = _seat(body, *_reaching_hips(body, seat, sl, sr, (pts["hem_left"][1] + pts["hem_right"][1]) / 2,
+                                           HOODED_LENGTH))
+
     sleeves = _sleeves(g, seat, sl, sr, collar)
     body_part = g.mask > 0
-    if "brief" in pts:  # a bodysuit's brief is worn under the trousers or skirt
-        body_part &= np.arange(body_part.shape[0])[:, None] < pts["brief"][1]
+    if "brief" in pts:
+        body_part &= np.arange(body_part.shape[0])[:, None] < _brief_cut(body, seat.frame, pts["brief"][1])
     if "hood" in pts:
         body_part = _hood_down(body_part, sl, sr, collar)
     for sleeve in sleeves:
@@ -362,21 +364,32 @@ def _seat(body: Body, sl: np.ndarray, sr: np.ndarray, span: float = 1.0) -> _Sea
 #: its shoulder seams, the evalset's oversized hoodie ended at the chest over a slab of skin.
 HOODED_LENGTH = 1.0
 
+def _brief_cut(body: Body, frame: Frame, brief_y: float) -> float:
+    """The row of a bodysuit's product photo below which it is not drawn: its brief is worn under
+    the trousers or skirt, so nothing of it below the hips' joints (drawn, it hung below the top
+    as a shard); above them, down to where the brief begins at least, it fills the waist."""
+    kp = body.kp
+    if not kp.seen(J.MID_HIP):
+        return brief_y
+    drop_p = float((kp.xy[J.MID_HIP] - frame.origin_p) @ frame.down_p)
+    return max(brief_y, float(frame.origin_g[1] + drop_p / max(frame.scale, 1e-6)))
 
-def _hooded_shoulders(g: GarmentAnalysis, body: Body, seat: _Seat, sl: np.ndarray, sr: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """The shoulder points to seat a hooded top by (HOODED_LENGTH): drawn closer together when its
-    hem would end above the hips, so that it is scaled up to reach them."""
-    kp, pts = body.kp, g.landmarks.points
-    if not kp.seen(J.MID_HIP) or "hem_left" not in pts or "hem_right" not in pts:
+
+def _reaching_hips(body: Body, seat: _Seat, sl: np.ndarray, sr: np.ndarray, hem_y: float, length: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The shoulder points to seat a top by so that its hem (``hem_y`` in the product photo) reaches
+    ``length`` of the drop from the shoulder seams to the hips: drawn closer together when it would
+    end above, so that the top is scaled up; as they are otherwise, or without the hips."""
+    kp = body.kp
+    if not kp.seen(J.MID_HIP):
         return sl, sr
     drop_p = float((kp.xy[J.MID_HIP] - (seat.seam_left + seat.seam_right) / 2) @ seat.down)
-    drop_g = (pts["hem_left"][1] + pts["hem_right"][1]) / 2 - (sl[1] + sr[1]) / 2
+    drop_g = hem_y - (sl[1] + sr[1]) / 2
     if drop_p <= 0 or drop_g <= 0:
         return sl, sr
     width_p = float(np.linalg.norm(seat.seam_right - seat.seam_left))
     width_g = float(np.linalg.norm(sr - sl))
-    needed = width_p * drop_g / (HOODED_LENGTH * drop_p)
+    needed = width_p * drop_g / (length * drop_p)
     if needed >= width_g:
         return sl, sr
     mid, half = (sl + sr) / 2, (sr - sl) / 2 * needed / width_g
