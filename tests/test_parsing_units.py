@@ -354,6 +354,17 @@ def test_a_long_coat_over_trousers_is_the_top_down_to_its_hem():
     assert _share(parse, _colour(img, GREY), (Label.PANTS,)) > 0.9
 
 
+def test_a_grey_top_is_no_skin_beside_a_pale_face_in_cool_light():
+    """Skin of a low chroma (a pale face in cool light) makes a chroma model that reaches grey:
+    a grey top of about its lightness was taken for skin. No skin of any tone is near grey."""
+    img, person, face = _person(top=(150, 150, 152))
+    img[_colour(img, SKIN)] = (205, 186, 176)  # a* about 5, b* about 7
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert _share(parse, _colour(img, (150, 150, 152)), (Label.UPPER_CLOTHES,)) > 0.9
+    forearms = _colour(img, (205, 186, 176)) & (np.arange(SIZE[1])[:, None] > 150)
+    assert _share(parse, forearms, ARMS) > 0.8
+
+
 def test_a_bag_held_below_the_hand_is_not_the_top():
     """A bag of the top's colour hanging from a hand, beyond the arm's reach and off the torso: it
     is background in LIP's labels, not a piece of the top (which a new top then erased)."""
@@ -558,8 +569,9 @@ def test_a_sleeve_on_an_arm_folded_back_up_covers_it_and_makes_no_loop():
 
 def test_a_bodysuits_brief_is_not_drawn_below_the_top():
     """A bodysuit's body narrows below the hips to its crotch: that brief is worn under the
-    trousers or skirt, so the fitted top ends where the narrowing starts (drawn, it hung below
-    the top as a dark shard over the hips)."""
+    trousers or skirt, so the fitted top ends where the narrowing starts, here below the hips
+    (drawn, the brief hung below the top as a dark shard; where the narrowing starts above the
+    hips, the top is drawn down to them: ``test_a_long_sleeved_bodysuit_stays_on_the_body``)."""
     from tryon.category import Category
     from tryon.engines.warp.fit import Body, fit_top, flatten
     from tryon.garment.analyzer import GarmentAnalysis
