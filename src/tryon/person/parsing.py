@@ -135,9 +135,11 @@ def _colour_stats(samples: np.ndarray, floor: float) -> tuple[np.ndarray, np.nda
     return keep.mean(axis=0), np.linalg.inv(cov)
 
 
-def _warm(lab: np.ndarray, p: "SkinParams") -> np.ndarray:
-    """Pixels whose chroma is warm enough to be skin of any tone (``SkinParams.skin_min_a``)."""
-    return (lab[..., 1] >= p.skin_min_a) & (lab[..., 2] >= p.skin_min_b)
+def _warm(lab: np.ndarray, fg: np.ndarray, p: "SkinParams") -> np.ndarray:
+    """Pixels whose chroma is warm enough to be skin of any tone (``SkinParams.skin_min_a``), or
+    that lie on the person's outline, where skin mixes with a grey backdrop."""
+    outline = fg & ~(cv2.erode(fg.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    return ((lab[..., 1] >= p.skin_min_a) & (lab[..., 2] >= p.skin_min_b)) | outline
 
 
 def _mahalanobis2(pixels: np.ndarray, mean: np.ndarray, inv_cov: np.ndarray) -> np.ndarray:
@@ -695,7 +697,7 @@ class GeometricParser:
         mean, inv = _colour_stats(samples[:, 1:], floor=p.chroma_floor)
         d2 = _mahalanobis2(lab[..., 1:], mean, inv)
         light = (lab[..., 0] > l_med - p.darker_by) & (lab[..., 0] < l_med + p.lighter_by)
-        skin = fg & light & _warm(lab, p) & ((d2 < p.skin_d2) | (distal_zone & (d2 < p.distal_d2)))
+        skin = fg & light & _warm(lab, fg, p) & ((d2 < p.skin_d2) | (distal_zone & (d2 < p.distal_d2)))
         return skin, mean, inv
 
     def _limb_tone_skin(self, lab: np.ndarray, fg: np.ndarray, body_skin: np.ndarray, limb_zone: np.ndarray,
@@ -711,7 +713,7 @@ class GeometricParser:
             return np.zeros(fg.shape, bool)
         l2 = float(np.median(lab[body_skin][:, 0]))
         light2 = (lab[..., 0] > l2 - p.limb_darker_by) & (lab[..., 0] < l2 + p.limb_lighter_by)
-        return fg & limb_zone & light2 & _warm(lab, p) & (_mahalanobis2(lab[..., 1:], mean2, inv2) < p.skin_d2)
+        return fg & limb_zone & light2 & _warm(lab, fg, p) & (_mahalanobis2(lab[..., 1:], mean2, inv2) < p.skin_d2)
 
     def _smooth_skin(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray, fine: np.ndarray | None = None
                      ) -> np.ndarray:
