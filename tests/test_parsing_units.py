@@ -805,6 +805,36 @@ def test_the_seam_with_what_is_kept_does_not_blend_the_old_garment_back_in():
     assert old.mean() < 0.05, old.mean()
 
 
+def test_hair_cut_by_the_region_falls_on_only_as_far_as_it_shows():
+    """Hair the region cuts from above falls on below the cut, mirrored from the hair above it, as
+    far as that hair shows and no further (a short run repeated down to the shoulders drew a grain
+    of vertical stripes under short hair), and the same way in neighbouring columns whatever each
+    one's run (mirrored each from its own, the strands turned into stripes)."""
+    from tryon.engines.warp.compose import _hair_fall
+
+    h, w = 400, 200
+    image = np.full((h, w, 3), 240, np.uint8)
+    parse = np.zeros((h, w), np.uint8)
+    cut = 100
+    runs = np.where(np.arange(w) % 2 == 0, 16, 24)  # ragged: every other column's hair is longer
+    for x in range(60, 140):
+        image[cut - runs[x]:cut, x] = HAIR
+        parse[cut - runs[x]:cut, x] = Label.HAIR
+    region = np.zeros((h, w), bool)
+    region[cut:, 40:160] = True
+    xy = np.zeros((25, 2), np.float32)
+    conf = np.zeros(25, np.float32)
+    xy[J.R_SHOULDER], xy[J.L_SHOULDER] = (50, 300), (150, 300)
+    conf[[J.R_SHOULDER, J.L_SHOULDER]] = 0.9
+    plate = np.full((h, w, 3), 240, np.float32)
+    rgb, alpha = _hair_fall(image, region, np.ones((h, w), bool), parse, Keypoints(xy, conf, w, h), plate)
+    middle = slice(70, 130)
+    assert alpha[cut + 2:cut + 8, middle].min() > 0.5  # it falls on
+    assert alpha[cut + 40:, middle].max() < 0.05  # no further than the hair shows (16-24 rows)
+    row = alpha[cut + 12, middle]
+    assert row.std() < 0.05  # alike in every column
+
+
 def test_a_dress_worn_now_shows_under_a_shorter_new_top():
     """A new top shorter than the bodice of the dress worn now: the dress (blue all over) shows
     under it from below the bust (the top worn over the dress), not bare skin; trousers worn now

@@ -1267,11 +1267,20 @@ def _hair_fall(image: np.ndarray, region: np.ndarray, readable: np.ndarray, pars
     cols, run = cols[long_enough], run[long_enough]
     if len(cols) < 3:
         return rgb, alpha
-    depth = stop - top[cols]
+    # Neighbouring columns mirror the same rows (the median cut and run about them): mirrored each
+    # from its own, the strands turned into vertical stripes where the cut or the hair's length
+    # varies from column to column. The hair falls as far as it shows above the cut, mirrored once:
+    # a short run repeated down to the shoulders drew a grain of stripes under short hair.
+    cut, run = _running_median(cols, top[cols], HAIR_COLUMNS * w), _running_median(cols, run, HAIR_COLUMNS * w)
+    depth = np.minimum(stop - top[cols], run)
+    keep = depth > 0
+    cols, cut, run, depth = cols[keep], cut[keep], run[keep], depth[keep]
+    if len(cols) < 3:
+        return rgb, alpha
     k = np.arange(int(depth.max()))[:, None]
     period = 2 * np.maximum(run, 1)[None, :]
     m = k % period
-    src = top[cols][None, :] - 1 - np.where(m < run[None, :], m, period - 1 - m)
+    src = cut[None, :] - 1 - np.where(m < run[None, :], m, period - 1 - m)
     inside = k < depth[None, :]
     ys = top[cols][None, :] + k
     yy, xx = ys[inside], np.broadcast_to(cols[None, :], ys.shape)[inside]
@@ -1282,6 +1291,18 @@ def _hair_fall(image: np.ndarray, region: np.ndarray, readable: np.ndarray, pars
     # Softened at the sides, where the hair the photo shows beside the region counts as full.
     alpha = cv2.GaussianBlur(np.maximum(alpha, hair), (0, 0), 2.0) * region
     return rgb, alpha
+
+
+#: Hair that falls on below the region's edge mirrors the rows of the hair above it that the
+#: columns within this share of the picture's width have in common (their median cut and run).
+HAIR_COLUMNS = 0.02
+
+
+def _running_median(x: np.ndarray, values: np.ndarray, reach: float) -> np.ndarray:
+    """The median of ``values`` over the entries whose ``x`` (sorted) lies within ``reach`` of each."""
+    lo = np.searchsorted(x, x - reach, side="left")
+    hi = np.searchsorted(x, x + reach, side="right")
+    return np.array([int(np.median(values[a:b])) for a, b in zip(lo, hi)], dtype=int)
 
 
 def _lit(rgb: np.ndarray, gain: np.ndarray, folds: np.ndarray) -> np.ndarray:
