@@ -805,6 +805,22 @@ def test_the_seam_with_what_is_kept_does_not_blend_the_old_garment_back_in():
     assert old.mean() < 0.05, old.mean()
 
 
+def test_a_rebuilt_forearm_is_widest_below_the_elbow():
+    """A rebuilt forearm swells below the elbow (its muscles) and narrows to the wrist: a cone
+    from the elbow down read as a tube."""
+    from tryon.engines.warp.compose import body_shape
+
+    kp = _keypoints()
+    arm = body_shape(kp, ("arms",), (SIZE[1], SIZE[0])).inside
+    elbow, wrist = np.array(JOINTS[J.R_ELBOW], float), np.array(JOINTS[J.R_WRIST], float)
+
+    def width(t: float) -> int:  # across the forearm (it hangs nearly straight down) at share t
+        x, y = np.round(elbow + t * (wrist - elbow)).astype(int)
+        return int(arm[y, x - 30:x + 30].sum())
+
+    assert width(0.25) > width(0.0) and width(0.25) > width(0.85) + 2
+
+
 def test_hair_cut_by_the_region_falls_on_only_as_far_as_it_shows():
     """Hair the region cuts from above falls on below the cut, mirrored from the hair above it, as
     far as that hair shows and no further (a short run repeated down to the shoulders drew a grain

@@ -27,9 +27,12 @@ from tryon.person.keypoints import Joint as J
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label, lightness_spread, of_labels
 
 
-#: Radii of a synthesised arm (top of the upper arm, elbow, wrist, hand) as shares of the
-#: shoulder-joint distance; the median bare forearm in the evalset is 0.17 of it across.
-ARM_RADII = (0.12, 0.1, 0.075, 0.07)
+#: Radii of a synthesised arm (top of the upper arm, elbow, the forearm's widest, wrist, hand) as
+#: shares of the shoulder-joint distance; the median bare forearm in the evalset is 0.17 of it
+#: across. The forearm is widest FOREARM_WIDEST of the way down from the elbow (its muscles) and
+#: narrows to the wrist: a cone from the elbow down read as a tube.
+ARM_RADII = (0.12, 0.095, 0.1, 0.072, 0.07)
+FOREARM_WIDEST = 0.25
 #: Where a synthesised arm begins, as a share of the way from the shoulder joint to the elbow:
 #: under a sleeve a little below the joint (the sleeve's cap is the shoulder: an arm begun higher
 #: peeked out above a tee's shoulders); a bare arm (a sleeveless garment) higher, so that its round
@@ -509,20 +512,24 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
         if hang:
             body.add_capsules([kp.xy[s_] + ARM_START * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
     if kp.seen(s_) and kp.seen(e_):
-        start = kp.xy[s_] + body.arm_start * (kp.xy[e_] - kp.xy[s_])
-        pts = [start, kp.xy[e_]] + ([kp.xy[w_]] if kp.seen(w_) else (
-            _off_frame(start, kp.xy[e_], body.frame, body.background)
-            or _hidden_forearm(kp.xy[s_], kp.xy[e_], sw * ARM_RADII[2], body.blocked())))
-        radii = [sw * x for x in ARM_RADII]
+        start, elbow = kp.xy[s_] + body.arm_start * (kp.xy[e_] - kp.xy[s_]), kp.xy[e_].astype(np.float64)
+        top, at_elbow, widest, at_wrist, hand = (sw * x for x in ARM_RADII)
         if end is not None:
-            point, r_end = end
             # The forearm tapers to the measured end; the upper arm keeps its width.
-            k = float(np.clip(r_end / radii[2], 0.75, 1.4))
-            pts = [start, kp.xy[e_], point, point + 0.1 * (point - kp.xy[e_])]
-            radii = [radii[0], radii[1] * (1 + k) / 2, radii[2] * k, radii[3] * k]
-        elif len(pts) == 3:
-            pts.append(pts[-1] + 0.2 * (pts[-1] - pts[-2]))
-        body.add_capsules(pts, radii)
+            wrist, r_end = end
+            k = float(np.clip(r_end / at_wrist, 0.75, 1.4))
+            at_elbow, widest, at_wrist, hand = at_elbow * (1 + k) / 2, widest * (1 + k) / 2, at_wrist * k, hand * k
+            after = wrist + 0.1 * (wrist - elbow)
+        else:
+            found = [kp.xy[w_]] if kp.seen(w_) else (_off_frame(start, elbow, body.frame, body.background)
+                                                    or _hidden_forearm(kp.xy[s_], elbow, at_wrist, body.blocked()))
+            if not found:
+                body.add_capsules([start, elbow], [top, at_elbow])
+                return
+            wrist = np.asarray(found[0], np.float64)
+            after = wrist + 0.2 * (wrist - elbow)
+        body.add_capsules([start, elbow, elbow + FOREARM_WIDEST * (wrist - elbow), wrist, after],
+                          [top, at_elbow, widest, at_wrist, hand])
 
 
 def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> None:
