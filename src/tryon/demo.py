@@ -48,6 +48,38 @@ def demo_garment(width: int = 768, height: int = 1024) -> np.ndarray:
         draw.rectangle([0, y, width, y + int(18 * s)], fill=(245, 245, 240))
     draw.rectangle([300 * s, 300 * s, 468 * s, 420 * s], fill=(230, 70, 40))
     draw.ellipse([350 * s, 325 * s, 418 * s, 393 * s], fill=(255, 220, 60))
-    img.paste(pattern, (0, 0), mask)
+    cloth = _fabric(np.asarray(pattern, np.float32), np.asarray(mask) > 0, s)
+    img.paste(Image.fromarray(cloth), (0, 0), mask)
     ImageDraw.Draw(img).line(shirt + [shirt[0]], fill=(20, 60, 120), width=max(2, int(3 * s)))
     return np.asarray(img)
+
+
+#: The drawn top looks like a photographed one, not a flat graphic: its rim turns away from the
+#: light (darker by RIM_SHADE within about RIM_WIDTH pixels at 768 wide), soft vertical folds
+#: (FOLD_SHADE deep, FOLD_PERIOD apart), ribbed cuffs and hem (RIB_PERIOD), and a knit's fine grain
+#: (KNIT_GRAIN grey levels). The try-on carries them: a flat graphic read as a paper cut-out.
+RIM_SHADE, RIM_WIDTH = 0.14, 14.0
+FOLD_SHADE, FOLD_PERIOD = 0.05, 95.0
+RIB_PERIOD, RIB_SHADE = 7.0, 0.08
+KNIT_GRAIN = 3.0
+
+
+def _fabric(pattern: np.ndarray, mask: np.ndarray, s: float) -> np.ndarray:
+    """The flat ``pattern`` (RGB float) shaded and grained like a photographed knit inside ``mask``."""
+    import cv2
+
+    h, w = mask.shape
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    shade = 1.0 - RIM_SHADE * np.exp(-inside / (RIM_WIDTH * s))
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    # Folds run down the body, wavering a little, fading out towards the shoulders.
+    waver = 6.0 * s * np.sin(ys / (140.0 * s))
+    folds = 0.5 + 0.5 * np.cos(2 * np.pi * (xs + waver) / (FOLD_PERIOD * s))
+    shade *= 1.0 - FOLD_SHADE * folds * np.clip((ys - 200 * s) / (300 * s), 0.0, 1.0)
+    # Ribbed cuffs and hem: the last rows of the top and of each sleeve.
+    rib = (ys > 862 * s) | ((ys > 820 * s) & ((xs < 170 * s) | (xs > 598 * s)))
+    shade *= 1.0 - RIB_SHADE * rib * (np.cos(2 * np.pi * xs / (RIB_PERIOD * s)) > 0.3)
+    grain = cv2.GaussianBlur(np.random.default_rng(7).standard_normal((h, w)).astype(np.float32), (0, 0), 0.7)
+    out = pattern * shade[..., None] + KNIT_GRAIN * grain[..., None] / max(float(grain.std()), 1e-6)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
