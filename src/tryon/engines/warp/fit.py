@@ -322,7 +322,6 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     if "hood" in pts and "hem_left" in pts and "hem_right" in pts:
         seat = _seat(body, *_reaching_hips(body, seat, sl, sr, (pts["hem_left"][1] + pts["hem_right"][1]) / 2,
                                            HOODED_LENGTH))
-
     sleeves = _sleeves(g, seat, sl, sr, collar)
     body_part = g.mask > 0
     if "brief" in pts:
@@ -364,16 +363,6 @@ def _seat(body: Body, sl: np.ndarray, sr: np.ndarray, span: float = 1.0) -> _Sea
 #: its shoulder seams, the evalset's oversized hoodie ended at the chest over a slab of skin.
 HOODED_LENGTH = 1.0
 
-def _brief_cut(body: Body, frame: Frame, brief_y: float) -> float:
-    """The row of a bodysuit's product photo below which it is not drawn: its brief is worn under
-    the trousers or skirt, so nothing of it below the hips' joints (drawn, it hung below the top
-    as a shard); above them, down to where the brief begins at least, it fills the waist."""
-    kp = body.kp
-    if not kp.seen(J.MID_HIP):
-        return brief_y
-    drop_p = float((kp.xy[J.MID_HIP] - frame.origin_p) @ frame.down_p)
-    return max(brief_y, float(frame.origin_g[1] + drop_p / max(frame.scale, 1e-6)))
-
 
 def _reaching_hips(body: Body, seat: _Seat, sl: np.ndarray, sr: np.ndarray, hem_y: float, length: float
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -394,6 +383,17 @@ def _reaching_hips(body: Body, seat: _Seat, sl: np.ndarray, sr: np.ndarray, hem_
         return sl, sr
     mid, half = (sl + sr) / 2, (sr - sl) / 2 * needed / width_g
     return mid - half, mid + half
+
+
+def _brief_cut(body: Body, frame: Frame, brief_y: float) -> float:
+    """The row of a bodysuit's product photo below which it is not drawn: its brief is worn under
+    the trousers or skirt, so nothing of it below the hips' joints (drawn, it hung below the top
+    as a shard); above them, down to where the brief begins at least, it fills the waist."""
+    kp = body.kp
+    if not kp.seen(J.MID_HIP):
+        return brief_y
+    drop_p = float((kp.xy[J.MID_HIP] - frame.origin_p) @ frame.down_p)
+    return max(brief_y, float(frame.origin_g[1] + drop_p / max(frame.scale, 1e-6)))
 
 
 def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, collar: np.ndarray) -> list[_Sleeve]:
