@@ -135,13 +135,6 @@ def _colour_stats(samples: np.ndarray, floor: float) -> tuple[np.ndarray, np.nda
     return keep.mean(axis=0), np.linalg.inv(cov)
 
 
-def _warm(lab: np.ndarray, fg: np.ndarray, p: "SkinParams") -> np.ndarray:
-    """Pixels whose chroma is warm enough to be skin of any tone (``SkinParams.skin_min_a``), or
-    that lie on the person's outline, where skin mixes with a grey backdrop."""
-    outline = fg & ~(cv2.erode(fg.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
-    return ((lab[..., 1] >= p.skin_min_a) & (lab[..., 2] >= p.skin_min_b)) | outline
-
-
 def _mahalanobis2(pixels: np.ndarray, mean: np.ndarray, inv_cov: np.ndarray) -> np.ndarray:
     # Two float32 products: the three-operand einsum takes three times as long on a photo.
     d = np.asarray(pixels, np.float32) - np.asarray(mean, np.float32)
@@ -259,12 +252,6 @@ class SkinParams:
     #: evalset has a median a of 137 or more and b of 134 or more; these leave a margin.
     hand_min_a: int = 134
     hand_min_b: int = 132
-    #: No skin is near grey, of any tone: under 0.4 % of the tuning half's reference skin pixels
-    #: (3 maps; their 1st percentiles are a 132, b 132) and none of the face mesh's skin samples
-    #: on its median person lie below these. A chroma model learned on a face in cool light with
-    #: a grey beard reached grey, and took a black jacket for skin.
-    skin_min_a: int = 131
-    skin_min_b: int = 130
     #: Fewer hand pixels than this: the prior skin tones (``PRIOR_SKIN``) are the model.
     min_hand_pixels: int = 30
     #: Lightness range of skin around the samples' median: shade reaches further down than
@@ -697,7 +684,7 @@ class GeometricParser:
         mean, inv = _colour_stats(samples[:, 1:], floor=p.chroma_floor)
         d2 = _mahalanobis2(lab[..., 1:], mean, inv)
         light = (lab[..., 0] > l_med - p.darker_by) & (lab[..., 0] < l_med + p.lighter_by)
-        skin = fg & light & _warm(lab, fg, p) & ((d2 < p.skin_d2) | (distal_zone & (d2 < p.distal_d2)))
+        skin = fg & light & ((d2 < p.skin_d2) | (distal_zone & (d2 < p.distal_d2)))
         return skin, mean, inv
 
     def _limb_tone_skin(self, lab: np.ndarray, fg: np.ndarray, body_skin: np.ndarray, limb_zone: np.ndarray,
@@ -713,7 +700,7 @@ class GeometricParser:
             return np.zeros(fg.shape, bool)
         l2 = float(np.median(lab[body_skin][:, 0]))
         light2 = (lab[..., 0] > l2 - p.limb_darker_by) & (lab[..., 0] < l2 + p.limb_lighter_by)
-        return fg & limb_zone & light2 & _warm(lab, fg, p) & (_mahalanobis2(lab[..., 1:], mean2, inv2) < p.skin_d2)
+        return fg & limb_zone & light2 & (_mahalanobis2(lab[..., 1:], mean2, inv2) < p.skin_d2)
 
     def _smooth_skin(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray, fine: np.ndarray | None = None
                      ) -> np.ndarray:
