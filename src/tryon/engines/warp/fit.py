@@ -528,7 +528,14 @@ FOLD_OVERLAP = 0.25
 def _folded(three: np.ndarray) -> bool:
     """Whether a polyline of three points turns back at the middle one (see FOLD_NORMAL)."""
     a, b = _unit(three[1] - three[0]), _unit(three[2] - three[1])
-    return float(np.linalg.norm(np.array([-a[1], a[0]]) + np.array([-b[1], b[0]]))) < FOLD_NORMAL
+    return _bisector(np.array([-a[1], a[0]]), np.array([-b[1], b[0]])) is None
+
+
+def _bisector(n_in: np.ndarray, n_out: np.ndarray) -> np.ndarray | None:
+    """The unit direction between two segments' normals (on one side) at their joint, or None
+    where they face each other: the limb is folded there (FOLD_NORMAL)."""
+    n = n_in + n_out
+    return None if np.linalg.norm(n) < FOLD_NORMAL else _unit(n)
 
 
 def _grown_into(part: np.ndarray, other: np.ndarray, px: int) -> np.ndarray:
@@ -562,8 +569,8 @@ def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.nd
         if i == len(limb) - 1:
             n = normals[-1]
         else:
-            n = normals[i - 1] + normals[i]
-            n = d[i - 1] if np.linalg.norm(n) < FOLD_NORMAL else _unit(n)
+            n = _bisector(normals[i - 1], normals[i])
+            n = d[i - 1] if n is None else n
         out[i] = limb[i] + n * radius
     return out
 
