@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from tryon.errors import MultiplePersonsError
@@ -13,6 +14,16 @@ from tryon.native import quiet_stderr
 # Face-mesh vertices on the cheeks and forehead: bare skin in nearly every photo (no eyes, brows,
 # lips or beard line), used to learn the person's skin colour.
 _SKIN_VERTICES = (50, 280, 101, 330, 117, 346, 123, 352, 205, 425, 151, 108, 337, 9)
+
+#: A skin point is bare skin only if its patch's chroma (CIELAB, OpenCV's 8-bit scale) is at
+#: least BARE_CHROMA_SHARE of the chroma that BARE_CHROMA_PERCENTILE per cent of the points stay
+#: under (a high percentile: a beard and lenses can cover half the points). On a turned head with
+#: sunglasses and a grey beard (Any2anyTryon model2, tuning half) six of the fourteen points fell
+#: on grey hair, the lenses and the beard, with chroma 1-5 against 13-20 on the skin; taken as
+#: skin they stretched the skin model over every grey and black, and the black jacket was parsed
+#: as skin. Skin of any tone is far more saturated than grey.
+BARE_CHROMA_SHARE = 0.5
+BARE_CHROMA_PERCENTILE = 75
 
 
 @dataclass
@@ -26,6 +37,11 @@ class Face:
     def height(self) -> float:
         return float(self.box[3] - self.box[1])
 
+    @staticmethod
+    def patch_radius(height: float) -> int:
+        """Half size (pixels) of the patch sampled around each skin point of a face this tall."""
+        return max(1, int(round(height / 30)))
+
     def skin_samples(self, image: np.ndarray, scale: float = 1.0, readable: np.ndarray | None = None) -> np.ndarray:
         """Pixels (N, C) of ``image`` in small patches around the skin points (``scale``: the
         image's size relative to the photo the face was found in); points where ``readable`` is
@@ -33,7 +49,7 @@ class Face:
         if self.skin_points is None or not len(self.skin_points):
             return np.empty((0, image.shape[2]), image.dtype)
         h, w = image.shape[:2]
-        r = max(1, int(round(self.height * scale / 30)))
+        r = self.patch_radius(self.height * scale)
         patches = []
         for x, y in np.round(self.skin_points * scale).astype(int):
             if 0 <= x < w and 0 <= y < h and (readable is None or readable[y, x]):
@@ -42,6 +58,22 @@ class Face:
                     patch = patch[readable[max(0, y - r): y + r + 1, max(0, x - r): x + r + 1]]
                 patches.append(patch.reshape(-1, image.shape[2]))
         return np.concatenate(patches) if patches else np.empty((0, image.shape[2]), image.dtype)
+
+
+def bare_points(image: np.ndarray, points: np.ndarray, radius: int) -> np.ndarray:
+    """The ``points`` (N, 2) whose patch of ``image`` (RGB) is saturated like skin, not grey
+    (hair, a beard, lenses across the cheek of a turned head): see :data:`BARE_CHROMA_SHARE`."""
+    h, w = image.shape[:2]
+    chroma = np.full(len(points), np.nan, np.float32)
+    for i, (x, y) in enumerate(np.round(points).astype(int)):
+        if 0 <= x < w and 0 <= y < h:
+            patch = image[max(0, y - radius): y + radius + 1, max(0, x - radius): x + radius + 1]
+            ab = np.median(cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).reshape(-1, 3)[:, 1:].astype(np.float32), axis=0)
+            chroma[i] = float(np.hypot(*(ab - 128.0)))
+    if np.isnan(chroma).all():
+        return points
+    keep = ~(chroma < BARE_CHROMA_SHARE * np.nanpercentile(chroma, BARE_CHROMA_PERCENTILE))  # points off the photo stay: they are read nowhere
+    return points[keep]
 
 
 def _oval_order() -> list[int]:
@@ -107,7 +139,7 @@ class FaceAnalyzer:
             bx, by = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
             if abs(centre[0] - bx) < (box[2] - box[0]) and abs(centre[1] - by) < (box[3] - box[1]):
                 outline = pts[self._oval]
-                skin = pts[list(_SKIN_VERTICES)]
+                skin = bare_points(image, pts[list(_SKIN_VERTICES)], Face.patch_radius(box[3] - box[1]))
         return Face(box, score, outline, skin)
 
     def close(self) -> None:
