@@ -697,14 +697,14 @@ def test_the_inside_of_a_dark_tee_is_not_worn(evalset, garment_analyzer, garment
     as it did for light garments, where it is 30 grey levels darker than the fabric."""
     import cv2
 
-    from tryon.engines.warp.fit import _inner_back
+    from tryon.garment.neckline import inside_back
 
     entry = next(e for e in evalset.of_kind("garment") if e.file.endswith(garment_file))
     g = garment_analyzer.analyze(entry.path, "upper")
     pts = g.landmarks.points
     collar = np.array(pts["collar"])
     neck_half = 0.22 * (pts["shoulder_right"][0] - pts["shoulder_left"][0])
-    inside = _inner_back(g.image, g.mask > 0, collar, neck_half)
+    inside = inside_back(g.image, g.mask > 0, collar, neck_half)
     lum = cv2.cvtColor(g.image, cv2.COLOR_RGB2GRAY)
     y0, x0, x1 = int(collar[1]), int(collar[0] - 0.6 * neck_half), int(collar[0] + 0.6 * neck_half)
     black = np.zeros_like(inside)
@@ -720,13 +720,13 @@ def test_a_dark_motif_under_the_neckline_is_no_neck_opening(evalset, garment_ana
     collar: darker than the fabric and joined to the collar's middle like the inside of the back,
     but below the back collar over most of their width. Cut away, they showed skin as a square
     in the middle of the chest."""
-    from tryon.engines.warp.fit import _inner_back
+    from tryon.garment.neckline import inside_back
 
     entry = next(e for e in evalset.of_kind("garment") if e.file.endswith(garment_file))
     g = garment_analyzer.analyze(entry.path, entry.category)
     pts = g.landmarks.points
     neck_half = 0.22 * (pts["shoulder_right"][0] - pts["shoulder_left"][0])
-    cut = _inner_back(g.image, g.mask > 0, np.array(pts["collar"]), neck_half)
+    cut = inside_back(g.image, g.mask > 0, np.array(pts["collar"]), neck_half)
     assert cut.sum() < 0.02 * (2 * neck_half) ** 2  # a sliver under the collar at most
 
 

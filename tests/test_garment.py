@@ -294,3 +294,48 @@ def test_the_hand_detector_is_asked_only_where_hands_could_show():
         assert check.params.min_skin_share < share
         asked.clear()
         assert check(image) is None and len(asked) == expected, (share, asked)
+
+
+def _tee_neck(front: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A drawn white tee's top (400 x 300): the inside of the back, 16 grey levels darker, seen
+    through a U-shaped crew neck above the front. ``front``: what the front shows (default plain
+    white). Returns the photo, the garment mask and the inside's mask."""
+    import cv2
+
+    h, w = 300, 400
+    img = np.full((h, w, 3), 246, np.uint8)
+    if front is not None:
+        img[:] = front
+    mask = np.zeros((h, w), bool)
+    mask[40:] = True
+    xs = np.arange(w)
+    neckline = (40 + 60 * (1 - ((xs - 200) / 70.0) ** 2)).round().astype(int)  # the front's edge
+    inside = np.zeros((h, w), bool)
+    for x in range(130, 271):
+        inside[40:neckline[x], x] = True
+    img[inside] = 230
+    cv2.rectangle(img, (190, 52), (210, 64), (120, 120, 120), -1)  # a care label
+    return img, mask, inside
+
+
+def test_the_inside_of_a_light_crew_neck_is_found_above_its_front_neckline():
+    """A white tee's inside is only a little darker than its front (not the 30 levels a dark inside
+    is found by): found by the front neckline under it, the shaded inside above the lit front."""
+    from tryon.garment.neckline import inside_back
+
+    img, mask, inside = _tee_neck()
+    cut = inside_back(img, mask, np.array([200.0, 40.0]), 70.0)
+    assert (cut & inside).sum() > 0.85 * inside.sum()
+    assert (cut & ~inside).sum() < 0.03 * inside.sum()
+
+
+def test_a_printed_front_under_the_neckline_is_not_cut():
+    """Under a printed neckline the pattern's own edges run across the opening: no neckline is
+    taken from them, and nothing below the neckline is cut (a hole in the chest)."""
+    from tryon.garment.neckline import inside_back
+
+    stripes = np.full((300, 400, 3), 246, np.uint8)
+    stripes[(np.arange(300) // 6) % 2 == 0] = 60
+    img, mask, inside = _tee_neck(stripes)
+    cut = inside_back(img, mask, np.array([200.0, 40.0]), 70.0)
+    assert (cut & ~inside).sum() < 0.03 * inside.sum()

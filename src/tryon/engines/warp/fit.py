@@ -21,7 +21,7 @@ from tryon.engines.warp.fill import decontaminate
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer, polyline_coords
 from tryon.errors import PoseError
 from tryon.garment.analyzer import GarmentAnalysis
-from tryon.garment.segmentation import fill_holes
+from tryon.garment.neckline import inside_back
 from tryon.garment.shape import central_runs, row_extents, without_hem_flaps
 from tryon.person.keypoints import L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
@@ -194,47 +194,6 @@ def _touching_sleeve(core: np.ndarray, free: np.ndarray, cuff: tuple[float, floa
     wide &= ~free[armpit:stop].any(axis=1)
     out[armpit:stop] = wide[:, None]
     return out & core
-
-
-def _inner_back(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_half: float) -> np.ndarray:
-    """The inside of the back seen through the neck opening when the collar's top is the back
-    (polos, shirts): a region clearly darker than the garment, joined to the collar's middle."""
-    h, w = mask.shape
-    y0, y1 = int(collar[1]), int(min(h, collar[1] + 2.2 * neck_half))
-    x0, x1 = int(max(0, collar[0] - neck_half)), int(min(w, collar[0] + neck_half))
-    out = np.zeros((h, w), bool)
-    if y1 <= y0 + 2 or x1 <= x0 + 2:
-        return out
-    lum = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    # Clearly darker: 30 grey levels below the garment's median, or below half of it on a dark
-    # garment (a navy tee's inside is nearly black, but no 30 levels below navy exist).
-    median = float(np.median(lum[mask]))
-    dark = (lum < max(median - 30, 0.5 * median)) & mask
-    band = np.zeros((h, w), np.uint8)
-    band[y0:y1, x0:x1] = dark[y0:y1, x0:x1]
-    band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    n, labels = cv2.connectedComponents(band)
-    seeds = labels[y0:y0 + max(2, (y1 - y0) // 4), int(collar[0]) - 2:int(collar[0]) + 3]
-    top_edge = np.argmax(mask[:, x0:x1], axis=0)  # the garment's top row per column: the back collar there
-    for lab in np.unique(seeds[seeds > 0]):
-        region = labels == lab
-        if region.sum() >= 0.6 * (y1 - y0) * (x1 - x0):  # a dark garment, not a neck opening
-            continue
-        # Seen through the opening, the inside of the back reaches up to the back collar, a thin
-        # band at the garment's top edge, across the opening. A dark motif of a print under the
-        # neckline (a flower, a cabbage) lies below that band over most of its width: a hole cut
-        # there would show skin in the middle of the chest.
-        cols = np.flatnonzero(region.any(axis=0))
-        below_collar = np.argmax(region[:, cols], axis=0) - top_edge[cols - x0]
-        if np.mean(below_collar < 0.25 * neck_half) >= 0.5:
-            out |= region
-    if out.any():
-        # On a mottled fabric (heather, knit) the dark test catches the opening in specks: the
-        # opening is one solid piece, else skin would show through the garment in dots.
-        k = max(5, int(0.15 * neck_half)) | 1
-        out = fill_holes(cv2.morphologyEx(out.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)) > 0)
-        out &= mask
-    return out
 
 
 def _sleeve_edge(part: np.ndarray, shoulder: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, int]:
@@ -463,7 +422,7 @@ def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndar
     neck_half = NECK_OPENING_HALF * float(np.linalg.norm(sr - sl))
     if collar[1] - min(sl[1], sr[1]) < neck_half:
         body_part = body_part & ~((rows < collar[1]) & (np.abs(cols - collar[0]) < neck_half))
-    return body_part & ~_inner_back(g.image, g.mask > 0, collar, neck_half)
+    return body_part & ~inside_back(g.image, g.mask > 0, collar, neck_half)
 
 
 def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve, body_part: np.ndarray,
