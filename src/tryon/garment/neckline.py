@@ -20,10 +20,11 @@ from tryon.garment.segmentation import fill_holes
 #: The front neckline is looked for as symmetric curves about the collar's middle that meet the
 #: garment's top edge at the opening's sides: half as wide as NECKLINE_WIDTHS (shares of the
 #: expected half opening), as deep as NECKLINE_DEPTHS (likewise, at the middle, below the top edge
-#: at the sides), and shaped 1 - u^p for p in NECKLINE_SHAPES (1 a V, 2 a U, 4 a flat-bottomed U).
-NECKLINE_WIDTHS = tuple(np.linspace(0.5, 1.3, 9))
-NECKLINE_DEPTHS = tuple(np.arange(0.1, 1.2, 0.025))
-NECKLINE_SHAPES = (1.0, 2.0, 4.0)
+#: at the sides), and shaped (1 - u^p)^(1/q) for (p, q) in NECKLINE_SHAPES: a V, a U, a
+#: flat-bottomed U, and an ellipse's half (a scoop neck, steep at its sides).
+NECKLINE_WIDTHS = tuple(np.linspace(0.5, 2.5, 9))
+NECKLINE_DEPTHS = tuple(np.arange(0.1, 1.5, 0.05))
+NECKLINE_SHAPES = ((1.0, 1.0), (2.0, 1.0), (4.0, 1.0), (2.0, 2.0))
 #: Along the neckline the photo is darker above than below (the shaded inside over the lit rib):
 #: by more than NECKLINE_STEP grey levels over NECKLINE_REACH pixels each way, at NECKLINE_COVER
 #: of the curve's columns at least (its ends, where it meets the top edge, left out: the inner
@@ -42,6 +43,10 @@ NECKLINE_BAND = 0.25
 #: dresses (its plain crew necks' fronts are at most 0.24 edges, its prints 0.37 and more).
 NECKLINE_BUSY = 0.25
 NECKLINE_EDGE = 8.0
+#: How many of the curves that hold are checked against the shading, smallest first.
+NECKLINE_TRIES = 60
+#: Curves whose lowest points lie within this share of the half opening run along one neckline.
+NECKLINE_SAME_BOTTOM = 0.05
 #: Rows below the top edge that are never the neckline: the outline mixes garment and backdrop.
 NECKLINE_SKIP = 3
 
@@ -87,11 +92,12 @@ def _front_neckline(image: np.ndarray, mask: np.ndarray, cx: float, neck_half: f
     h, w = mask.shape
     lum = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 1.0)
     k = NECKLINE_REACH
-    step = np.zeros_like(lum)
-    step[k:-k] = np.where(mask[2 * k:] & mask[:-2 * k], lum[2 * k:] - lum[:-2 * k], 0.0)
+    # Where the photo is darker above than below (the inside over the lit front), as 0/1.
+    stepped = np.zeros((h + 1, w), np.uint8)  # the last row: off the photo
+    stepped[k:h - k] = mask[2 * k:] & mask[:-2 * k] & (lum[2 * k:] - lum[:-2 * k] > NECKLINE_STEP)
     top = np.where(mask.any(axis=0), np.argmax(mask, axis=0), h)
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
     depths = np.array(NECKLINE_DEPTHS, np.float32)[:, None] * neck_half
+    found: list[tuple[float, np.ndarray, np.ndarray]] = []  # (area above, columns, rows) of each curve that holds
     for width in NECKLINE_WIDTHS:
         half = width * neck_half
         xs = np.arange(int(np.ceil(cx - half)), int(cx + half) + 1)
@@ -101,39 +107,52 @@ def _front_neckline(image: np.ndarray, mask: np.ndarray, cx: float, neck_half: f
         u = np.abs(xs - cx) / half
         inner = u < NECKLINE_INNER
         sides = float(top[xs[0]] + top[xs[-1]]) / 2
-        for shape in NECKLINE_SHAPES:
-            ys = np.round(sides + depths * (1 - u ** shape)[None, :]).astype(int)  # (depths, columns)
-            valid = (ys >= top[xs][None, :] + NECKLINE_SKIP) & (ys < h)
-            steps = np.where(valid, step[np.clip(ys, 0, h - 1), xs[None, :]], 0.0)
-            cover = np.where(valid[:, inner].mean(axis=1) >= NECKLINE_COVER,
-                             (steps[:, inner] > NECKLINE_STEP).mean(axis=1), 0.0)
-            i = int(np.argmax(cover))
-            if best is None or cover[i] > best[0]:
-                best = (float(cover[i]), xs, ys[i])
-    if best is None or best[0] < NECKLINE_COVER:
+        xi, lowest = xs[inner], top[xs[inner]][None, :] + NECKLINE_SKIP
+        for p, q in NECKLINE_SHAPES:
+            f = (1 - u ** p) ** (1 / q)
+            ys = (sides + depths * f[inner][None, :] + 0.5).astype(np.int32)  # (depths, inner columns)
+            valid = (ys >= lowest) & (ys < h)
+            hits = stepped[np.where(valid, ys, h), xi[None, :]]
+            holds = (valid.mean(axis=1) >= NECKLINE_COVER) & (hits.mean(axis=1) >= NECKLINE_COVER)
+            for i in np.flatnonzero(holds):
+                whole = (sides + depths[i] * f + 0.5).astype(np.int32)
+                found.append((float(np.clip(whole - top[xs], 0, None).sum()), xs, whole))
+    # Smallest first: a care label's or the back collar's edge makes smaller curves, which the
+    # shading refutes (the region above them is no darker); larger ones run under the front's rib
+    # or round a polo's collar, and cut away the front with it.
+    edges = np.abs(cv2.Laplacian(lum, cv2.CV_32F)) > NECKLINE_EDGE
+    found.sort(key=lambda f: f[0])
+    for _, xs, ys in found[:NECKLINE_TRIES]:
+        if _shaded_over_plain(lum, edges, mask, top, Neckline(xs, ys), neck_half):
+            break
+    else:
         return None
-    _, xs, ys = best
-    line = Neckline(xs, ys)
-    return line if _shaded_over_plain(lum, mask, top, line, neck_half) else None
+    # A narrower curve can run along the neckline's bottom only: the widest one with the same
+    # lowest point that the shading confirms is the whole neckline.
+    bottom, tol = ys.max(), max(2.0, NECKLINE_SAME_BOTTOM * neck_half)
+    wider = [f for f in found if len(f[1]) > len(xs) and abs(f[2].max() - bottom) <= tol]
+    for _, wide_xs, wide_ys in wider[::-1][:NECKLINE_TRIES]:
+        if _shaded_over_plain(lum, edges, mask, top, Neckline(wide_xs, wide_ys), neck_half):
+            return Neckline(wide_xs, wide_ys)
+    return Neckline(xs, ys)
 
 
-def _shaded_over_plain(lum: np.ndarray, mask: np.ndarray, top: np.ndarray, line: Neckline, neck_half: float) -> bool:
+def _shaded_over_plain(lum: np.ndarray, edges: np.ndarray, mask: np.ndarray, top: np.ndarray, line: Neckline,
+                       neck_half: float) -> bool:
     """Whether the region above ``line`` is darker than the front under it, and that front plain."""
-    h = mask.shape[0]
-    rows = np.arange(h)[:, None]
     band = max(2, int(NECKLINE_BAND * neck_half))
-    above = np.zeros(mask.shape, bool)
-    below = np.zeros(mask.shape, bool)
-    above[:, line.xs] = (rows >= top[line.xs][None, :] + NECKLINE_SKIP) & (rows < line.ys[None, :] - 2)
-    below[:, line.xs] = (rows > line.ys[None, :] + 2) & (rows <= line.ys[None, :] + 2 + band)
-    above &= mask
-    below &= mask
+    r0, r1 = int(top[line.xs].min()), min(mask.shape[0], int(line.ys.max()) + band + 3)
+    rows = np.arange(r0, r1)[:, None]
+    ys = line.ys[None, :]
+    inside = mask[r0:r1, line.xs]
+    above = inside & (rows >= top[line.xs][None, :] + NECKLINE_SKIP) & (rows < ys - 2)
+    below = inside & (rows > ys + 2) & (rows <= ys + 2 + band)
     if above.sum() < 10 or below.sum() < 10:
         return False
-    if np.median(lum[below]) - np.median(lum[above]) < NECKLINE_CONTRAST:
+    window = lum[r0:r1, line.xs]
+    if np.median(window[below]) - np.median(window[above]) < NECKLINE_CONTRAST:
         return False
-    edges = np.abs(cv2.Laplacian(lum, cv2.CV_32F)) > NECKLINE_EDGE
-    return float(edges[below].mean()) <= NECKLINE_BUSY
+    return float(edges[r0:r1, line.xs][below].mean()) <= NECKLINE_BUSY
 
 
 def dark_inside(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_half: float) -> np.ndarray:
