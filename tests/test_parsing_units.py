@@ -616,6 +616,26 @@ def test_a_bodysuits_brief_is_not_drawn_below_the_top():
     assert lowest(mask, without) > lowest(mask, found) + 20  # the brief drawn: further down
 
 
+def test_a_bare_chest_shows_a_hollow_under_each_collarbone():
+    """Synthesised chest skin is shaded under the collarbones, which run from the top of the
+    breastbone out to the shoulders: darker just under the bone than on the chest lower down,
+    lit along it, the same on both sides; no keypoints, no shading."""
+    from tryon.engines.warp.compose import _collarbones
+
+    kp = _keypoints()
+    gain = _collarbones(kp, (SIZE[1], SIZE[0]))
+    sw = JOINTS[J.L_SHOULDER][0] - JOINTS[J.R_SHOULDER][0]
+    shoulder_y = JOINTS[J.R_SHOULDER][1]
+    for x in (JOINTS[J.NECK][0] - sw // 4, JOINTS[J.NECK][0] + sw // 4):  # halfway out each bone
+        column = gain[:, x]
+        bone = int(np.argmax(column[shoulder_y - sw // 4: shoulder_y + sw // 4])) + shoulder_y - sw // 4
+        hollow = int(np.argmin(column[shoulder_y - sw // 4: shoulder_y + sw // 4])) + shoulder_y - sw // 4
+        assert column[bone] > 1.02 and column[hollow] < 0.93 and bone < hollow
+        assert abs(column[shoulder_y + sw // 2] - 1.0) < 0.01  # the chest lower down is left alone
+    assert np.allclose(gain, gain[:, ::-1], atol=0.02)  # both sides alike (the drawn person is symmetric)
+    assert _collarbones(_keypoints(without=(J.NECK,)), (SIZE[1], SIZE[0])) == 1.0
+
+
 def test_synthesised_skin_takes_the_photos_light_and_grain():
     """Skin lit from the left, with some grain: the light measured on it falls across the photo as
     the photo's does, and the grain is about the photo's (a flat colour reads as plastic)."""

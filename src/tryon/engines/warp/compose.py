@@ -937,6 +937,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         colour = colour + (leg_skin - skin)[None, None, :] * share[..., None]
     colour = colour + _hand_tones(image, parse, readable & ~region, kp, skin)
     shade = round_shade * _chin_shadow(face, kp)
+    if "torso" in parts:
+        shade *= _collarbones(kp, (h, w))
     if light is not None:
         # The photo's own light across the body: flat colour reads as plastic.
         shade = shade * light.gain((h, w), origin)
@@ -1005,6 +1007,51 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     out *= weight[..., None]
     out += img + 0.5
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+#: The collarbones on a bare chest: each runs from beside the top of the breastbone
+#: (CLAVICLE_INNER shoulder distances below the neck joint, CLAVICLE_GAP to its side) out to the
+#: shoulder joint, CLAVICLE_RISE above it at its end. Drawn as a soft ridge: lit by CLAVICLE_LIGHT
+#: along the bone, shaded by CLAVICLE_SHADE in the hollow under it (CLAVICLE_WIDTH below, sigma
+#: CLAVICLE_WIDTH, shares of the shoulder distance). Without them a bare chest is one flat slab.
+CLAVICLE_INNER = 0.04
+CLAVICLE_GAP = 0.05
+CLAVICLE_RISE = 0.08
+CLAVICLE_WIDTH = 0.025
+CLAVICLE_LIGHT = 0.04
+CLAVICLE_SHADE = 0.1
+
+
+def _collarbones(kp: Keypoints, shape: tuple[int, int]) -> np.ndarray | float:
+    """Light gain (H, W) of the collarbones' ridges and the hollows under them; 1 without neck and shoulders."""
+    if not all(kp.seen(j) for j in (J.NECK, J.R_SHOULDER, J.L_SHOULDER)):
+        return 1.0
+    right, left = kp.xy[J.R_SHOULDER].astype(np.float64), kp.xy[J.L_SHOULDER].astype(np.float64)
+    sw = float(np.linalg.norm(left - right))
+    down = _down(kp)
+    across = (left - right) / max(sw, 1e-6)
+    top = kp.xy[J.NECK] + down * CLAVICLE_INNER * sw
+    width = CLAVICLE_WIDTH * sw
+    bones = [(top + sign * across * CLAVICLE_GAP * sw, joint - down * CLAVICLE_RISE * sw)
+             for sign, joint in ((-1, right), (1, left))]
+    # Worked in the bones' box, with room for the hollow under them: a try-on's milliseconds count.
+    ends = np.array([p for bone in bones for p in bone])
+    x0, y0 = np.maximum(np.floor(ends.min(axis=0) - 5 * width).astype(int), 0)
+    x1, y1 = np.ceil(ends.max(axis=0) + 5 * width).astype(int) + 1
+    gain = np.ones(shape, np.float32)
+    if x1 <= x0 or y1 <= y0:
+        return gain
+    ys, xs = np.mgrid[y0:min(y1, shape[0]), x0:min(x1, shape[1])].astype(np.float32)
+    box = gain[y0:y1, x0:x1]
+    for a, b in bones:
+        seg = b - a
+        t = np.clip(((xs - a[0]) * seg[0] + (ys - a[1]) * seg[1]) / max(float(seg @ seg), 1e-6), 0, 1)
+        # Signed distance below the bone (along ``down``), and how far along it: it fades at both ends.
+        below = (xs - (a[0] + t * seg[0])) * down[0] + (ys - (a[1] + t * seg[1])) * down[1]
+        fade = np.sqrt(np.sin(np.pi * t))
+        box += fade * (CLAVICLE_LIGHT * np.exp(-0.5 * (below / width) ** 2)
+                       - CLAVICLE_SHADE * np.exp(-0.5 * ((below - 1.5 * width) / width) ** 2))
+    return gain
 
 
 def side_light(drawing: BodyDrawing, lateral: float, height: int) -> np.ndarray:
