@@ -315,6 +315,28 @@ def test_skin_points_on_lenses_and_a_grey_beard_do_not_make_a_grey_jacket_skin()
     assert shares["bare"] > 0.98 and shares["all"] < 0.1
 
 
+def test_the_jaw_follows_the_face_outline_at_the_photos_own_size():
+    """A photo three times the working height: the face's lower outline is the face mesh's jaw at
+    the photo's resolution, not a staircase of working pixels (which showed wherever a try-on
+    redraws what meets the jaw). At most a few pixels differ along it."""
+    img, person, face = _person()
+    k = 3
+    size = (SIZE[0] * k, SIZE[1] * k)
+    big = cv2.resize(img, size, interpolation=cv2.INTER_NEAREST)
+    mask = cv2.resize(person, size, interpolation=cv2.INTER_NEAREST)
+    outline = face.outline * k
+    big_face = Face(tuple(int(v * k) for v in face.box), face.score, outline, face.skin_points * k)
+    parse = GeometricParser()(big, mask, _keypoints().scaled(k, width=size[0], height=size[1]), big_face)
+    jaw = np.zeros(parse.shape, np.uint8)
+    cv2.fillPoly(jaw, [np.round(outline).astype(np.int32)], 1)
+    x0, y0, x1, y1 = big_face.box
+    band = np.zeros(parse.shape, bool)
+    band[int(y1 - 0.1 * (y1 - y0)):int(y1) + 10] = True
+    outline_px = ((cv2.morphologyEx(jaw, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0) & band).sum()
+    off = (((parse == Label.FACE) != (jaw > 0)) & band).sum()
+    assert off < 0.05 * outline_px, (off, outline_px)
+
+
 def test_parser_tells_skirts_and_dresses_from_trousers():
     img, person, face = _person(skirt=RED)
     parse = GeometricParser()(img, person, _keypoints(), face)

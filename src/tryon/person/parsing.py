@@ -541,7 +541,10 @@ class GeometricParser:
         fine = fine_grain(image, (w, h), self.params.skin) if s < 1 else None
         labels = self._parse(img, fg, kp, face, s, fine)
         # What the parse leaves unlabelled in the person mask (something held) stays background.
-        return self._upsample(labels, fg & (labels > 0), person, (W, H))
+        full = self._upsample(labels, fg & (labels > 0), person, (W, H))
+        if s < 1 and face is not None and face.outline is not None:
+            self._sharp_jaw(full, face)
+        return full
 
     # --- the stages ----------------------------------------------------------------------
     def _parse(self, img: np.ndarray, fg: np.ndarray, kp: Keypoints, face: Face | None, s: float,
@@ -572,6 +575,32 @@ class GeometricParser:
         labels[shoes_l] = Label.LEFT_SHOE
         labels[shoes_r] = Label.RIGHT_SHOE
         return labels
+
+    def _sharp_jaw(self, labels: np.ndarray, face: Face) -> None:
+        """The face's lower outline at the photo's own resolution (``labels`` changed in place):
+        the face mesh's jaw instead of the working pixels' staircase, which showed wherever the
+        try-on redraws what meets the jaw (a new neck under a collar, a new neckline's skin).
+        From ``head_skin_above_chin`` face heights above the face box's bottom down: above it the
+        face label also takes in the forehead and ears. Pixels of the staircase outside the jaw take the label most common around
+        them; skin or garment inside it becomes face (hair over the jaw stays hair)."""
+        x0, y0, x1, y1 = face.box
+        top = max(0, int(y1 - self.params.face.head_skin_above_chin * (y1 - y0)))
+        band = labels[top:]
+        if not band.size:
+            return
+        jaw = _polygon_mask(labels.shape, face.outline)[top:]
+        teeth = (band == Label.FACE) & ~jaw
+        if teeth.any():
+            k = max(3, 2 * int(round(labels.shape[0] / self.params.work_height)) + 1)
+            best, votes = np.zeros(band.shape, np.uint8), np.zeros(band.shape, np.float32)
+            for label in np.unique(band[teeth | cv2.dilate(teeth.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)]):
+                if label == Label.FACE:
+                    continue
+                count = cv2.boxFilter((band == label).astype(np.float32), -1, (k, k), normalize=False)
+                more = count > votes
+                votes[more], best[more] = count[more], label
+            band[teeth & (votes > 0)] = best[teeth & (votes > 0)]
+        band[jaw & np.isin(band, (Label.NECK,) + UPPER_GARMENT)] = Label.FACE
 
     def _body(self, kp: Keypoints, fg: np.ndarray) -> _Body:
         """The body's scale: shoulder distance and torso length, each guessed from the other
