@@ -337,6 +337,38 @@ def test_the_jaw_follows_the_face_outline_at_the_photos_own_size():
     assert off < 0.05 * outline_px, (off, outline_px)
 
 
+def test_blonde_locks_of_skins_colour_are_hair_by_their_strands():
+    """Blonde locks falling beside the neck, lit to the colour of the skin: the skin's model takes
+    them, but they run in strands down and join the hair on the head, so they are hair (kept as
+    skin, a try-on cut them into blocks); the bare neck between them, as smooth as skin, is not."""
+    from tryon.person.parsing import HairParams
+
+    img, person, face = _person()
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    head = np.zeros(person.shape, np.uint8)
+    cv2.ellipse(head, (120, 50), (30, 34), 0, 0, 360, 1, -1)
+    outline = np.zeros(person.shape, np.uint8)
+    cv2.fillPoly(outline, [face.outline.astype(np.int32)], 1)
+    locks = np.zeros(person.shape, bool)
+    locks[60:104, 76:100] = locks[60:104, 140:164] = True
+    crown = (head > 0) & (outline == 0) & ~locks
+    img[crown] = (224, 172, 140)
+    img[crown & (xs % 3 == 0)] = (150, 110, 72)  # darker strands on the crown: the hair's colour model
+    img[locks] = SKIN
+    img[locks & (xs % 3 == 0)] = (190, 140, 110)
+    person = np.maximum(person, locks.astype(person.dtype))
+    falling = locks & (ys > 70) & (ys < 98)
+    neck = np.zeros(person.shape, bool)
+    neck[92:104, 110:131] = True
+    shares = {}
+    for name, params in (("strands", ParserParams()),
+                         ("none", dataclasses.replace(ParserParams(), hair=HairParams(strand_energy=1e9)))):
+        parse = GeometricParser(params)(img, person, _keypoints(), face)
+        shares[name] = _share(parse, falling, (Label.HAIR,))
+        assert _share(parse, neck, (Label.HAIR,)) < 0.05
+    assert shares["strands"] > 0.4 and shares["none"] < 0.1, shares
+
+
 def test_parser_tells_skirts_and_dresses_from_trousers():
     img, person, face = _person(skirt=RED)
     parse = GeometricParser()(img, person, _keypoints(), face)
@@ -1094,3 +1126,39 @@ def test_no_rebuilt_skin_shows_beside_a_sleeves_cap():
         to_skin = np.linalg.norm(out[wedge].astype(float) - SKIN, axis=1)
         to_backdrop = np.linalg.norm(out[wedge].astype(float) - BACKDROP, axis=1)
         assert (to_backdrop < to_skin).mean() > 0.8, (real, (to_backdrop < to_skin).mean(), to_skin.mean())
+
+
+def test_hair_over_the_replaced_top_shows_the_new_one_between_its_strands():
+    """Strands of dark hair fall over a red top: parsed as one mass of hair, they stay (hair is
+    never cut), but between them the new white top shows, not the old red (a red fringe around
+    the hair); the strands keep their colour. With the option off, the photo's pixels stay."""
+    import dataclasses as dc
+
+    from tryon.category import Category
+    from tryon.engines.warp.compose import ComposeOptions, compose
+
+    img, _, face = _person()
+    parse, kp = _parse(), _keypoints()
+    white = (250, 250, 250)
+    fall = np.zeros(parse.shape, bool)
+    fall[112:170, 92:110] = True  # a lock of hair over the top's right side
+    strand = fall & (np.arange(SIZE[0])[None, :] % 3 == 0)
+    img[fall & ~strand] = RED
+    img[strand] = HAIR
+    img[_colour(img, BLUE)] = RED
+    parse[fall] = Label.HAIR
+    region = (agnostic_mask(parse, kp, "upper") > 0) & ~fall
+    torso = np.zeros(parse.shape, np.uint8)
+    cv2.fillPoly(torso, [np.array([(80, 104), (160, 104), (154, 240), (86, 240)], np.int32)], 1)
+    from tryon.engines.warp.mapping import Layer
+
+    layers = [Layer("body", np.broadcast_to(np.array(white, np.uint8), parse.shape + (3,)).copy(),
+                    torso.astype(np.float32))]
+    ones = np.ones(region.shape, bool)
+    out = compose(img, region, ones, layers, parse, kp, Category.UPPER, ComposeOptions(), face).astype(float)
+    gaps = fall & ~strand
+    assert np.linalg.norm(out[gaps] - white, axis=1).mean() < 40
+    assert np.linalg.norm(out[strand] - HAIR, axis=1).mean() < 30
+    kept = compose(img, region, ones, layers, parse, kp, Category.UPPER, dc.replace(ComposeOptions(), unmix_hair=False),
+                   face)
+    assert (kept[fall] == img[fall]).all()

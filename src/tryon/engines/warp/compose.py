@@ -60,6 +60,7 @@ class ComposeOptions:
     shading: float = 0.5  # 0 = flat studio light, 1 = the old garment's light fully kept
     wrinkles: float = 0.3  # share of the old garment's folds added to the new one
     feather: float = 0.004  # seam feather, as a share of the image height
+    unmix_hair: bool = True  # hair falling over the replaced garment shows the new one between its strands
 
 
 def background_plate(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -860,7 +861,9 @@ def _started(pool: Executor | None, fn: Callable[..., _T], *args) -> Callable[[]
 def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
             kp: Keypoints, category: Category, opts: ComposeOptions, face: Face | None = None,
             pool: Executor | None = None) -> np.ndarray:
-    """The try-on picture: ``region`` regenerated, everything else identical to ``image``.
+    """The try-on picture: ``region`` regenerated, and (``opts.unmix_hair``) the hair that falls
+    over the replaced garment with the new garment between its strands (``_unmixed_hair``);
+    everything else identical to ``image``.
 
     ``readable`` marks the pixels the engine may look at (False inside a user-given mask).
     Only the region's bounding box (with a margin for the background fill) is worked on. Given a
@@ -882,16 +885,17 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     # synthesised legs take it.
     leg_skin = _lit_skin(image, of_labels(parse, LEGS) & readable & ~region)
     light = _started(pool, skin_light, image, parse, readable & ~region)
+    hair = _hair_colour(image, parse, readable) if opts.unmix_hair else None
     out = image.copy()
     out[box] = _compose(image[box], region[box], readable[box], crop_layers, parse[box], crop_kp, category, opts,
-                        skin, leg_skin, (-x0, -y0, W - x0, H - y0), light, (x0, y0), pool)
+                        skin, leg_skin, (-x0, -y0, W - x0, H - y0), light, (x0, y0), pool, hair)
     return out
 
 
 def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
              kp: Keypoints, category: Category, opts: ComposeOptions, skin: np.ndarray, leg_skin: np.ndarray | None,
              frame: Frame, light: Callable[[], SkinLight | None] = lambda: None, origin: tuple[int, int] = (0, 0),
-             pool: Executor | None = None) -> np.ndarray:
+             pool: Executor | None = None, hair: np.ndarray | None = None) -> np.ndarray:
     h, w = region.shape
     full_height = frame[3] - frame[1]
     img = image.astype(np.float32)
@@ -1001,12 +1005,77 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         inner = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
         ramp = np.clip(inner / feather, 0, 1)
         weight = np.where(readable & ~(near_old & ~kept), ramp, 1.0) * region
+    # Hair falling over the replaced garment keeps its strands; between them the new garment shows.
+    if hair is not None and chin is not None:
+        covered = np.zeros((h, w), np.float32)
+        for layer in layers:
+            np.maximum(covered, layer.alpha, out=covered)
+        strands, unmixed = _unmixed_hair(img, out, parse, readable, old & (covered > 0.5), hair, chin, full_height)
+        if strands is not None:
+            out[strands] = unmixed
+            weight[strands] = 1.0
     # img + (out - img) * weight, in place; weight is 0 outside the region, which keeps the
     # photo's exact values there.
     out -= img
     out *= weight[..., None]
     out += img + 0.5
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+#: Hair over the replaced garment (``_unmixed_hair``): hair pixels below the chin with the old
+#: garment, where the new one covers it, within HAIR_OVER_REACH of the photo's height. Each is taken for a mix of the hair's own
+#: colour and the old garment's there (its mean within HAIR_OVER_SIGMA of the height); the old
+#: garment's share is swapped for what is drawn now. Hair and garment closer in colour than
+#: HAIR_UNMIX_MIN (RGB distance) cannot be told apart, and are left as they are.
+HAIR_OVER_REACH = 0.03
+HAIR_OVER_SIGMA = 0.02
+HAIR_UNMIX_MIN = 60.0
+#: And only where, within HAIR_GAP_REACH of the height, a pixel is at least HAIR_GAP_SHOWS the
+#: old garment's (the gaps between strands show it nearly pure).
+HAIR_GAP_REACH = 0.01
+HAIR_GAP_SHOWS = 0.85
+
+
+def _hair_colour(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> np.ndarray | None:
+    """The hair's own colour (RGB float, the median of the hair above the chin), or None for less
+    than 50 pixels of it."""
+    chin = chin_point((parse == Label.FACE) & readable)
+    if chin is None:
+        return None
+    own = (parse[: int(chin[1]) + 1] == Label.HAIR) & readable[: int(chin[1]) + 1]
+    return np.median(image[: int(chin[1]) + 1][own], axis=0).astype(np.float32) if own.sum() >= 50 else None
+
+
+def _unmixed_hair(img: np.ndarray, drawn: np.ndarray, parse: np.ndarray, readable: np.ndarray, old: np.ndarray,
+                  hair: np.ndarray, chin: np.ndarray, height: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The hair pixels that fall over the replaced garment (a mask, or None) and their colour
+    with the old garment between the strands swapped for the ``drawn`` picture: each pixel is
+    taken for a mix of the ``hair`` colour and the old garment's nearby. Strands over a red top
+    stayed red-fringed over a new white one."""
+    rows = np.arange(parse.shape[0])[:, None]
+    old = old & readable
+    over = (parse == Label.HAIR) & readable & (rows > chin[1]) & _within(old, max(1, round(HAIR_OVER_REACH * height)))
+    if not over.any():
+        return None, None
+    sigma = max(1.0, HAIR_OVER_SIGMA * height)
+    weight = cv2.GaussianBlur(old.astype(np.float32), (0, 0), sigma)
+    over &= weight > 0.05
+    if not over.any():
+        return None, None
+    mean_old = cv2.GaussianBlur(img * old[..., None], (0, 0), sigma) / np.maximum(weight, 1e-3)[..., None]
+    g, p = mean_old[over], img[over]
+    line = hair[None, :] - g
+    length2 = (line * line).sum(axis=1)
+    alpha = np.clip(((p - g) * line).sum(axis=1) / np.maximum(length2, 1e-3), 0.0, 1.0)
+    alpha[length2 < HAIR_UNMIX_MIN ** 2] = 1.0
+    # Only where the old garment shows between strands, nearly pure, close by: a dark jacket
+    # parsed as black hair beside a white top is no mix of the two.
+    between = np.zeros(over.shape, np.float32)
+    between[over] = 1.0 - alpha
+    k = max(3, round(HAIR_GAP_REACH * height)) | 1
+    strands = cv2.dilate(between, np.ones((k, k), np.uint8))[over] >= HAIR_GAP_SHOWS
+    alpha[~strands] = 1.0
+    return over, p + (1.0 - alpha)[:, None] * (drawn[over] - g)
 
 
 #: The collarbones on a bare chest: each runs from beside the top of the breastbone

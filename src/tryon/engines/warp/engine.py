@@ -97,8 +97,11 @@ class WarpEngine(LazyAnalysers, Engine):
             # part joins the region (never the face, hair, hands or the other garment).
             grow = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
             region = region | (grow & ~protected(p.parse, p.keypoints, g.category))
+        # A user's mask is kept to exactly: nothing outside it changes, not even hair over the garment.
         out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category,
-                      ComposeOptions(shading=o.shading, wrinkles=o.wrinkles), p.face, self._pool)
+                      ComposeOptions(shading=o.shading, wrinkles=o.wrinkles, unmix_hair=user_mask is None),
+                      p.face, self._pool)
+        region = region | (out != image).any(axis=2)  # and the hair over the garment, where it changed
         timings["compose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         # In the pipeline's order, whichever thread finished first (garment and warp overlap person).
