@@ -1036,23 +1036,25 @@ def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
 
 
 def test_the_neck_in_the_heads_shade_is_kept_even_where_parsed_as_the_garment():
-    """Under the jaw the neck is in the head's shade: darker and more saturated than the lit face,
-    of the same hue, and often parsed as the garment. A try-on keeps it (it drew a pale patch of
-    synthesised skin there), in its tone up to the collar; a dark brown collar parsed the same way
-    is replaced."""
+    """Under the jaw the neck is in the head's shade: darker than the lit face, of the same hue,
+    more saturated in warm light or less in the cool shade of an overcast day, and often parsed as
+    the garment. A try-on keeps it (it drew a pale patch of synthesised skin there), in its tone up
+    to the collar; a dark brown collar parsed the same way is replaced."""
     from tryon.category import Category
     from tryon.engines.warp.compose import ComposeOptions, compose
 
     img, _, face = _person()
     parse, kp = _parse(), _keypoints()
     lab = cv2.cvtColor(np.uint8([[SKIN]]), cv2.COLOR_RGB2LAB)[0, 0].astype(float)
-    shaded_lab = np.array([lab[0] - 70, *(128 + 1.6 * (lab[1:] - 128))]).clip(0, 255).astype(np.uint8)
-    shaded = cv2.cvtColor(shaded_lab[None, None], cv2.COLOR_LAB2RGB)[0, 0]
+    def shade(darker: float, chroma: float) -> np.ndarray:
+        shaded_lab = np.array([lab[0] - darker, *(128 + chroma * (lab[1:] - 128))]).clip(0, 255).astype(np.uint8)
+        return cv2.cvtColor(shaded_lab[None, None], cv2.COLOR_LAB2RGB)[0, 0]
+
     band = np.zeros(parse.shape, bool)
     band[91:100, 112:129] = True  # the neck just under the chin (the face ends at 90)
     region = np.isin(parse, (Label.UPPER_CLOTHES,)) | band
     kept = {}
-    for name, colour in (("shaded", shaded), ("brown", np.array(BROWN, np.uint8))):
+    for name, colour in (("shaded", shade(70, 1.6)), ("cool shade", shade(20, 0.6)), ("brown", np.array(BROWN, np.uint8))):
         drawn = img.copy()
         drawn[band] = colour
         labels = parse.copy()
@@ -1066,6 +1068,7 @@ def test_the_neck_in_the_heads_shade_is_kept_even_where_parsed_as_the_garment():
         inner = band & (np.arange(band.shape[0])[:, None] < 97)
         kept[name] = (np.mean(off[inner] <= 8), np.mean(off[band & ~inner] <= 25))
     assert kept["shaded"][0] > 0.8 and kept["shaded"][1] > 0.9 and kept["brown"][0] < 0.2, kept
+    assert kept["cool shade"][0] > 0.8, kept
 
 
 def _red_layer(name: str, mask: np.ndarray):

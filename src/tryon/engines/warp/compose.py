@@ -624,11 +624,15 @@ SKIN_GAP = 0.02
 SKIN_EDGE = 0.0007
 
 #: The neck in the head's shade (``_shaded_neck``): the largest hue turn (degrees) from the lit skin,
-#: the most chroma (times the lit skin's) and how much darker (Lab lightness, 0-255) it may be;
-#: looked for within SHADE_NECK_HALF shoulder distances of the chin, down SHADE_NECK_DROP of the
-#: jaw-to-shoulder drop. Set on one checking-half photo (OOTDiffusion__01861_00: the shaded neck
-#: turns by 2 degrees, is 1.7 times as saturated and 77 darker than the face's lit skin).
+#: the least and the most chroma (times the lit skin's) and how much darker (Lab lightness, 0-255)
+#: it may be; looked for within SHADE_NECK_HALF shoulder distances of the chin, down SHADE_NECK_DROP
+#: of the jaw-to-shoulder drop. Set on one checking-half photo (OOTDiffusion__01861_00: the shaded
+#: neck turns by 2 degrees, is 1.7 times as saturated and 77 darker than the face's lit skin); the
+#: least chroma on two tuning-half photos, whose necks are in the cool shade of an overcast day or
+#: a dim room (IDM-VTON sam1_1 and Any2anyTryon model1: 0.6 and 0.7 times as saturated, turned by
+#: 3.5 degrees): shade can also take colour out of skin.
 SHADE_HUE = 8.0
+SHADE_CHROMA_MIN = 0.5
 SHADE_CHROMA = 2.0
 SHADE_DARKER = 100.0
 SHADE_NECK_HALF = 0.15
@@ -1265,10 +1269,10 @@ def _shaded_neck(image: np.ndarray, face: np.ndarray, chin: np.ndarray | None, k
                  skin: np.ndarray) -> np.ndarray:
     """The neck just under the jaw where the head shades it (a mask), whatever the parse says.
 
-    Shade keeps skin's hue and deepens its colour: darker and more saturated than the lit ``skin``
-    colour, it is often parsed as the garment, and the engine drew a pale patch of synthesised skin
-    over it. Here it is what it is: pixels of the lit skin's hue (within ``SHADE_HUE``), from its
-    chroma up to ``SHADE_CHROMA`` times it, and no lighter than it (down to ``SHADE_DARKER`` darker),
+    Shade keeps skin's hue: darker than the lit ``skin`` colour (more saturated in warm light, less
+    in cool shade), it is often parsed as the garment, and the engine drew a pale patch of synthesised skin
+    over it. Here it is what it is: pixels of the lit skin's hue (within ``SHADE_HUE``), from
+    ``SHADE_CHROMA_MIN`` to ``SHADE_CHROMA`` times its chroma, and no lighter than it (down to ``SHADE_DARKER`` darker),
     below the jaw and within ``SHADE_NECK_DROP`` of the jaw-to-shoulder drop, beside the ``chin``
     (:func:`chin_point` of the ``face`` mask)."""
     h, w = face.shape
@@ -1289,7 +1293,7 @@ def _shaded_neck(image: np.ndarray, face: np.ndarray, chin: np.ndarray | None, k
     ra, rb = ref[1] - 128.0, ref[2] - 128.0
     turn = np.abs((np.degrees(np.arctan2(b, a) - np.arctan2(rb, ra)) + 180.0) % 360.0 - 180.0)
     chroma, chroma0 = np.hypot(a, b), float(np.hypot(ra, rb))
-    shaded = ((turn < SHADE_HUE) & (chroma >= chroma0) & (chroma < SHADE_CHROMA * chroma0)
+    shaded = ((turn < SHADE_HUE) & (chroma >= SHADE_CHROMA_MIN * chroma0) & (chroma < SHADE_CHROMA * chroma0)
               & (lab[..., 0] <= ref[0]) & (lab[..., 0] > ref[0] - SHADE_DARKER))
     below_jaw = np.arange(y0, y1)[:, None] > _jaw(face[:, x0:x1])[None, :]
     out[y0:y1, x0:x1] = shaded & below_jaw & ~face[y0:y1, x0:x1]
