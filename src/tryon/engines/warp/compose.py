@@ -1270,11 +1270,11 @@ def _shaded_neck(image: np.ndarray, face: np.ndarray, chin: np.ndarray | None, k
     """The neck just under the jaw where the head shades it (a mask), whatever the parse says.
 
     Shade keeps skin's hue: darker than the lit ``skin`` colour (more saturated in warm light, less
-    in cool shade), it is often parsed as the garment, and the engine drew a pale patch of synthesised skin
-    over it. Here it is what it is: pixels of the lit skin's hue (within ``SHADE_HUE``), from
-    ``SHADE_CHROMA_MIN`` to ``SHADE_CHROMA`` times its chroma, and no lighter than it (down to ``SHADE_DARKER`` darker),
-    below the jaw and within ``SHADE_NECK_DROP`` of the jaw-to-shoulder drop, beside the ``chin``
-    (:func:`chin_point` of the ``face`` mask)."""
+    in cool shade), it is often parsed as the garment, and the engine drew a pale patch of
+    synthesised skin over it. Here it is what it is: pixels of the lit skin's hue (within
+    ``SHADE_HUE``), from ``SHADE_CHROMA_MIN`` to ``SHADE_CHROMA`` times its chroma, and no lighter
+    than it (down to ``SHADE_DARKER`` darker), below the jaw and within ``SHADE_NECK_DROP`` of the
+    jaw-to-shoulder drop, beside the ``chin`` (:func:`chin_point` of the ``face`` mask)."""
     h, w = face.shape
     out = np.zeros((h, w), bool)
     cols = np.flatnonzero(face.any(axis=0))
