@@ -511,6 +511,24 @@ def test_agnostic_masks_per_category():
     assert np.array_equal(protected(parse, kp, "upper") & pants, pants)
 
 
+def test_a_high_collar_beside_the_chin_is_replaced_under_the_jaw_only():
+    """A high collar reaches up beside the chin, into the head's box (protected: the mask's
+    margin must not eat into what lies beside the face). Where the neck runs up to the chin the
+    collar is replaced, so the new neck reaches the jaw (it stopped at the chin's height under a
+    straight line); further out, beside the jaw, the box still protects it."""
+    parse, kp = _parse(), _keypoints()
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    collar = np.zeros(parse.shape, bool)
+    collar[76:92, 104:137] = True
+    collar &= parse != Label.FACE
+    parse[collar] = Label.UPPER_CLOTHES
+    region = agnostic_mask(parse, kp, "upper") > 0
+    under_jaw = collar & (np.abs(xs - 120) < 10) & (ys < 90)  # beside the chin, above its lowest row
+    assert under_jaw.sum() >= 8 and region[under_jaw].all()
+    beside = collar & (np.abs(xs - 120) > 14) & (ys < 86)
+    assert beside.sum() >= 12 and not region[beside].any()
+
+
 def test_agnostic_masks_reach_as_far_as_the_new_garment():
     """A longer garment extends the region (never shrinks it): a long top below the hips, a long
     skirt over the shoes' tops; a garment no longer than the worn one changes nothing."""

@@ -45,7 +45,8 @@ def _hands(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
 
 
 def _head(parse: np.ndarray) -> np.ndarray:
-    """Everything beside the face and hair above the chin: the mask's margin must not eat into it."""
+    """Everything beside the face and hair above the chin: the mask's margin must not eat into it
+    (but for the garment on the neck's way up to the chin: :func:`protected`)."""
     out = np.zeros(parse.shape, bool)
     face_rows = np.nonzero((parse == Label.FACE).any(axis=1))[0]
     if len(face_rows) == 0:
@@ -56,6 +57,30 @@ def _head(parse: np.ndarray) -> np.ndarray:
     if len(cols):
         out[: chin, cols.min(): cols.max() + 1] = True
     return out & (parse != Label.NECK)
+
+
+#: The neck's width, as a share of the shoulder joints' distance (the warp engine draws it so).
+NECK_WIDTH = 0.3
+
+
+def _neck(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
+    """The neck from the chin down to the neck joint, :data:`NECK_WIDTH` across (a mask)."""
+    out = np.zeros(parse.shape, np.uint8)
+    chin = chin_point(parse == Label.FACE)
+    if chin is None or not (kp.seen(J.NECK) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
+        return out.astype(bool)
+    sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
+    cv2.line(out, tuple(int(v) for v in chin), tuple(int(v) for v in kp.xy[J.NECK]), 1, max(1, int(NECK_WIDTH * sw)))
+    return out.astype(bool)
+
+
+def chin_point(face: np.ndarray) -> np.ndarray | None:
+    """The bottom of the ``face`` the photo shows (a mask), as (x, y): the middle of its lowest tenth."""
+    rows = np.flatnonzero(face.any(axis=1))
+    if len(rows) < 10:
+        return None
+    low = face[rows[-1] - max(1, (rows[-1] - rows[0]) // 10): rows[-1] + 1]
+    return np.array([float(np.nonzero(low)[1].mean()), float(rows[-1])])
 
 
 #: Where a dress worn now is cut into a top and a skirt: this share of the neck-to-mid-hip drop
@@ -155,7 +180,7 @@ def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str)
     garments and limbs of the other category."""
     category = Category.parse(category)
     protect = of_labels(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES)
-    protect |= _hands(parse, keypoints) | _head(parse)
+    protect |= _hands(parse, keypoints) | (_head(parse) & ~(_neck(parse, keypoints) & of_labels(parse, UPPER_GARMENT)))
     if category == Category.UPPER:
         protect |= of_labels(parse, LOWER_GARMENT + LEGS) | skirt_of_dress(parse, keypoints)
     if category == Category.LOWER:

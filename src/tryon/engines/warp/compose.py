@@ -20,7 +20,7 @@ from tryon.category import Category
 from tryon.colour import colour_distance
 from tryon.engines.warp.fill import mirrored_detail, push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
-from tryon.person.agnostic import skirt_of_dress
+from tryon.person.agnostic import NECK_WIDTH, chin_point, skirt_of_dress
 from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
@@ -534,13 +534,13 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
 
 
 def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> None:
-    """A neck is about 0.3 of the shoulder joints' distance across. It rises to the chin: the
-    nose leaves the neck's axis when the head turns or tilts."""
+    """A neck is about ``NECK_WIDTH`` of the shoulder joints' distance across. It rises to the
+    chin: the nose leaves the neck's axis when the head turns or tilts."""
     kp = body.kp
     if chin is not None and kp.seen(J.NECK):
-        body.add_capsules([kp.xy[J.NECK], chin], [0.15 * body.sw] * 2)
+        body.add_capsules([kp.xy[J.NECK], chin], [NECK_WIDTH / 2 * body.sw] * 2)
     else:
-        body.add_joints((J.NECK, J.NOSE), (0.15, 0.15))
+        body.add_joints((J.NECK, J.NOSE), (NECK_WIDTH / 2, NECK_WIDTH / 2))
 
 
 def _draw_torso(body: BodyDrawing) -> None:
@@ -593,15 +593,6 @@ def _draw_pelvis(body: BodyDrawing) -> None:
     cv2.fillPoly(pelvis, [poly], 1)
     body.inside |= pelvis.astype(bool)
     body.ratio = np.where(pelvis > 0, np.minimum(body.ratio, 0.4), body.ratio)
-
-
-def chin_point(face: np.ndarray) -> np.ndarray | None:
-    """The bottom of the ``face`` the photo shows (a mask), as (x, y): the middle of its lowest tenth."""
-    rows = np.flatnonzero(face.any(axis=1))
-    if len(rows) < 10:
-        return None
-    low = face[rows[-1] - max(1, (rows[-1] - rows[0]) // 10): rows[-1] + 1]
-    return np.array([float(np.nonzero(low)[1].mean()), float(rows[-1])])
 
 
 #: Where a dress worn now shows under a new top that is shorter than the dress's bodice: from this
