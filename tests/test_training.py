@@ -359,14 +359,15 @@ def test_a_dresscode_folder_is_read_and_its_analysis_cached(base, evalset, tmp_p
 
 
 def test_person_photos_that_give_no_product_photo_are_refused_once(base, evalset, tmp_path):
-    """A photo whose parse falls apart (shards of a jacket in the wild) or that shows no person is
-    skipped with its reason, written beside the cache, and not analysed again on the next run."""
+    """A photo whose parse falls apart (a patterned halter top under long hair, with a microphone
+    and a lanyard in front, in the wild) or that shows no person is skipped with its reason,
+    written beside the cache, and not analysed again on the next run."""
     from tryon.training.data import load_samples
 
     by_name = {e.path.name: e for e in evalset.of_kind("person")}
     photos = tmp_path / "photos"
     photos.mkdir()
-    shutil.copy(by_name["Any2anyTryon__model2.jpg"].path, photos / "shards.jpg")
+    shutil.copy(by_name["Any2anyTryon__model3.png"].path, photos / "shards.png")
     shutil.copy(by_name["IDM-VTON__00055_00.jpg"].path, photos / "studio.jpg")
     Image.fromarray(np.full((300, 200, 3), 200, np.uint8)).save(photos / "empty.png")
     config = _config(base, self_supervised=True)
