@@ -1072,7 +1072,8 @@ def test_the_neck_in_the_heads_shade_is_kept_even_where_parsed_as_the_garment():
     band[91:100, 112:129] = True  # the neck just under the chin (the face ends at 90)
     region = np.isin(parse, (Label.UPPER_CLOTHES,)) | band
     kept = {}
-    for name, colour in (("shaded", shade(70, 1.6)), ("cool shade", shade(20, 0.6)), ("brown", np.array(BROWN, np.uint8))):
+    colours = (("shaded", shade(70, 1.6)), ("cool shade", shade(20, 0.6)), ("brown", np.array(BROWN, np.uint8)))
+    for name, colour in colours:
         drawn = img.copy()
         drawn[band] = colour
         labels = parse.copy()

@@ -70,7 +70,8 @@ def _neck(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
     if chin is None or not (kp.seen(J.NECK) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return out.astype(bool)
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
-    cv2.line(out, tuple(int(v) for v in chin), tuple(int(v) for v in kp.xy[J.NECK]), 1, max(1, int(NECK_WIDTH * sw)))
+    width = max(1, int(NECK_WIDTH * sw))
+    cv2.line(out, tuple(int(v) for v in chin), tuple(int(v) for v in kp.xy[J.NECK]), 1, width)
     return out.astype(bool)
 
 
@@ -180,7 +181,10 @@ def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str)
     garments and limbs of the other category."""
     category = Category.parse(category)
     protect = of_labels(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES)
-    protect |= _hands(parse, keypoints) | (_head(parse) & ~(_neck(parse, keypoints) & of_labels(parse, UPPER_GARMENT)))
+    # Beside the face the head's box is kept, but for a collar on the neck's way up to the chin:
+    # kept, the new neck stopped at the chin's height under a straight line.
+    collar = _neck(parse, keypoints) & of_labels(parse, UPPER_GARMENT)
+    protect |= _hands(parse, keypoints) | (_head(parse) & ~collar)
     if category == Category.UPPER:
         protect |= of_labels(parse, LOWER_GARMENT + LEGS) | skirt_of_dress(parse, keypoints)
     if category == Category.LOWER:

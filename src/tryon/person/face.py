@@ -72,7 +72,8 @@ def bare_points(image: np.ndarray, points: np.ndarray, radius: int) -> np.ndarra
             chroma[i] = float(np.hypot(*(ab - 128.0)))
     if np.isnan(chroma).all():
         return points
-    keep = ~(chroma < BARE_CHROMA_SHARE * np.nanpercentile(chroma, BARE_CHROMA_PERCENTILE))  # points off the photo stay: they are read nowhere
+    # Points off the photo stay (NaN compares False): they are read nowhere.
+    keep = ~(chroma < BARE_CHROMA_SHARE * np.nanpercentile(chroma, BARE_CHROMA_PERCENTILE))
     return points[keep]
 
 

@@ -365,8 +365,10 @@ class HairParams:
     #: gradients' excess over ``strand_vertical``) and is strong (gradient magnitude over
     #: ``strand_energy`` grey levels). Such pixels where hair can be, not at the person's
     #: outline (``strand_inset`` working pixels inside it), and within ``strand_d2`` of the hair's
-    #: colour model (looser than ``colour_d2``: strands over a garment mix with its colour) are hair
-    #: even where skin's colour model took them. Set on the tuning half's blonde persons.
+    #: colour model (looser than ``colour_d2``: the model is learned on the crown, in shade, and
+    #: the locks are lit) are hair where skin's colour model took them. Only those: strands over
+    #: a garment have its colour between them, kept as hair they showed the old top (the try-on
+    #: swaps it instead: ``compose._unmixed_hair``). Set on the tuning half's blonde persons.
     strand_grain: float = 0.7
     strand_window: float = 2.5
     strand_coherence: float = 0.5
@@ -615,8 +617,9 @@ class GeometricParser:
         the face mesh's jaw instead of the working pixels' staircase, which showed wherever the
         try-on redraws what meets the jaw (a new neck under a collar, a new neckline's skin).
         From ``head_skin_above_chin`` face heights above the face box's bottom down: above it the
-        face label also takes in the forehead and ears. Pixels of the staircase outside the jaw take the label most common around
-        them; skin or garment inside it becomes face (hair over the jaw stays hair)."""
+        face label also takes in the forehead and ears. Pixels of the staircase outside the jaw
+        take the label most common around them; skin or garment inside it becomes face (hair over
+        the jaw stays hair)."""
         x0, y0, x1, y1 = face.box
         top = max(0, int(y1 - self.params.face.head_skin_above_chin * (y1 - y0)))
         band = labels[top:]
@@ -627,7 +630,8 @@ class GeometricParser:
         if teeth.any():
             k = max(3, 2 * int(round(labels.shape[0] / self.params.work_height)) + 1)
             best, votes = np.zeros(band.shape, np.uint8), np.zeros(band.shape, np.float32)
-            for label in np.unique(band[teeth | cv2.dilate(teeth.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)]):
+            around = cv2.dilate(teeth.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+            for label in np.unique(band[around]):
                 if label == Label.FACE:
                     continue
                 count = cv2.boxFilter((band == label).astype(np.float32), -1, (k, k), normalize=False)

@@ -1018,10 +1018,11 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
 
 
 #: Hair over the replaced garment (``_unmixed_hair``): hair pixels below the chin with the old
-#: garment, where the new one covers it, within HAIR_OVER_REACH of the photo's height. Each is taken for a mix of the hair's own
-#: colour and the old garment's there (its mean within HAIR_OVER_SIGMA of the height); the old
-#: garment's share is swapped for what is drawn now. Hair and garment closer in colour than
-#: HAIR_UNMIX_MIN (RGB distance) cannot be told apart, and are left as they are.
+#: garment, where the new one covers it, within HAIR_OVER_REACH of the photo's height. Each is
+#: taken for a mix of the hair's own colour and the old garment's there (its mean within
+#: HAIR_OVER_SIGMA of the height); the old garment's share is swapped for what is drawn now. Hair
+#: and garment closer in colour than HAIR_UNMIX_MIN (RGB distance) cannot be told apart, and are
+#: left as they are.
 HAIR_OVER_REACH = 0.03
 HAIR_OVER_SIGMA = 0.02
 HAIR_UNMIX_MIN = 60.0
