@@ -1048,18 +1048,25 @@ def _unmixed_hair(img: np.ndarray, drawn: np.ndarray, parse: np.ndarray, readabl
     with the old garment between the strands swapped for the ``drawn`` picture: each pixel is
     taken for a mix of the ``hair`` colour and the old garment's nearby. Strands over a red top
     stayed red-fringed over a new white one."""
-    rows = np.arange(parse.shape[0])[:, None]
-    old = old & readable
-    over = (parse == Label.HAIR) & readable & (rows > chin[1]) & _within(old, max(1, round(HAIR_OVER_REACH * height)))
-    if not over.any():
+    below = (parse == Label.HAIR) & readable
+    below[: int(chin[1]) + 1] = False
+    if not below.any():
         return None, None
+    # Worked in the box of the hair below the chin, with room for the old garment's mean around it.
     sigma = max(1.0, HAIR_OVER_SIGMA * height)
+    reach = max(1, round(HAIR_OVER_REACH * height))
+    ys, xs = np.nonzero(below)
+    m = int(3 * sigma) + reach
+    box = (slice(max(0, ys.min() - m), ys.max() + m + 1), slice(max(0, xs.min() - m), xs.max() + m + 1))
+    old = old[box] & readable[box]
+    over = below[box] & _within(old, reach)
     weight = cv2.GaussianBlur(old.astype(np.float32), (0, 0), sigma)
     over &= weight > 0.05
     if not over.any():
         return None, None
-    mean_old = cv2.GaussianBlur(img * old[..., None], (0, 0), sigma) / np.maximum(weight, 1e-3)[..., None]
-    g, p = mean_old[over], img[over]
+    im = img[box]
+    mean_old = cv2.GaussianBlur(im * old[..., None], (0, 0), sigma) / np.maximum(weight, 1e-3)[..., None]
+    g, p = mean_old[over], im[over]
     line = hair[None, :] - g
     length2 = (line * line).sum(axis=1)
     alpha = np.clip(((p - g) * line).sum(axis=1) / np.maximum(length2, 1e-3), 0.0, 1.0)
@@ -1071,7 +1078,9 @@ def _unmixed_hair(img: np.ndarray, drawn: np.ndarray, parse: np.ndarray, readabl
     k = max(3, round(HAIR_GAP_REACH * height)) | 1
     strands = cv2.dilate(between, np.ones((k, k), np.uint8))[over] >= HAIR_GAP_SHOWS
     alpha[~strands] = 1.0
-    return over, p + (1.0 - alpha)[:, None] * (drawn[over] - g)
+    mask = np.zeros(parse.shape, bool)
+    mask[box] = over
+    return mask, p + (1.0 - alpha)[:, None] * (drawn[box][over] - g)
 
 
 #: The collarbones on a bare chest: each runs from beside the top of the breastbone
