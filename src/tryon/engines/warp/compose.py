@@ -1002,10 +1002,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         weight = np.where(readable & ~(near_old & ~kept), ramp, 1.0) * region
     # Hair falling over the replaced garment keeps its strands; between them the new garment shows.
     if hair is not None and chin is not None:
-        covered = np.zeros((h, w), np.float32)
-        for layer in layers:
-            np.maximum(covered, layer.alpha, out=covered)
-        strands, unmixed = _unmixed_hair(img, out, parse, readable, old & (covered > 0.5), hair, chin, full_height)
+        covered = _coverage([layer.alpha for layer in layers], (h, w)) > 0.5
+        strands, unmixed = _unmixed_hair(img, out, parse, readable, old & covered, hair, chin, full_height)
         if strands is not None:
             out[strands] = unmixed
             weight[strands] = 1.0
@@ -1136,15 +1134,21 @@ def side_light(drawing: BodyDrawing, lateral: float, height: int) -> np.ndarray:
     return 1.0 + lateral * _soft(np.clip(drawing.side, -1.0, 1.0), LATERAL_SOFT * height)
 
 
+def _coverage(alphas: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """How much the layers of ``alphas`` cover each pixel together (float32, the largest alpha)."""
+    cover = np.zeros(shape, np.float32)
+    for alpha in alphas:
+        np.maximum(cover, alpha, out=cover)
+    return cover
+
+
 def _textured(plate: np.ndarray, image: np.ndarray, background: np.ndarray, region: np.ndarray,
               alphas: list[np.ndarray], height: int) -> None:
     """The filled ``plate`` (changed in place) given the backdrop's own texture where it will show
     (in the ``region``, under no skin or garment of ``alphas``): a smooth fill reads as a blur on
     grass, pavement, a mottled backdrop. The texture is mirrored in from a few pixels inside the
     photo's ``background``: its outermost pixels mix in the person's outline."""
-    cover = np.zeros(region.shape, np.float32)
-    for alpha in alphas:
-        np.maximum(cover, alpha, out=cover)
+    cover = _coverage(alphas, region.shape)
     source = cv2.erode(background.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     shows = region & ~background & (cover < BACKGROUND_DETAIL_COVER)
     (ys, xs), detail = mirrored_detail(image, source, shows, BACKGROUND_DETAIL_SIGMA * height,
@@ -1184,9 +1188,7 @@ def _beside_sleeve_caps(kp: Keypoints, layers: list[Layer], shape: tuple[int, in
     if not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return out
     reach = SLEEVE_CAP_REACH * float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
-    covered = np.zeros(shape, bool)
-    for layer in layers:
-        covered |= layer.alpha > 0.5
+    covered = _coverage([layer.alpha for layer in layers], shape) > 0.5
     for (shoulder, elbow, _), other in ((R_ARM, J.L_SHOULDER), (L_ARM, J.R_SHOULDER)):
         if not kp.seen(elbow):
             continue
