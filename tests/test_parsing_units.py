@@ -1184,3 +1184,65 @@ def test_hair_over_the_replaced_top_shows_the_new_one_between_its_strands():
     kept = compose(img, region, ones, layers, parse, kp, Category.UPPER, dc.replace(ComposeOptions(), unmix_hair=False),
                    face)
     assert (kept[fall] == img[fall]).all()
+
+
+def test_blonde_strands_lit_through_by_the_old_red_top_lose_its_tint():
+    """Blonde strands over a red top, lighter than the hair's mean colour and tinted by the red
+    between them, are no mix of that mean and red on a line: taken so they stayed salmon over a
+    new white top. They keep their lightness and take the hair's hue; the red gaps show white."""
+    from tryon.category import Category
+    from tryon.engines.warp.compose import ComposeOptions, _lab, compose
+    from tryon.engines.warp.mapping import Layer
+
+    img, _, face = _person()
+    parse, kp = _parse(), _keypoints()
+    blonde, lit = np.array((170, 130, 90)), np.array((240, 196, 150))
+    img[_colour(img, HAIR)] = blonde
+    white = (250, 250, 250)
+    fall = np.zeros(parse.shape, bool)
+    fall[112:170, 92:110] = True
+    strand = fall & (np.arange(SIZE[0])[None, :] % 3 == 0)
+    tinted = np.round(0.65 * lit + 0.35 * np.array(RED)).astype(np.uint8)
+    img[_colour(img, BLUE)] = RED
+    img[fall & ~strand] = RED
+    img[strand] = tinted
+    parse[fall] = Label.HAIR
+    region = (agnostic_mask(parse, kp, "upper") > 0) & ~fall
+    torso = np.zeros(parse.shape, np.uint8)
+    cv2.fillPoly(torso, [np.array([(80, 104), (160, 104), (154, 240), (86, 240)], np.int32)], 1)
+    layers = [Layer("body", np.broadcast_to(np.array(white, np.uint8), parse.shape + (3,)).copy(),
+                    torso.astype(np.float32))]
+    out = compose(img, region, np.ones(region.shape, bool), layers, parse, kp, Category.UPPER, ComposeOptions(),
+                  face).astype(np.float32)
+    hue = _lab(blonde[None, :].astype(np.float32))[0, 1:]
+    towards = _lab(np.array([RED], np.float32))[0, 1:] - hue
+    towards /= np.linalg.norm(towards)
+    before, after = _lab(img[strand].astype(np.float32)), _lab(out[strand])
+    # Their chroma's step from the hair's towards the red is gone; they stay strands, not white.
+    assert ((before[:, 1:] - hue) @ towards).mean() > 12
+    assert ((after[:, 1:] - hue) @ towards).mean() < 3
+    assert np.linalg.norm(out[strand] - white, axis=1).mean() > 40
+    assert np.linalg.norm(out[fall & ~strand] - white, axis=1).mean() < 40
+
+
+def test_a_lock_falling_aslant_below_the_chin_is_kept_as_the_mass_it_is():
+    """Below the chin only a solid mass of hair counts (dark dots of a print are none): opened by
+    a square, a lock falling at 45 degrees, as wide as the kernel but narrower than its diagonal,
+    was erased (and the new top drawn where it fell), and the mass's outline cut into steps."""
+    from tryon.person.parsing import GeometricParser
+
+    hair = np.zeros((300, 300), np.uint8)
+    cv2.circle(hair, (100, 50), 45, 1, -1)  # the head's hair
+    cv2.line(hair, (110, 100), (250, 240), 1, 18)  # a lock falling aslant, 18 px wide
+    hair = hair.astype(bool)
+    face_h = 120.0  # the mass's kernel: 15 px
+    yy = np.mgrid[0:300, 0:300][0]
+    out = GeometricParser()._hair_on_head(hair, np.array([70.0, 0.0, 130.0, 120.0]), face_h, yy)
+    lock = hair & (yy > 130)
+    assert (out & lock).sum() >= 0.9 * lock.sum()
+    assert not (out & ~hair).any()
+    dots = np.zeros((300, 300), bool)
+    for x in range(40, 280, 24):
+        cv2.circle(dots.view(np.uint8), (x, 270), 3, 1, -1)  # a print's dark dots, joined by nothing
+    assert not (GeometricParser()._hair_on_head(hair | dots, np.array([70.0, 0.0, 130.0, 120.0]), face_h, yy)
+                & dots & ~hair).any()

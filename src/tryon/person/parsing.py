@@ -853,7 +853,9 @@ class GeometricParser:
         fw = x1 - x0
         k = max(p.min_mass_kernel, int(face_h / p.mass_kernel_per_face)) | 1
         below = hair & (yy > y1)
-        below = cv2.morphologyEx(below.astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8)).astype(bool)
+        # A disc: a square cut the mass into its corners' steps, and the new top around it.
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        below = cv2.morphologyEx(below.astype(np.uint8), cv2.MORPH_OPEN, disc).astype(bool)
         hair = (hair & (yy <= y1)) | below
         hair = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_OPEN,
                                 np.ones((p.clean_kernel, p.clean_kernel), np.uint8)).astype(bool)

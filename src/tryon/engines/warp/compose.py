@@ -1065,20 +1065,57 @@ def _unmixed_hair(img: np.ndarray, drawn: np.ndarray, parse: np.ndarray, readabl
     im = img[box]
     mean_old = cv2.GaussianBlur(im * old[..., None], (0, 0), sigma) / np.maximum(weight, 1e-3)[..., None]
     g, p = mean_old[over], im[over]
-    line = hair[None, :] - g
-    length2 = (line * line).sum(axis=1)
-    alpha = np.clip(((p - g) * line).sum(axis=1) / np.maximum(length2, 1e-3), 0.0, 1.0)
-    alpha[length2 < HAIR_UNMIX_MIN ** 2] = 1.0
+    share = _garment_share(p, hair, g)
+    share[((hair[None, :] - g) ** 2).sum(axis=1) < HAIR_UNMIX_MIN ** 2] = 0.0
     # Only where the old garment shows between strands, nearly pure, close by: a dark jacket
     # parsed as black hair beside a white top is no mix of the two.
-    between = np.zeros(over.shape, np.float32)
-    between[over] = 1.0 - alpha
+    between = old.astype(np.float32)
+    between[over] = share
     k = max(3, round(HAIR_GAP_REACH * height)) | 1
     strands = cv2.dilate(between, np.ones((k, k), np.uint8))[over] >= HAIR_GAP_SHOWS
-    alpha[~strands] = 1.0
+    share[~strands] = 0.0
     mask = np.zeros(parse.shape, bool)
     mask[box] = over
-    return mask, p + (1.0 - alpha)[:, None] * (drawn[box][over] - g)
+    return mask, _without_tint(p + share[:, None] * (drawn[box][over] - g), hair, g)
+
+
+#: Hair lit through by the old garment keeps its tint however its share is swapped (a blonde's ends
+#: over a red top stayed salmon over a new white one): its chroma's step towards the old garment's
+#: (Lab a, b) is taken back, where the two chromas lie more than HAIR_TINT_MIN apart.
+HAIR_TINT_MIN = 15.0
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (N x 3) of RGB colours (N x 3, 0-255)."""
+    return cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.float32).reshape(-1, 1, 3) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+
+
+def _without_tint(pixels: np.ndarray, hair: np.ndarray, garment: np.ndarray) -> np.ndarray:
+    """``pixels`` (N x 3 RGB) with their chroma's part from the ``hair``'s toward the ``garment``'s
+    (N x 3) taken away, their lightness kept (:data:`HAIR_TINT_MIN`)."""
+    lab = _lab(pixels)
+    ab_h = _lab(hair[None, :])[0, 1:]
+    d = _lab(garment)[:, 1:] - ab_h
+    d2 = (d * d).sum(axis=1)
+    t = np.clip(((lab[:, 1:] - ab_h) * d).sum(axis=1) / np.maximum(d2, 1e-3), 0.0, 1.0)
+    t[d2 < HAIR_TINT_MIN ** 2] = 0.0
+    lab[:, 1:] -= t[:, None] * d
+    return cv2.cvtColor(lab.reshape(-1, 1, 3), cv2.COLOR_Lab2RGB).reshape(-1, 3) * 255.0
+
+
+def _garment_share(pixels: np.ndarray, hair: np.ndarray, garment: np.ndarray) -> np.ndarray:
+    """How much of each of ``pixels`` (N x 3) is the ``garment``'s colour there (N x 3), the rest
+    being hair: ``pixels`` = b ``hair`` + s ``garment`` in the least squares, s in [0, 1]. The hair
+    counts by its hue at any lightness (b free): blonde strands run from their dark roots' colour
+    to nearly white, and taken for the mean hair colour, the lit ones read as hair alone however
+    red the old top between them made them."""
+    hh = float(hair @ hair)
+    hg = garment @ hair
+    gg = (garment * garment).sum(axis=1)
+    ph = pixels @ hair
+    pg = (pixels * garment).sum(axis=1)
+    det = np.maximum(hh * gg - hg * hg, 1e-3)
+    return np.clip((hh * pg - hg * ph) / det, 0.0, 1.0).astype(np.float32)
 
 
 #: The collarbones on a bare chest: each runs from beside the top of the breastbone
