@@ -1017,8 +1017,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
 
 #: Hair over the replaced garment (``_unmixed_hair``): hair pixels below the chin with the old
 #: garment, where the new one covers it, within HAIR_OVER_REACH of the photo's height. Each is
-#: taken for a mix of the hair's own colour and the old garment's there (its mean within
-#: HAIR_OVER_SIGMA of the height); the old garment's share is swapped for what is drawn now. Hair
+#: taken for the hair's own colour at any lightness plus a share of the old garment's there (its
+#: mean within HAIR_OVER_SIGMA of the height); that share is swapped for what is drawn now. Hair
 #: and garment closer in colour than HAIR_UNMIX_MIN (RGB distance) cannot be told apart, and are
 #: left as they are.
 HAIR_OVER_REACH = 0.03
@@ -1067,8 +1067,9 @@ def _unmixed_hair(img: np.ndarray, drawn: np.ndarray, parse: np.ndarray, readabl
     g, p = mean_old[over], im[over]
     share = _garment_share(p, hair, g)
     share[((hair[None, :] - g) ** 2).sum(axis=1) < HAIR_UNMIX_MIN ** 2] = 0.0
-    # Only where the old garment shows between strands, nearly pure, close by: a dark jacket
-    # parsed as black hair beside a white top is no mix of the two.
+    # Only where the old garment shows between strands nearly pure, close by (as hair pixels that
+    # are mostly garment, or as its own): a dark jacket parsed as black hair beside a white top
+    # is no mix of the two.
     between = old.astype(np.float32)
     between[over] = share
     k = max(3, round(HAIR_GAP_REACH * height)) | 1
@@ -1087,7 +1088,8 @@ HAIR_TINT_MIN = 15.0
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
     """CIELAB (N x 3) of RGB colours (N x 3, 0-255)."""
-    return cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.float32).reshape(-1, 1, 3) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    unit = np.clip(rgb, 0, 255).astype(np.float32).reshape(-1, 1, 3) / 255.0
+    return cv2.cvtColor(unit, cv2.COLOR_RGB2Lab).reshape(-1, 3)
 
 
 def _without_tint(pixels: np.ndarray, hair: np.ndarray, garment: np.ndarray) -> np.ndarray:
