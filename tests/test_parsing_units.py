@@ -1150,70 +1150,58 @@ def test_no_rebuilt_skin_shows_beside_a_sleeves_cap():
         assert (to_backdrop < to_skin).mean() > 0.8, (real, (to_backdrop < to_skin).mean(), to_skin.mean())
 
 
-def test_hair_over_the_replaced_top_shows_the_new_one_between_its_strands():
-    """Strands of dark hair fall over a red top: parsed as one mass of hair, they stay (hair is
-    never cut), but between them the new white top shows, not the old red (a red fringe around
-    the hair); the strands keep their colour. With the option off, the photo's pixels stay."""
-    import dataclasses as dc
+WHITE = (250, 250, 250)
 
+
+def _hair_over_red_top(strand_colour, hair_colour=None, **options):
+    """A lock of hair strands (every third column, of ``strand_colour``) falling over a red top,
+    red between them, parsed as one mass of hair; composed with a new white top. Returns the
+    photo, the lock's and its strands' masks, and the composed picture (float)."""
     from tryon.category import Category
     from tryon.engines.warp.compose import ComposeOptions, compose
+    from tryon.engines.warp.mapping import Layer
 
     img, _, face = _person()
     parse, kp = _parse(), _keypoints()
-    white = (250, 250, 250)
+    if hair_colour is not None:
+        img[_colour(img, HAIR)] = hair_colour
     fall = np.zeros(parse.shape, bool)
     fall[112:170, 92:110] = True  # a lock of hair over the top's right side
     strand = fall & (np.arange(SIZE[0])[None, :] % 3 == 0)
-    img[fall & ~strand] = RED
-    img[strand] = HAIR
     img[_colour(img, BLUE)] = RED
+    img[fall & ~strand] = RED
+    img[strand] = strand_colour
     parse[fall] = Label.HAIR
     region = (agnostic_mask(parse, kp, "upper") > 0) & ~fall
     torso = np.zeros(parse.shape, np.uint8)
     cv2.fillPoly(torso, [np.array([(80, 104), (160, 104), (154, 240), (86, 240)], np.int32)], 1)
-    from tryon.engines.warp.mapping import Layer
-
-    layers = [Layer("body", np.broadcast_to(np.array(white, np.uint8), parse.shape + (3,)).copy(),
+    layers = [Layer("body", np.broadcast_to(np.array(WHITE, np.uint8), parse.shape + (3,)).copy(),
                     torso.astype(np.float32))]
-    ones = np.ones(region.shape, bool)
-    out = compose(img, region, ones, layers, parse, kp, Category.UPPER, ComposeOptions(), face).astype(float)
-    gaps = fall & ~strand
-    assert np.linalg.norm(out[gaps] - white, axis=1).mean() < 40
+    out = compose(img, region, np.ones(region.shape, bool), layers, parse, kp, Category.UPPER,
+                  ComposeOptions(**options), face)
+    return img, fall, strand, out.astype(np.float32)
+
+
+def test_hair_over_the_replaced_top_shows_the_new_one_between_its_strands():
+    """Strands of dark hair fall over a red top: parsed as one mass of hair, they stay (hair is
+    never cut), but between them the new white top shows, not the old red (a red fringe around
+    the hair); the strands keep their colour. With the option off, the photo's pixels stay."""
+    img, fall, strand, out = _hair_over_red_top(HAIR)
+    assert np.linalg.norm(out[fall & ~strand] - WHITE, axis=1).mean() < 40
     assert np.linalg.norm(out[strand] - HAIR, axis=1).mean() < 30
-    kept = compose(img, region, ones, layers, parse, kp, Category.UPPER, dc.replace(ComposeOptions(), unmix_hair=False),
-                   face)
+    _, _, _, kept = _hair_over_red_top(HAIR, unmix_hair=False)
     assert (kept[fall] == img[fall]).all()
 
 
 def test_blonde_strands_lit_through_by_the_old_red_top_lose_its_tint():
     """Blonde strands over a red top, lighter than the hair's mean colour and tinted by the red
     between them, are no mix of that mean and red on a line: taken so they stayed salmon over a
-    new white top. They keep their lightness and take the hair's hue; the red gaps show white."""
-    from tryon.category import Category
-    from tryon.engines.warp.compose import ComposeOptions, _lab, compose
-    from tryon.engines.warp.mapping import Layer
+    new white top. They take back the hair's hue; the red gaps show white."""
+    from tryon.engines.warp.compose import _lab
 
-    img, _, face = _person()
-    parse, kp = _parse(), _keypoints()
     blonde, lit = np.array((170, 130, 90)), np.array((240, 196, 150))
-    img[_colour(img, HAIR)] = blonde
-    white = (250, 250, 250)
-    fall = np.zeros(parse.shape, bool)
-    fall[112:170, 92:110] = True
-    strand = fall & (np.arange(SIZE[0])[None, :] % 3 == 0)
     tinted = np.round(0.65 * lit + 0.35 * np.array(RED)).astype(np.uint8)
-    img[_colour(img, BLUE)] = RED
-    img[fall & ~strand] = RED
-    img[strand] = tinted
-    parse[fall] = Label.HAIR
-    region = (agnostic_mask(parse, kp, "upper") > 0) & ~fall
-    torso = np.zeros(parse.shape, np.uint8)
-    cv2.fillPoly(torso, [np.array([(80, 104), (160, 104), (154, 240), (86, 240)], np.int32)], 1)
-    layers = [Layer("body", np.broadcast_to(np.array(white, np.uint8), parse.shape + (3,)).copy(),
-                    torso.astype(np.float32))]
-    out = compose(img, region, np.ones(region.shape, bool), layers, parse, kp, Category.UPPER, ComposeOptions(),
-                  face).astype(np.float32)
+    img, fall, strand, out = _hair_over_red_top(tinted, blonde)
     hue = _lab(blonde[None, :].astype(np.float32))[0, 1:]
     towards = _lab(np.array([RED], np.float32))[0, 1:] - hue
     towards /= np.linalg.norm(towards)
@@ -1221,8 +1209,8 @@ def test_blonde_strands_lit_through_by_the_old_red_top_lose_its_tint():
     # Their chroma's step from the hair's towards the red is gone; they stay strands, not white.
     assert ((before[:, 1:] - hue) @ towards).mean() > 12
     assert ((after[:, 1:] - hue) @ towards).mean() < 3
-    assert np.linalg.norm(out[strand] - white, axis=1).mean() > 40
-    assert np.linalg.norm(out[fall & ~strand] - white, axis=1).mean() < 40
+    assert np.linalg.norm(out[strand] - WHITE, axis=1).mean() > 40
+    assert np.linalg.norm(out[fall & ~strand] - WHITE, axis=1).mean() < 40
 
 
 def test_a_lock_falling_aslant_below_the_chin_is_kept_as_the_mass_it_is():
