@@ -1197,15 +1197,15 @@ def test_blonde_strands_lit_through_by_the_old_red_top_lose_its_tint():
     """Blonde strands over a red top, lighter than the hair's mean colour and tinted by the red
     between them, are no mix of that mean and red on a line: taken so they stayed salmon over a
     new white top. They take back the hair's hue; the red gaps show white."""
-    from tryon.engines.warp.compose import _lab
+    from tryon.colour import to_lab
 
     blonde, lit = np.array((170, 130, 90)), np.array((240, 196, 150))
     tinted = np.round(0.65 * lit + 0.35 * np.array(RED)).astype(np.uint8)
     img, fall, strand, out = _hair_over_red_top(tinted, blonde)
-    hue = _lab(blonde[None, :].astype(np.float32))[0, 1:]
-    towards = _lab(np.array([RED], np.float32))[0, 1:] - hue
+    hue = to_lab(blonde)[1:]
+    towards = to_lab(np.array(RED))[1:] - hue
     towards /= np.linalg.norm(towards)
-    before, after = _lab(img[strand].astype(np.float32)), _lab(out[strand])
+    before, after = to_lab(img[strand]), to_lab(out[strand])
     # Their chroma's step from the hair's towards the red is gone; they stay strands, not white.
     assert ((before[:, 1:] - hue) @ towards).mean() > 12
     assert ((after[:, 1:] - hue) @ towards).mean() < 3

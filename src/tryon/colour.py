@@ -1,4 +1,4 @@
-"""Per-pixel colour arithmetic shared by the garment and person stages."""
+"""Per-pixel colour arithmetic shared by the pipeline's stages (distances, CIELAB)."""
 
 from __future__ import annotations
 
@@ -23,3 +23,9 @@ def colour_distance(image: np.ndarray, other: np.ndarray) -> np.ndarray:
     else:
         d = cv2.subtract(d, other)
     return cv2.sqrt(cv2.transform(cv2.multiply(d, d), _SUM))
+
+
+def to_lab(pixels: np.ndarray) -> np.ndarray:
+    """RGB (..., 3; 0-255, any dtype, clipped) -> CIELAB (D65) float64 of the same shape, L in [0, 100]."""
+    flat = np.clip(pixels, 0, 255).reshape(-1, 1, 3).astype(np.float32) / 255.0
+    return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(pixels.shape).astype(np.float64)

@@ -41,7 +41,8 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.metrics.fidelity import FidelityParams, palette, to_lab
+from tryon.colour import to_lab
+from tryon.metrics.fidelity import FidelityParams, palette
 
 CATEGORIES = (Category.UPPER, Category.LOWER, Category.DRESS)
 

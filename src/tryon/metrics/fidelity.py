@@ -23,6 +23,7 @@ import numpy as np
 from scipy.cluster.vq import kmeans2
 
 from tryon.category import Category
+from tryon.colour import to_lab
 from tryon.person.parsing import LOWER_GARMENT, UPPER_GARMENT
 
 #: Parse labels that make the garment region of a result, per category.
@@ -54,12 +55,6 @@ class Fidelity:
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {"delta_e": self.delta_e, "print_kept": self.print_kept, "product_features": self.product_features}
-
-
-def to_lab(pixels: np.ndarray) -> np.ndarray:
-    """uint8 RGB (..., 3) -> CIELAB (D65), L in [0, 100]."""
-    flat = pixels.reshape(-1, 1, 3).astype(np.float32) / 255.0
-    return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(pixels.shape).astype(np.float64)
 
 
 def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.colour import colour_distance
+from tryon.colour import colour_distance, to_lab
 from tryon.engines.warp.fill import mirrored_detail, push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
 from tryon.person.agnostic import NECK_WIDTH, chin_point, skirt_of_dress
@@ -1086,23 +1086,17 @@ def _unmixed_hair(img: np.ndarray, drawn: np.ndarray, parse: np.ndarray, readabl
 HAIR_TINT_MIN = 15.0
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    """CIELAB (N x 3) of RGB colours (N x 3, 0-255)."""
-    unit = np.clip(rgb, 0, 255).astype(np.float32).reshape(-1, 1, 3) / 255.0
-    return cv2.cvtColor(unit, cv2.COLOR_RGB2Lab).reshape(-1, 3)
-
-
 def _without_tint(pixels: np.ndarray, hair: np.ndarray, garment: np.ndarray) -> np.ndarray:
     """``pixels`` (N x 3 RGB) with their chroma's part from the ``hair``'s toward the ``garment``'s
     (N x 3) taken away, their lightness kept (:data:`HAIR_TINT_MIN`)."""
-    lab = _lab(pixels)
-    ab_h = _lab(hair[None, :])[0, 1:]
-    d = _lab(garment)[:, 1:] - ab_h
+    lab = to_lab(pixels)
+    ab_h = to_lab(hair)[1:]
+    d = to_lab(garment)[:, 1:] - ab_h
     d2 = (d * d).sum(axis=1)
     t = np.clip(((lab[:, 1:] - ab_h) * d).sum(axis=1) / np.maximum(d2, 1e-3), 0.0, 1.0)
     t[d2 < HAIR_TINT_MIN ** 2] = 0.0
     lab[:, 1:] -= t[:, None] * d
-    return cv2.cvtColor(lab.reshape(-1, 1, 3), cv2.COLOR_Lab2RGB).reshape(-1, 3) * 255.0
+    return cv2.cvtColor(lab.astype(np.float32).reshape(-1, 1, 3), cv2.COLOR_Lab2RGB).reshape(-1, 3) * 255.0
 
 
 def _garment_share(pixels: np.ndarray, hair: np.ndarray, garment: np.ndarray) -> np.ndarray:
