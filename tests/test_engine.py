@@ -690,6 +690,21 @@ def test_bad_inputs(evalset, engine, tmp_path):
         engine.run(person.path, garment.path, mask=np.zeros((10, 10), np.uint8))
 
 
+def test_a_seated_person_gets_a_top_but_no_dress_or_trousers(evalset, engine, person_analysis):
+    """IDM-VTON's Jensen sits on a stool, his knee level with his hip. Trousers, skirts and dresses
+    are laid from the hips down: a dress hung straight down through his lap, over the stool. Such a
+    try-on is refused with a plain reason; a top is still put on."""
+    from tryon.errors import PoseError
+
+    person = evalset.root / "persons/IDM-VTON__Jensen.jpeg"
+    analysis = person_analysis(person)
+    for garment, category in (("DreamO__dress.png", "dress"), ("OOTDiffusion__051473_1.jpg", "lower")):
+        with pytest.raises(PoseError, match="seated"):
+            engine.run(person, evalset.root / "garments" / garment, category, person_analysis=analysis)
+    top = engine.run(person, evalset.root / "garments/IDM-VTON__04743_00.jpg", "upper", person_analysis=analysis)
+    assert top.region.any()
+
+
 @pytest.mark.parametrize("garment_file", ["catvton-flux__00057_00.jpg", "OOTDiffusion__03244_00.jpg"])
 def test_the_inside_of_a_dark_tee_is_not_worn(evalset, garment_analyzer, garment_file):
     """Through a crew neck the product photo shows the inside of the back, nearly black on a navy

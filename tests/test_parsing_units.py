@@ -1036,6 +1036,29 @@ def test_a_forearm_whose_wrist_is_not_seen_is_drawn_on_to_what_hides_it():
     assert lowest(bag) < elbow[1] + 0.2 * upper, lowest(bag)
 
 
+def test_a_hands_tone_on_rebuilt_skin_fades_out_beside_it_without_a_step():
+    """The rebuilt forearm takes the tone of the hand the photo shows, in full at the wrist. Beside
+    the hand it fades: cut off at a distance from the forearm's axis, it drew a straight step of
+    colour across the other forearm crossing in front, or a bare waist beside a hand on the hip."""
+    from tryon.engines.warp.compose import _hand_tones
+
+    h, w = SIZE[1], SIZE[0]
+    skin = np.array(SKIN, np.float32)
+    image = np.full((h, w, 3), SKIN, np.uint8)
+    parse = np.zeros((h, w), np.uint8)
+    wrist = JOINTS[J.R_WRIST]
+    cv2.circle(parse, wrist, 9, int(Label.RIGHT_ARM), -1)
+    hand = (150, 100, 80)
+    image[parse > 0] = hand
+    tones = _hand_tones(image, parse, np.ones((h, w), bool), _keypoints(), skin)
+    difference = np.array(hand, np.float32) - skin
+    assert np.allclose(tones[wrist[1], wrist[0]], difference, atol=2), tones[wrist[1], wrist[0]]
+    # No tone for the left forearm, whose hand the photo does not show.
+    assert not tones[:, w // 2 + 10:].any()
+    step = max(np.abs(np.diff(tones, axis=0)).max(), np.abs(np.diff(tones, axis=1)).max())
+    assert step < 0.1 * np.abs(difference).max(), step
+
+
 def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
     """A bare arm's round top is the shoulder's (an arm begun lower hung from nothing beside a
     sleeveless top); under a sleeve the arm begins lower, so it never peeks out above the sleeve."""

@@ -179,6 +179,11 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
 HAND_BLEND = 0.35
 #: How far from the wrist joint the hand's pixels are looked for, as a share of the forearm.
 HAND_REACH = 0.5
+#: The hand's tone is given in full within HAND_WIDTH of the forearm's length of its axis (a hand
+#: is about that wide) and up to that far past the wrist, then fades to none at HAND_REACH. Cut off
+#: there instead, it drew a straight step across whatever skin was near: the other forearm
+#: crossing in front, a bare waist beside a hand on the hip.
+HAND_WIDTH = 0.2
 
 
 def _box(centre: np.ndarray, radius: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -192,8 +197,8 @@ def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: K
                 skin: np.ndarray) -> np.ndarray:
     """What to add to the lit ``skin`` colour (H, W, 3, or zeros to broadcast) so that each rebuilt
     forearm takes the tone of the hand the photo shows (arm skin in ``visible`` near the wrist)
-    over its last HAND_BLEND, and keeps it beyond the wrist; a hand shown by under 50 lit pixels
-    changes nothing."""
+    over its last HAND_BLEND, and keeps it over the hand, fading out beside and beyond it
+    (HAND_WIDTH); a hand shown by under 50 lit pixels changes nothing."""
     h, w = parse.shape
     out = np.zeros((1, 1, 3), np.float32)
     for elbow, wrist in FOREARMS:
@@ -218,7 +223,8 @@ def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: K
         along = ((xs - e[0]) * d[0] + (ys - e[1]) * d[1]) / length
         across = np.abs((xs - e[0]) * -d[1] + (ys - e[1]) * d[0]) / length
         share = np.clip((along - (1.0 - HAND_BLEND)) / HAND_BLEND, 0.0, 1.0)
-        share *= (across < HAND_REACH) & (along < 1.0 + HAND_REACH)
+        fade = HAND_REACH - HAND_WIDTH
+        share *= np.clip((HAND_REACH - across) / fade, 0.0, 1.0) * np.clip((1.0 + HAND_REACH - along) / fade, 0.0, 1.0)
         if out.shape[0] == 1:
             out = np.zeros((h, w, 3), np.float32)
         out[y0:y1, x0:x1] += (tone - skin).astype(np.float32)[None, None, :] * share[..., None]
