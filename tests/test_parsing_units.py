@@ -293,6 +293,25 @@ def test_parser_labels_a_drawn_person():
     assert _share(parse, skin & ~left, (Label.RIGHT_ARM,)) > 0.9
 
 
+def test_a_dark_collar_joined_to_short_hair_is_no_hair():
+    """Short dark hair, and a jacket of its colour whose collar reaches the jaw: joined to the head,
+    it was taken for hair falling below the chin (a chest-up photo's whole jacket was). With no
+    hair beside the face on either side, nothing below the chin is hair."""
+    img, person, face = _person(top=HAIR)
+    chin = int(face.box[3])
+    short = np.zeros(person.shape, bool)
+    short[int(face.box[1]) + 14:chin] = True  # the hair ends above the eyes
+    img[short & _colour(img, HAIR)] = BACKDROP
+    for side in (1, -1):  # the collar rises from the jacket to the jaw on each side
+        collar = [(120 - side * 20, 104), (120 - side * 9, 84), (120 - side * 3, 92), (120 - side * 8, 104)]
+        cv2.fillPoly(img, [np.array(collar, np.int32)], HAIR)
+    person = (~_colour(img, BACKDROP)).astype(np.float32)
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert _share(parse, _colour(img, HAIR) & (np.arange(SIZE[1])[:, None] < face.box[1] + 10), (Label.HAIR,)) > 0.9
+    below = (parse == Label.HAIR) & (np.arange(SIZE[1])[:, None] > chin)
+    assert not below.any(), below.sum()
+
+
 def test_skin_points_on_lenses_and_a_grey_beard_do_not_make_a_grey_jacket_skin():
     """The face mesh's skin points of a turned head fall on sunglasses and a grey beard: more than
     half of them here. Only those saturated like skin are samples, and the grey jacket stays the top
