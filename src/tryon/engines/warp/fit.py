@@ -649,9 +649,9 @@ def _to_the_feet(limb: np.ndarray, leg: np.ndarray, axis_g: tuple[np.ndarray, np
 
 def fit_garment(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
     """The garment's parts moved onto the body, in the order they are drawn (back to front)."""
-    # Outline colours are drawn from the garment's inside (no backdrop halo on the person).
     if g.category in (Category.LOWER, Category.DRESS):
         _require_standing(body.kp)
+    # Outline colours are drawn from the garment's inside (no backdrop halo on the person).
     rim = max(1, round(0.004 * g.image.shape[0]))
     g = replace(g, image=decontaminate(g.image, g.mask > 0, rim))
     return in_depth_order(fit_bottom(g, body, size) if g.category == Category.LOWER else fit_top(g, body, size))
