@@ -14,7 +14,7 @@ from tryon.engines.warp.mapping import polyline_coords, polyline_points, rounded
 from tryon.person.agnostic import agnostic_mask, protected
 from tryon.person.face import Face, bare_points
 from tryon.person.keypoints import BODY25_LIMBS, BODY25_NAMES, COCO18_FROM_BODY25, Joint, Keypoints
-from tryon.person.parsing import ARMS, LEGS, GeometricParser, Label, ParserParams
+from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, GeometricParser, Label, ParserParams
 
 # --- the joint enum ----------------------------------------------------------------------------
 
@@ -399,6 +399,27 @@ def test_parser_tells_skirts_and_dresses_from_trousers():
     img, person, face = _person(top=RED, skirt=RED)
     parse = GeometricParser()(img, person, _keypoints(), face)
     assert _share(parse, _colour(img, RED), (Label.DRESS,)) > 0.95
+
+
+def test_a_skirt_and_trousers_of_skins_colour_are_garments_down_to_their_hems():
+    """Nude and beige garments pass the face's skin model (here 16 lightness units and 2 of
+    chroma from the skin), and were parsed as legs: a new skirt then left the old trousers
+    showing below it. The crotch is never bare, so its "skin" is a garment's, down each leg to
+    its hem (a skirt wider than the legs below it) or all the way (trousers)."""
+    nude = (200, 155, 125)
+    img, person, face = _person(skirt=nude)
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    worn = _colour(img, nude)
+    assert _share(parse, worn, LOWER_GARMENT + (Label.DRESS,)) > 0.9
+    shins = _colour(img, SKIN) & (np.arange(SIZE[1])[:, None] > 340)
+    assert _share(parse, shins, LEGS) > 0.9
+    img, person, face = _person(bottom=nude)
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    above_shoes = _colour(img, nude) & (np.arange(SIZE[1])[:, None] < 400)
+    assert _share(parse, above_shoes, LOWER_GARMENT) > 0.9
+    # The hands and face stay skin.
+    hands = _colour(img, SKIN) & (np.arange(SIZE[1])[:, None] > 200)
+    assert _share(parse, hands, ARMS) > 0.9
 
 
 def test_parser_without_face_or_legs():

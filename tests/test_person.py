@@ -148,6 +148,27 @@ def test_a_skin_coloured_houndstooth_is_no_skin(evalset, person_analysis):
     assert (np.isin(p.parse, ARMS).sum()) > 0.01 * p.parse.size
 
 
+def test_beige_shorts_are_shorts_and_the_legs_below_them_legs(evalset, person_analysis):
+    """Beige shorts within a few Lab units of the face's skin were parsed as legs, and a new skirt
+    left them showing. The crotch is never bare: the shorts are the lower garment down to their
+    hem, and the bare shins below it stay legs."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__1.jpg"))
+    p = person_analysis(person.path)
+    kp = p.keypoints
+    hips = [kp.xy[j] for j in (Joint.R_HIP, Joint.L_HIP)]
+    knees = [kp.xy[j] for j in (Joint.R_KNEE, Joint.L_KNEE)]
+    ankles = [kp.xy[j] for j in (Joint.R_ANKLE, Joint.L_ANKLE)]
+    x0, x1 = sorted(int(h[0]) for h in hips)
+    hip_y, knee_y = float(np.mean([h[1] for h in hips])), float(np.mean([k[1] for k in knees]))
+    shorts = p.parse[int(hip_y):int(hip_y + 0.4 * (knee_y - hip_y)), x0:x1]
+    shorts = shorts[~np.isin(shorts, ARMS)]  # his left hand rests on them
+    assert np.isin(shorts, LOWER_GARMENT).mean() > 0.7
+    for knee, ankle in zip(knees, ankles):
+        shin = [knee + t * (ankle - knee) for t in np.linspace(0.2, 0.8, 7)]
+        labels = [p.parse[int(y), int(x)] for x, y in shin]
+        assert np.isin(labels, (Label.LEFT_LEG, Label.RIGHT_LEG)).mean() >= 6 / 7, labels
+
+
 def test_no_person_in_a_garment_photo(evalset, person_analyzer):
     garment = evalset.of_kind("garment", "lower")[0]
     with pytest.raises(NoPersonError):

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.person.face import Face
+from tryon.person.hems import HemParams, skin_coloured_lower
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
 from tryon.person.segmentation import components_in, largest_components
@@ -523,6 +524,7 @@ class ParserParams:
     garments: GarmentParams = GarmentParams()
     skirt: SkirtParams = SkirtParams()
     skin_parts: SkinPartParams = SkinPartParams()
+    hems: HemParams = HemParams()
 
 
 @dataclass
@@ -551,6 +553,19 @@ class _Body:
             if pa is not None and pb is not None:
                 segs.append((pa + start * (pb - pa), pa + stop * (pb - pa)))
         return segs
+
+    def leg(self, joints: tuple[int, int, int], thigh_length: float) -> list[np.ndarray]:
+        """A leg's points from the hip (empty if it is not seen): on to the knee and the ankle as
+        far as they are seen; a knee out of the frame lies ``thigh_length`` on along the torso's axis."""
+        hip, knee, ankle = (self.p(j) for j in joints)
+        neck, mid = self.p(J.NECK), self.p(J.MID_HIP)
+        if hip is None:
+            return []
+        if knee is None:
+            if neck is None or mid is None:
+                return [hip]
+            return [hip, hip + (mid - neck) / max(float(np.linalg.norm(mid - neck)), 1e-3) * thigh_length]
+        return [hip, knee] if ankle is None else [hip, knee, ankle]
 
     def chain(self, joints: tuple[int, ...], extend: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
         pts = [self.p(j) for j in joints]
@@ -604,8 +619,12 @@ class GeometricParser:
                           strands=_strands(img, fg, self.params.hair) & skin & ~face_mask)
         skin &= ~hair
         cloth = fg & ~face_mask & ~hair & ~skin
+        # Shoes are looked for before a lower garment of skin's colour joins the cloth: wide
+        # trousers hanging over the feet are no shoe.
         shoes_l, shoes_r = self._shoes(lab, cloth, body)
-        cloth &= ~(shoes_l | shoes_r)
+        skin_coloured = self._skin_coloured_lower(lab, fg, skin, body)
+        skin &= ~skin_coloured
+        cloth = (cloth | skin_coloured) & ~(shoes_l | shoes_r)
         upper, lower, lower_label, dress = self._garments(img, cloth, body)
         upper &= ~self._held(upper, body)
 
@@ -800,6 +819,18 @@ class GeometricParser:
         skin[components_in(comp, small)] = False
         return skin & fg
 
+    def _skin_coloured_lower(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray, body: _Body) -> np.ndarray:
+        """Trousers, shorts or a skirt of skin's colour that the skin model took (see :mod:`tryon.person.hems`)."""
+        p = self.params.hems
+        hands = _segments_distance(fg.shape, body.stretches(FOREARMS, *p.hand_span))
+        hands = hands < p.hand_reach * body.shoulder_width
+        thigh = self.params.garments.thigh_per_torso * body.torso_length
+        legs = [body.leg(leg, thigh) for leg in (R_LEG, L_LEG)]
+        arms = [[a for a, _ in segs] + [segs[-1][1]] for segs in
+                (body.chain(arm, self.params.skin_parts.hand_extend) for arm in (R_ARM, L_ARM)) if segs]
+        return skin_coloured_lower(skin, fg, lab, body.kp, legs, arms, body.shoulder_width, body.torso_length,
+                                   hands, p)
+
     def _hair(self, lab: np.ndarray, candidates: np.ndarray, face_box: np.ndarray | None, face_h: float,
               body: _Body, strands: np.ndarray | None = None) -> np.ndarray:
         """Hair among the ``candidates`` (person pixels neither face nor skin): close to a colour
@@ -929,10 +960,10 @@ class GeometricParser:
         yy = np.mgrid[0:h, 0:w][0]
         hip_y = float(mid[1])
         upper_seed = self._upper_seed(cloth, body, yy, hip_y)
-        thighs = self._thighs(body, neck, mid)
+        thighs = self._thighs(body)
         to_thigh = _segments_distance((h, w), thighs)
         lower_seed = (to_thigh < p.seed_reach * body.shoulder_width) & cloth & (yy > hip_y)
-        knees = (_segments_distance((h, w), self._thighs(body, neck, mid, p.knee_seed_from, seen_knees=True))
+        knees = (_segments_distance((h, w), self._thighs(body, p.knee_seed_from, seen_knees=True))
                  < p.seed_reach * body.shoulder_width) & lower_seed
         if knees.sum() >= max(p.min_seed_pixels, p.knee_seed_share * lower_seed.sum()):
             lower_seed = knees
@@ -1013,7 +1044,7 @@ class GeometricParser:
         across = band[:, max(x0, 0):max(x1, 0) + 1].any(axis=0)
         return band if len(across) and across.mean() >= p.band_width else empty
 
-    def _thighs(self, body: _Body, neck: np.ndarray, mid: np.ndarray, start: float | None = None,
+    def _thighs(self, body: _Body, start: float | None = None,
                 seen_knees: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
         """The segments where cloth is surely the bottom's: each thigh below the crotch (from
         ``start`` of the way to the knee, ``thigh_start`` by default) and the upper shin; with
@@ -1023,17 +1054,14 @@ class GeometricParser:
         thighs = []
         if seen_knees and (body.p(J.R_KNEE) is None or body.p(J.L_KNEE) is None):
             return thighs
-        axis = (mid - neck) / max(float(np.linalg.norm(mid - neck)), 1e-3)
-        for hip, knee, ankle in (R_LEG, L_LEG):
-            a, b = body.p(hip), body.p(knee)
-            if a is None:
+        for leg in (R_LEG, L_LEG):
+            points = body.leg(leg, p.thigh_per_torso * body.torso_length)
+            if len(points) < 2:
                 continue
-            if b is None:  # knee out of the frame: the thigh continues along the torso axis
-                b = a + axis * p.thigh_per_torso * body.torso_length
+            a, b = points[:2]
             thighs.append((a + start * (b - a), b))
-            c = body.p(ankle)
-            if c is not None and body.p(knee) is not None:
-                thighs.append((b, b + p.shin_share * (c - b)))
+            if len(points) == 3:
+                thighs.append((b, b + p.shin_share * (points[2] - b)))
         return thighs
 
     def _upper_prior(self, body: _Body, yy: np.ndarray, hip_y: float, scale: float,
