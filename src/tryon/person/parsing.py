@@ -619,8 +619,8 @@ class GeometricParser:
                           strands=_strands(img, fg, self.params.hair) & skin & ~face_mask)
         skin &= ~hair
         cloth = fg & ~face_mask & ~hair & ~skin
-        # Shoes are looked for before a lower garment of skin's colour joins the cloth: wide
-        # trousers hanging over the feet are no shoe.
+        # Shoes are looked for before a lower garment of skin's colour joins the cloth: its
+        # pixels about the feet stay the garment's.
         shoes_l, shoes_r = self._shoes(lab, cloth, body)
         skin_coloured = self._skin_coloured_lower(lab, fg, skin, body)
         skin &= ~skin_coloured
