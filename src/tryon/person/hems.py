@@ -104,24 +104,23 @@ def _chain_distance(points: np.ndarray, chain: list[np.ndarray]) -> tuple[np.nda
     return dist, pos, direction
 
 
-def _across_edges(lab: np.ndarray, ys: np.ndarray, xs: np.ndarray, direction: np.ndarray, p: HemParams
-                  ) -> np.ndarray:
-    """Whether each pixel lies on an edge across the limb: the Lab change along the limb's
-    direction (chroma weighted ``edge_chroma_weight`` times) above ``edge_step`` per pixel."""
+def lab_gradients(lab: np.ndarray, p: HemParams = HemParams()) -> np.ndarray:
+    """The Lab image's change per pixel along x and y, (H, W, 3, 2), after a Gaussian blur of
+    ``edge_blur`` pixels, the chroma channels weighted ``edge_chroma_weight`` times."""
     smooth = cv2.GaussianBlur(lab, (0, 0), p.edge_blur)
-    change = np.zeros(len(ys))
-    for c, weight in enumerate((1.0, p.edge_chroma_weight, p.edge_chroma_weight)):
-        # A 3x3 Sobel sums 8 times the step between neighbouring pixels.
-        gx = cv2.Sobel(smooth[..., c], cv2.CV_32F, 1, 0, ksize=3)[ys, xs] / 8
-        gy = cv2.Sobel(smooth[..., c], cv2.CV_32F, 0, 1, ksize=3)[ys, xs] / 8
-        change += (weight * (gx * direction[:, 0] + gy * direction[:, 1])) ** 2
-    return np.sqrt(change) > p.edge_step
+    weights = (1.0, p.edge_chroma_weight, p.edge_chroma_weight)
+    # A 3x3 Sobel sums 8 times the step between neighbouring pixels.
+    return np.stack([np.stack([cv2.Sobel(smooth[..., c], cv2.CV_32F, dx, 1 - dx, ksize=3) * (w / 8)
+                               for dx in (1, 0)], axis=-1) for c, w in enumerate(weights)], axis=2)
 
 
-def leg_profiles(mask: np.ndarray, lab: np.ndarray, legs: list[list[np.ndarray]], arms: list[list[np.ndarray]],
-                 shoulder_width: float, p: HemParams = HemParams()) -> list[LimbProfile]:
+def leg_profiles(mask: np.ndarray, lab: np.ndarray, gradients: np.ndarray, legs: list[list[np.ndarray]],
+                 arms: list[list[np.ndarray]], shoulder_width: float, p: HemParams = HemParams()
+                 ) -> list[LimbProfile]:
     """Profiles of the mask's pixels along each leg (a joint chain, hip first). A pixel belongs
-    to the nearest of the legs and arms (a hand hanging beside the thigh is the arm's)."""
+    to the nearest of the legs and arms (a hand hanging beside the thigh is the arm's). A pixel
+    is on an edge across the leg where its ``gradients`` (:func:`lab_gradients`) along the leg
+    exceed ``edge_step``."""
     ys, xs = np.nonzero(mask)
     points = np.stack([xs, ys], axis=1).astype(np.float32)
     legs = [c for c in legs if len(c) >= 2]
@@ -139,7 +138,8 @@ def leg_profiles(mask: np.ndarray, lab: np.ndarray, legs: list[list[np.ndarray]]
         bins = np.minimum((pos[mine] * p.bins).astype(int), p.bins - 1)
         count = np.bincount(bins, minlength=p.bins)
         width = count / max(length / p.bins, 1e-6) / shoulder_width
-        edges = _across_edges(lab, ys[mine], xs[mine], direction[mine], p)
+        along = np.einsum("ncd,nd->nc", gradients[ys[mine], xs[mine]], direction[mine])
+        edges = np.linalg.norm(along, axis=1) > p.edge_step
         across = np.bincount(bins, weights=edges.astype(float), minlength=p.bins) / np.maximum(count, 1)
         chroma = np.full((p.bins, 2), np.nan)
         ab = lab[ys[mine], xs[mine]][:, 1:]
@@ -225,13 +225,14 @@ def skin_coloured_lower(skin: np.ndarray, fg: np.ndarray, lab: np.ndarray, kp: K
     down = (mid - neck) / max(float(np.linalg.norm(mid - neck)), 1e-6)
     below = ((xx - mid[0]) * down[0] + (yy - mid[1]) * down[1]) > 0
     candidates = skin & ~hands
+    gradients = lab_gradients(lab, p)
     garment = none.copy()
-    for profile in leg_profiles(candidates & below, lab, legs, arms, shoulder_width, p):
+    for profile in leg_profiles(candidates & below, lab, gradients, legs, arms, shoulder_width, p):
         hem = find_hem(profile, p)
         inside = np.ones(len(profile.position), bool) if hem is None else profile.position < hem
         garment[profile.pixels[0][inside], profile.pixels[1][inside]] = True
     waist = [mid, mid - down * p.max_waist * torso_length]
-    for profile in leg_profiles(candidates & ~below, lab, [waist], arms, shoulder_width, p):
+    for profile in leg_profiles(candidates & ~below, lab, gradients, [waist], arms, shoulder_width, p):
         inside = profile.position < waist_rise(profile, p)
         garment[profile.pixels[0][inside], profile.pixels[1][inside]] = True
     return garment
