@@ -690,6 +690,46 @@ def test_a_sleeve_on_an_arm_folded_back_up_covers_it_and_makes_no_loop():
     assert alpha[y - 10:y + 10, x + 30:x + 60].max() < 0.05
 
 
+def test_long_sleeves_hanging_against_the_body_reach_a_hidden_wrist():
+    """A cardigan photographed with its sleeves hanging against its sides, past its hem: its
+    shoulder points lie outside the hanging sleeves, so the sleeves measure short against them
+    (1.63 shoulder widths), yet they are long and end at the wrists. The right hand is in a pocket
+    (its wrist unseen): that sleeve goes on down the hanging arm a forearm's length, where it
+    used to end just past the elbow over the old sleeve. Sleeves ending well above the hem are
+    three-quarter sleeves and stop short of the seen wrist."""
+    from tryon.category import Category
+    from tryon.engines.warp.fit import Body, fit_top, flatten
+    from tryon.garment.analyzer import GarmentAnalysis
+    from tryon.garment.shape import landmarks
+
+    def alpha_of(cuff_y: int) -> np.ndarray:
+        mask = np.zeros((520, 400), np.uint8)
+        cv2.fillPoly(mask, [np.array([(118, 124), (175, 108), (225, 108), (282, 124), (285, 330), (115, 330)],
+                                     np.int32)], 255)
+        for sign in (1, -1):  # the sleeves, against the body from the armpit down
+            x = lambda v: 200 + sign * (v - 200)  # noqa: E731 - mirrors the right sleeve to the left
+            cv2.fillPoly(mask, [np.array([(x(282), 124), (x(298), 136), (x(318), cuff_y), (x(288), cuff_y),
+                                          (x(285), 200)], np.int32)], 255)
+        image = np.full(mask.shape + (3,), 255, np.uint8)
+        image[mask > 0] = RED
+        garment = GarmentAnalysis(image, mask, Category.UPPER, 1.0, landmarks(mask > 0, Category.UPPER))
+        return flatten(fit_top(garment, Body(_keypoints(without=(J.R_WRIST,))), SIZE))[1]
+
+    def covered(alpha: np.ndarray, a, b, ts) -> list[bool]:
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        return [bool(alpha[int(round(y)), int(round(x))] > 0.5) for x, y in (a + t * (b - a) for t in ts)]
+
+    shoulder, elbow = np.array(JOINTS[J.R_SHOULDER], float), np.array(JOINTS[J.R_ELBOW], float)
+    forearm = np.linalg.norm(np.subtract(JOINTS[J.L_WRIST], JOINTS[J.L_ELBOW]))
+    hidden_wrist = elbow + (elbow - shoulder) / np.linalg.norm(elbow - shoulder) * forearm
+    long = alpha_of(400)
+    assert all(covered(long, elbow, hidden_wrist, (0.3, 0.5, 0.7, 0.9))), covered(long, elbow, hidden_wrist, (0.3, 0.5, 0.7, 0.9))
+    assert all(covered(long, JOINTS[J.L_ELBOW], JOINTS[J.L_WRIST], (0.3, 0.6, 0.9)))
+    three_quarter = alpha_of(270)
+    assert not covered(three_quarter, JOINTS[J.L_ELBOW], JOINTS[J.L_WRIST], (0.9,))[0]
+    assert not covered(three_quarter, elbow, hidden_wrist, (0.9,))[0]
+
+
 def test_a_bodysuits_brief_is_not_drawn_below_the_top():
     """A bodysuit's body narrows below the hips to its crotch: that brief is worn under the
     trousers or skirt, so the fitted top ends where the narrowing starts, here below the hips

@@ -41,10 +41,25 @@ BEND_MIN_DEG = 5.0
 #: A sleeve at least this many times the garment's shoulder width long is a long sleeve: on the
 #: person it ends at the wrist.
 LONG_SLEEVE = 1.8
+#: A sleeve hanging at the garment's side down to its hem (the cuff at least ``LONG_SLEEVE_HEM``
+#: of the way from the shoulder points to the hem at the body's middle) is long from
+#: ``LONG_SLEEVE_HANGING`` shoulder widths on: there the shoulder points lie on the outside of
+#: the hanging sleeves, or dropped down the arms, and the ratio reads short (the tuning half's
+#: hoodie 1.22, a long-sleeved blouse 1.47; its three-quarter sleeves end at 0.65-0.76 of the
+#: way to the hem, its short sleeves below 1.0 shoulder widths).
+LONG_SLEEVE_HEM = 0.9
+LONG_SLEEVE_HANGING = 1.0
 #: The torso's width from the armpits to the waist, as a share of the shoulder joints' distance:
 #: a garment body narrower than this is widened to it. Worn tops in the evalset's studio photos
 #: measure 1.04-1.08 there (median); fitted ones about 1.0.
 TORSO_WIDTH = 1.0
+#: An arm hangs when its upper arm points down at least this much (the down component of its
+#: direction; 0.9 is within about 25 degrees of straight down): only then is an unseen wrist
+#: guessed, on in the upper arm's direction, a forearm this many upper arms long when the other
+#: forearm is not seen either (adults' forearms are about 0.8-0.9 of their upper arms, joint to
+#: joint). A hand on the hip (the tuning half's 0.87) turns the forearm back in: not guessed.
+HANGING_ARM = 0.9
+FOREARM_PER_UPPER_ARM = 0.85
 
 
 class _Side(NamedTuple):
@@ -99,6 +114,27 @@ class Body:
             k = self.kp.xy[knee].astype(np.float64)
             return np.array([start, k, k + [0.0, shin], k + [0.0, (1.0 + extend) * shin]])
         return self.limb((knee, ankle), start, extend)
+
+    def arm(self, side: _Side, start: np.ndarray, extend: float) -> np.ndarray | None:
+        """A sleeve's way from ``start`` down the elbow and the wrist (and ``extend`` of the forearm
+        past it). A wrist the pose does not see on an arm that hangs (a hand in a pocket, behind
+        the back, below the frame) goes on in the upper arm's direction, a forearm's length (the
+        other forearm's, else ``FOREARM_PER_UPPER_ARM`` of this upper arm): a long sleeve ended
+        at the elbow's extension, a hand's width below it, and the rest of the old sleeve showed."""
+        shoulder, elbow, wrist = side.arm
+        if not (self.kp.seen(shoulder) and self.kp.seen(elbow)) or self.kp.seen(wrist):
+            return self.limb((elbow, wrist), start, extend)
+        e = self.kp.xy[elbow].astype(np.float64)
+        upper = e - self.kp.xy[shoulder]
+        if _unit(upper)[1] < HANGING_ARM:
+            return self.limb((elbow, wrist), start, extend)
+        other = _LEFT if side is _RIGHT else _RIGHT
+        if self.kp.seen(other.arm[1]) and self.kp.seen(other.arm[2]):
+            forearm = float(np.linalg.norm(self.kp.xy[other.arm[2]] - self.kp.xy[other.arm[1]]))
+        else:
+            forearm = FOREARM_PER_UPPER_ARM * float(np.linalg.norm(upper))
+        d = _unit(upper)
+        return np.array([start, e, e + d * forearm, e + d * (1.0 + extend) * forearm])
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -403,10 +439,29 @@ def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, co
     axis_r, outer_r = _sleeve_edge(sleeve_r, sr, collar)
     if not min(_length(axis_l), _length(axis_r)) > 0.15 * elbow_g:
         return []
+    hem_y = _middle_hem(mask, cx, half)
+    drop = hem_y - (sl[1] + sr[1]) / 2
+
+    def long(axis: np.ndarray, cuff: tuple[float, float]) -> bool:
+        ratio = _length(axis) / elbow_g
+        hanging = drop > 0 and cuff[1] - (sl[1] + sr[1]) / 2 >= LONG_SLEEVE_HEM * drop
+        return ratio >= LONG_SLEEVE or (hanging and ratio >= LONG_SLEEVE_HANGING)
+
     return [_Sleeve("sleeve-left", sleeve_l, axis_l, outer_l, seat.left, seat.seam_left, arm_l,
-                    _length(axis_l) >= LONG_SLEEVE * elbow_g),
+                    long(axis_l, pts["sleeve_left"])),
             _Sleeve("sleeve-right", sleeve_r, axis_r, outer_r, seat.right, seat.seam_right, arm_r,
-                    _length(axis_r) >= LONG_SLEEVE * elbow_g)]
+                    long(axis_r, pts["sleeve_right"]))]
+
+
+def _middle_hem(mask: np.ndarray, cx: float, half: float) -> float:
+    """The hem's row at the garment body's middle (the median lowest row of the columns within
+    0.3 of the half shoulder width of the collar): the mask's bottom is a hanging cuff's."""
+    cols = np.arange(max(0, int(cx - 0.3 * half)), min(mask.shape[1], int(cx + 0.3 * half) + 1))
+    has = mask[:, cols].any(axis=0)
+    if not has.any():
+        return float(np.nonzero(mask.any(axis=1))[0].max())
+    lowest = mask.shape[0] - 1 - np.argmax(mask[::-1, cols[has]], axis=0)
+    return float(np.median(lowest))
 
 
 #: Half the neck opening's width, as a share of the garment's shoulder points' distance.
@@ -451,7 +506,8 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     kp = body.kp
     arm = sleeve.side.arm
     arm_radius = 0.16 * seat.width
-    limb = body.limb(arm[1:], sleeve.seam, extend=0.35)
+    limb = body.arm(sleeve.side, sleeve.seam, extend=0.35)
+    to_wrist = limb is not None and len(limb) == 4  # seam, elbow, wrist (seen or guessed), past it
     if limb is None:
         # Elbow out of the frame (a bust shot): the arm hangs down beside the body.
         side = _unit(sleeve.seam - kp.xy[J.NECK].astype(float))
@@ -469,7 +525,7 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
     reach = max(1.2 * width_g * across, 2.4 * arm_radius)
     along = scale
-    if sleeve.long and kp.seen(arm[1]) and kp.seen(arm[2]):
+    if sleeve.long and to_wrist:
         # A long sleeve ends at the wrist, whatever the arm's length against the shoulders.
         along = float(np.clip(_length(limb[:-1]) / length_g, 0.8 * scale, 1.3 * scale))
     # The upper arm's part of the sleeve lies behind the garment body (its underarm swings
