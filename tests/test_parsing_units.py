@@ -1060,6 +1060,29 @@ def test_a_dress_worn_now_shows_under_a_shorter_new_top():
     assert starts["trousers"] > hip - 0.15 * (hip - neck), starts
 
 
+def test_trousers_run_on_up_mirrored_from_their_own_pixels():
+    """Above the trousers the photo shows, each column continues them with their own pixels
+    mirrored at their top (a short run repeats), so weave and folds go on instead of a blur; not
+    from a run shorter than asked for, nor from one that does not begin on the trousers."""
+    from tryon.engines.warp.compose import mirrored_up
+
+    h, w = 60, 4
+    image = np.zeros((h, w, 3), np.uint8)
+    image[:, :, 0] = np.arange(h)[:, None]  # each row's red channel is its index
+    source = np.zeros((h, w), bool)
+    source[30:50, 0] = True  # a long run
+    source[30:34, 1] = True  # a run of 4, mirrored and repeated
+    source[30:32, 2] = True  # too short
+    source[30:50, 3] = True
+    start = np.ones((h, w), bool)
+    start[30, 3] = False  # begins on something else (bare legs below shorts)
+    out, found = mirrored_up(image, source, least=3, start=start)
+    assert found[:30, 0].all() and not found[30:, 0].any()
+    assert [int(v) for v in out[29:24:-1, 0, 0]] == [30, 31, 32, 33, 34]
+    assert [int(v) for v in out[29:19:-1, 1, 0]] == [30, 31, 32, 33, 33, 32, 31, 30, 30, 31]
+    assert not found[:, 2].any() and not found[:, 3].any()
+
+
 def test_light_is_read_off_a_lit_plain_garment_but_not_off_a_black_one():
     """The old garment's light goes onto the new one: a grey garment lit from the left gives a
     gain falling to the right; a near-black one, whose few grey levels of ribbing and noise are a

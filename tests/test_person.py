@@ -148,6 +148,22 @@ def test_a_skin_coloured_houndstooth_is_no_skin(evalset, person_analysis):
     assert (np.isin(p.parse, ARMS).sum()) > 0.01 * p.parse.size
 
 
+def test_a_coats_skirt_over_the_thighs_is_the_top_and_the_jeans_between_the_trousers(evalset, person_analysis):
+    """multimodal-garment-designer 050915's tweed coat hangs open to mid-thigh over jeans. Half-way
+    from the hips to the knees and below, its skirt beside the jeans is the top (the prior falling
+    off below the hips gave all of it to the trousers: none at 0.6 of the way); the jeans between
+    its sides stay the trousers."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("multimodal-garment-designer__050915_0.jpg"))
+    p = person_analysis(person.path)
+    kp = p.keypoints
+    hip = kp.xy[Joint.MID_HIP][1]
+    knee = (kp.xy[Joint.R_KNEE][1] + kp.xy[Joint.L_KNEE][1]) / 2
+    for t in (0.5, 0.6):
+        row = p.parse[int(hip + t * (knee - hip))]
+        top, trousers = np.isin(row, UPPER_GARMENT).sum(), np.isin(row, LOWER_GARMENT).sum()
+        assert top > 0.25 * (top + trousers) and trousers > 0.4 * (top + trousers), (t, top, trousers)
+
+
 def test_beige_shorts_are_shorts_and_the_legs_below_them_legs(evalset, person_analysis):
     """Beige shorts within a few Lab units of the face's skin were parsed as legs, and a new skirt
     left them showing. The crotch is never bare: the shorts are the lower garment down to their

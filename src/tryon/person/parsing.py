@@ -433,6 +433,13 @@ class GarmentParams:
     #: ... only where both knees are in the picture and that cloth is at least this share of the
     #: whole thigh seed's (a hand on the knee, the frame's edge leave a seed too small to learn from).
     knee_seed_share: float = 0.25
+    #: With the bottom seeded at the knees, cloth over the thighs above the knee seed is the top's
+    #: with at least this prior: a coat's skirt there is told from the trousers by its colour (the
+    #: prior falling off below the hips had left it to the trousers, and a new top left the coat
+    #: hanging below it); the bottom's own colour there still wins.
+    coat_prior: float = 0.3
+    #: ...and pieces of it there narrower than this (per shoulder distance) are the bottom's.
+    coat_least_width: float = 0.2
     #: The prior's change-over from top to bottom at the hips is this soft (per neck-to-mid-hip
     #: length); a top's pieces further above the hips than that always stay the top's.
     waist_softness: float = 0.15
@@ -965,8 +972,11 @@ class GeometricParser:
         lower_seed = (to_thigh < p.seed_reach * body.shoulder_width) & cloth & (yy > hip_y)
         knees = (_segments_distance((h, w), self._thighs(body, p.knee_seed_from, seen_knees=True))
                  < p.seed_reach * body.shoulder_width) & lower_seed
+        thigh_band = None
         if knees.sum() >= max(p.min_seed_pixels, p.knee_seed_share * lower_seed.sum()):
             lower_seed = knees
+            knee_y = (body.p(J.R_KNEE)[1] + body.p(J.L_KNEE)[1]) / 2
+            thigh_band = (yy > hip_y) & (yy < hip_y + p.knee_seed_from * (knee_y - hip_y))  # see _coat_skirt
         scale = p.waist_softness * body.torso_length
         prior_upper = self._upper_prior(body, yy, hip_y, scale, thighs, to_thigh)
         if lower_seed.sum() < p.min_seed_pixels and upper_seed.sum() >= p.min_seed_pixels:
@@ -977,10 +987,31 @@ class GeometricParser:
         else:
             upper, lower, similarity = self._split_by_colour(img, cloth, upper_seed, lower_seed, prior_upper,
                                                              yy < hip_y - scale)
+            if thigh_band is not None:
+                upper = upper | self._coat_skirt(img, cloth, upper_seed, lower_seed, prior_upper, thigh_band,
+                                                 yy < hip_y - scale, body.shoulder_width)
+                lower = cloth & ~upper
             if similarity > p.dress_similarity and self._skirt_like(cloth, body, hip_y):
                 return upper, lower, Label.SKIRT, True
         lower_label = Label.SKIRT if lower.any() and self._skirt_like(lower, body, hip_y) else Label.PANTS
         return upper, lower, lower_label, False
+
+    def _coat_skirt(self, img: np.ndarray, cloth: np.ndarray, upper_seed: np.ndarray, lower_seed: np.ndarray,
+                    prior_upper: np.ndarray, thigh_band: np.ndarray, well_above_hips: np.ndarray,
+                    shoulder_width: float) -> np.ndarray:
+        """The skirt of a coat (or a tunic) over the thighs, which the prior, falling off below the
+        hips, gave to the trousers: with the bottom's colour learned at the knees, below any coat,
+        the colours decide there, the prior only leans to the bottom (``coat_prior``; not along a
+        forearm, where a sleeve is likely already). Only wide pieces: a sliver down the trousers'
+        outline (pixels mixed with the background, unlike the knees' colour) stays the trousers'."""
+        p = self.params.garments
+        band = thigh_band & (prior_upper < p.coat_prior)
+        if not band.any():
+            return np.zeros(cloth.shape, bool)
+        leaning = np.where(band, p.coat_prior, prior_upper)
+        upper = self._split_by_colour(img, cloth, upper_seed, lower_seed, leaning, well_above_hips)[0]
+        k = max(3, int(p.coat_least_width * shoulder_width))
+        return cv2.morphologyEx((upper & band).astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8)) > 0
 
     def _upper_seed(self, cloth: np.ndarray, body: _Body, yy: np.ndarray, hip_y: float) -> np.ndarray:
         """Cloth that is surely the top's: the chest and the upper arms, above the hips."""

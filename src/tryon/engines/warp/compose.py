@@ -110,21 +110,31 @@ def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float
     return inside, ratio, side
 
 
-def parts_for(category: Category, region: np.ndarray | None = None, kp: Keypoints | None = None) -> tuple[str, ...]:
+def parts_for(category: Category, region: np.ndarray | None = None, kp: Keypoints | None = None,
+              parse: np.ndarray | None = None) -> tuple[str, ...]:
     """Body parts that may show bare in the region. A top that replaces a dress leaves the legs
-    the dress covered: when the region reaches well below the hips, legs are part of it too. A
-    lower garment worn lower than the one it replaces bares the waist above it: the torso's lower
-    part (the region keeps to that band), not the round tops of the thighs."""
+    the dress covered: when the region reaches well below the hips, legs are part of it too,
+    unless the photo shows trousers or a skirt below it (a long coat's skirt hung over them: the
+    trousers run on up under it, ``_trousers_below``). A lower garment worn lower than the one it
+    replaces bares the waist above it: the torso's lower part (the region keeps to that band), not
+    the round tops of the thighs."""
     parts = {Category.UPPER: ("arms", "torso"), Category.LOWER: ("torso", "legs"),
              Category.DRESS: ("arms", "torso", "legs")}[category]
     if category == Category.UPPER and region is not None and kp is not None and all(
             kp.seen(j) for j in (J.R_SHOULDER, J.L_SHOULDER, J.R_HIP, J.L_HIP)):
         hips = float(max(kp.xy[J.R_HIP][1], kp.xy[J.L_HIP][1]))
         sw = np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])
-        below = region[min(region.shape[0], int(hips + 0.5 * sw)):]
-        if below.any():
+        start = min(region.shape[0], int(hips + 0.5 * sw))
+        below = region[start:]
+        worn = 0 if parse is None else int((of_labels(parse[start:], LOWER_GARMENT) & ~below).sum())
+        if below.any() and worn < TROUSERS_SHOWN * sw * sw:
             parts += ("legs",)
     return parts
+
+
+#: Trousers or a skirt showing below a top's region over at least this many squared shoulder
+#: distances: the legs under the old top are theirs, not bare.
+TROUSERS_SHOWN = 0.25
 
 
 def _crossing(along: np.ndarray, across: np.ndarray, length: float) -> tuple[float, float, float] | None:
@@ -917,7 +927,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     trousers = _started(pool, _trousers_below, image, region, readable, parse, kp, frame) \
         if category == Category.UPPER else None
 
-    parts = parts_for(category, region, kp)
+    parts = parts_for(category, region, kp, parse)
     ends = arm_ends(kp, parse, readable, region) if "arms" in parts else {}
     if "legs" in parts:
         ends |= leg_ends(kp, parse, readable, region)
@@ -1392,6 +1402,20 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     # edge itself is the composite's business, which keeps the photo outside the region).
     zone = pelvis & (np.arange(h)[:, None] > waist)
     fill = background_plate(image, ~source)
+    # Where the trousers show lower down the same column, they run on up with their own weave,
+    # folds and light (mirrored at their top edge): the smooth fill alone is a blur of the
+    # trousers' colour, and a block beside the legs where a coat's skirt hung over them. The runs
+    # go on through what the parse calls legs (pale trousers' patches that passed the skin model
+    # broke them into runs too short to mirror), but begin on the trousers.
+    k = max(3, round(TROUSERS_EDGE * h))
+    worn = of_labels(parse, LOWER_GARMENT + LEGS) & readable & ~region
+    inner = cv2.erode(worn.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    inner &= ~_within(region, max(1, round(TROUSERS_BELOW_OLD * h)))
+    mirrored, found = mirrored_up(image, inner, max(2, round(TROUSERS_RUN * h)), of_labels(parse, LOWER_GARMENT))
+    fill[found] = mirrored[found]
+    lo, hi = sorted((float(kp.xy[J.R_HIP][0]), float(kp.xy[J.L_HIP][0])))
+    between = (np.arange(w)[None, :] >= lo) & (np.arange(w)[None, :] <= hi)
+    zone &= found | (between & (np.arange(h)[:, None] <= hip + CROTCH_BELOW_HIPS * torso))
     if dress:
         # The dress the photo shows there is the dress under the new top: its own pixels, folds
         # and print, as wide as it is (not a smooth fill of its colour: a flat slab).
@@ -1399,6 +1423,45 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
         fill[bodice] = image[bodice]
         zone |= bodice
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
+
+
+#: The trousers run on up only from their inside: this share of the picture's height in from
+#: their outline (its pixels mix in the background or the old top's shadow, and mirrored up they
+#: drew stripes), and only from runs at least ``TROUSERS_RUN`` of the height long.
+TROUSERS_EDGE = 0.006
+TROUSERS_RUN = 0.03
+#: Columns without trousers below get the smooth fill only between the hip joints, down to this
+#: share of the neck-to-hips length below them (the crotch the old top hid); beside the legs it
+#: was a block of the trousers' colour where a coat's skirt had hung.
+CROTCH_BELOW_HIPS = 0.3
+#: Nor from this close under the old top (its hem's shadow, and the parse's uncertain border
+#: where a coat's skirt meets the trousers: mirrored up, the coat's weave streaked the legs).
+TROUSERS_BELOW_OLD = 0.02
+
+
+def mirrored_up(image: np.ndarray, source: np.ndarray, least: int = 1, start: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel above a run of ``source`` pixels in its column (at least ``least`` long, with
+    nothing between, and beginning on a ``start`` pixel when given), coloured by the run mirrored
+    at its top (and back again past its bottom: a short run repeats), and where one was found."""
+    h, w = source.shape
+    rows = np.arange(h)[:, None]
+    # The first source row at or below each pixel, and the first row at or below it that is none.
+    first = np.minimum.accumulate(np.where(source, rows, h)[::-1], axis=0)[::-1]
+    gap = np.minimum.accumulate(np.where(source, h, rows)[::-1], axis=0)[::-1]
+    found = (first < h) & ~source
+    ys, xs = np.nonzero(found)
+    top = first[ys, xs]
+    run = gap[np.minimum(top, h - 1), xs] - top
+    short = run < least
+    if start is not None:
+        short |= ~start[np.minimum(top, h - 1), xs]
+    found[ys[short], xs[short]] = False
+    ys, xs, top, run = ys[~short], xs[~short], top[~short], run[~short]
+    k = (top - ys - 1) % (2 * run)
+    out = np.zeros(image.shape, np.float32)
+    out[ys, xs] = image[top + np.where(k < run, k, 2 * run - 1 - k), xs]
+    return out, found
 
 
 def _hair_fall(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray,
