@@ -126,14 +126,14 @@ class Body:
             return self.limb((elbow, wrist), start, extend)
         e = self.kp.xy[elbow].astype(np.float64)
         upper = e - self.kp.xy[shoulder]
-        if _unit(upper)[1] < HANGING_ARM:
+        d = _unit(upper)
+        if d[1] < HANGING_ARM:
             return self.limb((elbow, wrist), start, extend)
         other = _LEFT if side is _RIGHT else _RIGHT
         if self.kp.seen(other.arm[1]) and self.kp.seen(other.arm[2]):
             forearm = float(np.linalg.norm(self.kp.xy[other.arm[2]] - self.kp.xy[other.arm[1]]))
         else:
             forearm = FOREARM_PER_UPPER_ARM * float(np.linalg.norm(upper))
-        d = _unit(upper)
         return np.array([start, e, e + d * forearm, e + d * (1.0 + extend) * forearm])
 
 
