@@ -985,20 +985,19 @@ class GeometricParser:
             upper = cloth & (prior_upper > 0.5) if lower_seed.sum() >= p.min_seed_pixels else cloth
             lower = cloth & ~upper
         else:
-            upper, lower, similarity = self._split_by_colour(img, cloth, upper_seed, lower_seed, prior_upper,
-                                                             yy < hip_y - scale)
+            likely = self._likelihoods(img, upper_seed, lower_seed)
+            upper = self._split_by_colour(cloth, likely, prior_upper, yy < hip_y - scale)
             if thigh_band is not None:
-                upper = upper | self._coat_skirt(img, cloth, upper_seed, lower_seed, prior_upper, thigh_band,
-                                                 yy < hip_y - scale, body.shoulder_width)
-                lower = cloth & ~upper
+                upper = upper | self._coat_skirt(cloth, likely, prior_upper, thigh_band, yy < hip_y - scale,
+                                                 body.shoulder_width)
+            lower, similarity = cloth & ~upper, likely[2]
             if similarity > p.dress_similarity and self._skirt_like(cloth, body, hip_y):
                 return upper, lower, Label.SKIRT, True
         lower_label = Label.SKIRT if lower.any() and self._skirt_like(lower, body, hip_y) else Label.PANTS
         return upper, lower, lower_label, False
 
-    def _coat_skirt(self, img: np.ndarray, cloth: np.ndarray, upper_seed: np.ndarray, lower_seed: np.ndarray,
-                    prior_upper: np.ndarray, thigh_band: np.ndarray, well_above_hips: np.ndarray,
-                    shoulder_width: float) -> np.ndarray:
+    def _coat_skirt(self, cloth: np.ndarray, likely: tuple[np.ndarray, np.ndarray, float], prior_upper: np.ndarray,
+                    thigh_band: np.ndarray, well_above_hips: np.ndarray, shoulder_width: float) -> np.ndarray:
         """The skirt of a coat (or a tunic) over the thighs, which the prior, falling off below the
         hips, gave to the trousers: with the bottom's colour learned at the knees, below any coat,
         the colours decide there, the prior only leans to the bottom (``coat_prior``; not along a
@@ -1009,7 +1008,7 @@ class GeometricParser:
         if not band.any():
             return np.zeros(cloth.shape, bool)
         leaning = np.where(band, p.coat_prior, prior_upper)
-        upper = self._split_by_colour(img, cloth, upper_seed, lower_seed, leaning, well_above_hips)[0]
+        upper = self._split_by_colour(cloth, likely, leaning, well_above_hips)
         k = max(3, int(p.coat_least_width * shoulder_width))
         return cv2.morphologyEx((upper & band).astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8)) > 0
 
@@ -1110,21 +1109,26 @@ class GeometricParser:
             prior_upper = np.where(sleeve, np.maximum(prior_upper, p.sleeve_prior), prior_upper)
         return prior_upper
 
-    def _split_by_colour(self, img: np.ndarray, cloth: np.ndarray, upper_seed: np.ndarray, lower_seed: np.ndarray,
-                         prior_upper: np.ndarray, well_above_hips: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """Upper and lower garment by the posterior of the seeds' colour histograms and the prior,
-        smoothed; the top's pieces below the hips are only its large ones. Also the histograms'
-        similarity (Bhattacharyya coefficient)."""
+    def _likelihoods(self, img: np.ndarray, upper_seed: np.ndarray, lower_seed: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Each pixel's likelihood under the top seed's and the bottom seed's colour histograms
+        (floored), and the histograms' similarity (Bhattacharyya coefficient)."""
         p = self.params.garments
         hu, hl = _histogram(img[upper_seed]), _histogram(img[lower_seed])
         similarity = float(np.sum(np.sqrt(hu * hl)))
-        lu, ll = _lookup(hu, img) + p.likelihood_floor, _lookup(hl, img) + p.likelihood_floor
+        return _lookup(hu, img) + p.likelihood_floor, _lookup(hl, img) + p.likelihood_floor, similarity
+
+    def _split_by_colour(self, cloth: np.ndarray, likely: tuple[np.ndarray, np.ndarray, float],
+                         prior_upper: np.ndarray, well_above_hips: np.ndarray) -> np.ndarray:
+        """The top's cloth by the posterior of the seeds' colour ``likely``-hoods and the prior,
+        smoothed; the top's pieces below the hips are only its large ones."""
+        p = self.params.garments
+        lu, ll, _ = likely
         post = lu * prior_upper / (lu * prior_upper + ll * (1 - prior_upper))
         sigma = max(1.0, p.smoothing * cloth.shape[0])
         post = cv2.GaussianBlur(post.astype(np.float32), (0, 0), sigma)
         upper = cloth & (post > 0.5)
-        upper = largest_components(upper, min_share=p.min_piece_share) | (upper & well_above_hips)
-        return upper, cloth & ~upper, similarity
+        return largest_components(upper, min_share=p.min_piece_share) | (upper & well_above_hips)
 
     def _skirt_like(self, garment: np.ndarray, body: _Body, hip_y: float) -> bool:
         """True when the garment covers the gap between the legs (skirt, dress), not each leg (trousers)."""

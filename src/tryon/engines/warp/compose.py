@@ -1386,7 +1386,8 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     (a flat slab of skin, the look the reviews scored lowest)."""
     h, w = region.shape
     skirt = skirt_of_dress(parse, kp) & readable & ~region
-    source = (of_labels(parse, LOWER_GARMENT) & readable & ~region) | skirt
+    lower = of_labels(parse, LOWER_GARMENT)
+    source = (lower & readable & ~region) | skirt
     if source.sum() < 200 or not (kp.seen(J.R_HIP) and kp.seen(J.L_HIP)):
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) * 2
@@ -1402,7 +1403,8 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
             waist = hip - (1.0 - DRESS_SHOWS_FROM) * torso
     # Not cut to the region: a fade at its edge would mix in what lies under the fill there (the
     # edge itself is the composite's business, which keeps the photo outside the region).
-    zone = pelvis & (np.arange(h)[:, None] > waist)
+    rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+    zone = pelvis & (rows > waist)
     fill = background_plate(image, ~source)
     # Where the trousers show lower down the same column, they run on up with their own weave,
     # folds and light (mirrored at their top edge): the smooth fill alone is a blur of the
@@ -1413,11 +1415,11 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     worn = of_labels(parse, LOWER_GARMENT + LEGS) & readable & ~region
     inner = cv2.erode(worn.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
     inner &= ~_within(region, max(1, round(TROUSERS_BELOW_OLD * h)))
-    mirrored, found = mirrored_up(image, inner, max(2, round(TROUSERS_RUN * h)), of_labels(parse, LOWER_GARMENT))
+    # Worked out only where the zone's soft edge (sigma 2, four of them) can show it.
+    mirrored, found = mirrored_up(image, inner, max(2, round(TROUSERS_RUN * h)), lower, _within(zone, 8))
     fill[found] = mirrored[found]
     lo, hi = sorted((float(kp.xy[J.R_HIP][0]), float(kp.xy[J.L_HIP][0])))
-    between = (np.arange(w)[None, :] >= lo) & (np.arange(w)[None, :] <= hi)
-    zone &= found | (between & (np.arange(h)[:, None] <= hip + CROTCH_BELOW_HIPS * torso))
+    zone &= found | ((cols >= lo) & (cols <= hi) & (rows <= hip + CROTCH_BELOW_HIPS * torso))
     if dress:
         # The dress the photo shows there is the dress under the new top: its own pixels, folds
         # and print, as wide as it is (not a smooth fill of its colour: a flat slab).
@@ -1441,23 +1443,26 @@ CROTCH_BELOW_HIPS = 0.3
 TROUSERS_BELOW_OLD = 0.02
 
 
-def mirrored_up(image: np.ndarray, source: np.ndarray, least: int = 1, start: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel above a run of ``source`` pixels in its column (at least ``least`` long, with
-    nothing between, and beginning on a ``start`` pixel when given), coloured by the run mirrored
-    at its top (and back again past its bottom: a short run repeats), and where one was found."""
+def mirrored_up(image: np.ndarray, source: np.ndarray, least: int = 1, start: np.ndarray | None = None,
+                where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel (of ``where``, when given) above a run of ``source`` pixels in its column (at
+    least ``least`` long, with nothing between, and beginning on a ``start`` pixel when given),
+    coloured by the run mirrored at its top (and back again past its bottom: a short run
+    repeats), and where one was found."""
     h, w = source.shape
     rows = np.arange(h)[:, None]
     # The first source row at or below each pixel, and the first row at or below it that is none.
     first = np.minimum.accumulate(np.where(source, rows, h)[::-1], axis=0)[::-1]
     gap = np.minimum.accumulate(np.where(source, h, rows)[::-1], axis=0)[::-1]
     found = (first < h) & ~source
+    if where is not None:
+        found &= where
     ys, xs = np.nonzero(found)
     top = first[ys, xs]
-    run = gap[np.minimum(top, h - 1), xs] - top
+    run = gap[top, xs] - top
     short = run < least
     if start is not None:
-        short |= ~start[np.minimum(top, h - 1), xs]
+        short |= ~start[top, xs]
     found[ys[short], xs[short]] = False
     ys, xs, top, run = ys[~short], xs[~short], top[~short], run[~short]
     k = (top - ys - 1) % (2 * run)
