@@ -856,3 +856,34 @@ def test_a_top_over_a_long_coats_place_leaves_neither_coat_nor_a_block_beside_th
     shown = (p.parse == 9) & (rows > knee)
     assert under.sum() > 400
     assert detail[under[:, 1:]].mean() > 0.6 * detail[shown[:, 1:]].mean()
+
+
+def test_trousers_under_a_cropped_top_run_up_to_one_waistband(evalset, engine, person_analysis):
+    """IDM-VTON 00034 wears a loose pink sleeveless shirt over black jeans; a cropped top in its
+    place (tuning half). Between the hip joints the jeans run up, unbroken, to one waistband above
+    them, and the shirt's hem leaves no pink line or patches across them. The jeans' fill had been
+    a staircase of the torso's outline and the thighs (0.08 of the band under the waistband not
+    jeans), with the shirt's hem drawn back in along its edge (0.037 of the span shirt-coloured)."""
+    from tryon.person.keypoints import Joint
+    from tryon.person.parsing import UPPER_GARMENT, of_labels
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("IDM-VTON__00034_00.jpg"))
+    crop_top = next(e for e in evalset.of_kind("garment") if e.file.endswith("FitDiT__0047.jpg"))
+    p = person_analysis(person.path)
+    res = engine.run(person.path, crop_top.path, "upper", person_analysis=p)
+    h = p.image.shape[0]
+    kp = p.keypoints
+    lo, hi = sorted(int(kp.xy[j][0]) for j in (Joint.R_HIP, Joint.L_HIP))
+    hip = min(kp.xy[Joint.R_HIP][1], kp.xy[Joint.L_HIP][1])
+    hem = int(np.nonzero((res.layers["warped-mask"] > 0)[:, lo:hi].any(axis=1))[0].max())
+    dark = res.image.astype(float).mean(axis=2) < 60  # the jeans
+    tops = np.array([hem + int(np.argmax(dark[hem:, x])) for x in range(lo, hi)])
+    waistband = int(np.median(tops))
+    assert waistband < hip  # the jeans reach above the hip joints, to a waist
+    assert np.percentile(tops, 95) - np.percentile(tops, 5) < 0.02 * h  # one straight waistband
+    under = dark[waistband + 3:int(hip + 0.1 * h), lo:hi]
+    assert 1 - under.mean() < 0.03  # 0.011; 0.082 before
+    shirt = np.median(p.image[of_labels(p.parse, UPPER_GARMENT)].astype(float), axis=0)
+    width = hi - lo
+    span = res.image[waistband + 3:int(hip + 0.15 * h), int(lo - 0.3 * width):int(hi + 0.3 * width)]
+    assert np.mean(np.linalg.norm(span.astype(float) - shirt, axis=2) < 40) < 0.01  # 0.003; 0.037 before

@@ -1083,6 +1083,24 @@ def test_trousers_run_on_up_mirrored_from_their_own_pixels():
     assert not found[:, 2].any() and not found[:, 3].any()
 
 
+def test_a_hem_casts_a_soft_shadow_down_on_the_body_only():
+    """A garment's hem darkens the body just below it, fading out further down; the body under
+    the garment, the body well below, and what is no body (the backdrop) keep their light."""
+    from tryon.engines.warp.compose import HEM_SHADOW, _hem_shadow
+
+    h, w = 400, 100
+    garment = np.zeros((h, w), np.float32)
+    garment[:200] = 1.0
+    body = np.zeros((h, w), np.float32)
+    body[:, :50] = 1.0
+    gain = _hem_shadow([garment], body, h)
+    reach = HEM_SHADOW[1] * h
+    assert gain[200:200 + round(3 * reach), 25].min() < 1 - 0.5 * HEM_SHADOW[0]  # just below the hem
+    assert gain[200 + round(8 * reach), 25] > 0.99  # well below
+    assert (gain[:195, :50] == 1).all()  # under the garment
+    assert (gain[:, 50:] == 1).all()  # no body: no shadow
+
+
 def test_light_is_read_off_a_lit_plain_garment_but_not_off_a_black_one():
     """The old garment's light goes onto the new one: a grey garment lit from the left gives a
     gain falling to the right; a near-black one, whose few grey levels of ribbing and noise are a
@@ -1315,7 +1333,7 @@ def test_hair_over_the_replaced_top_shows_the_new_one_between_its_strands():
     img, fall, strand, out = _hair_over_red_top(HAIR)
     assert np.linalg.norm(out[fall & ~strand] - WHITE, axis=1).mean() < 40
     assert np.linalg.norm(out[strand] - HAIR, axis=1).mean() < 30
-    _, _, _, kept = _hair_over_red_top(HAIR, unmix_hair=False)
+    _, _, _, kept = _hair_over_red_top(HAIR, past_region=False)
     assert (kept[fall] == img[fall]).all()
 
 

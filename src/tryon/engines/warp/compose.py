@@ -60,7 +60,10 @@ class ComposeOptions:
     shading: float = 0.5  # 0 = flat studio light, 1 = the old garment's light fully kept
     wrinkles: float = 0.3  # share of the old garment's folds added to the new one
     feather: float = 0.004  # seam feather, as a share of the image height
-    unmix_hair: bool = True  # hair falling over the replaced garment shows the new one between its strands
+    # The picture may change a little past the region: hair falling over the replaced garment shows
+    # the new one between its strands, and the trousers a shorter top uncovers run over the old
+    # hem's last pixels. Off for a user's mask, which is kept to exactly.
+    past_region: bool = True
 
 
 def background_plate(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -455,6 +458,7 @@ class BodyDrawing:
     side: np.ndarray
     arm_start: float = ARM_START
     hands: np.ndarray | None = None  # arm skin the photo keeps: a forearm whose wrist is unseen ends there
+    arms: np.ndarray | None = None  # where the arms alone are drawn, when they are
 
     def blocked(self) -> np.ndarray | None:
         """Where no limb is drawn on to: the background and the hands the photo shows."""
@@ -507,6 +511,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     if "arms" in parts:
         for arm in (R_ARM, L_ARM):
             _draw_arm(body, arm, ends.get(arm[2]))
+        body.arms = body.inside.copy()
     if "torso" in parts:
         _draw_neck(body, chin)
         _draw_torso(body)
@@ -598,14 +603,18 @@ def _draw_legs(body: BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> 
         body.ratio = np.where(both, np.maximum(body.ratio, crease), body.ratio)
 
 
+#: The pelvis is as wide as the hip joints' line widened by this share of their distance on each side.
+PELVIS_WIDEN = 0.4
+
+
 def _draw_pelvis(body: BodyDrawing) -> None:
-    """The pelvis: the hip joints' line, widened by 0.4 of their distance on each side, down to
+    """The pelvis: the hip joints' line, widened by :data:`PELVIS_WIDEN` on each side, down to
     0.3 of the shoulder distance below them (it fills in between the thighs' round tops)."""
     kp, sw = body.kp, body.sw
     if not all(kp.seen(j) for j in (J.R_HIP, J.L_HIP, J.MID_HIP)):
         return
     rh, lh = kp.xy[J.R_HIP], kp.xy[J.L_HIP]
-    poly = np.round(np.array([rh + (rh - lh) * 0.4, lh + (lh - rh) * 0.4, lh + [0, 0.3 * sw],
+    poly = np.round(np.array([rh + (rh - lh) * PELVIS_WIDEN, lh + (lh - rh) * PELVIS_WIDEN, lh + [0, 0.3 * sw],
                               rh + [0, 0.3 * sw]])).astype(np.int32)
     pelvis = np.zeros(body.inside.shape, np.uint8)
     cv2.fillPoly(pelvis, [poly], 1)
@@ -874,9 +883,9 @@ def _started(pool: Executor | None, fn: Callable[..., _T], *args) -> Callable[[]
 def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers: list[Layer], parse: np.ndarray,
             kp: Keypoints, category: Category, opts: ComposeOptions, face: Face | None = None,
             pool: Executor | None = None) -> np.ndarray:
-    """The try-on picture: ``region`` regenerated, and (``opts.unmix_hair``) the hair that falls
-    over the replaced garment with the new garment between its strands (``_unmixed_hair``);
-    everything else identical to ``image``.
+    """The try-on picture: ``region`` regenerated, and (``opts.past_region``) the hair that falls
+    over the replaced garment with the new garment between its strands (``_unmixed_hair``) and
+    the old hem's last pixels on the trousers; everything else identical to ``image``.
 
     ``readable`` marks the pixels the engine may look at (False inside a user-given mask).
     Only the region's bounding box (with a margin for the background fill) is worked on. Given a
@@ -898,7 +907,7 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     # synthesised legs take it.
     leg_skin = _lit_skin(image, of_labels(parse, LEGS) & readable & ~region)
     light = _started(pool, skin_light, image, parse, readable & ~region)
-    hair = _hair_colour(image, parse, readable) if opts.unmix_hair else None
+    hair = _hair_colour(image, parse, readable) if opts.past_region else None
     out = image.copy()
     out[box] = _compose(image[box], region[box], readable[box], crop_layers, parse[box], crop_kp, category, opts,
                         skin, leg_skin, (-x0, -y0, W - x0, H - y0), light, (x0, y0), pool, hair)
@@ -1003,8 +1012,16 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
                           hands=hands).inside
         arms = (arms & ~seen_background) | real_arms
     out = _over(out, skin_rgb, skin_alpha * ~arms)
+    waist = np.zeros((h, w), np.float32)
     if trousers is not None:
-        out = _over(out, *trousers())
+        waist_rgb, waist = trousers()
+        if not bare_arms and drawing.arms is not None:
+            # Under the arms hanging beside the hips, not over them: where the arms drawn are the
+            # photo's own or rebuilt under a user's mask (the parse's "arms" away from them are
+            # as often a skin-coloured top's hem).
+            waist = waist * ~(drawing.arms & (real_arms | ~readable) & (skin_alpha > 0.5))
+        out = _over(out, waist_rgb, waist)
+    out *= _hem_shadow([layer.alpha for layer in layers], np.maximum(skin_alpha * ~arms, waist), full_height)[..., None]
     for layer in layers:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
     out = _over(out, skin_rgb, skin_alpha * arms)
@@ -1017,7 +1034,13 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if feather >= 1:
         inner = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
         ramp = np.clip(inner / feather, 0, 1)
-        weight = np.where(readable & ~(near_old & ~kept), ramp, 1.0) * region
+        # Nor along the trousers continued up: the old top's hem, a few pixels past the parse's
+        # outline, was blended back in there as a line across them.
+        weight = np.where(readable & ~(near_old & ~kept) & (waist < 0.5), ramp, 1.0) * region
+    # And the trousers run on a few pixels past the region: its outline follows the parse's, and
+    # the old top's hem, mixed into the trousers' first pixels there, drew a line across them.
+    if opts.past_region:
+        weight[(waist >= 0.5) & near_old & ~region] = 1.0
     # Hair falling over the replaced garment keeps its strands; between them the new garment shows.
     if hair is not None and chin is not None:
         covered = _coverage([layer.alpha for layer in layers], (h, w)) > 0.5
@@ -1183,6 +1206,23 @@ def side_light(drawing: BodyDrawing, lateral: float, height: int) -> np.ndarray:
     ``height``: where two parts meet (an arm against the torso) the side flips from the edge of
     one to the edge of the other, and drew a step in the skin."""
     return 1.0 + lateral * _soft(np.clip(drawing.side, -1.0, 1.0), LATERAL_SOFT * height)
+
+
+def _hem_shadow(alphas: list[np.ndarray], body: np.ndarray, height: int) -> np.ndarray:
+    """Gain (H, W) of the body (``body``: its alpha) in the soft shadow the garment (``alphas``)
+    casts down onto it from its hem and cuffs (:data:`HEM_SHADOW`): without it a crop top or a
+    sleeve lay on the skin below like a sticker."""
+    cover = _coverage(alphas, body.shape)
+    drop = max(1, round(HEM_SHADOW[1] * height))
+    cast = np.zeros_like(cover)
+    cast[drop:] = cover[:-drop]
+    cast = _soft(cast, HEM_SHADOW[1] * height)
+    return 1.0 - HEM_SHADOW[0] * cast * (1.0 - cover) * body
+
+
+#: The shadow a garment's hem casts down on the body (``_hem_shadow``): this much darker at its
+#: deepest, cast down and softened by HEM_SHADOW[1] of the photo's height.
+HEM_SHADOW = (0.3, 0.006)
 
 
 def _coverage(alphas: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
@@ -1391,20 +1431,33 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     if source.sum() < 200 or not (kp.seen(J.R_HIP) and kp.seen(J.L_HIP)):
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     torso = kp.torso_length() or float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) * 2
-    hip = min(kp.xy[J.R_HIP][1], kp.xy[J.L_HIP][1])
-    waist = hip - 0.1 * torso
+    rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+    hip_at = _hip_line(kp, cols)
+    waist = hip_at - WAIST_ABOVE_HIPS * torso
+    # The thighs and the pelvis, and up to the waist as wide as the pelvis (the torso's outline
+    # there, centred on the shoulders and narrowing to its waist, made the waistband a staircase).
     pelvis = body_shape(kp, ("legs",), (h, w), frame=frame).inside
+    rh, lh = kp.xy[J.R_HIP].astype(np.float64), kp.xy[J.L_HIP].astype(np.float64)
+    rise = np.array([0.0, (WAIST_ABOVE_HIPS + 0.05) * torso])
+    band = np.array([rh + (rh - lh) * PELVIS_WIDEN - rise, lh + (lh - rh) * PELVIS_WIDEN - rise,
+                     lh + (lh - rh) * PELVIS_WIDEN, rh + (rh - lh) * PELVIS_WIDEN])
+    hips = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(hips, [np.round(band).astype(np.int32)], 1)
+    pelvis |= hips > 0
     dress = False
     if kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
-        # The torso's outline below the waist too, not just the thighs' round tops: a straight waistband.
-        pelvis |= _torso_mask(kp, (kp.xy[J.R_HIP], kp.xy[J.L_HIP]), (h, w))
         dress = bool(skirt.sum() >= 0.5 * source.sum())
         if dress:
-            waist = hip - (1.0 - DRESS_SHOWS_FROM) * torso
+            waist = hip_at - (1.0 - DRESS_SHOWS_FROM) * torso
+            pelvis |= _torso_mask(kp, (kp.xy[J.R_HIP], kp.xy[J.L_HIP]), (h, w))
     # Not cut to the region: a fade at its edge would mix in what lies under the fill there (the
     # edge itself is the composite's business, which keeps the photo outside the region).
-    rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
-    zone = pelvis & (rows > waist)
+    # The trousers the parse finds inside the region, away from the old top's border (its hem's
+    # shadow, mislabelled hem pixels), are the trousers: kept as the photo shows them (filled with
+    # the backdrop, they were pale shards beside a pocket).
+    old = of_labels(parse, UPPER_GARMENT)
+    own = lower & readable & region & ~_within(old, max(1, round(TROUSERS_BELOW_OLD * h)))
+    zone = (pelvis | own) & (rows > waist)
     fill = background_plate(image, ~source)
     # Where the trousers show lower down the same column, they run on up with their own weave,
     # folds and light (mirrored at their top edge): the smooth fill alone is a blur of the
@@ -1415,18 +1468,51 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     worn = of_labels(parse, LOWER_GARMENT + LEGS) & readable & ~region
     inner = cv2.erode(worn.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
     inner &= ~_within(region, max(1, round(TROUSERS_BELOW_OLD * h)))
+    inner &= _trousers_like(image, inner)
     # Worked out only where the zone's soft edge (sigma 2, four of them) can show it.
-    mirrored, found = mirrored_up(image, inner, max(2, round(TROUSERS_RUN * h)), lower, _within(zone, 8))
+    mirrored, found = mirrored_up(image, inner, max(2, round(TROUSERS_RUN * h)), lower,
+                                  _within(zone, 8) & (rows > waist))
+    zone |= found
+    fill[source] = image[source]
     fill[found] = mirrored[found]
-    lo, hi = sorted((float(kp.xy[J.R_HIP][0]), float(kp.xy[J.L_HIP][0])))
-    zone &= found | ((cols >= lo) & (cols <= hi) & (rows <= hip + CROTCH_BELOW_HIPS * torso))
+    fill[own] = image[own]
+    # Above the crotch the trousers are one piece from side to side, with a clean waistband: each
+    # row spans its widest extent (the union of the body's outline and the trousers' own pixels,
+    # with gaps, was a staircase of slanted thighs under the torso's outline); below it, only
+    # where trousers show lower down or are the photo's own, with the crotch between the hips.
+    crotch = hip_at + CROTCH_BELOW_HIPS * torso
+    zone &= found | own | (rows <= crotch)
+    zone = _spanned(zone, rows <= crotch)
     if dress:
         # The dress the photo shows there is the dress under the new top: its own pixels, folds
         # and print, as wide as it is (not a smooth fill of its colour: a flat slab).
-        bodice = (parse == Label.DRESS) & readable & region & (np.arange(h)[:, None] > waist)
+        bodice = (parse == Label.DRESS) & readable & region & (rows > waist)
         fill[bodice] = image[bodice]
         zone |= bodice
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
+
+
+#: Where the trousers' waistband sits when a shorter top shows it: this share of the neck-to-hips
+#: length above the hip joints, along their line (a mid rise).
+WAIST_ABOVE_HIPS = 0.1
+#: The hip joints' line is followed up to this slope (a turned or leaning person's hips).
+HIP_SLOPE_MAX = 0.3
+
+
+def _hip_line(kp: Keypoints, cols: np.ndarray) -> np.ndarray:
+    """The hip joints' line's row at each of ``cols``: a waistband is parallel to it."""
+    (x1, y1), (x2, y2) = kp.xy[J.R_HIP].astype(np.float64), kp.xy[J.L_HIP].astype(np.float64)
+    slope = float(np.clip((y2 - y1) / (x2 - x1), -HIP_SLOPE_MAX, HIP_SLOPE_MAX)) if abs(x2 - x1) >= 1 else 0.0
+    return (y1 + y2) / 2 + slope * (cols - (x1 + x2) / 2)
+
+
+def _spanned(mask: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``mask`` filled, in each row, from its first pixel to its last, within ``where``."""
+    w = mask.shape[1]
+    left = np.argmax(mask, axis=1)[:, None]
+    right = w - 1 - np.argmax(mask[:, ::-1], axis=1)[:, None]
+    cols = np.arange(w)[None, :]
+    return mask | ((cols >= left) & (cols <= right) & where & mask.any(axis=1, keepdims=True))
 
 
 #: The trousers run on up only from their inside: this share of the picture's height in from
@@ -1441,6 +1527,27 @@ CROTCH_BELOW_HIPS = 0.3
 #: Nor from this close under the old top (its hem's shadow, and the parse's uncertain border
 #: where a coat's skirt meets the trousers: mirrored up, the coat's weave streaked the legs).
 TROUSERS_BELOW_OLD = 0.02
+
+
+def _trousers_like(image: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Where the photo is within the trousers' own range of colours (:data:`TROUSERS_ODD`): the
+    parse's trousers take in a little of the backdrop between the legs and of a hand beside them,
+    and one such pixel in a column mirrored up drew a pale stripe down the new waist."""
+    found = pixels.sum()
+    if found == 0:
+        return pixels
+    step = max(1, int(found // 20000))  # a sample is enough for the median and the spread
+    sample = image[pixels][::step].astype(np.float32)
+    centre = np.median(sample, axis=0)
+    spread = np.percentile(colour_distance(sample[None], centre)[0], TROUSERS_ODD[0])
+    return colour_distance(image, centre) <= max(TROUSERS_ODD[1] * spread, TROUSERS_ODD[2])
+
+
+#: A trousers' pixel is odd (``_trousers_like``) farther from their median colour than
+#: TROUSERS_ODD[1] times the distance that TROUSERS_ODD[0] per cent of their pixels are within, and
+#: TROUSERS_ODD[2] (RGB distance) at least: a print or a pattern is most of their pixels, a gap
+#: of backdrop or a hand a few.
+TROUSERS_ODD = (95.0, 1.5, 30.0)
 
 
 def mirrored_up(image: np.ndarray, source: np.ndarray, least: int = 1, start: np.ndarray | None = None,

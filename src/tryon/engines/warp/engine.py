@@ -99,7 +99,7 @@ class WarpEngine(LazyAnalysers, Engine):
             region = region | (grow & ~protected(p.parse, p.keypoints, g.category))
         # A user's mask is kept to exactly: nothing outside it changes, not even hair over the garment.
         out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category,
-                      ComposeOptions(shading=o.shading, wrinkles=o.wrinkles, unmix_hair=user_mask is None),
+                      ComposeOptions(shading=o.shading, wrinkles=o.wrinkles, past_region=user_mask is None),
                       p.face, self._pool)
         region = region | (out != image).any(axis=2)  # and the hair over the garment, where it changed
         timings["compose"] = time.perf_counter() - t
