@@ -887,3 +887,21 @@ def test_trousers_under_a_cropped_top_run_up_to_one_waistband(evalset, engine, p
     width = hi - lo
     span = res.image[waistband + 3:int(hip + 0.15 * h), int(lo - 0.3 * width):int(hi + 0.3 * width)]
     assert np.mean(np.linalg.norm(span.astype(float) - shirt, axis=2) < 40) < 0.01  # 0.003; 0.037 before
+
+
+def test_a_print_of_hands_on_a_product_photo_is_tried_on_a_small_person_photo(evalset, engine):
+    """MagicClothing t5 is a product photo of a hoodie printed with two hands. On PF-AFN 015794, a
+    256x192 person photo, the garment photo was shrunk to 256 pixels before it was analysed, and
+    its print was taken for a wearer's hands: refused as "shows a person's hands". It is analysed
+    at 512 pixels at least, and worn."""
+    from tryon.person.keypoints import Joint
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("PF-AFN__015794_0.jpg"))
+    hoodie = next(e for e in evalset.of_kind("garment") if e.file.endswith("MagicClothing__t5.jpg"))
+    image = load_image(person.path)
+    assert max(image.shape[:2]) <= 256
+    result = engine.run(image, hoodie.path, "upper")
+    kp = engine.persons.pose(image).keypoints
+    chest = np.round((kp.xy[Joint.NECK] + kp.xy[Joint.MID_HIP]) / 2).astype(int)
+    assert result.layers["warped-mask"][chest[1], chest[0]] > 0
+    assert np.abs(result.image.astype(int) - image).max(axis=2)[chest[1], chest[0]] > 30  # black over navy

@@ -21,6 +21,10 @@ from tryon.person.analyzer import LocatedPerson, PersonAnalysis, PersonAnalyzer
 from tryon.person.keypoints import Keypoints
 
 
+#: The least longer side (pixels) a garment photo is analysed at, however small the person photo.
+GARMENT_LEAST_SIDE = 512
+
+
 class WarpEngine(LazyAnalysers, Engine):
     """Moves the real garment pixels onto the body, part by part, and composites them."""
 
@@ -49,8 +53,11 @@ class WarpEngine(LazyAnalysers, Engine):
 
         def analyse_garment() -> GarmentAnalysis:
             t = time.perf_counter()
-            # A garment is never drawn larger than the person photo: more pixels only cost time.
-            g = garment_analysis or garments.analyze(shrink_to(load_image(garment), max(h, w)), None if auto else category)
+            # A garment is never drawn larger than the person photo: more pixels only cost time. But
+            # it is looked at with at least GARMENT_LEAST_SIDE pixels: shrunk to a thumbnail-sized
+            # person photo's 256, a hoodie's print of two hands was taken for a wearer's hands.
+            side = max(h, w, GARMENT_LEAST_SIDE)
+            g = garment_analysis or garments.analyze(shrink_to(load_image(garment), side), None if auto else category)
             timings["garment"] = time.perf_counter() - t
             return g
 
