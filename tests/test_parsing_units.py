@@ -1093,7 +1093,7 @@ def test_a_hem_casts_a_soft_shadow_down_on_the_body_only():
     garment[:200] = 1.0
     body = np.zeros((h, w), np.float32)
     body[:, :50] = 1.0
-    gain = _hem_shadow([garment], body, h)
+    gain = _hem_shadow(garment, body, h)
     reach = HEM_SHADOW[1] * h
     assert gain[200:200 + round(3 * reach), 25].min() < 1 - 0.5 * HEM_SHADOW[0]  # just below the hem
     assert gain[200 + round(8 * reach), 25] > 0.99  # well below

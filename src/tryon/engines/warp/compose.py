@@ -995,7 +995,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     skin_alpha = cv2.GaussianBlur((body | real_skin).astype(np.float32), (0, 0), max(0.7, SKIN_EDGE * full_height))
 
     plate = filled()
-    _textured(plate, image, clean_background, region, [skin_alpha] + [l.alpha for l in layers], full_height)
+    garment = _coverage([layer.alpha for layer in layers], (h, w))
+    _textured(plate, image, clean_background, region, [skin_alpha, garment], full_height)
 
     gain, folds = lighting()
 
@@ -1021,7 +1022,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
             # as often a skin-coloured top's hem).
             waist = waist * ~(drawing.arms & (real_arms | ~readable) & (skin_alpha > 0.5))
         out = _over(out, waist_rgb, waist)
-    out *= _hem_shadow([layer.alpha for layer in layers], np.maximum(skin_alpha * ~arms, waist), full_height)[..., None]
+    out *= _hem_shadow(garment, np.maximum(skin_alpha * ~arms, waist), full_height)[..., None]
     for layer in layers:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
     out = _over(out, skin_rgb, skin_alpha * arms)
@@ -1043,7 +1044,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         weight[(waist >= 0.5) & near_old & ~region] = 1.0
     # Hair falling over the replaced garment keeps its strands; between them the new garment shows.
     if hair is not None and chin is not None:
-        covered = _coverage([layer.alpha for layer in layers], (h, w)) > 0.5
+        covered = garment > 0.5
         strands, unmixed = _unmixed_hair(img, out, parse, readable, old & covered, hair, chin, full_height)
         if strands is not None:
             out[strands] = unmixed
@@ -1208,11 +1209,10 @@ def side_light(drawing: BodyDrawing, lateral: float, height: int) -> np.ndarray:
     return 1.0 + lateral * _soft(np.clip(drawing.side, -1.0, 1.0), LATERAL_SOFT * height)
 
 
-def _hem_shadow(alphas: list[np.ndarray], body: np.ndarray, height: int) -> np.ndarray:
-    """Gain (H, W) of the body (``body``: its alpha) in the soft shadow the garment (``alphas``)
-    casts down onto it from its hem and cuffs (:data:`HEM_SHADOW`): without it a crop top or a
-    sleeve lay on the skin below like a sticker."""
-    cover = _coverage(alphas, body.shape)
+def _hem_shadow(cover: np.ndarray, body: np.ndarray, height: int) -> np.ndarray:
+    """Gain (H, W) of the body (``body``: its alpha) in the soft shadow the garment (``cover``: its
+    coverage) casts down onto it from its hem and cuffs (:data:`HEM_SHADOW`): without it a crop
+    top or a sleeve lay on the skin below like a sticker."""
     drop = max(1, round(HEM_SHADOW[1] * height))
     cast = np.zeros_like(cover)
     cast[drop:] = cover[:-drop]
