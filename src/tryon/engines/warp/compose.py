@@ -1438,7 +1438,7 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     # there, centred on the shoulders and narrowing to its waist, made the waistband a staircase).
     pelvis = body_shape(kp, ("legs",), (h, w), frame=frame).inside
     rh, lh = kp.xy[J.R_HIP].astype(np.float64), kp.xy[J.L_HIP].astype(np.float64)
-    rise = np.array([0.0, (WAIST_ABOVE_HIPS + 0.05) * torso])
+    rise = np.array([0.0, (WAIST_ABOVE_HIPS + WAIST_BAND_MARGIN) * torso])
     band = np.array([rh + (rh - lh) * PELVIS_WIDEN - rise, lh + (lh - rh) * PELVIS_WIDEN - rise,
                      lh + (lh - rh) * PELVIS_WIDEN, rh + (rh - lh) * PELVIS_WIDEN])
     hips = np.zeros((h, w), np.uint8)
@@ -1497,6 +1497,9 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
 WAIST_ABOVE_HIPS = 0.1
 #: The hip joints' line is followed up to this slope (a turned or leaning person's hips).
 HIP_SLOPE_MAX = 0.3
+#: The band from the hips up reaches this much (neck-to-hips lengths) past the waist, so that the
+#: waist's line, whose slope is capped, cuts it, not the band's own edge.
+WAIST_BAND_MARGIN = 0.05
 
 
 def _hip_line(kp: Keypoints, cols: np.ndarray) -> np.ndarray:
