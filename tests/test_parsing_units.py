@@ -422,6 +422,31 @@ def test_a_skirt_and_trousers_of_skins_colour_are_garments_down_to_their_hems():
     assert _share(parse, hands, ARMS) > 0.9
 
 
+def test_the_shaded_sides_of_a_top_of_nearly_skins_colour_are_the_top():
+    """A blush top (IDM-VTON 00034's pink shirt): its lit front is too light for skin, but its
+    shaded sides pass the face's skin model and were parsed as skin (kept as "real skin", they
+    stood as pink strips beside a new top). Nearer in chroma to the top's own colour than to the
+    skin's, they are the top; the bare forearms, hands and neck stay skin."""
+    # Off the skin's chroma the same way: the front by 12 Lab units (past the skin model's three
+    # spreads of 3), the sides, in shade, by 8.5 (within it), 3.5 from the front.
+    skin_lab = cv2.cvtColor(np.array([[SKIN]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(float)
+    away = np.array([0.0, -0.6, -0.8])
+    front, side = (tuple(int(v) for v in cv2.cvtColor(np.round(skin_lab + (light, 0, 0) + off * away)
+                                                      .astype(np.uint8)[None, None], cv2.COLOR_LAB2RGB)[0, 0])
+                   for light, off in ((20, 12), (-10, 8.5)))
+    img, person, face = _person(top=front)
+    sides = _colour(img, front) & ((np.arange(SIZE[0]) < 92) | (np.arange(SIZE[0]) > 148))[None, :]
+    sides &= (np.arange(SIZE[1]) > 130)[:, None]
+    img[sides] = side
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert _share(parse, sides, (Label.UPPER_CLOTHES,)) > 0.9
+    assert _share(parse, _colour(img, front), (Label.UPPER_CLOTHES,)) > 0.95
+    forearms = _colour(img, SKIN) & (np.arange(SIZE[1]) > 150)[:, None]
+    assert _share(parse, forearms, ARMS) > 0.9
+    neck = _colour(img, SKIN) & (np.arange(SIZE[1]) > 92)[:, None] & (np.arange(SIZE[1]) < 104)[:, None]
+    assert _share(parse, neck, (Label.NECK, Label.FACE)) > 0.9
+
+
 def test_parser_without_face_or_legs():
     """No face (a head turned away): the head's joints place it, the skin model is learned on the
     hands; no knees or ankles (a close-up): no legs, no shoes, and the top stays the top."""

@@ -148,6 +148,22 @@ def test_a_skin_coloured_houndstooth_is_no_skin(evalset, person_analysis):
     assert (np.isin(p.parse, ARMS).sum()) > 0.01 * p.parse.size
 
 
+def test_a_blush_shirt_is_the_top_down_its_shaded_sides(evalset, person_analysis):
+    """IDM-VTON 00034's sleeveless blush shirt is near her skin's colour: its shaded sides and
+    hem were labelled arms and neck (a quarter of the torso between the shoulder joints), kept
+    as skin, and stood beside a new top as pink strips. Nearer in chroma to the shirt's own
+    colour than to the skin's, they are the shirt; her bare arms stay arms."""
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("IDM-VTON__00034_00.jpg"))
+    p = person_analysis(person.path)
+    kp = p.keypoints
+    (x0, x1) = sorted((int(kp.xy[Joint.R_SHOULDER][0]), int(kp.xy[Joint.L_SHOULDER][0])))
+    neck, hip = float(kp.xy[Joint.NECK][1]), float(kp.xy[Joint.MID_HIP][1])
+    torso = p.parse[int(neck + 0.3 * (hip - neck)):int(hip), x0:x1]
+    assert np.isin(torso, UPPER_GARMENT).mean() > 0.9
+    assert np.isin(torso, ARMS + (Label.NECK,)).mean() < 0.1
+    assert np.isin(p.parse, ARMS).mean() > 0.05
+
+
 def test_a_coats_skirt_over_the_thighs_is_the_top_and_the_jeans_between_the_trousers(evalset, person_analysis):
     """multimodal-garment-designer 050915's tweed coat hangs open to mid-thigh over jeans. Half-way
     from the hips to the knees and below, its skirt beside the jeans is the top (the prior falling

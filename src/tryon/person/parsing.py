@@ -500,6 +500,41 @@ class SkirtParams:
 
 
 @dataclass(frozen=True)
+class TopToneParams:
+    """A top of nearly skin's colour (a blush or beige shirt): the skin model takes its shaded
+    sides and shoulders, whose chroma the face's spread reaches, while its lit front stays
+    garment. Above the hips, skin pixels nearer in chroma to the top's own colour (learned on
+    the torso's core where it is not skin) than to the skin's are the top's."""
+
+    #: The torso's core, where the top's colour is learned: its corners moved this share of the
+    #: way to its centre.
+    core_shrink: float = 0.35
+    #: The top is learned only where this share of the core at least is not skin (a bare chest
+    #: is no top).
+    min_core_share: float = 0.3
+    #: Only a plain top: the spread of its chroma (Lab units, robust standard deviation, either
+    #: channel) stays below this. A print's broad model would claim skin of any tone.
+    max_spread: float = 4.0
+    #: Floor on the top's chroma spread, like ``SkinParams.chroma_floor``.
+    chroma_floor: float = 3.0
+    #: A skin pixel is the top's within this d2 of its model...
+    top_d2: float = 9.0
+    #: ...and only if its d2 to the skin's model is this many times larger still (where the two
+    #: models overlap, it stays skin).
+    closer_by: float = 2.0
+    #: Down to this share of the torso's length below the hip joints: a top's hem hangs past them.
+    below_hips: float = 0.25
+    #: Lightness range of the top's pixels around its median (Lab, 0-255): its shade reaches
+    #: further down than its highlights up. Dark skin beside a light top stays skin.
+    darker_by: int = 60
+    lighter_by: int = 30
+    #: The top's pixels among the skin are a region at least this many working pixels across
+    #: (an opening): the outline of a bare arm against a light backdrop or top mixes the two
+    #: colours into the top's, a line a pixel or two wide.
+    least_width: int = 5
+
+
+@dataclass(frozen=True)
 class SkinPartParams:
     """Which body part a skin pixel belongs to: the nearest joint chain."""
 
@@ -532,6 +567,7 @@ class ParserParams:
     skirt: SkirtParams = SkirtParams()
     skin_parts: SkinPartParams = SkinPartParams()
     hems: HemParams = HemParams()
+    top_tone: TopToneParams = TopToneParams()
 
 
 @dataclass
@@ -752,6 +788,7 @@ class GeometricParser:
         samples = self._skin_samples(lab, fg, face, s, face_mask, body)
         skin, mean, inv = self._face_tone_skin(lab, fg, samples, distal_zone)
         skin |= self._limb_tone_skin(lab, fg, skin & distal_zone & ~face_mask, limb_zone, mean, inv)
+        skin &= ~self._skin_coloured_top(lab, fg, skin & ~face_mask, mean, inv, body)
         return self._smooth_skin(lab, fg, skin, fine)
 
     def _skin_samples(self, lab: np.ndarray, fg: np.ndarray, face: Face | None, s: float, face_mask: np.ndarray,
@@ -803,6 +840,36 @@ class GeometricParser:
         l2 = float(np.median(lab[body_skin][:, 0]))
         light2 = (lab[..., 0] > l2 - p.limb_darker_by) & (lab[..., 0] < l2 + p.limb_lighter_by)
         return fg & limb_zone & light2 & (_mahalanobis2(lab[..., 1:], mean2, inv2) < p.skin_d2)
+
+    def _skin_coloured_top(self, lab: np.ndarray, fg: np.ndarray, candidates: np.ndarray, mean: np.ndarray,
+                           inv: np.ndarray, body: _Body) -> np.ndarray:
+        """The ``candidates`` (skin pixels off the face and the distal limbs) that are a plain top
+        of nearly skin's colour (:class:`TopToneParams`), down to its hem; empty without one."""
+        p = self.params.top_tone
+        none = np.zeros(fg.shape, bool)
+        torso, mid = body.torso(), body.p(J.MID_HIP)
+        if torso is None or mid is None:
+            return none
+        torso = np.array(torso)
+        core = _polygon_mask(fg.shape, torso + (torso.mean(axis=0) - torso) * p.core_shrink) & fg
+        top = core & ~candidates
+        if top.sum() < max(p.min_core_share * core.sum(), 1):
+            return none
+        chroma = lab[top][:, 1:]
+        spread = 1.4826 * np.median(np.abs(chroma - np.median(chroma, axis=0)), axis=0)
+        if spread.max() > p.max_spread:
+            return none
+        top_mean, top_inv = _colour_stats(chroma, floor=p.chroma_floor)
+        lightness = float(np.median(lab[top][:, 0]))
+        above = candidates & (lab[..., 0] > lightness - p.darker_by) & (lab[..., 0] < lightness + p.lighter_by)
+        above[max(0, int(np.ceil(mid[1] + p.below_hips * body.torso_length))):] = False
+        ys, xs = np.nonzero(above)
+        px = lab[ys, xs, 1:]
+        d2_top = _mahalanobis2(px, top_mean, top_inv)
+        hit = (d2_top < p.top_d2) & (d2_top * p.closer_by < _mahalanobis2(px, mean, inv))
+        none[ys[hit], xs[hit]] = True
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (p.least_width, p.least_width))
+        return cv2.morphologyEx(none.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
 
     def _smooth_skin(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray, fine: np.ndarray | None = None
                      ) -> np.ndarray:

@@ -1017,10 +1017,11 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if trousers is not None:
         waist_rgb, waist = trousers()
         if not bare_arms and drawing.arms is not None:
-            # Under the arms hanging beside the hips, not over them: where the arms drawn are the
-            # photo's own or rebuilt under a user's mask (the parse's "arms" away from them are
-            # as often a skin-coloured top's hem).
-            waist = waist * ~(drawing.arms & (real_arms | ~readable) & (skin_alpha > 0.5))
+            # Under the arms hanging beside the hips, not over them: the photo's own arms near
+            # the arms drawn (WAIST_UNDER_ARMS), or arms rebuilt under a user's mask.
+            near = _within(drawing.arms, max(1, round(WAIST_UNDER_ARMS * drawing.sw)))
+            arms_over = ((real_arms & near) | (drawing.arms & ~readable)) & (skin_alpha > 0.5)
+            waist = waist * ~arms_over
         out = _over(out, waist_rgb, waist)
     out *= _hem_shadow(garment, np.maximum(skin_alpha * ~arms, waist), full_height)[..., None]
     for layer in layers:
@@ -1056,6 +1057,12 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     out += img + 0.5
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
+
+#: The trousers' waist that a shorter top uncovers goes under the photo's own arms within this
+#: share of the shoulder distance of the arms drawn from the keypoints (a forearm is about 0.14
+#: of it across; the keypoints' arm lies off the photo's by up to about that much). Further off,
+#: what the parse calls arms is as likely a skin-coloured top's hem.
+WAIST_UNDER_ARMS = 0.1
 
 #: Hair over the replaced garment (``_unmixed_hair``): hair pixels below the chin with the old
 #: garment, where the new one covers it, within HAIR_OVER_REACH of the photo's height. Each is
