@@ -813,6 +813,28 @@ def test_a_bare_chest_shows_a_hollow_under_each_collarbone():
     assert _collarbones(_keypoints(without=(J.NECK,)), (SIZE[1], SIZE[0])) == 1.0
 
 
+def test_a_bare_midriff_shows_a_navel_on_the_bodys_middle_line():
+    """Synthesised belly skin has a navel: its darkest point on the line from the shoulders' middle
+    to the hips', at NAVEL_AT of the way, lit just below it; elsewhere it is left alone. A person
+    turned away (the joints' sides swapped) has none."""
+    from tryon.engines.warp.compose import NAVEL_AT, _navel
+
+    frame = (0.0, 0.0, float(SIZE[0]), float(SIZE[1]))
+    gain = _navel(_keypoints(), frame, (SIZE[1], SIZE[0]))
+    top = (np.array(JOINTS[J.R_SHOULDER]) + JOINTS[J.L_SHOULDER]) / 2
+    hips = (np.array(JOINTS[J.R_HIP]) + JOINTS[J.L_HIP]) / 2
+    navel = top + NAVEL_AT * (hips - top)
+    y, x = np.unravel_index(np.argmin(gain), gain.shape)
+    assert abs(x - navel[0]) <= 1 and abs(y - navel[1]) <= 1 and gain[y, x] < 0.75
+    below = gain[y + 2:y + 8, x]
+    assert below.max() > 1.02  # the lower rim catches the light
+    assert np.allclose(gain[: int(top[1]) + 10], 1.0) and np.allclose(gain[int(hips[1]):], 1.0)
+    assert np.allclose(gain[:, 1:], gain[:, :0:-1], atol=0.02)  # both sides alike about x = 120
+    turned = _keypoints()
+    turned.xy[[J.R_SHOULDER, J.L_SHOULDER]] = turned.xy[[J.L_SHOULDER, J.R_SHOULDER]]
+    assert _navel(turned, frame, (SIZE[1], SIZE[0])) == 1.0
+
+
 def test_synthesised_skin_takes_the_photos_light_and_grain():
     """Skin lit from the left, with some grain: the light measured on it falls across the photo as
     the photo's does, and the grain is about the photo's (a flat colour reads as plastic)."""
