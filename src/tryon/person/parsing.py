@@ -503,7 +503,7 @@ class SkirtParams:
 class TopToneParams:
     """A top of nearly skin's colour (a blush or beige shirt): the skin model takes its shaded
     sides and shoulders, whose chroma the face's spread reaches, while its lit front stays
-    garment. Above the hips, skin pixels nearer in chroma to the top's own colour (learned on
+    garment. Down to its hem, skin pixels nearer in chroma to the top's own colour (learned on
     the torso's core where it is not skin) than to the skin's are the top's."""
 
     #: The torso's core, where the top's colour is learned: its corners moved this share of the
@@ -843,22 +843,22 @@ class GeometricParser:
 
     def _skin_coloured_top(self, lab: np.ndarray, fg: np.ndarray, candidates: np.ndarray, mean: np.ndarray,
                            inv: np.ndarray, body: _Body) -> np.ndarray:
-        """The ``candidates`` (skin pixels off the face and the distal limbs) that are a plain top
-        of nearly skin's colour (:class:`TopToneParams`), down to its hem; empty without one."""
+        """The ``candidates`` (skin pixels off the face) that are a plain top of nearly skin's
+        colour (:class:`TopToneParams`), down to its hem; empty without one."""
         p = self.params.top_tone
-        none = np.zeros(fg.shape, bool)
+        found = np.zeros(fg.shape, bool)
         torso, mid = body.torso(), body.p(J.MID_HIP)
         if torso is None or mid is None:
-            return none
+            return found
         torso = np.array(torso)
         core = _polygon_mask(fg.shape, torso + (torso.mean(axis=0) - torso) * p.core_shrink) & fg
         top = core & ~candidates
         if top.sum() < max(p.min_core_share * core.sum(), 1):
-            return none
+            return found
         chroma = lab[top][:, 1:]
         spread = 1.4826 * np.median(np.abs(chroma - np.median(chroma, axis=0)), axis=0)
         if spread.max() > p.max_spread:
-            return none
+            return found
         top_mean, top_inv = _colour_stats(chroma, floor=p.chroma_floor)
         lightness = float(np.median(lab[top][:, 0]))
         above = candidates & (lab[..., 0] > lightness - p.darker_by) & (lab[..., 0] < lightness + p.lighter_by)
@@ -867,9 +867,9 @@ class GeometricParser:
         px = lab[ys, xs, 1:]
         d2_top = _mahalanobis2(px, top_mean, top_inv)
         hit = (d2_top < p.top_d2) & (d2_top * p.closer_by < _mahalanobis2(px, mean, inv))
-        none[ys[hit], xs[hit]] = True
+        found[ys[hit], xs[hit]] = True
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (p.least_width, p.least_width))
-        return cv2.morphologyEx(none.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+        return cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
 
     def _smooth_skin(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray, fine: np.ndarray | None = None
                      ) -> np.ndarray:
