@@ -208,6 +208,14 @@ def _box(centre: np.ndarray, radius: float, shape: tuple[int, int]) -> tuple[int
     return max(0, x - r), max(0, y - r), min(shape[1], x + r + 1), min(shape[0], y + r + 1)
 
 
+def _points_box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), end exclusive: the box around ``points`` (N, 2) widened by ``margin``,
+    within ``shape``; empty (x1 <= x0 or y1 <= y0) when it lies outside."""
+    x0, y0 = np.maximum(np.floor(points.min(axis=0) - margin).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(points.max(axis=0) + margin).astype(int) + 1, (shape[1], shape[0]))
+    return int(x0), int(y0), int(x1), int(y1)
+
+
 def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: Keypoints,
                 skin: np.ndarray) -> np.ndarray:
     """What to add to the lit ``skin`` colour (H, W, 3, or zeros to broadcast) so that each rebuilt
@@ -1191,13 +1199,11 @@ def _collarbones(kp: Keypoints, shape: tuple[int, int]) -> np.ndarray | float:
     bones = [(top + sign * across * CLAVICLE_GAP * sw, joint - down * CLAVICLE_RISE * sw)
              for sign, joint in ((-1, right), (1, left))]
     # Worked in the bones' box, with room for the hollow under them: a try-on's milliseconds count.
-    ends = np.array([p for bone in bones for p in bone])
-    x0, y0 = np.maximum(np.floor(ends.min(axis=0) - 5 * width).astype(int), 0)
-    x1, y1 = np.ceil(ends.max(axis=0) + 5 * width).astype(int) + 1
+    x0, y0, x1, y1 = _points_box(np.array([p for bone in bones for p in bone]), 5 * width, shape)
     gain = np.ones(shape, np.float32)
     if x1 <= x0 or y1 <= y0:
         return gain
-    ys, xs = np.mgrid[y0:min(y1, shape[0]), x0:min(x1, shape[1])].astype(np.float32)
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     box = gain[y0:y1, x0:x1]
     for a, b in bones:
         seg = b - a
@@ -1245,9 +1251,7 @@ def _navel(kp: Keypoints, frame: Frame, shape: tuple[int, int]) -> np.ndarray | 
     start = top + LINEA_FROM * axis
     sx, sy = NAVEL_SIZE[0] * sw, NAVEL_SIZE[1] * sw
     reach = max(4 * sy, 3 * LINEA_WIDTH * sw)
-    ends = np.array([start, navel])
-    x0, y0 = np.maximum(np.floor(ends.min(axis=0) - reach).astype(int), 0)
-    x1, y1 = np.minimum(np.ceil(ends.max(axis=0) + reach).astype(int) + 1, (shape[1], shape[0]))
+    x0, y0, x1, y1 = _points_box(np.array([start, navel]), reach, shape)
     gain = np.ones(shape, np.float32)
     if x1 <= x0 or y1 <= y0:
         return gain
