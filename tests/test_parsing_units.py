@@ -1107,6 +1107,51 @@ def test_a_dress_worn_now_shows_under_a_shorter_new_top():
     assert starts["trousers"] > hip - 0.15 * (hip - neck), starts
 
 
+def test_a_bare_midriff_is_as_wide_as_the_trousers_below_it():
+    """Trousers wider at the hips than the canon's torso, under a top being replaced by a shorter
+    one: their top edges are measured (an arm over one side for a few rows does not move them),
+    the drawn torso is widened to reach them, and the waist shown above them is no wider than the
+    torso drawn there. Before, the torso kept the canon's width and the waistband, as wide as the
+    trousers, stood out past it on both sides by about 14 pixels."""
+    from tryon.engines.warp.compose import TORSO_TAIL, WAIST_ABOVE_HIPS, _torso_mask, _trousers_below, trousers_top
+
+    h, w = SIZE[1], SIZE[0]
+    img, _, _ = _person()
+    kp = _keypoints()
+    parse = _parse()
+    rows = np.arange(h)[:, None]
+    wide = (rows >= 250) & (rows < 300) & (np.arange(w)[None, :] >= 78) & (np.arange(w)[None, :] <= 162)
+    parse[wide] = Label.PANTS
+    img[wide] = GREY
+    parse[(rows >= 252) & (rows < 255) & (np.arange(w)[None, :] >= 150) & (np.arange(w)[None, :] <= 165)] = \
+        Label.LEFT_ARM  # a hand over the side, for a few rows
+    region = parse == Label.UPPER_CLOTHES
+    readable = np.ones((h, w), bool)
+    frame = (0.0, 0.0, float(w), float(h))
+    flanks = trousers_top(parse, readable, region, kp, h)
+    assert flanks is not None
+    (rx, ry), (lx, ly) = flanks
+    assert abs(rx - 78) <= 1 and abs(lx - 162) <= 1 and 250 <= ry == ly <= 262
+    hips = (kp.xy[J.R_HIP], kp.xy[J.L_HIP])
+    hip_row = int(JOINTS[J.MID_HIP][1])
+
+    def extent(mask: np.ndarray, y: int) -> tuple[int, int]:
+        xs = np.flatnonzero(mask[y])
+        return int(xs.min()), int(xs.max())
+
+    canon, widened = _torso_mask(kp, hips, (h, w)), _torso_mask(kp, hips, (h, w), flanks, TORSO_TAIL)
+    left, right = extent(widened, hip_row)
+    assert abs(left - 78) <= 3 and abs(right - 162) <= 3
+    waist = int(hip_row - WAIST_ABOVE_HIPS * (JOINTS[J.MID_HIP][1] - JOINTS[J.NECK][1]))
+    cols = np.flatnonzero(canon[waist:hip_row].any(axis=0))  # the canon's, from the waist down
+    assert cols.min() > left + 6 and cols.max() < right - 6
+    _, zone = _trousers_below(img, region, readable, parse, kp, frame, flanks)
+    for y in range(waist + 3, hip_row):
+        shown, torso = extent(zone > 0.5, y), extent(widened, y)
+        assert shown[0] >= torso[0] - 3 and shown[1] <= torso[1] + 3, (y, shown, torso)
+    assert zone[hip_row + 4, 80] > 0.5 and zone[hip_row + 4, 160] > 0.5  # and reaches the trousers' sides
+
+
 def test_trousers_run_on_up_mirrored_from_their_own_pixels():
     """Above the trousers the photo shows, each column continues them with their own pixels
     mirrored at their top (a short run repeats), so weave and folds go on instead of a blur; not

@@ -422,10 +422,17 @@ TORSO_SIDE = ((0.15, -0.2), (0.3, -0.15), (0.44, -0.1), (0.53, -0.02), (0.55, 0.
 WAIST_HALF, HIP_HALF = 0.38, 0.46
 
 
-def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray],
+                  flanks: tuple[np.ndarray, np.ndarray] | None = None, tail: float = 0.0) -> np.ndarray:
     """The bare torso as a closed polygon (N, 2) from the shoulder joints and ``hips`` (right,
     left): sloping shoulders and a waist, not the box between the four joints, which shows as a
-    cardboard cut-out wherever a top leaves the shoulders or the midriff bare."""
+    cardboard cut-out wherever a top leaves the shoulders or the midriff bare.
+
+    ``flanks`` (right, left points; from ``trousers_top``): where the photo shows the body's
+    sides, lower down. A side the proportions draw narrower than that is widened from the waist
+    down to pass through it (by up to :data:`FLANK_WIDEN_MAX`): a woman's hips are wider than the
+    canon's, and the trousers' waistband stood out past a narrow midriff as a block. ``tail``:
+    the outline runs on straight below the hips by this share of its drop to them."""
     right, left = kp.xy[J.R_SHOULDER].astype(np.float64), kp.xy[J.L_SHOULDER].astype(np.float64)
     sw = float(np.linalg.norm(left - right))
     mid = (right + left) / 2
@@ -437,16 +444,36 @@ def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray]) -> np.ndar
     side = [(a * sw, d * sw) for a, d in TORSO_SIDE] + [(WAIST_HALF * sw, 0.55 * drop), (hip_half, drop)]
 
     def centre(d: float) -> np.ndarray:  # the body's axis bends from the shoulders' to the hips' middle
-        return mid + d * down if d <= 0 else mid + (hip_mid - mid) * min(d / drop, 1.0)
+        return mid + d * down if d <= 0 else mid + (hip_mid - mid) * min(d / drop, 1.0) + max(d - drop, 0.0) * down
 
-    pts = [centre(d) + sign * a * across for sign, half in ((-1, side[::-1]), (1, side)) for a, d in half]
+    sides = {-1: side, 1: side}
+    for sign, point in zip((-1, 1), flanks or ()):
+        d = float((np.asarray(point, np.float64) - mid) @ down)
+        if d < 0.55 * drop:
+            continue
+        d = min(d, drop)
+        reach = sign * float((np.asarray(point, np.float64) - centre(d)) @ across)
+        drawn = WAIST_HALF * sw + (hip_half - WAIST_HALF * sw) * (d - 0.55 * drop) / (0.45 * drop)
+        widen = float(np.clip(reach - drawn, 0.0, FLANK_WIDEN_MAX * sw))
+        sides[sign] = side[:-2] + [(a + widen, d_) for a, d_ in side[-2:]]
+    if tail > 0:
+        sides = {sign: half + [(half[-1][0], (1 + tail) * drop)] for sign, half in sides.items()}
+    pts = [centre(d) + sign * a * across for sign, half in ((-1, sides[-1][::-1]), (1, sides[1])) for a, d in half]
     return rounded(np.array(pts), closed=True)
 
 
-def _torso_mask(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+#: Drawn over trousers, the torso runs on below the hip joints by this share of its drop to them.
+TORSO_TAIL = 0.2
+#: ``torso_outline`` widens a side to the body's seen flank by at most this share of the shoulder
+#: joints' distance: wide trousers' waistband, or a coat's skirt taken for them, is not the body.
+FLANK_WIDEN_MAX = 0.2
+
+
+def _torso_mask(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray], shape: tuple[int, int],
+                flanks: tuple[np.ndarray, np.ndarray] | None = None, tail: float = 0.0) -> np.ndarray:
     """``torso_outline`` filled, as a boolean mask of ``shape``."""
     torso = np.zeros(shape, np.uint8)
-    cv2.fillPoly(torso, [np.round(torso_outline(kp, hips)).astype(np.int32)], 1)
+    cv2.fillPoly(torso, [np.round(torso_outline(kp, hips, flanks, tail)).astype(np.int32)], 1)
     return torso > 0
 
 
@@ -467,6 +494,7 @@ class BodyDrawing:
     arm_start: float = ARM_START
     hands: np.ndarray | None = None  # arm skin the photo keeps: a forearm whose wrist is unseen ends there
     arms: np.ndarray | None = None  # where the arms alone are drawn, when they are
+    flanks: tuple[np.ndarray, np.ndarray] | None = None  # the body's sides seen lower down (``trousers_top``)
 
     def blocked(self) -> np.ndarray | None:
         """Where no limb is drawn on to: the background and the hands the photo shows."""
@@ -500,7 +528,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                ends: dict[int, tuple[np.ndarray, float]] | None = None,
                chin: np.ndarray | None = None, frame: Frame | None = None,
                background: np.ndarray | None = None, bare_arms: bool = False,
-               hands: np.ndarray | None = None) -> BodyDrawing:
+               hands: np.ndarray | None = None, flanks: tuple[np.ndarray, np.ndarray] | None = None) -> BodyDrawing:
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and its
     round-shading terms (``BodyDrawing``). ``ends`` (from ``arm_ends`` and
     ``leg_ends``) fixes where and how wide a forearm or a leg ends; the neck runs up to ``chin``
@@ -508,13 +536,15 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     ``shape`` is a crop of it; limbs and a torso that it cuts off run on past its edges, unless
     the photo shows ``background`` (a mask) where they would run. ``bare_arms``: no sleeve covers
     the shoulders (the arms begin at :data:`BARE_ARM_START`). ``hands``: arm skin the photo keeps
-    (a mask), where a forearm whose wrist is not seen ends."""
+    (a mask), where a forearm whose wrist is not seen ends. ``flanks``: the body's sides the photo
+    shows below the torso (``trousers_top``), which the torso is widened to reach."""
     h, w = shape
     frame = frame or (0.0, 0.0, float(w), float(h))
     shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])) if shoulders else 0.25 * w
     body = BodyDrawing(kp, sw, frame, background, np.zeros((h, w), bool), np.full((h, w), 2.0, np.float32),
-                       np.zeros((h, w), np.float32), BARE_ARM_START if bare_arms else ARM_START, hands)
+                       np.zeros((h, w), np.float32), BARE_ARM_START if bare_arms else ARM_START, hands,
+                       flanks=flanks)
     ends = ends or {}
     if "arms" in parts:
         for arm in (R_ARM, L_ARM):
@@ -581,7 +611,8 @@ def _draw_torso(body: BodyDrawing) -> None:
     hips = _hips(kp, body.frame)
     if hips is None:
         return
-    torso = _torso_mask(kp, hips, body.inside.shape)
+    # Over trousers it runs on under their waistband, which its rounded end would notch.
+    torso = _torso_mask(kp, hips, body.inside.shape, body.flanks, TORSO_TAIL if body.flanks is not None else 0.0)
     body.inside |= torso
     top, bottom = (kp.xy[J.R_SHOULDER] + kp.xy[J.L_SHOULDER]) / 2, (hips[0] + hips[1]) / 2
     _, across, side = _capsules(body.inside.shape, [top, bottom],
@@ -943,7 +974,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # The fill draws only on background: the person (hair, face, the other garment) is a hole
     # too, so none of it smears into the background the region uncovers.
     filled = _started(pool, _filled_background, image, clean_background)
-    trousers = _started(pool, _trousers_below, image, region, readable, parse, kp, frame) \
+    flanks = trousers_top(parse, readable, region, kp, full_height) if category == Category.UPPER else None
+    trousers = _started(pool, _trousers_below, image, region, readable, parse, kp, frame, flanks) \
         if category == Category.UPPER else None
 
     parts = parts_for(category, region, kp, parse)
@@ -954,7 +986,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     bare_arms = not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER
     chin = chin_point(face)
     hands = of_labels(parse, ARMS) & readable & ~region
-    drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms, hands)
+    drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms, hands, flanks)
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body = drawing.inside & ~seen_background
@@ -1483,13 +1515,18 @@ def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
 
 
 def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray,
-                    kp: Keypoints, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+                    kp: Keypoints, frame: Frame, flanks: tuple[np.ndarray, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Where a new top is shorter than the old one, the trousers' (or skirt's) waist shows: the
     body below the waist inside the region is filled from the lower garment the photo shows.
 
     A dress worn now shows from under the bust instead (:data:`DRESS_SHOWS_FROM`): a short top is
     then worn over the dress, as people do, where a bare midriff used to be drawn between the two
-    (a flat slab of skin, the look the reviews scored lowest)."""
+    (a flat slab of skin, the look the reviews scored lowest).
+
+    ``flanks`` (``trousers_top``): the body's sides where the trousers show. Above the crotch the
+    waist is then no wider than the torso drawn through them (``torso_outline``), run on straight
+    down: as wide as the pelvis, it stood out past the bare midriff as a block."""
     h, w = region.shape
     skirt = skirt_of_dress(parse, kp) & readable & ~region
     lower = of_labels(parse, LOWER_GARMENT)
@@ -1510,6 +1547,9 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     hips = np.zeros((h, w), np.uint8)
     cv2.fillPoly(hips, [np.round(band).astype(np.int32)], 1)
     pelvis |= hips > 0
+    if flanks is not None and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
+        # All of the torso drawn below the waist, which runs on under it (``_draw_torso``).
+        pelvis |= _torso_mask(kp, (rh, lh), (h, w), flanks, TORSO_TAIL)
     dress = False
     if kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
         dress = bool(skirt.sum() >= 0.5 * source.sum())
@@ -1549,6 +1589,10 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     crotch = hip_at + CROTCH_BELOW_HIPS * torso
     zone &= found | own | (rows <= crotch)
     zone = _spanned(zone, rows <= crotch)
+    if flanks is not None and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
+        # Two pixels past them, the zone's blur below: its soft edge lies over the skin's.
+        sides = _within(_torso_mask(kp, (kp.xy[J.R_HIP], kp.xy[J.L_HIP]), (h, w), flanks, SIDES_TAIL), 2)
+        zone &= sides | own | (rows > crotch)
     if dress:
         # The dress the photo shows there is the dress under the new top: its own pixels, folds
         # and print, as wide as it is (not a smooth fill of its colour: a flat slab).
@@ -1556,6 +1600,69 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
         fill[bodice] = image[bodice]
         zone |= bodice
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
+
+
+def trousers_top(parse: np.ndarray, readable: np.ndarray, region: np.ndarray, kp: Keypoints,
+                 full_height: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (right, left) outer edges of the trousers or skirt the photo shows just below the
+    region, about the hips: the body is that wide there, whatever the proportions say.
+
+    Each row's run of the lower garment through the hips' middle (gaps of up to
+    :data:`TROUSERS_TOP_GAP` bridged: belt loops, a buckle) counts from the first that spans
+    :data:`TROUSERS_TOP_LEAST` hip joints' distances; each edge is the median over
+    :data:`TROUSERS_TOP_ROWS` of the height (a hand on the hip or an arm over the side shortens
+    some rows' runs, never lengthens them). None when no such run shows within
+    :data:`TROUSERS_TOP_REACH` neck-to-hip lengths of the hip joints."""
+    if not (kp.seen(J.R_HIP) and kp.seen(J.L_HIP)):
+        return None
+    rh, lh = kp.xy[J.R_HIP].astype(np.float64), kp.xy[J.L_HIP].astype(np.float64)
+    apart = float(np.linalg.norm(lh - rh))
+    torso = kp.torso_length() or 2 * apart
+    h, w = parse.shape
+    centre = (rh + lh) / 2
+    x = int(round(centre[0]))
+    if apart < 4 or not 0 <= x < w:
+        return None
+    lower = (of_labels(parse, LOWER_GARMENT) & readable & ~region).astype(np.uint8)
+    gap = max(1, round(TROUSERS_TOP_GAP * full_height))
+    lower = cv2.morphologyEx(lower, cv2.MORPH_CLOSE, np.ones((1, 2 * gap + 1), np.uint8)) > 0
+    top, bottom = (int(np.clip(centre[1] + s * TROUSERS_TOP_REACH * torso, 0, h)) for s in (-1, 1))
+    count = max(2, round(TROUSERS_TOP_ROWS * full_height))
+    edges = []
+    for y in range(top, bottom):
+        row = lower[y]
+        if not row[x]:
+            if edges:
+                break
+            continue
+        left = x - int(np.argmin(row[x::-1])) + 1 if not row[: x + 1].all() else 0
+        right = x + int(np.argmin(row[x:])) - 1 if not row[x:].all() else w - 1
+        if edges or right - left >= TROUSERS_TOP_LEAST * apart:
+            edges.append((y, left, right))
+        if len(edges) == count:
+            break
+    if len(edges) < count:
+        return None
+    y, left, right = np.median(np.array(edges, np.float64), axis=0)
+    outer = [np.array([left, y]), np.array([right, y])]
+    return (outer[0], outer[1]) if rh[0] <= lh[0] else (outer[1], outer[0])
+
+
+#: ``trousers_top``: the run through the hips' middle bridges gaps this share of the height wide,
+#: starts on a row at least TROUSERS_TOP_LEAST hip joints' distances across (the trousers' waist
+#: is about 1.6 of them; a belt's buckle or the old hem's last row is narrower), is measured over
+#: TROUSERS_TOP_ROWS of the height from there, and is looked for within TROUSERS_TOP_REACH
+#: neck-to-hip lengths above and below the hip joints.
+TROUSERS_TOP_GAP = 0.004
+TROUSERS_TOP_LEAST = 1.2
+TROUSERS_TOP_ROWS = 0.015
+TROUSERS_TOP_REACH = 0.3
+
+
+#: The body's sides that bound the trousers' waist (``_trousers_below``) run on straight down from
+#: the hips by this many drops from the shoulders to them: past the crotch, where the outline's
+#: rounded end does not show.
+SIDES_TAIL = 1.0
 
 
 #: Where the trousers' waistband sits when a shorter top shows it: this share of the neck-to-hips
