@@ -356,6 +356,36 @@ def test_the_jaw_follows_the_face_outline_at_the_photos_own_size():
     assert off < 0.05 * outline_px, (off, outline_px)
 
 
+def test_outlines_between_labels_follow_the_photo_at_its_own_size():
+    """A label map worked out at a third of the photo's size, brought up to it: the slanted edge
+    between a red sleeve and black trousers is a staircase of working pixels, whose wrong side a
+    try-on kept as red slivers along the trousers. Refined by colour, it follows the photo's edge;
+    a strap one working pixel wide keeps its pixels, and two skin parts of one colour keep the
+    outline the geometry gave them."""
+    k, (h, w) = 3, (60, 60)
+    H, W = h * k, w * k
+    yy, xx = np.mgrid[0:H, 0:W]
+    red = xx > 0.6 * yy + 40  # the photo's edge, slanted
+    image = np.where(red[..., None], np.uint8((190, 30, 50)), np.uint8((20, 20, 24))).astype(np.uint8)
+    image[:, : W // 4] = SKIN  # arm and neck skin on the left, one colour
+    strap = (xx >= 120) & (xx < 123)  # a black strap across the red, one working pixel wide
+    image[strap] = (20, 20, 24)
+    truth = np.where(red, Label.UPPER_CLOTHES, Label.PANTS).astype(np.uint8)
+    truth[strap] = Label.PANTS
+    truth[:, : W // 4] = np.where(yy[:, : W // 4] < H // 2, Label.NECK, Label.RIGHT_ARM)
+    small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    labels = truth[k // 2::k, k // 2::k].copy()  # the working map: right at its pixels' centres
+    full = cv2.resize(labels, (W, H), interpolation=cv2.INTER_NEAREST)
+    edge = (xx > W // 4 + k) & ~strap & (np.abs(xx - 0.6 * yy - 40) < 2 * k)  # about the slanted edge
+    before = (full != truth)[edge].mean()
+    refined = full.copy()
+    GeometricParser()._sharp_edges(refined, labels, small, image)
+    after = (refined != truth)[edge].mean()
+    assert before > 0.05 and after < 0.3 * before, (before, after)
+    assert (refined[strap] == Label.PANTS).all()  # the strap is no thinner
+    assert np.array_equal(refined[:, : W // 4], full[:, : W // 4])  # neck and arm as they were
+
+
 def test_blonde_locks_of_skins_colour_are_hair_by_their_strands():
     """Blonde locks falling beside the neck, lit to the colour of the skin: the skin's model takes
     them, but they run in strands down and join the hair on the head, so they are hair (kept as

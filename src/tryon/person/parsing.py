@@ -47,6 +47,7 @@ class Label(IntEnum):
 
 
 UPPER_GARMENT = (Label.UPPER_CLOTHES, Label.DRESS, Label.COAT)
+SKIN_LABELS = (Label.FACE, Label.NECK, Label.LEFT_ARM, Label.RIGHT_ARM, Label.LEFT_LEG, Label.RIGHT_LEG)
 LOWER_GARMENT = (Label.PANTS, Label.SKIRT)
 ARMS = (Label.LEFT_ARM, Label.RIGHT_ARM)
 LEGS = (Label.LEFT_LEG, Label.RIGHT_LEG)
@@ -546,6 +547,24 @@ class SkinPartParams:
 
 
 @dataclass(frozen=True)
+class EdgeParams:
+    """The label map brought up to the photo's size has its inner outlines (a sleeve against the
+    skirt, a collar against the neck) at the working resolution: a staircase a few pixels off,
+    whose wrong side a try-on keeps as a sliver of the old garment along the new one. Pixels near
+    such an outline take the label, among those around, whose own colour nearby is clearly
+    closest to theirs."""
+
+    #: Around each pixel, a label's colour is its mean over this window (working pixels) of its
+    #: inside (one working pixel in from its outline, where colours mix)...
+    window: int = 7
+    #: ...over this many of its pixels at least.
+    least: int = 6
+    #: A pixel changes label only if its colour distance (RGB) to the other label's is under this
+    #: share of the distance to its own label's: the two colours must tell the two apart.
+    closer: float = 0.6
+
+
+@dataclass(frozen=True)
 class ParserParams:
     """Every tuning number of :class:`GeometricParser`, by stage."""
 
@@ -568,6 +587,7 @@ class ParserParams:
     skin_parts: SkinPartParams = SkinPartParams()
     hems: HemParams = HemParams()
     top_tone: TopToneParams = TopToneParams()
+    edges: EdgeParams = EdgeParams()
 
 
 @dataclass
@@ -643,6 +663,8 @@ class GeometricParser:
         labels = self._parse(img, fg, kp, face, s, fine)
         # What the parse leaves unlabelled in the person mask (something held) stays background.
         full = self._upsample(labels, fg & (labels > 0), person, (W, H))
+        if s < 1:
+            self._sharp_edges(full, labels, img, image)
         if s < 1 and face is not None and face.outline is not None:
             self._sharp_jaw(full, face)
         return full
@@ -682,6 +704,54 @@ class GeometricParser:
         labels[shoes_l] = Label.LEFT_SHOE
         labels[shoes_r] = Label.RIGHT_SHOE
         return labels
+
+    def _sharp_edges(self, full: np.ndarray, labels: np.ndarray, img: np.ndarray, image: np.ndarray) -> None:
+        """The outlines between labels (not the person's outline, which the full-size person mask
+        sets) at the photo's resolution (``full`` changed in place; ``labels`` and ``img`` at the
+        working size, ``image`` the photo): see :class:`EdgeParams`. The face keeps its label
+        (``_sharp_jaw`` does its outline), and skin stays the body part the geometry gave it: one
+        skin part is not told from another by colour."""
+        p = self.params.edges
+        H, W = full.shape
+        h, w = labels.shape
+        k = 2 * int(np.ceil(H / h)) + 1  # the staircase's reach at full size, both ways
+        kernel = np.ones((k, k), np.uint8)
+        band = (cv2.dilate(full, kernel) != cv2.erode(full, kernel)) & (full > 0) & (full != Label.FACE)
+        ys, xs = np.nonzero(band)
+        if not len(ys):
+            return
+        own = full[ys, xs]
+        px = image[ys, xs].astype(np.float32)
+        # Worked in the box about the outlines, at the working size.
+        wy, wx = np.minimum(ys * h // H, h - 1), np.minimum(xs * w // W, w - 1)
+        r = p.window // 2 + 1
+        y0, y1, x0, x1 = max(0, wy.min() - r), min(h, wy.max() + r + 1), max(0, wx.min() - r), min(w, wx.max() + r + 1)
+        near, colour = labels[y0:y1, x0:x1], np.ascontiguousarray(img[y0:y1, x0:x1])
+        # Band pixels share working pixels: their labels' colours are looked up once for each.
+        cells, at = np.unique((wy - y0) * (x1 - x0) + (wx - x0), return_inverse=True)
+        best, best_d = own.copy(), np.full(len(ys), np.inf, np.float32)
+        own_d = np.full(len(ys), np.inf, np.float32)
+        skin = np.isin(own, SKIN_LABELS)
+        size, erode = (p.window, p.window), np.ones((3, 3), np.uint8)
+        for label in np.unique(near[near > 0]):
+            if label == Label.FACE:
+                continue
+            inside = cv2.erode((near == label).astype(np.uint8), erode)
+            count = cv2.boxFilter(inside, cv2.CV_32F, size, normalize=False).ravel()[cells]
+            sums = cv2.boxFilter(cv2.bitwise_and(colour, colour, mask=inside), cv2.CV_32F, size,
+                                 normalize=False).reshape(-1, 3)[cells]
+            mean = (sums / np.maximum(count, 1.0)[:, None])[at]
+            d = np.einsum("ij,ij->i", px - mean, px - mean)  # squared
+            d[(count < p.least)[at]] = np.inf
+            is_own = own == label
+            own_d[is_own] = d[is_own]
+            if int(label) in SKIN_LABELS:
+                d[skin & ~is_own] = np.inf  # one skin part is not another by colour
+            closer = d < best_d
+            best[closer], best_d[closer] = label, d[closer]
+        # A label too thin to have an inside here (a strap, a strand) keeps its pixels.
+        switch = (best != own) & (best_d < p.closer ** 2 * own_d) & np.isfinite(own_d)
+        full[ys[switch], xs[switch]] = best[switch]
 
     def _sharp_jaw(self, labels: np.ndarray, face: Face) -> None:
         """The face's lower outline at the photo's own resolution (``labels`` changed in place):
