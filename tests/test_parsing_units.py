@@ -1182,6 +1182,42 @@ def test_a_bare_midriff_is_as_wide_as_the_trousers_below_it():
     assert zone[hip_row + 4, 80] > 0.5 and zone[hip_row + 4, 160] > 0.5  # and reaches the trousers' sides
 
 
+def test_an_upper_arm_drawn_above_a_short_sleeves_hem_meets_the_arm_below_it():
+    """A short sleeve ending 0.6 of the way down the upper arm, over an arm wider than the canon's:
+    where the arm leaves the sleeve, its middle and width are measured, and the upper arm drawn
+    above passes through them (at the canon's width, it met the photo's arm with a step)."""
+    from tryon.engines.warp.compose import body_shape, sleeve_ends
+
+    h, w = SIZE[1], SIZE[0]
+    kp = _keypoints()
+    parse = np.zeros((h, w), np.uint8)
+    half = 12  # the photo's upper arm: 24 pixels across; the canon's is about 13-17 there
+    for (s_, e_), label in (((J.R_SHOULDER, J.R_ELBOW), Label.RIGHT_ARM), ((J.L_SHOULDER, J.L_ELBOW), Label.LEFT_ARM)):
+        a, b = np.array(JOINTS[s_], float), np.array(JOINTS[e_], float)
+        hem = a + 0.6 * (b - a)
+        arm = np.zeros((h, w), np.uint8)
+        cv2.line(arm, tuple(int(v) for v in hem), JOINTS[e_], 1, 2 * half)
+        sleeve = np.zeros((h, w), np.uint8)  # square at its hem
+        n = np.array([-(b - a)[1], (b - a)[0]]) / np.linalg.norm(b - a) * (half + 3)
+        cv2.fillConvexPoly(sleeve, np.round([a - n, a + n, hem + n, hem - n]).astype(np.int32), 1)
+        parse[arm > 0] = label
+        parse[sleeve > 0] = Label.UPPER_CLOTHES
+    ends = sleeve_ends(kp, parse, np.ones((h, w), bool), parse == Label.UPPER_CLOTHES)
+    assert set(ends) == {J.R_ELBOW, J.L_ELBOW}
+    for s_, e_ in ((J.R_SHOULDER, J.R_ELBOW), (J.L_SHOULDER, J.L_ELBOW)):
+        a, b = np.array(JOINTS[s_], float), np.array(JOINTS[e_], float)
+        middle, measured = ends[e_]
+        assert np.linalg.norm(middle - (a + 0.6 * (b - a))) < 3 and abs(measured - half) <= 1.5
+    row = int(round(ends[J.R_ELBOW][0][1]))
+    for given, expected in ((ends, half), ({}, None)):
+        drawn = body_shape(kp, ("arms",), (h, w), given).inside[row, : w // 2]
+        width = np.ptp(np.flatnonzero(drawn)) + 1
+        if expected is None:
+            assert width < 2 * half - 4  # the canon's arm is narrower
+        else:
+            assert abs(width - 2 * expected) <= 3, width
+
+
 def test_trousers_run_on_up_mirrored_from_their_own_pixels():
     """Above the trousers the photo shows, each column continues them with their own pixels
     mirrored at their top (a short run repeats), so weave and folds go on instead of a blur; not

@@ -33,6 +33,10 @@ from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, Label
 #: narrows to the wrist: a cone from the elbow down read as a tube.
 ARM_RADII = (0.12, 0.095, 0.1, 0.072, 0.07)
 FOREARM_WIDEST = 0.25
+#: An upper arm met below a short sleeve (``sleeve_ends``) is drawn at the canon's widths scaled to
+#: the measured one, within these bounds (a cross-section the parse cut short, or widened by a
+#: hand or the torso beside it, is not the arm's).
+SLEEVE_CUT_SCALE = (0.75, 1.5)
 #: Where a synthesised arm begins, as a share of the way from the shoulder joint to the elbow:
 #: under a sleeve a little below the joint (the sleeve's cap is the shoulder: an arm begun higher
 #: peeked out above a tee's shoulders); a bare arm (a sleeveless garment) higher, so that its round
@@ -185,6 +189,54 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
         if cut is not None:
             ends[w] = (kp.xy[w] + cut[0] * d + cut[1] * n, cut[2])
     return ends
+
+
+def sleeve_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, old: np.ndarray
+                ) -> dict[int, tuple[np.ndarray, float]]:
+    """Where each upper arm leaves the ``old`` garment into the arm skin the photo shows (below a
+    short sleeve): the middle and half width of that cross-section, by elbow joint. A synthesised
+    upper arm passes through it: drawn at the canon's width, it met the photo's wider arm below
+    with a step on both sides.
+
+    The crossing is the topmost edge skin along the upper arm (the old sleeve's hem), over
+    :data:`SLEEVE_CUT_DEPTH` of its length: further down, an arm beside the old top's body meets
+    it along its inner side. Only between :data:`SLEEVE_CUT_SPAN` of the way from the shoulder
+    joint to the elbow."""
+    pts = _edge_skin(parse, visible, old, ARMS)
+    arms = [(s_, e_) for s_, e_, _ in (R_ARM, L_ARM) if kp.seen(s_) and kp.seen(e_)]
+    if len(pts) < 5 or not arms:
+        return {}
+    gaps = []
+    for s_, e_ in arms:
+        a, b = kp.xy[s_].astype(np.float64), kp.xy[e_].astype(np.float64)
+        t = np.clip((pts - a) @ (b - a) / max(float((b - a) @ (b - a)), 1.0), 0, 1)
+        gaps.append(np.linalg.norm(pts - (a + t[:, None] * (b - a)), axis=1))
+    nearest = np.argmin(gaps, axis=0)
+    ends = {}
+    for k, (s_, e_) in enumerate(arms):
+        d = kp.xy[e_].astype(np.float64) - kp.xy[s_]
+        length = float(np.linalg.norm(d))
+        if length < 8:
+            continue
+        d /= length
+        n = np.array([-d[1], d[0]])
+        rel = pts[nearest == k] - kp.xy[s_]
+        along, across = rel @ d, rel @ n
+        near = (along > SLEEVE_CUT_SPAN[0] * length) & (along < SLEEVE_CUT_SPAN[1] * length) & (np.abs(across) < 0.5 * length)
+        if near.sum() < 5:
+            continue
+        top = float(np.percentile(along[near], 5))
+        cut = near & (along < top + SLEEVE_CUT_DEPTH * length)
+        lo, hi = np.percentile(across[cut], [2, 98])
+        ends[e_] = (kp.xy[s_] + float(np.median(along[cut])) * d + float(lo + hi) / 2 * n, float(hi - lo + 1) / 2)
+    return ends
+
+
+#: ``sleeve_ends``: the crossing is looked for between these shares of the way from the shoulder
+#: joint to the elbow (above, the skin is a bare shoulder's; below, the forearm's), and is the edge
+#: skin within SLEEVE_CUT_DEPTH of the upper arm's length of the topmost.
+SLEEVE_CUT_SPAN = (0.3, 0.95)
+SLEEVE_CUT_DEPTH = 0.12
 
 
 #: The share of a rebuilt forearm, nearest the wrist, over which its colour turns from the lit
@@ -548,7 +600,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     ends = ends or {}
     if "arms" in parts:
         for arm in (R_ARM, L_ARM):
-            _draw_arm(body, arm, ends.get(arm[2]))
+            _draw_arm(body, arm, ends.get(arm[2]), ends.get(arm[1]))
         body.arms = body.inside.copy()
     if "torso" in parts:
         _draw_neck(body, chin)
@@ -559,10 +611,13 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     return body
 
 
-def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarray, float] | None) -> None:
+def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarray, float] | None,
+              cut: tuple[np.ndarray, float] | None = None) -> None:
     """An arm (shoulder, elbow, wrist joints) from a little below the shoulder joint (the
     shoulder's top is the torso's outline), ending at ``end`` (where and how wide the forearm
-    leaves the region) when given."""
+    leaves the region) when given; its upper arm passes through ``cut`` (where and how wide it
+    leaves the region below a short sleeve, ``sleeve_ends``) when given, the canon's widths
+    scaled to it."""
     kp, sw = body.kp, body.sw
     s_, e_, w_ = arm
     if kp.seen(s_) and not kp.seen(e_) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
@@ -576,6 +631,13 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
     if kp.seen(s_) and kp.seen(e_):
         start, elbow = kp.xy[s_] + body.arm_start * (kp.xy[e_] - kp.xy[s_]), kp.xy[e_].astype(np.float64)
         top, at_elbow, widest, at_wrist, hand = (sw * x for x in ARM_RADII)
+        upper: list[tuple[np.ndarray, float]] = []  # points between the start and the elbow
+        if cut is not None:
+            t = float((cut[0] - start) @ (elbow - start)) / max(float((elbow - start) @ (elbow - start)), 1.0)
+            if 0.05 < t < 0.95:
+                k = float(np.clip(cut[1] / (top + (at_elbow - top) * t), *SLEEVE_CUT_SCALE))
+                top, at_elbow = top * k, at_elbow * k
+                upper = [(np.asarray(cut[0], np.float64), top + (at_elbow - top) * t)]
         if end is not None:
             # The forearm tapers to the measured end; the upper arm keeps its width.
             wrist, r_end = end
@@ -586,12 +648,12 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
             found = [kp.xy[w_]] if kp.seen(w_) else (_off_frame(start, elbow, body.frame, body.background)
                                                     or _hidden_forearm(kp.xy[s_], elbow, at_wrist, body.blocked()))
             if not found:
-                body.add_capsules([start, elbow], [top, at_elbow])
+                body.add_capsules([start, *(p for p, _ in upper), elbow], [top, *(r for _, r in upper), at_elbow])
                 return
             wrist = np.asarray(found[0], np.float64)
             after = wrist + 0.2 * (wrist - elbow)
-        body.add_capsules([start, elbow, elbow + FOREARM_WIDEST * (wrist - elbow), wrist, after],
-                          [top, at_elbow, widest, at_wrist, hand])
+        body.add_capsules([start, *(p for p, _ in upper), elbow, elbow + FOREARM_WIDEST * (wrist - elbow), wrist, after],
+                          [top, *(r for _, r in upper), at_elbow, widest, at_wrist, hand])
 
 
 def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> None:
@@ -979,7 +1041,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         if category == Category.UPPER else None
 
     parts = parts_for(category, region, kp, parse)
-    ends = arm_ends(kp, parse, readable, region) if "arms" in parts else {}
+    ends = arm_ends(kp, parse, readable, region) | sleeve_ends(kp, parse, readable, old) if "arms" in parts else {}
     if "legs" in parts:
         ends |= leg_ends(kp, parse, readable, region)
     face = (parse == Label.FACE) & readable
