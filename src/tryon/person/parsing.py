@@ -47,11 +47,11 @@ class Label(IntEnum):
 
 
 UPPER_GARMENT = (Label.UPPER_CLOTHES, Label.DRESS, Label.COAT)
-SKIN_LABELS = (Label.FACE, Label.NECK, Label.LEFT_ARM, Label.RIGHT_ARM, Label.LEFT_LEG, Label.RIGHT_LEG)
 LOWER_GARMENT = (Label.PANTS, Label.SKIRT)
 ARMS = (Label.LEFT_ARM, Label.RIGHT_ARM)
 LEGS = (Label.LEFT_LEG, Label.RIGHT_LEG)
 SHOES = (Label.LEFT_SHOE, Label.RIGHT_SHOE)
+SKIN_LABELS = (Label.FACE, Label.NECK) + ARMS + LEGS
 
 
 def of_labels(parse: np.ndarray, labels: tuple[int, ...]) -> np.ndarray:

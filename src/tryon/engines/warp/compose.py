@@ -616,8 +616,7 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
     """An arm (shoulder, elbow, wrist joints) from a little below the shoulder joint (the
     shoulder's top is the torso's outline), ending at ``end`` (where and how wide the forearm
     leaves the region) when given; its upper arm passes through ``cut`` (where and how wide it
-    leaves the region below a short sleeve, ``sleeve_ends``) when given, the canon's widths
-    scaled to it."""
+    leaves the old short sleeve, ``sleeve_ends``) when given, the canon's widths scaled to it."""
     kp, sw = body.kp, body.sw
     s_, e_, w_ = arm
     if kp.seen(s_) and not kp.seen(e_) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
@@ -1653,7 +1652,7 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     zone = _spanned(zone, rows <= crotch)
     if flanks is not None and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
         # Two pixels past them, the zone's blur below: its soft edge lies over the skin's.
-        sides = _within(_torso_mask(kp, (kp.xy[J.R_HIP], kp.xy[J.L_HIP]), (h, w), flanks, SIDES_TAIL), 2)
+        sides = _within(_torso_mask(kp, (rh, lh), (h, w), flanks, SIDES_TAIL), 2)
         zone &= sides | own | (rows > crotch)
     if dress:
         # The dress the photo shows there is the dress under the new top: its own pixels, folds
