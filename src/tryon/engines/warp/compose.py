@@ -164,6 +164,18 @@ def _edge_skin(parse: np.ndarray, visible: np.ndarray, region: np.ndarray, label
     return np.c_[xs, ys].astype(np.float64)
 
 
+def _limb_frame(pts: np.ndarray, start: np.ndarray, end: np.ndarray, origin: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """``pts`` (N, 2) as positions along and across the limb from joint ``start`` to ``end``,
+    measured from ``origin``: (along, across, the unit vectors along and across, the length)."""
+    d = np.asarray(end, np.float64) - start
+    length = float(np.linalg.norm(d))
+    d = d / max(length, 1e-6)
+    n = np.array([-d[1], d[0]])
+    rel = pts - np.asarray(origin, np.float64)
+    return rel @ d, rel @ n, d, n, length
+
+
 def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.ndarray
              ) -> dict[int, tuple[np.ndarray, float]]:
     """Where each forearm leaves the region into skin the photo shows (a hand, a bare wrist):
@@ -176,14 +188,9 @@ def arm_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     nearest = np.argmin([np.linalg.norm(pts - kp.xy[w], axis=1) for _, w in arms], axis=0)
     ends = {}
     for k, (e, w) in enumerate(arms):
-        d = kp.xy[w].astype(np.float64) - kp.xy[e]
-        length = float(np.linalg.norm(d))
+        along, across, d, n, length = _limb_frame(pts[nearest == k], kp.xy[e], kp.xy[w], kp.xy[w])
         if length < 1:
             continue
-        d /= length
-        n = np.array([-d[1], d[0]])
-        rel = pts[nearest == k] - kp.xy[w]
-        along, across = rel @ d, rel @ n
         near = (np.abs(along) < 0.5 * length) & (np.abs(across) < 0.5 * length)
         cut = _crossing(along[near], across[near], length)
         if cut is not None:
@@ -214,14 +221,9 @@ def sleeve_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, old: np.n
     nearest = np.argmin(gaps, axis=0)
     ends = {}
     for k, (s_, e_) in enumerate(arms):
-        d = kp.xy[e_].astype(np.float64) - kp.xy[s_]
-        length = float(np.linalg.norm(d))
+        along, across, d, n, length = _limb_frame(pts[nearest == k], kp.xy[s_], kp.xy[e_], kp.xy[s_])
         if length < 8:
             continue
-        d /= length
-        n = np.array([-d[1], d[0]])
-        rel = pts[nearest == k] - kp.xy[s_]
-        along, across = rel @ d, rel @ n
         near = (along > SLEEVE_CUT_SPAN[0] * length) & (along < SLEEVE_CUT_SPAN[1] * length) & (np.abs(across) < 0.5 * length)
         if near.sum() < 5:
             continue
