@@ -40,6 +40,7 @@ class FidelityParams:
 
     colours: int = 4  # dominant colours per side
     sample: int = 20_000  # pixels per side fed to k-means (evenly strided)
+    starts: int = 8  # k-means starts per palette, the best kept
     erode: int = 5  # px taken off the garment's edge on both sides (halos, anti-aliasing)
     feature_height: int = 512  # both garments are scaled to this height before SIFT
     ratio: float = 0.8  # Lowe's ratio test
@@ -91,7 +92,10 @@ def palette(lab: np.ndarray, params: FidelityParams) -> tuple[np.ndarray, np.nda
     step = max(1, len(lab) // params.sample)
     data = lab[::step]
     k = min(params.colours, len(np.unique(data.round(1), axis=0)))
-    centres, labels = kmeans2(data, k, minit="++", seed=np.random.default_rng(0))
+    # The best of several starts: one start's local optimum moved with a few pixels more or less
+    # of the garment, and the distance with it by a whole unit of ΔE.
+    runs = [kmeans2(data, k, minit="++", seed=np.random.default_rng(seed)) for seed in range(params.starts)]
+    centres, labels = min(runs, key=lambda run: float(((data - run[0][run[1]]) ** 2).sum()))
     shares = np.bincount(labels, minlength=k).astype(np.float64)
     keep = shares > 0
     return centres[keep], shares[keep] / shares.sum()
