@@ -472,8 +472,9 @@ def _hidden_forearm(shoulder: np.ndarray, elbow: np.ndarray, radius: float,
 #: from the front: the neck's side, the trapezius falling to the shoulder's round top, the
 #: deltoid, the armpit, then the flank narrowing to the waist.
 TORSO_SIDE = ((0.15, -0.2), (0.3, -0.15), (0.44, -0.1), (0.53, -0.02), (0.55, 0.1), (0.47, 0.35))
-#: Half the waist (at 55% of the drop from the shoulders to the hips) and of the hips, likewise.
+#: Half the waist (at WAIST_AT of the drop from the shoulders to the hips) and of the hips, likewise.
 WAIST_HALF, HIP_HALF = 0.38, 0.46
+WAIST_AT = 0.55
 
 
 def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray],
@@ -495,7 +496,7 @@ def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray],
     hip_mid = (np.asarray(hips[0], np.float64) + np.asarray(hips[1], np.float64)) / 2
     drop = max(float((hip_mid - mid) @ down), 0.5 * sw)
     hip_half = max(HIP_HALF * sw, 0.8 * float(np.linalg.norm(np.asarray(hips[1]) - hips[0])))
-    side = [(a * sw, d * sw) for a, d in TORSO_SIDE] + [(WAIST_HALF * sw, 0.55 * drop), (hip_half, drop)]
+    side = [(a * sw, d * sw) for a, d in TORSO_SIDE] + [(WAIST_HALF * sw, WAIST_AT * drop), (hip_half, drop)]
 
     def centre(d: float) -> np.ndarray:  # the body's axis bends from the shoulders' to the hips' middle
         return mid + d * down if d <= 0 else mid + (hip_mid - mid) * min(d / drop, 1.0) + max(d - drop, 0.0) * down
@@ -503,11 +504,11 @@ def torso_outline(kp: Keypoints, hips: tuple[np.ndarray, np.ndarray],
     sides = {-1: side, 1: side}
     for sign, point in zip((-1, 1), flanks or ()):
         d = float((np.asarray(point, np.float64) - mid) @ down)
-        if d < 0.55 * drop:
+        if d < WAIST_AT * drop:
             continue
         d = min(d, drop)
         reach = sign * float((np.asarray(point, np.float64) - centre(d)) @ across)
-        drawn = WAIST_HALF * sw + (hip_half - WAIST_HALF * sw) * (d - 0.55 * drop) / (0.45 * drop)
+        drawn = float(np.interp(d, [WAIST_AT * drop, drop], [WAIST_HALF * sw, hip_half]))
         widen = float(np.clip(reach - drawn, 0.0, FLANK_WIDEN_MAX * sw))
         sides[sign] = side[:-2] + [(a + widen, d_) for a, d_ in side[-2:]]
     if tail > 0:
@@ -1610,11 +1611,12 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     hips = np.zeros((h, w), np.uint8)
     cv2.fillPoly(hips, [np.round(band).astype(np.int32)], 1)
     pelvis |= hips > 0
-    if flanks is not None and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
+    shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
+    if flanks is not None and shoulders:
         # All of the torso drawn below the waist, which runs on under it (``_draw_torso``).
         pelvis |= _torso_mask(kp, (rh, lh), (h, w), flanks, TORSO_TAIL)
     dress = False
-    if kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
+    if shoulders:
         dress = bool(skirt.sum() >= 0.5 * source.sum())
         if dress:
             waist = hip_at - (1.0 - DRESS_SHOWS_FROM) * torso
@@ -1652,7 +1654,7 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
     crotch = hip_at + CROTCH_BELOW_HIPS * torso
     zone &= found | own | (rows <= crotch)
     zone = _spanned(zone, rows <= crotch)
-    if flanks is not None and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
+    if flanks is not None and shoulders:
         # Two pixels past them, the zone's blur below: its soft edge lies over the skin's.
         sides = _within(_torso_mask(kp, (rh, lh), (h, w), flanks, SIDES_TAIL), 2)
         zone &= sides | own | (rows > crotch)
