@@ -1536,3 +1536,31 @@ def test_a_lock_falling_aslant_below_the_chin_is_kept_as_the_mass_it_is():
         cv2.circle(dots.view(np.uint8), (x, 270), 3, 1, -1)  # a print's dark dots, joined by nothing
     assert not (GeometricParser()._hair_on_head(hair | dots, np.array([70.0, 0.0, 130.0, 120.0]), face_h, yy)
                 & dots & ~hair).any()
+
+
+def test_the_person_masks_rim_of_plain_backdrop_is_told_apart():
+    """A mask running past a pale arm onto a plain backdrop: that rim (of the backdrop's colour, joined
+    to the backdrop outside) is found; the arm, a white patch inside the body behind a darker outline,
+    and the same rim on a patterned backdrop (nothing known of its colour) are not."""
+    from tryon.person.backdrop import backdrop_rim
+
+    h, w = 400, 300
+    image = np.full((h, w, 3), 238, np.uint8)  # a light grey studio backdrop
+    image[:, 120:180] = (222, 190, 170)  # a pale arm, 60 px wide
+    image[150:200, 140:160] = 238  # a backdrop-grey patch on the arm, behind its skin all round
+    fg = np.zeros((h, w), bool)
+    fg[:, 110:190] = True  # the mask runs 10 px past the arm on both sides
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    rim = backdrop_rim(lab, fg)
+    halo = fg.copy()
+    halo[:, 120:180] = False
+    assert rim[halo].mean() > 0.95
+    assert not rim[:, 120:180].any()  # the arm and the grey patch within it
+
+    rng = np.random.default_rng(0)
+    patterned = image.copy()
+    outside = ~fg
+    patterned[outside] = rng.integers(120, 255, (outside.sum(), 3), dtype=np.uint8)
+    patterned[halo] = 238
+    lab = cv2.cvtColor(patterned, cv2.COLOR_RGB2LAB).astype(np.float32)
+    assert not backdrop_rim(lab, fg).any()

@@ -16,6 +16,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from tryon.person.backdrop import BackdropParams, backdrop_rim
 from tryon.person.face import Face
 from tryon.person.hems import HemParams, skin_coloured_lower
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
@@ -266,10 +267,11 @@ class SkinParams:
     chroma_floor: float = 3.0
     #: A pixel's chroma within this d2 of the model is skin (three spreads).
     skin_d2: float = 9.0
-    #: Hands sampled without a face must not be near grey (a cuff, a pocket): every face in the
-    #: evalset has a median a of 137 or more and b of 134 or more; these leave a margin.
-    hand_min_a: int = 134
-    hand_min_b: int = 132
+    #: Skin sampled without the face mesh (the head's region, the hands) must not be near grey (the
+    #: backdrop, a cuff, a pocket): every face in the evalset has a median a of 137 or more and b
+    #: of 134 or more; these leave a margin.
+    sampled_min_a: int = 134
+    sampled_min_b: int = 132
     #: Fewer hand pixels than this: the prior skin tones (``PRIOR_SKIN``) are the model.
     min_hand_pixels: int = 30
     #: Lightness range of skin around the samples' median: shade reaches further down than
@@ -588,6 +590,7 @@ class ParserParams:
     hems: HemParams = HemParams()
     top_tone: TopToneParams = TopToneParams()
     edges: EdgeParams = EdgeParams()
+    backdrop: BackdropParams = BackdropParams()
 
 
 @dataclass
@@ -679,7 +682,9 @@ class GeometricParser:
         body = self._body(kp, fg)
         face_mask, face_h, face_box = self._face_region(fg, kp, face, s, body)
         limb_zone, distal_zone = self._limb_zones(fg.shape, body)
-        skin = self._skin(lab, fg, face, s, face_mask, limb_zone, distal_zone, body, fine)
+        # The mask's rim of backdrop colour is never skin (it would draw a pale, see-through arm).
+        person = fg & ~backdrop_rim(lab, fg, self.params.backdrop)
+        skin = self._skin(lab, person, face, s, face_mask, limb_zone, distal_zone, body, fine)
         hair = self._hair(lab, fg & ~face_mask & ~skin, face_box, face_h, body,
                           strands=_strands(img, fg, self.params.hair) & skin & ~face_mask)
         skin &= ~hair
@@ -864,24 +869,31 @@ class GeometricParser:
     def _skin_samples(self, lab: np.ndarray, fg: np.ndarray, face: Face | None, s: float, face_mask: np.ndarray,
                       body: _Body) -> np.ndarray:
         """Lab samples of the person's skin: the face mesh's skin points, else the face region,
-        else the hands."""
+        else the hands. Without the mesh (a head cut off by the frame, turned away) the region is an
+        ellipse about the head's joints: what of it passes as skin (:meth:`_skin_like`), as the
+        ellipse also holds the backdrop, hair and a collar."""
+        p = self.params.skin
         samples = face.skin_samples(lab, s) if face is not None else np.empty((0, 3), np.float32)
         if not len(samples):
-            samples = lab[face_mask] if face_mask.any() else np.empty((0, 3), np.float32)
-        if len(samples) < self.params.skin.min_face_samples:
+            samples = lab[face_mask & self._skin_like(lab)]
+        if len(samples) < p.min_face_samples:
             samples = self._hand_samples(lab, fg, body)
         return samples
 
+    def _skin_like(self, lab: np.ndarray) -> np.ndarray:
+        """Pixels of a broad prior skin chroma that are not near grey: what may be sampled as skin
+        without the face mesh. The prior alone takes grey, white and beige for skin."""
+        p = self.params.skin
+        mean, inv = _colour_stats(PRIOR_SKIN[:, 1:], floor=p.chroma_floor)
+        return ((_mahalanobis2(lab[..., 1:], mean, inv) < p.skin_d2)
+                & (lab[..., 1] >= p.sampled_min_a) & (lab[..., 2] >= p.sampled_min_b))
+
     def _hand_samples(self, lab: np.ndarray, fg: np.ndarray, body: _Body) -> np.ndarray:
-        """No face to learn from (a head cut off by the frame): the hands, nearly always bare,
-        where they pass a broad prior skin chroma and are not near grey (a cuff, a pocket). The
-        prior alone takes grey and beige fabric for skin; it is the model only without hands."""
+        """No face to learn from: the hands, nearly always bare, where they are skin-like (not a
+        cuff, a pocket). The prior is the model only without hands."""
         p = self.params.skin
         hands = _segments_distance(fg.shape, body.stretches(FOREARMS, *p.hand_span))
-        hands = hands < p.hand_reach * body.shoulder_width
-        mean, inv = _colour_stats(PRIOR_SKIN[:, 1:], floor=p.chroma_floor)
-        hand = fg & hands & (_mahalanobis2(lab[..., 1:], mean, inv) < p.skin_d2)
-        hand &= (lab[..., 1] >= p.hand_min_a) & (lab[..., 2] >= p.hand_min_b)
+        hand = fg & (hands < p.hand_reach * body.shoulder_width) & self._skin_like(lab)
         return lab[hand] if hand.sum() >= p.min_hand_pixels else PRIOR_SKIN
 
     def _face_tone_skin(self, lab: np.ndarray, fg: np.ndarray, samples: np.ndarray, distal_zone: np.ndarray

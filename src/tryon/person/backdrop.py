@@ -1,0 +1,66 @@
+"""The rim of a person mask that is the plain backdrop's colour.
+
+The person mask's outline is soft: the pose model's mask in particular runs on a few percent of
+the photo's height past a sleeve or a leg. On a plain studio backdrop that rim is the backdrop's
+colour, and beside a pale person's forearm it passes the skin model (its lightness and a loose
+chroma): the parse called it an arm, and a try-on drew a pale, translucent arm from it. Here the
+rim is told apart from the person by comparing it with the backdrop just outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BackdropParams:
+    """Where the person mask's rim is the backdrop (sizes are shares of the photo's height)."""
+
+    #: How deep into the mask the rim may reach: the widest halo seen, beside a coat's sleeve
+    #: (multimodal-garment-designer 050915, tuning half), is about 0.03.
+    rim_depth: float = 0.03
+    #: The backdrop's colour beside a pixel is its mean over a square this wide...
+    window: float = 0.08
+    #: ...of the pixels at least this far outside the mask (the mask's own soft edge excluded)...
+    gap: float = 0.005
+    #: ...if they are at least this share of the square (else nothing is known of it there)...
+    least_share: float = 0.15
+    #: ...and the backdrop is plain there: every Lab channel's spread under this (a studio
+    #: backdrop's is 1-2; a street, a room or a patterned wall is not plain, and nothing is done).
+    max_spread: float = 4.0
+    #: A rim pixel within this Lab distance of the backdrop's colour beside it is the backdrop
+    #: (skin and garments an arm's width from a white or grey backdrop are 10 and more apart).
+    same_by: float = 8.0
+
+
+def backdrop_rim(lab: np.ndarray, fg: np.ndarray, p: BackdropParams = BackdropParams()) -> np.ndarray:
+    """The pixels of ``fg`` (person mask) near its outline whose colour is the plain backdrop's
+    beside them, and joined to the outside through such pixels (a white garment's inside, cut
+    off from the backdrop by its darker outline, is not taken). ``lab``: the photo, float Lab."""
+    h = fg.shape[0]
+
+    def disc(share: float) -> np.ndarray:
+        r = max(1, round(share * h))
+        return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+    person = fg.astype(np.uint8)
+    rim = fg & ~cv2.erode(person, disc(p.rim_depth)).astype(bool)
+    outside = (~cv2.dilate(person, disc(p.gap)).astype(bool)).astype(np.float32)
+    win = (2 * max(1, round(p.window * h / 2)) + 1,) * 2
+    weight = cv2.blur(outside, win)
+    ys, xs = np.nonzero(rim & (weight > p.least_share))
+    # The backdrop's mean and spread beside each rim pixel (box sums of the outside's colour).
+    safe = weight[ys, xs, None]
+    mean = cv2.blur(lab * outside[..., None], win)[ys, xs] / safe
+    square = cv2.blur(lab * lab * outside[..., None], win)[ys, xs] / safe
+    spread = np.sqrt(np.maximum(square - mean * mean, 0)).max(axis=1)
+    same = (spread < p.max_spread) & (np.linalg.norm(lab[ys, xs] - mean, axis=1) < p.same_by)
+    like = np.zeros(fg.shape, bool)
+    like[ys[same], xs[same]] = True
+    n, comp = cv2.connectedComponents((like | ~fg).astype(np.uint8), connectivity=4)
+    joined = np.zeros(n, bool)
+    joined[comp[~fg]] = True  # the parts that hold some of the outside (0, the rest, holds none)
+    return like & joined[comp]
