@@ -823,6 +823,26 @@ def test_a_bodysuits_brief_is_not_drawn_below_the_top():
     assert lowest(mask, without) > lowest(mask, found) + 20  # the brief drawn: further down
 
 
+def test_a_bodysuits_long_sleeves_hanging_against_it_are_sleeves():
+    """A bodysuit laid with its long sleeves hanging against the body down to the brief: no row
+    shows the torso alone, and measured with the sleeves its shoulder points lay on the sleeves'
+    outer edges (one sleeve found, the blouse worn as a box on the chest). The cuffs, parted from
+    the brief, bound the torso: the shoulder points lie between them, and both sleeves are found."""
+    from tryon.category import Category
+    from tryon.garment.shape import landmarks
+
+    mask = np.zeros((560, 480), np.uint8)
+    cv2.rectangle(mask, (150, 100), (330, 380), 255, -1)  # the body, 180 wide
+    cv2.fillPoly(mask, [np.array([(150, 380), (330, 380), (270, 420), (250, 500), (230, 500), (210, 420)], np.int32)], 255)  # the brief
+    for x0 in (90, 330):  # the sleeves, 60 wide, hanging against the body down past the brief's top
+        cv2.rectangle(mask, (x0, 100), (x0 + 60, 470), 255, -1)
+    found = landmarks(mask > 0, Category.UPPER).points
+    assert "brief" in found
+    assert 140 <= found["shoulder_left"][0] <= 165 and 315 <= found["shoulder_right"][0] <= 340, found
+    assert found["sleeve_left"][0] < 150 and found["sleeve_right"][0] > 330, found
+    assert found["sleeve_left"][1] > 400 and found["sleeve_right"][1] > 400, found
+
+
 def test_a_bare_chest_shows_a_hollow_under_each_collarbone():
     """Synthesised chest skin is shaded under the collarbones, which run from the top of the
     breastbone out to the shoulders: darker just under the bone than on the chest lower down,

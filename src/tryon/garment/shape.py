@@ -300,6 +300,30 @@ def _bodice_band(mask: np.ndarray, y0: int, h: int) -> tuple[float, float]:
     return start, start + DRESS_BODICE[1] - DRESS_BODICE[0]
 
 
+#: Rows beside a bodysuit's brief that show both cuffs as runs of their own (at least this share of
+#: the rows from where the brief begins down) tell where its long sleeves hang (see
+#: ``_cuffs_inner_edges``; the evalset's one such bodysuit shows them in 0.6 of those rows).
+CUFF_ROWS = 0.03
+
+
+def _cuffs_inner_edges(mask: np.ndarray, start: int, stop: int, cx: float) -> tuple[float, float] | None:
+    """A bodysuit photographed with its long sleeves hanging against the body, fused with it down to
+    the brief: no row shows the torso alone, and its width, measured with the sleeves, put the
+    shoulder points on the sleeves' outer edges (the blouse was then worn shrunk to a box on the
+    chest). Beside the brief the cuffs part from it: their inner edges (image left, right),
+    medians over the rows from ``start`` to ``stop`` that show both (CUFF_ROWS), bound the torso."""
+    inner = []
+    for y in range(start, stop + 1):
+        edges = np.diff(np.concatenate([[0], mask[y].astype(np.int8), [0]]))
+        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+        if len(starts) >= 3 and ends[0] < cx < starts[-1] and any(a <= cx < b for a, b in zip(starts, ends)):
+            inner.append((ends[0], starts[-1]))
+    if len(inner) < CUFF_ROWS * (stop - start + 1) or len(inner) < 2:
+        return None
+    left, right = np.median(np.array(inner, float), axis=0)
+    return float(left), float(right)
+
+
 def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     """Collar, shoulders, sleeve ends, hem corners (tops, dresses); waistband, hems, crotch (bottoms)."""
     ys, xs = np.nonzero(mask)
@@ -368,6 +392,10 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
         high = central[y0 + int(0.3 * h): y0 + int(0.55 * h) + 1].sum(axis=1)
         if (high > 0).any():
             half = max(half, float(np.percentile(high[high > 0], 25)) / 2)
+    if brief_y is not None:
+        cuffs = _cuffs_inner_edges(mask, brief_y, y1, cx)
+        if cuffs is not None:
+            half = min(half, (cuffs[1] - cuffs[0]) / 2)
     fused = False
     # (A dress whose outermost columns are its flared hem has no sleeves: its straps stand on a low
     # armhole, which is no sleeve's edge.)
