@@ -875,26 +875,28 @@ class GeometricParser:
         p = self.params.skin
         samples = face.skin_samples(lab, s) if face is not None else np.empty((0, 3), np.float32)
         if not len(samples):
-            samples = lab[face_mask & self._skin_like(lab)]
+            samples = lab[face_mask]
+            samples = samples[self._skin_like(samples)]
         if len(samples) < p.min_face_samples:
             samples = self._hand_samples(lab, fg, body)
         return samples
 
-    def _skin_like(self, lab: np.ndarray) -> np.ndarray:
-        """Pixels of a broad prior skin chroma that are not near grey: what may be sampled as skin
-        without the face mesh. The prior alone takes grey, white and beige for skin."""
+    def _skin_like(self, pixels: np.ndarray) -> np.ndarray:
+        """Which Lab ``pixels`` have a broad prior skin chroma and are not near grey: what may be
+        sampled as skin without the face mesh. The prior alone takes grey, white and beige for skin."""
         p = self.params.skin
         mean, inv = _colour_stats(PRIOR_SKIN[:, 1:], floor=p.chroma_floor)
-        return ((_mahalanobis2(lab[..., 1:], mean, inv) < p.skin_d2)
-                & (lab[..., 1] >= p.sampled_min_a) & (lab[..., 2] >= p.sampled_min_b))
+        return ((_mahalanobis2(pixels[..., 1:], mean, inv) < p.skin_d2)
+                & (pixels[..., 1] >= p.sampled_min_a) & (pixels[..., 2] >= p.sampled_min_b))
 
     def _hand_samples(self, lab: np.ndarray, fg: np.ndarray, body: _Body) -> np.ndarray:
         """No face to learn from: the hands, nearly always bare, where they are skin-like (not a
         cuff, a pocket). The prior is the model only without hands."""
         p = self.params.skin
         hands = _segments_distance(fg.shape, body.stretches(FOREARMS, *p.hand_span))
-        hand = fg & (hands < p.hand_reach * body.shoulder_width) & self._skin_like(lab)
-        return lab[hand] if hand.sum() >= p.min_hand_pixels else PRIOR_SKIN
+        hand = lab[fg & (hands < p.hand_reach * body.shoulder_width)]
+        hand = hand[self._skin_like(hand)]
+        return hand if len(hand) >= p.min_hand_pixels else PRIOR_SKIN
 
     def _face_tone_skin(self, lab: np.ndarray, fg: np.ndarray, samples: np.ndarray, distal_zone: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
