@@ -44,6 +44,12 @@ def row_extents(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return has, left, right
 
 
+def _runs(row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The runs of True pixels in one row of a mask: their first x and the x just past their last."""
+    edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+    return np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+
+
 def _central_run(row: np.ndarray, cx: int) -> tuple[int, int] | None:
     """First and last x of the run of True pixels that holds column ``cx``."""
     if not 0 <= cx < len(row) or not row[cx]:
@@ -272,9 +278,7 @@ def _strap_tops(mask: np.ndarray, cx: float, half: float, shoulder_y: float, y0:
     """The tops of a garment's two thin straps (STRAP_WIDTH, STRAP_RISE), image left then right."""
     if shoulder_y - y0 < STRAP_RISE * h:
         return None
-    row = mask[int((y0 + shoulder_y) / 2)].astype(np.int8)
-    edges = np.diff(np.concatenate([[0], row, [0]]))
-    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    starts, ends = _runs(mask[int((y0 + shoulder_y) / 2)])
     if len(starts) != 2 or ends[0] > cx or starts[1] < cx or ((ends - starts) > STRAP_WIDTH * 2 * half).any():
         return None
     tops = []
@@ -314,9 +318,8 @@ def _cuffs_inner_edges(mask: np.ndarray, start: int, stop: int, cx: float) -> tu
     medians over the rows from ``start`` to ``stop`` that show both (CUFF_ROWS), bound the torso."""
     inner = []
     for y in range(start, stop + 1):
-        edges = np.diff(np.concatenate([[0], mask[y].astype(np.int8), [0]]))
-        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
-        if len(starts) >= 3 and ends[0] < cx < starts[-1] and any(a <= cx < b for a, b in zip(starts, ends)):
+        starts, ends = _runs(mask[y])
+        if len(starts) >= 3 and ends[0] < cx < starts[-1] and mask[y, int(cx)]:  # cuff, body, cuff
             inner.append((ends[0], starts[-1]))
     if len(inner) < CUFF_ROWS * (stop - start + 1) or len(inner) < 2:
         return None
