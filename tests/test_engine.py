@@ -926,3 +926,36 @@ def test_a_print_of_hands_on_a_product_photo_is_tried_on_a_small_person_photo(ev
     chest = np.round((kp.xy[Joint.NECK] + kp.xy[Joint.MID_HIP]) / 2).astype(int)
     assert result.layers["warped-mask"][chest[1], chest[0]] > 0
     assert np.abs(result.image.astype(int) - image).max(axis=2)[chest[1], chest[0]] > 30  # black over navy
+
+
+def test_trousers_on_a_photo_cut_at_the_thighs_run_on_past_its_edge(evalset, engine, person_analysis):
+    """IDM-VTON 00121 (tuning half), a woman in denim shorts photographed down to mid-thigh, as most
+    try-on datasets' photos are: jeans in their place run on down both legs to the frame's edge
+    (they were refused: "the knees must be visible"). Her thighs between the hip joints are legs
+    in the parse, not arms (every pixel of them was an arm, so kept in front of the jeans as
+    patches of skin), and her hands stay over the jeans."""
+    from tryon.person.keypoints import Joint
+    from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, of_labels
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("IDM-VTON__00121_00.jpg"))
+    jeans = next(e for e in evalset.of_kind("garment") if e.file.endswith("FitDiT__0329.jpg"))
+    p = person_analysis(person.path)
+    kp = p.keypoints
+    assert not kp.seen(Joint.R_KNEE) and not kp.seen(Joint.L_KNEE)
+    lo, hi = sorted(int(kp.xy[j][0]) for j in (Joint.R_HIP, Joint.L_HIP))
+    hip = int(max(kp.xy[Joint.R_HIP][1], kp.xy[Joint.L_HIP][1]))
+    thighs = of_labels(p.parse[hip:, lo:hi], ARMS + LEGS)
+    assert thighs.sum() > 0.002 * p.parse.size and not of_labels(p.parse[hip:, lo:hi], ARMS).any()
+
+    res = engine.run(person.path, jeans.path, "lower", person_analysis=p)
+    drawn = res.layers["warped-mask"] > 0
+    changed = np.abs(res.image.astype(int) - p.image).max(axis=2) > 20
+    shorts = of_labels(p.parse, LOWER_GARMENT)
+    assert (drawn & shorts).sum() > 0.95 * shorts.sum()
+    legs = of_labels(p.parse, LEGS)
+    assert (changed & legs).sum() > 0.95 * legs.sum()  # her bare thighs are under the jeans now
+    # Both legs reach the bottom edge, wider there than her thighs.
+    bottom = np.flatnonzero(drawn[-1])
+    assert len(bottom) and bottom.min() < lo and bottom.max() > hi
+    hands = of_labels(p.parse, ARMS) & (np.arange(p.image.shape[0])[:, None] > hip)
+    assert (~changed[hands]).mean() > 0.9

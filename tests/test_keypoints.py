@@ -64,3 +64,39 @@ def test_reference_vitonhd_json_is_read(evalset):
     data = json.loads(refs[0].path.read_text())
     kp = Keypoints.from_openpose(data, 320, 512)
     assert kp.seen(1) and kp.torso_length() > 50
+
+
+def _standing(height: int, knees: dict | None = None) -> Keypoints:
+    """A person standing upright, neck at y 100, hips at y 300 (torso 200), cut by a frame ``height`` tall."""
+    from tryon.person.keypoints import Joint as J
+
+    xy = np.zeros((25, 2), np.float32)
+    conf = np.zeros(25, np.float32)
+    for joint, point in ((J.NECK, (200, 100)), (J.MID_HIP, (200, 300)), (J.R_HIP, (170, 300)),
+                         (J.L_HIP, (230, 300)), *(knees or {}).items()):
+        xy[joint], conf[joint] = point, 1.0
+    return Keypoints(xy, conf, 400, height)
+
+
+def test_a_leg_cut_off_above_the_knee_runs_on_below_the_frame():
+    """A photo cut at the thighs (most try-on datasets' photos): each leg runs on, a thigh down
+    the torso's axis (THIGH_PER_TORSO torsos, or the other thigh's length where the pose sees it),
+    to a knee below the frame, and a shin straight down from it. A knee the photo should show but
+    the pose does not see is hidden, not cut off: that leg is unknown."""
+    from tryon.person.keypoints import KNEE_CUT, L_LEG, R_LEG, SHIN_PER_THIGH, THIGH_PER_TORSO
+    from tryon.person.keypoints import Joint as J
+
+    kp = _standing(420)
+    thigh = THIGH_PER_TORSO * 200
+    leg = kp.standing_leg(R_LEG)
+    assert np.allclose(leg, [[170, 300], [170, 300 + thigh], [170, 300 + thigh * (1 + SHIN_PER_THIGH)]])
+    # The other thigh, where the pose sees it, sets the length.
+    kp = _standing(420, {J.L_KNEE: (240, 500)})
+    assert np.allclose(kp.standing_leg(R_LEG)[1], [170, 300 + np.hypot(10, 200)], atol=0.01)
+    # A knee a little above the bottom edge is cut off there; higher up it is hidden.
+    assert _standing(int(300 + thigh * (1 + KNEE_CUT)) - 1).standing_leg(L_LEG) is not None
+    assert _standing(int(300 + thigh * (1 + KNEE_CUT)) + 20).standing_leg(L_LEG) is None
+    # Without the neck there is no torso to measure a thigh by.
+    kp = _standing(420)
+    kp.confidence[J.NECK] = 0
+    assert kp.standing_leg(R_LEG) is None

@@ -35,6 +35,11 @@ class PoseError(InputError):
     """The person is found, but their pose does not show what the garment needs (knees for trousers...)."""
 
 
+class OutfitError(InputError):
+    """The person's clothes cannot be told apart where the new garment goes (a black top over
+    black trousers, read as one garment): the new one would be hidden under what is kept."""
+
+
 class ModelUnavailableError(TryOnError):
     """A model file is missing and cannot be fetched (offline, or the registry refused)."""
 

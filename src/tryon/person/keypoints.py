@@ -100,6 +100,18 @@ FOREARMS = (R_ARM[1:], L_ARM[1:])
 #: OpenPose files of the evalset the gap is 5-6 % of the neck-to-mid-hip length (median), so the
 #: converted hips are moved that far up the torso axis.
 HIP_SHIFT = 0.05
+#: A thigh (hip joint to knee joint) the pose does not see is this many torsos (neck to mid-hip)
+#: long: the evalset's tuning half's standing legs measure 0.76-1.05 (median 0.90; the checking
+#: half's, 0.89).
+THIGH_PER_TORSO = 0.9
+#: A shin (knee joint to ankle joint) the pose does not see, and whose other shin it does not
+#: see either, is this many of its thigh long.
+SHIN_PER_THIGH = 0.9
+#: A knee the pose does not see is cut off by the photo's bottom edge when, put where a standing
+#: leg's is (:meth:`Keypoints.unseen_knee`), it lies below the frame or within this share of the
+#: thigh above it (the pose does not see a knee at the very edge; the guessed thigh's length is
+#: itself uncertain by about a sixth). Higher up it is hidden (behind a bag, a chair), not cut off.
+KNEE_CUT = 0.2
 #: Joints the pose-accuracy metric uses (the body, not the face or feet).
 BODY_JOINTS = (J.NECK, J.R_SHOULDER, J.R_ELBOW, J.R_WRIST, J.L_SHOULDER, J.L_ELBOW, J.L_WRIST,
                J.R_HIP, J.R_KNEE, J.R_ANKLE, J.L_HIP, J.L_KNEE, J.L_ANKLE)
@@ -160,6 +172,49 @@ class Keypoints:
         if self.seen(J.NECK) and self.seen(J.MID_HIP):
             return float(np.linalg.norm(self.xy[J.NECK] - self.xy[J.MID_HIP]))
         return None
+
+    def unseen_knee(self, leg: tuple[int, int, int]) -> np.ndarray | None:
+        """Where the knee of a ``leg`` (hip, knee, ankle) the pose does not see lies, most likely
+        out of the frame (a photo cut at the thighs): a thigh on from the hip along the torso's
+        axis (standing legs are within 16 degrees of it in the evalset). The thigh is the other
+        leg's where the pose sees it, else ``THIGH_PER_TORSO`` torsos. None where the hip or the
+        torso's axis is not seen."""
+        hip = leg[0]
+        torso = self.torso_length()
+        if not self.seen(hip) or not torso:
+            return None
+        other = L_LEG if leg == R_LEG else R_LEG
+        if self.seen(other[0]) and self.seen(other[1]):
+            thigh = float(np.linalg.norm(self.xy[other[1]] - self.xy[other[0]]))
+        else:
+            thigh = THIGH_PER_TORSO * torso
+        axis = (self.xy[J.MID_HIP] - self.xy[J.NECK]).astype(np.float64) / torso
+        return self.xy[hip].astype(np.float64) + axis * thigh
+
+    def standing_leg(self, leg: tuple[int, int, int]) -> np.ndarray | None:
+        """A ``leg``'s hip, knee and ankle (3, 2) as a standing person's: those the pose does not
+        see put where they most likely are. A knee below the photo's bottom edge (a photo cut at
+        the thighs, as most try-on datasets' are): :meth:`unseen_knee`. An ankle (hidden behind
+        the other leg, or below the frame): straight below the knee, a shin down (the other leg's
+        shin where the pose sees it, else ``SHIN_PER_THIGH`` of this thigh); a shin goes down to
+        the floor, not on in the thigh's direction. None where the hip is not seen, or a knee
+        not seen is not cut off by the frame (``KNEE_CUT``): where it is hidden, nothing says
+        where the leg goes."""
+        hip, knee, ankle = leg
+        if not self.seen(hip):
+            return None
+        h = self.xy[hip].astype(np.float64)
+        k = self.xy[knee].astype(np.float64) if self.seen(knee) else self.unseen_knee(leg)
+        if k is None or (not self.seen(knee) and k[1] < self.height - KNEE_CUT * float(np.linalg.norm(k - h))):
+            return None
+        if self.seen(knee) and self.seen(ankle):
+            return np.array([h, k, self.xy[ankle]], np.float64)
+        other = L_LEG if leg == R_LEG else R_LEG
+        if self.seen(other[1]) and self.seen(other[2]):
+            shin = float(np.linalg.norm(self.xy[other[2]] - self.xy[other[1]]))
+        else:
+            shin = SHIN_PER_THIGH * float(np.linalg.norm(k - h))
+        return np.array([h, k, k + [0.0, shin]])
 
     # --- OpenPose JSON ---------------------------------------------------------------
     def to_openpose(self, layout: str = "body25") -> dict:

@@ -422,8 +422,6 @@ class GarmentParams:
     #: Seeds also lie within this distance (per shoulder distance) of the upper arms (the top's)
     #: and of the thighs (the bottom's).
     seed_reach: float = 0.08
-    #: A thigh's length per neck-to-mid-hip length when its knee is out of the frame.
-    thigh_per_torso: float = 0.9
     #: The thigh's seed starts this share of the way from the hip to the knee (the crotch and
     #: a top's hem are above it) and runs on this share of the way from the knee to the ankle.
     thigh_start: float = 0.3
@@ -620,18 +618,24 @@ class _Body:
                 segs.append((pa + start * (pb - pa), pa + stop * (pb - pa)))
         return segs
 
-    def leg(self, joints: tuple[int, int, int], thigh_length: float) -> list[np.ndarray]:
+    def leg(self, joints: tuple[int, int, int]) -> list[np.ndarray]:
         """A leg's points from the hip (empty if it is not seen): on to the knee and the ankle as
-        far as they are seen; a knee out of the frame lies ``thigh_length`` on along the torso's axis."""
+        far as they are seen; a knee out of the frame where :meth:`Keypoints.unseen_knee` puts it."""
         hip, knee, ankle = (self.p(j) for j in joints)
-        neck, mid = self.p(J.NECK), self.p(J.MID_HIP)
         if hip is None:
             return []
         if knee is None:
-            if neck is None or mid is None:
-                return [hip]
-            return [hip, hip + (mid - neck) / max(float(np.linalg.norm(mid - neck)), 1e-3) * thigh_length]
+            guess = self.kp.unseen_knee(joints)
+            return [hip] if guess is None else [hip, guess]
         return [hip, knee] if ankle is None else [hip, knee, ankle]
+
+    def leg_chain(self, joints: tuple[int, int, int], toe: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """A leg's segments: hip, knee, ankle and toe as far as they are seen, or on from the hip
+        to a knee out of the frame (:meth:`leg`)."""
+        if self.p(joints[1]) is not None:
+            return self.chain(joints + (toe,))
+        points = self.leg(joints)
+        return list(zip(points, points[1:]))
 
     def chain(self, joints: tuple[int, ...], extend: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
         pts = [self.p(j) for j in joints]
@@ -982,8 +986,7 @@ class GeometricParser:
         p = self.params.hems
         hands = _segments_distance(fg.shape, body.stretches(FOREARMS, *p.hand_span))
         hands = hands < p.hand_reach * body.shoulder_width
-        thigh = self.params.garments.thigh_per_torso * body.torso_length
-        legs = [body.leg(leg, thigh) for leg in (R_LEG, L_LEG)]
+        legs = [body.leg(leg) for leg in (R_LEG, L_LEG)]
         arms = [[a for a, _ in segs] + [segs[-1][1]] for segs in
                 (body.chain(arm, self.params.skin_parts.hand_extend) for arm in (R_ARM, L_ARM)) if segs]
         return skin_coloured_lower(skin, fg, lab, body.kp, legs, arms, body.shoulder_width, body.torso_length,
@@ -1236,7 +1239,7 @@ class GeometricParser:
         if seen_knees and (body.p(J.R_KNEE) is None or body.p(J.L_KNEE) is None):
             return thighs
         for leg in (R_LEG, L_LEG):
-            points = body.leg(leg, p.thigh_per_torso * body.torso_length)
+            points = body.leg(leg)
             if len(points) < 2:
                 continue
             a, b = points[:2]
@@ -1316,8 +1319,8 @@ class GeometricParser:
         parts = [
             (Label.LEFT_ARM, body.chain(L_ARM, extend=p.hand_extend)),
             (Label.RIGHT_ARM, body.chain(R_ARM, extend=p.hand_extend)),
-            (Label.LEFT_LEG, body.chain(L_LEG + (J.L_BIG_TOE,))),
-            (Label.RIGHT_LEG, body.chain(R_LEG + (J.R_BIG_TOE,))),
+            (Label.LEFT_LEG, body.leg_chain(L_LEG, J.L_BIG_TOE)),
+            (Label.RIGHT_LEG, body.leg_chain(R_LEG, J.R_BIG_TOE)),
             (Label.NECK, body.chain((J.NOSE, J.NECK, J.MID_HIP)) + body.chain((J.R_SHOULDER, J.NECK, J.L_SHOULDER))
              + body.chain((J.R_HIP, J.MID_HIP, J.L_HIP))),
         ]

@@ -315,9 +315,10 @@ def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: K
 LEG_RADII = (0.5, 0.4, 0.28, 0.29, 0.16)
 
 
-def _leg_axis(kp: Keypoints, joints: tuple[int, int, int]) -> np.ndarray:
-    """The points ``LEG_RADII`` is given at: hip, mid-thigh, knee, calf, ankle."""
-    hip, knee, ankle = (kp.xy[j].astype(np.float64) for j in joints)
+def _leg_axis(leg: np.ndarray) -> np.ndarray:
+    """The points ``LEG_RADII`` is given at: hip, mid-thigh, knee, calf, ankle (``leg``: hip,
+    knee, ankle)."""
+    hip, knee, ankle = leg.astype(np.float64)
     return np.array([hip, hip + 0.5 * (knee - hip), knee, knee + 0.3 * (ankle - knee), ankle])
 
 
@@ -329,7 +330,7 @@ def leg_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
     legs = [j for j in (R_LEG, L_LEG) if all(kp.seen(v) for v in j)]
     if len(pts) < 5 or not legs:
         return {}
-    axes = [_leg_axis(kp, j) for j in legs]
+    axes = [_leg_axis(kp.xy[list(j)]) for j in legs]
     coords = [polyline_coords(pts, axis) for axis in axes]
     nearest = np.argmin([c[2] for c in coords], axis=0)
     hip_w = float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP]))
@@ -695,10 +696,14 @@ def _draw_legs(body: BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> 
     hip = float(np.linalg.norm(kp.xy[J.R_HIP] - kp.xy[J.L_HIP])) / max(sw, 1.0) if hips_seen else 0.6
     across = []
     for joints in (R_LEG, L_LEG):
-        if all(kp.seen(j) for j in joints):
-            pts, radii = _leg(_leg_axis(kp, joints), [sw * hip * r for r in LEG_RADII], ends.get(joints[2]))
+        # A leg the frame cuts off above the knee runs on where a standing leg's would (the
+        # picture clips it): else the thighs below new shorts or a skirt were not drawn at all.
+        leg = kp.standing_leg(joints) if not kp.seen(joints[1]) else None
+        if leg is not None or all(kp.seen(j) for j in joints):
+            axis = _leg_axis(kp.xy[list(joints)] if leg is None else leg)
+            pts, radii = _leg(axis, [sw * hip * r for r in LEG_RADII], ends.get(joints[2]))
             across.append(body.add_capsules(pts, radii))
-        else:  # a leg cut off by the frame
+        else:  # a leg cut off by the frame below the knee
             body.add_joints(joints, tuple(hip * r for r in LEG_RADII[::2]) + (hip * LEG_RADII[-1],))
     if len(across) == 2:
         both = (across[0] < 1) & (across[1] < 1)

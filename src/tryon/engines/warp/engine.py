@@ -14,6 +14,7 @@ from tryon.engines.warp import WarpOptions
 from tryon.engines.warp.compose import ComposeOptions, compose
 from tryon.engines.warp.fit import Body, fit_garment, flatten
 from tryon.engines.warp.mapping import Layer
+from tryon.errors import OutfitError
 from tryon.garment.analyzer import GarmentAnalysis, GarmentAnalyzer
 from tryon.imageio import ImageSource, load_image, shrink_to
 from tryon.person.agnostic import protected, worn_waist
@@ -23,6 +24,12 @@ from tryon.person.keypoints import Keypoints
 
 #: The least longer side (pixels) a garment photo is analysed at, however small the person photo.
 GARMENT_LEAST_SIDE = 512
+#: A garment of which less than this share would show (the rest under what the try-on keeps: the
+#: other garment, hands, hair) is refused: the picture would be the photo as it was. It happens
+#: where the parse cannot tell a top from the trousers under it (black on black, down to the
+#: frame's edge, the whole outfit "the top"). Of the evalset's other persons in trousers, the
+#: least shown is 0.46 (hands folded over them below a long top).
+LEAST_SHOWN = 0.2
 
 
 class WarpEngine(LazyAnalysers, Engine):
@@ -104,6 +111,10 @@ class WarpEngine(LazyAnalysers, Engine):
             # part joins the region (never the face, hair, hands or the other garment).
             grow = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
             region = region | (grow & ~protected(p.parse, p.keypoints, g.category))
+            drawn = alpha > 0.5
+            if (drawn & region).sum() < LEAST_SHOWN * drawn.sum():
+                raise OutfitError(f"the person's worn clothes could not be told apart where the {g.category.value} "
+                                "garment goes: it would be hidden under what the photo keeps")
         # A user's mask is kept to exactly: nothing outside it changes, not even hair over the garment.
         out = compose(image, region, readable, layers, p.parse, p.keypoints, g.category,
                       ComposeOptions(shading=o.shading, wrinkles=o.wrinkles, past_region=user_mask is None),

@@ -100,20 +100,14 @@ class Body:
         return np.array(pts)
 
     def leg(self, side: _Side, start: np.ndarray, extend: float) -> np.ndarray | None:
-        """A trouser leg's way from ``start`` down the knee and the ankle (and ``extend`` of the
-        shin past it). An ankle the pose does not see, hidden behind the other leg, is put straight
-        below the knee, a shin's length down (the other leg's, else 0.9 of this thigh): a shin goes
-        down to the floor, not on in the thigh's direction (a trouser leg ended in the air)."""
-        hip, knee, ankle = side.leg
-        if self.kp.seen(knee) and not self.kp.seen(ankle):
-            other = _LEFT if side is _RIGHT else _RIGHT
-            if self.kp.seen(other.leg[1]) and self.kp.seen(other.leg[2]):
-                shin = float(np.linalg.norm(self.kp.xy[other.leg[2]] - self.kp.xy[other.leg[1]]))
-            else:
-                shin = 0.9 * float(np.linalg.norm(self.kp.xy[knee] - self.kp.xy[hip]))
-            k = self.kp.xy[knee].astype(np.float64)
-            return np.array([start, k, k + [0.0, shin], k + [0.0, (1.0 + extend) * shin]])
-        return self.limb((knee, ankle), start, extend)
+        """A trouser leg's way from ``start`` down the knee and the ankle, and ``extend`` of the
+        shin past it; the joints the pose does not see where a standing leg's are
+        (:meth:`Keypoints.standing_leg`: an ankle hidden behind the other leg, a knee below the
+        photo's bottom edge). None where a knee the photo should show is not seen."""
+        leg = self.kp.standing_leg(side.leg)
+        if leg is None:
+            return None
+        return np.array([start, leg[1], leg[2], leg[2] + extend * (leg[2] - leg[1])])
 
     def arm(self, side: _Side, start: np.ndarray, extend: float) -> np.ndarray | None:
         """A sleeve's way from ``start`` down the elbow and the wrist (and ``extend`` of the forearm
