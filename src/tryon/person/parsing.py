@@ -544,6 +544,13 @@ class SkinPartParams:
     #: Skin inside the torso's quadrilateral counts as this close (per shoulder distance) to the
     #: torso's chain: torso skin, unless an arm is nearer still (a hand on the belly).
     torso_pull: float = 0.12
+    #: A leg the frame cuts off above the knee runs on along a guessed line (:meth:`_Body.leg`):
+    #: it takes no skin that is less than ``guessed_leg_margin`` (per shoulder distance) nearer to
+    #: that line than to the arms' seen chains (shoulder to wrist: forearms resting on the thighs
+    #: lie across it), nor less than ``guessed_leg_hand_margin`` nearer than to the hands (past
+    #: the wrists; fingers reach down beside bare thighs, so the hands compete more evenly).
+    guessed_leg_margin: float = 0.15
+    guessed_leg_hand_margin: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -1325,6 +1332,15 @@ class GeometricParser:
              + body.chain((J.R_HIP, J.MID_HIP, J.L_HIP))),
         ]
         dist = np.stack([_segments_distance((h, w), segs) for _, segs in parts])
+        guessed = [i for i, leg in ((2, L_LEG), (3, R_LEG)) if body.p(leg[1]) is None]
+        if guessed:
+            # The arms' seen chains, and with the hands (the labelled chains run on past the wrists).
+            seen = _segments_distance((h, w), body.chain(L_ARM) + body.chain(R_ARM))
+            reach = np.minimum(dist[0], dist[1])
+            for i in guessed:
+                lose = ((dist[i] + p.guessed_leg_margin * body.shoulder_width > seen)
+                        | (dist[i] + p.guessed_leg_hand_margin * body.shoulder_width > reach))
+                dist[i] = np.where(lose, np.maximum(dist[i], reach + 1.0), dist[i])
         torso = body.torso()
         if torso is not None:
             # Skin inside the torso outline is torso skin, unless an arm is right there (a hand
