@@ -176,7 +176,7 @@ class Keypoints:
     def unseen_knee(self, leg: tuple[int, int, int]) -> np.ndarray | None:
         """Where the knee of a ``leg`` (hip, knee, ankle) the pose does not see lies, most likely
         out of the frame (a photo cut at the thighs): a thigh on from the hip along the torso's
-        axis (standing legs are within 16 degrees of it in the evalset). The thigh is the other
+        axis (standing legs are within 18 degrees of it in the evalset). The thigh is the other
         leg's where the pose sees it, else ``THIGH_PER_TORSO`` torsos. None where the hip or the
         torso's axis is not seen."""
         hip = leg[0]
