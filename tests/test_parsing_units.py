@@ -15,6 +15,7 @@ from tryon.person.agnostic import agnostic_mask, protected
 from tryon.person.face import Face, bare_points
 from tryon.person.keypoints import BODY25_LIMBS, BODY25_NAMES, COCO18_FROM_BODY25, Joint, Keypoints
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, GeometricParser, Label, ParserParams
+from tryon.person.waistline import _reach
 
 # --- the joint enum ----------------------------------------------------------------------------
 
@@ -537,6 +538,53 @@ def test_a_bag_held_below_the_hand_is_not_the_top():
     inner = bag & (np.arange(SIZE[1])[:, None] > 280)  # clear of the hand
     assert _share(parse, inner, (Label.BACKGROUND,)) > 0.9
     assert _share(parse, _colour(img, BLUE) & ~bag, (Label.UPPER_CLOTHES,)) > 0.95
+
+
+def test_a_print_of_the_trousers_colour_above_the_tops_hem_stays_the_top():
+    """A top and trousers meet at one line across the torso, the top's hem. A print on the top
+    in the trousers' colour just above the hem was split off as trousers by the colour models
+    (a new skirt then left a hole in the top); the waistline keeps the top whole down to its hem,
+    and the trousers stay the trousers."""
+    img, person, face = _person()
+    rows, cols = np.mgrid[0:SIZE[1], 0:SIZE[0]]
+    for y0, x0, x1 in ((205, 100, 140), (222, 95, 145), (226, 110, 130)):
+        drawn, drawn_person, _ = _person()
+        on_top = _colour(drawn, BLUE) & (rows >= y0) & (rows < y0 + 10) & (cols >= x0) & (cols < x1)
+        drawn[on_top] = GREY
+        parse = GeometricParser()(drawn, drawn_person, _keypoints(), face)
+        assert on_top.sum() >= 200
+        assert _share(parse, on_top, (Label.UPPER_CLOTHES,)) > 0.95
+        assert _share(parse, _colour(drawn, GREY) & ~on_top, (Label.PANTS,)) > 0.95
+
+
+def test_the_shaded_sides_of_trousers_beside_hanging_forearms_are_the_trousers(monkeypatch):
+    """Forearms hanging beside the hips make cloth along them likely a sleeve; the trousers' sides
+    there, in a shade neither garment's colour model knows, went to the top with that prior (a new
+    skirt left them standing beside it as "top"). Below the top's hem they are the trousers."""
+    for joint, point in ((J.R_ELBOW, (80, 185)), (J.R_WRIST, (84, 262)), (J.L_ELBOW, (160, 185)),
+                         (J.L_WRIST, (156, 262))):
+        monkeypatch.setitem(JOINTS, joint, point)
+    img, person, face = _person()
+    rows, cols = np.mgrid[0:SIZE[1], 0:SIZE[0]]
+    sides = _colour(img, GREY) & (rows > 244) & (rows < 280) & ((cols < 96) | (cols > 144))
+    img[sides] = (110, 104, 96)
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert sides.sum() > 400
+    assert _share(parse, sides, (Label.PANTS,)) > 0.95
+    assert _share(parse, _colour(img, BLUE), (Label.UPPER_CLOTHES,)) > 0.95
+
+
+def test_the_waistline_search_weighs_every_step_it_allows():
+    """The line's step from one column to the next: one row is free, each further row costs
+    ``step_cost``; the running maxima that find it in linear time agree with trying every row."""
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        best, cost = rng.normal(0, 10, rng.integers(1, 30)), rng.uniform(0, 5)
+        value, origin = _reach(best, cost)
+        for y in range(len(best)):
+            tried = [best[k] - cost * max(0, abs(y - k) - 1) for k in range(len(best))]
+            assert value[y] == pytest.approx(max(tried))
+            assert tried[origin[y]] == pytest.approx(value[y])
 
 
 def test_parser_parameters():

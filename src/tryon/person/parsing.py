@@ -18,10 +18,11 @@ import numpy as np
 
 from tryon.person.backdrop import BackdropParams, backdrop_rim
 from tryon.person.face import Face
-from tryon.person.hems import HemParams, skin_coloured_lower
+from tryon.person.hems import HemParams, lab_gradients, skin_coloured_lower
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
 from tryon.person.segmentation import components_in, largest_components
+from tryon.person.waistline import WaistlineParams, waistline
 
 
 class Label(IntEnum):
@@ -593,6 +594,7 @@ class ParserParams:
     skirt: SkirtParams = SkirtParams()
     skin_parts: SkinPartParams = SkinPartParams()
     hems: HemParams = HemParams()
+    waistline: WaistlineParams = WaistlineParams()
     top_tone: TopToneParams = TopToneParams()
     edges: EdgeParams = EdgeParams()
     backdrop: BackdropParams = BackdropParams()
@@ -1151,11 +1153,37 @@ class GeometricParser:
             if thigh_band is not None:
                 upper = upper | self._coat_skirt(cloth, likely, prior_upper, thigh_band, yy < hip_y - scale,
                                                  body.shoulder_width)
+            upper = self._waist(img, cloth, upper, likely, prior_upper, body)
             lower, similarity = cloth & ~upper, likely[2]
             if similarity > p.dress_similarity and self._skirt_like(cloth, body, hip_y):
                 return upper, lower, Label.SKIRT, True
         lower_label = Label.SKIRT if lower.any() and self._skirt_like(lower, body, hip_y) else Label.PANTS
         return upper, lower, lower_label, False
+
+    def _waist(self, img: np.ndarray, cloth: np.ndarray, upper: np.ndarray,
+               likely: tuple[np.ndarray, np.ndarray, float], prior_upper: np.ndarray, body: _Body) -> np.ndarray:
+        """The top redrawn across the torso about the hips down to the line where it meets the
+        bottom (:func:`tryon.person.waistline.waistline`); unchanged without both hip joints."""
+        p = self.params.waistline
+        rh, lh, mid = body.p(J.R_HIP), body.p(J.L_HIP), body.p(J.MID_HIP)
+        if rh is None or lh is None or mid is None:
+            return upper
+        h, w = cloth.shape
+        y0 = int(np.clip(mid[1] - p.above * body.torso_length, 0, h))
+        y1 = int(np.clip(mid[1] + p.below * body.torso_length, 0, h))
+        x0 = int(np.clip(min(rh[0], lh[0]) - p.widen * body.shoulder_width, 0, w))
+        x1 = int(np.clip(max(rh[0], lh[0]) + p.widen * body.shoulder_width, 0, w))
+        if y1 - y0 < 2 or x1 - x0 < 2:
+            return upper
+        win = (slice(y0, y1), slice(x0, x1))
+        post = np.clip(self._posterior(likely, prior_upper)[win], 1e-6, 1 - 1e-6)
+        evidence = np.log(post) - np.log(1 - post)
+        lab = cv2.cvtColor(img[win], cv2.COLOR_RGB2LAB).astype(np.float32)
+        edges = np.linalg.norm(lab_gradients(lab, self.params.hems)[..., 1], axis=2)
+        line = waistline(evidence, cloth[win], edges, p)
+        redrawn = upper.copy()
+        redrawn[win] = cloth[win] & (np.arange(y1 - y0)[:, None] < line[None, :])
+        return redrawn
 
     def _coat_skirt(self, cloth: np.ndarray, likely: tuple[np.ndarray, np.ndarray, float], prior_upper: np.ndarray,
                     thigh_band: np.ndarray, well_above_hips: np.ndarray, shoulder_width: float) -> np.ndarray:
@@ -1279,16 +1307,20 @@ class GeometricParser:
         similarity = float(np.sum(np.sqrt(hu * hl)))
         return _lookup(hu, img) + p.likelihood_floor, _lookup(hl, img) + p.likelihood_floor, similarity
 
+    def _posterior(self, likely: tuple[np.ndarray, np.ndarray, float], prior_upper: np.ndarray) -> np.ndarray:
+        """Each pixel's probability of being the top's from the seeds' colour ``likely``-hoods and
+        the prior, smoothed (garments are large regions)."""
+        lu, ll, _ = likely
+        post = lu * prior_upper / (lu * prior_upper + ll * (1 - prior_upper))
+        sigma = max(1.0, self.params.garments.smoothing * post.shape[0])
+        return cv2.GaussianBlur(post.astype(np.float32), (0, 0), sigma)
+
     def _split_by_colour(self, cloth: np.ndarray, likely: tuple[np.ndarray, np.ndarray, float],
                          prior_upper: np.ndarray, well_above_hips: np.ndarray) -> np.ndarray:
         """The top's cloth by the posterior of the seeds' colour ``likely``-hoods and the prior,
         smoothed; the top's pieces below the hips are only its large ones."""
         p = self.params.garments
-        lu, ll, _ = likely
-        post = lu * prior_upper / (lu * prior_upper + ll * (1 - prior_upper))
-        sigma = max(1.0, p.smoothing * cloth.shape[0])
-        post = cv2.GaussianBlur(post.astype(np.float32), (0, 0), sigma)
-        upper = cloth & (post > 0.5)
+        upper = cloth & (self._posterior(likely, prior_upper) > 0.5)
         return largest_components(upper, min_share=p.min_piece_share) | (upper & well_above_hips)
 
     def _skirt_like(self, garment: np.ndarray, body: _Body, hip_y: float) -> bool:
