@@ -574,6 +574,26 @@ def test_the_shaded_sides_of_trousers_beside_hanging_forearms_are_the_trousers(m
     assert _share(parse, _colour(img, BLUE), (Label.UPPER_CLOTHES,)) > 0.95
 
 
+def test_high_waisted_jeans_of_the_tops_colour_are_the_jeans_up_to_the_waist():
+    """A navy top tucked into dark jeans that reach well above the hip joints: the colour models
+    cannot tell the two apart, so the prior decides, and it changed over at the hip joints (the
+    jeans' upper half stayed as "top" above a new skirt). With colours this alike it changes over
+    at the natural waist."""
+    navy, denim = (34, 36, 70), (30, 40, 78)
+    rows = np.arange(SIZE[1])[:, None]
+    for waist in (205, 215):
+        img, person, face = _person(top=navy, bottom=denim)
+        high = _colour(img, navy) & (rows >= waist) & (rows < 252)
+        img[high] = denim
+        top = _colour(img, navy)
+        grain = np.random.default_rng(0).integers(-6, 7, img.shape)
+        img = np.where(person[..., None] > 0, np.clip(img.astype(int) + grain, 0, 255), img).astype(np.uint8)
+        parse = GeometricParser()(img, person, _keypoints(), face)
+        assert high.sum() > 2000
+        assert _share(parse, high, (Label.PANTS,)) > 0.95
+        assert _share(parse, top, (Label.UPPER_CLOTHES,)) > 0.95
+
+
 def test_the_waistline_search_weighs_every_step_it_allows():
     """The line's step from one column to the next: one row is free, each further row costs
     ``step_cost``; the running maxima that find it in linear time agree with trying every row."""

@@ -445,6 +445,14 @@ class GarmentParams:
     #: The prior's change-over from top to bottom at the hips is this soft (per neck-to-mid-hip
     #: length); a top's pieces further above the hips than that always stay the top's.
     waist_softness: float = 0.15
+    #: Where the top's and the bottom's colours are alike (Bhattacharyya coefficient of their
+    #: seeds' histograms above ``alike_similarity``: a navy top over dark jeans), the prior decides
+    #: most of the waist, and it changes over this much higher (per neck-to-mid-hip length): at
+    #: the natural waist, where high-waisted jeans begin. Cloth of the two garments' colour
+    #: between there and the hips then stays the bottom's; taken for the top, it kept the old
+    #: jeans' upper half above a new skirt or trousers.
+    alike_similarity: float = 0.7
+    alike_rise: float = 0.3
     #: Cloth within this distance (per shoulder distance) of a forearm (run on by
     #: ``forearm_extend`` of its length), nearer it than a thigh, is a sleeve at least this likely.
     sleeve_reach: float = 0.12
@@ -1149,6 +1157,9 @@ class GeometricParser:
             lower = cloth & ~upper
         else:
             likely = self._likelihoods(img, upper_seed, lower_seed)
+            if likely[2] > p.alike_similarity:
+                prior_upper = self._upper_prior(body, yy, hip_y - p.alike_rise * body.torso_length, scale,
+                                                thighs, to_thigh)
             upper = self._split_by_colour(cloth, likely, prior_upper, yy < hip_y - scale)
             if thigh_band is not None:
                 upper = upper | self._coat_skirt(cloth, likely, prior_upper, thigh_band, yy < hip_y - scale,
