@@ -11,7 +11,9 @@ Across the torso, a top and a bottom meet at one line: the top's hem (or the bot
 waistband). :func:`waistline` finds it as one row per column, where above it the pixels favour
 the top and below the bottom, on a row where the photo's colour changes, running on smoothly
 from column to column (dynamic programming). Colour evidence is capped per pixel, so that a
-band the prior alone decides cannot outweigh the hem's edge.
+band the prior alone decides weighs a few rows' worth against the hem's edge, not its certainty.
+Where the two garments share one colour (a navy top over dark jeans), neither colour nor edges
+place the line; the parse's prior does (``GarmentParams.alike_rise``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class WaistlineParams:
     widen: float = 0.25
     #: Each pixel's evidence is its log-odds of being the top's, capped at this: where neither
     #: colour model knows a colour, the prior alone speaks, and capped, a band of such pixels
-    #: weighs less than the hem's edge.
+    #: weighs no more than a band the colours decide.
     cap: float = 1.0
     #: An edge across the column (Lab units per pixel, see :func:`tryon.person.hems.lab_gradients`)
     #: adds this many times its strength to the line's score where it runs on it.
