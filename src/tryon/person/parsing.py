@@ -1160,21 +1160,23 @@ class GeometricParser:
             if likely[2] > p.alike_similarity:
                 prior_upper = self._upper_prior(body, yy, hip_y - p.alike_rise * body.torso_length, scale,
                                                 thighs, to_thigh)
-            upper = self._split_by_colour(cloth, likely, prior_upper, yy < hip_y - scale)
+            post = self._posterior(likely, prior_upper)
+            upper = self._split_by_colour(cloth, post, yy < hip_y - scale)
             if thigh_band is not None:
                 upper = upper | self._coat_skirt(cloth, likely, prior_upper, thigh_band, yy < hip_y - scale,
                                                  body.shoulder_width)
-            upper = self._waist(img, cloth, upper, likely, prior_upper, body)
+            upper = self._waist(img, cloth, upper, post, body)
             lower, similarity = cloth & ~upper, likely[2]
             if similarity > p.dress_similarity and self._skirt_like(cloth, body, hip_y):
                 return upper, lower, Label.SKIRT, True
         lower_label = Label.SKIRT if lower.any() and self._skirt_like(lower, body, hip_y) else Label.PANTS
         return upper, lower, lower_label, False
 
-    def _waist(self, img: np.ndarray, cloth: np.ndarray, upper: np.ndarray,
-               likely: tuple[np.ndarray, np.ndarray, float], prior_upper: np.ndarray, body: _Body) -> np.ndarray:
+    def _waist(self, img: np.ndarray, cloth: np.ndarray, upper: np.ndarray, post: np.ndarray, body: _Body
+               ) -> np.ndarray:
         """The top redrawn across the torso about the hips down to the line where it meets the
-        bottom (:func:`tryon.person.waistline.waistline`); unchanged without both hip joints."""
+        bottom (:func:`tryon.person.waistline.waistline`), from the smoothed ``post``-erior of the
+        top (:meth:`_posterior`); unchanged without both hip joints."""
         p = self.params.waistline
         rh, lh, mid = body.p(J.R_HIP), body.p(J.L_HIP), body.p(J.MID_HIP)
         if rh is None or lh is None or mid is None:
@@ -1187,8 +1189,8 @@ class GeometricParser:
         if y1 - y0 < 2 or x1 - x0 < 2:
             return upper
         win = (slice(y0, y1), slice(x0, x1))
-        post = np.clip(self._posterior(likely, prior_upper)[win], 1e-6, 1 - 1e-6)
-        evidence = np.log(post) - np.log(1 - post)
+        odds = np.clip(post[win], 1e-6, 1 - 1e-6)
+        evidence = np.log(odds) - np.log(1 - odds)
         lab = cv2.cvtColor(img[win], cv2.COLOR_RGB2LAB).astype(np.float32)
         edges = np.linalg.norm(lab_gradients(lab, self.params.hems)[..., 1], axis=2)
         line = waistline(evidence, cloth[win], edges, p)
@@ -1208,7 +1210,7 @@ class GeometricParser:
         if not band.any():
             return np.zeros(cloth.shape, bool)
         leaning = np.where(band, p.coat_prior, prior_upper)
-        upper = self._split_by_colour(cloth, likely, leaning, well_above_hips)
+        upper = self._split_by_colour(cloth, self._posterior(likely, leaning), well_above_hips)
         k = max(3, int(p.coat_least_width * shoulder_width))
         return cv2.morphologyEx((upper & band).astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8)) > 0
 
@@ -1326,12 +1328,11 @@ class GeometricParser:
         sigma = max(1.0, self.params.garments.smoothing * post.shape[0])
         return cv2.GaussianBlur(post.astype(np.float32), (0, 0), sigma)
 
-    def _split_by_colour(self, cloth: np.ndarray, likely: tuple[np.ndarray, np.ndarray, float],
-                         prior_upper: np.ndarray, well_above_hips: np.ndarray) -> np.ndarray:
-        """The top's cloth by the posterior of the seeds' colour ``likely``-hoods and the prior,
-        smoothed; the top's pieces below the hips are only its large ones."""
+    def _split_by_colour(self, cloth: np.ndarray, post: np.ndarray, well_above_hips: np.ndarray) -> np.ndarray:
+        """The top's cloth where its smoothed ``post``-erior (:meth:`_posterior`) is above one
+        half; the top's pieces below the hips are only its large ones."""
         p = self.params.garments
-        upper = cloth & (self._posterior(likely, prior_upper) > 0.5)
+        upper = cloth & (post > 0.5)
         return largest_components(upper, min_share=p.min_piece_share) | (upper & well_above_hips)
 
     def _skirt_like(self, garment: np.ndarray, body: _Body, hip_y: float) -> bool:
