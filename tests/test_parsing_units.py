@@ -478,6 +478,28 @@ def test_the_shaded_sides_of_a_top_of_nearly_skins_colour_are_the_top():
     assert _share(parse, neck, (Label.NECK, Label.FACE)) > 0.9
 
 
+def test_the_shaded_sides_of_a_skirt_of_nearly_skins_colour_are_the_skirt():
+    """Beige shorts (FitDiT 1's): their lit front is off the skin's chroma, but their shaded sides
+    and the waist pass the face's skin model and were parsed as skin, which a new top's hem then
+    followed in tongues. Nearer in chroma to the garment's own colour than to the skin's, they are
+    the garment's; the hands beside them and the bare legs below stay skin."""
+    skin_lab = cv2.cvtColor(np.array([[SKIN]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(float)
+    away = np.array([0.0, -0.6, -0.8])
+    front, side = (tuple(int(v) for v in cv2.cvtColor(np.round(skin_lab + (light, 0, 0) + off * away)
+                                                      .astype(np.uint8)[None, None], cv2.COLOR_LAB2RGB)[0, 0])
+                   for light, off in ((20, 12), (-10, 8.5)))
+    img, person, face = _person(skirt=front)
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    sides = _colour(img, front) & ((xs < 104) | (xs > 136)) & (ys > 250) & (ys < 300)
+    img[sides] = side
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert _share(parse, sides, LOWER_GARMENT) > 0.9
+    assert _share(parse, _colour(img, front), LOWER_GARMENT) > 0.9
+    hands = _colour(img, SKIN) & (ys > 200) & (ys < 270)
+    assert _share(parse, hands, ARMS) > 0.9
+    assert _share(parse, _colour(img, SKIN) & (ys > 340), LEGS) > 0.9
+
+
 def test_parser_without_face_or_legs():
     """No face (a head turned away): the head's joints place it, the skin model is learned on the
     hands; no knees or ankles (a close-up): no legs, no shoes, and the top stays the top."""

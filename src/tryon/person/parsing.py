@@ -181,6 +181,8 @@ def _lookup(hist: np.ndarray, pixels: np.ndarray, bins: int = 16) -> np.ndarray:
 
 #: Knee and ankle of each leg.
 _SHINS = (R_LEG[1:], L_LEG[1:])
+#: A chroma model: the mean (Lab a, b) and inverse covariance (:func:`_colour_stats`).
+_Tone = tuple[np.ndarray, np.ndarray]
 #: The joints of the head a detector may see when the face is turned away or cut off.
 _HEAD_JOINTS = (J.NOSE, J.R_EYE, J.L_EYE, J.R_EAR, J.L_EAR)
 #: Each foot's ankle, knee, heel and big toe, the person's left first (its shoe wins an overlap).
@@ -510,35 +512,41 @@ class SkirtParams:
 
 
 @dataclass(frozen=True)
-class TopToneParams:
-    """A top of nearly skin's colour (a blush or beige shirt): the skin model takes its shaded
-    sides and shoulders, whose chroma the face's spread reaches, while its lit front stays
-    garment. Down to its hem, skin pixels nearer in chroma to the top's own colour (learned on
-    the torso's core where it is not skin) than to the skin's are the top's."""
+class ToneParams:
+    """A garment of nearly skin's colour (a blush or beige shirt, khaki shorts): the skin model
+    takes its shaded sides, whose chroma the face's spread reaches, while its lit front stays
+    garment. Skin pixels nearer in chroma to the garment's own colour (learned on a core of the
+    body part it covers, where it is not skin) than to the skin's are the garment's. The top's
+    core is the torso's, the lower garment's the hips-to-knees quadrilateral."""
 
-    #: The torso's core, where the top's colour is learned: its corners moved this share of the
+    #: The core, where the garment's colour is learned: its corners moved this share of the
     #: way to its centre.
     core_shrink: float = 0.35
-    #: The top is learned only where this share of the core at least is not skin (a bare chest
-    #: is no top).
+    #: The garment is learned only where this share of the core at least is not skin (a bare chest
+    #: or bare thighs are no garment).
     min_core_share: float = 0.3
-    #: Only a plain top: the spread of its chroma (Lab units, robust standard deviation, either
+    #: Only a plain garment: the spread of its chroma (Lab units, robust standard deviation, either
     #: channel) stays below this. A print's broad model would claim skin of any tone.
     max_spread: float = 4.0
-    #: Floor on the top's chroma spread, like ``SkinParams.chroma_floor``.
+    #: Floor on the garment's chroma spread, like ``SkinParams.chroma_floor``.
     chroma_floor: float = 3.0
-    #: A skin pixel is the top's within this d2 of its model...
-    top_d2: float = 9.0
+    #: A skin pixel is the garment's within this d2 of its model...
+    garment_d2: float = 9.0
     #: ...and only if its d2 to the skin's model is this many times larger still (where the two
     #: models overlap, it stays skin).
     closer_by: float = 2.0
-    #: Down to this share of the torso's length below the hip joints: a top's hem hangs past them.
+    #: The top: down to this share of the torso's length below the hip joints (a top's hem hangs
+    #: past them). The lower garment: up from this share above them. Set on the tuning half: at
+    #: 0.45 (the hems' reach, :class:`HemParams`) the bare midriff of FitDiT 0347, above a beige
+    #: skirt of its tone, went to the skirt; at 0.15 the patches of "skin" on FitDiT 1's beige
+    #: shorts below their waistband are the shorts'.
     below_hips: float = 0.25
-    #: Lightness range of the top's pixels around its median (Lab, 0-255): its shade reaches
-    #: further down than its highlights up. Dark skin beside a light top stays skin.
+    above_hips: float = 0.15
+    #: Lightness range of the garment's pixels around its median (Lab, 0-255): its shade reaches
+    #: further down than its highlights up. Dark skin beside a light garment stays skin.
     darker_by: int = 60
     lighter_by: int = 30
-    #: The top's pixels among the skin are a region at least this many working pixels across
+    #: The garment's pixels among the skin are a region at least this many working pixels across
     #: (an opening): the outline of a bare arm against a light backdrop or top mixes the two
     #: colours into the top's, a line a pixel or two wide.
     least_width: int = 5
@@ -603,7 +611,7 @@ class ParserParams:
     skin_parts: SkinPartParams = SkinPartParams()
     hems: HemParams = HemParams()
     waistline: WaistlineParams = WaistlineParams()
-    top_tone: TopToneParams = TopToneParams()
+    tone: ToneParams = ToneParams()
     edges: EdgeParams = EdgeParams()
     backdrop: BackdropParams = BackdropParams()
 
@@ -705,7 +713,7 @@ class GeometricParser:
         limb_zone, distal_zone = self._limb_zones(fg.shape, body)
         # The mask's rim of backdrop colour is never skin (it would draw a pale, see-through arm).
         person = fg & ~backdrop_rim(lab, fg, self.params.backdrop)
-        skin = self._skin(lab, person, face, s, face_mask, limb_zone, distal_zone, body, fine)
+        skin, tone = self._skin(lab, person, face, s, face_mask, limb_zone, distal_zone, body, fine)
         hair = self._hair(lab, fg & ~face_mask & ~skin, face_box, face_h, body,
                           strands=_strands(img, fg, self.params.hair) & skin & ~face_mask)
         skin &= ~hair
@@ -715,8 +723,13 @@ class GeometricParser:
         shoes_l, shoes_r = self._shoes(lab, cloth, body)
         skin_coloured = self._skin_coloured_lower(lab, fg, skin, body)
         skin &= ~skin_coloured
+        toned = self._skin_toned_lower(lab, fg, skin & ~face_mask, tone, body) & ~(shoes_l | shoes_r)
+        skin &= ~toned
         cloth = (cloth | skin_coloured) & ~(shoes_l | shoes_r)
         upper, lower, lower_label, dress = self._garments(img, cloth, body)
+        # Of the lower garment's colour, not the top's: the colour split does not see them.
+        upper &= ~toned
+        lower |= toned
         upper &= ~self._held(upper, body)
 
         labels = np.zeros(fg.shape, np.uint8)
@@ -879,13 +892,14 @@ class GeometricParser:
 
     def _skin(self, lab: np.ndarray, fg: np.ndarray, face: Face | None, s: float, face_mask: np.ndarray,
               limb_zone: np.ndarray, distal_zone: np.ndarray, body: _Body, fine: np.ndarray | None = None
-              ) -> np.ndarray:
-        """Bare skin: a colour model learned on the face (else the hands), widened in the limbs' own tone."""
+              ) -> tuple[np.ndarray, _Tone]:
+        """Bare skin: a colour model learned on the face (else the hands), widened in the limbs' own
+        tone; and the face's chroma model, which a garment of skin's colour is told apart from."""
         samples = self._skin_samples(lab, fg, face, s, face_mask, body)
         skin, mean, inv = self._face_tone_skin(lab, fg, samples, distal_zone)
         skin |= self._limb_tone_skin(lab, fg, skin & distal_zone & ~face_mask, limb_zone, mean, inv)
-        skin &= ~self._skin_coloured_top(lab, fg, skin & ~face_mask, mean, inv, body)
-        return self._smooth_skin(lab, fg, skin, fine)
+        skin &= ~self._skin_toned_top(lab, fg, skin & ~face_mask, (mean, inv), body)
+        return self._smooth_skin(lab, fg, skin, fine), (mean, inv)
 
     def _skin_samples(self, lab: np.ndarray, fg: np.ndarray, face: Face | None, s: float, face_mask: np.ndarray,
                       body: _Body) -> np.ndarray:
@@ -946,32 +960,54 @@ class GeometricParser:
         light2 = (lab[..., 0] > l2 - p.limb_darker_by) & (lab[..., 0] < l2 + p.limb_lighter_by)
         return fg & limb_zone & light2 & (_mahalanobis2(lab[..., 1:], mean2, inv2) < p.skin_d2)
 
-    def _skin_coloured_top(self, lab: np.ndarray, fg: np.ndarray, candidates: np.ndarray, mean: np.ndarray,
-                           inv: np.ndarray, body: _Body) -> np.ndarray:
+    def _skin_toned_top(self, lab: np.ndarray, fg: np.ndarray, candidates: np.ndarray, tone: _Tone,
+                        body: _Body) -> np.ndarray:
         """The ``candidates`` (skin pixels off the face) that are a plain top of nearly skin's
-        colour (:class:`TopToneParams`), down to its hem; empty without one."""
-        p = self.params.top_tone
-        found = np.zeros(fg.shape, bool)
+        colour (:class:`ToneParams`), down to its hem; empty without one."""
         torso, mid = body.torso(), body.p(J.MID_HIP)
         if torso is None or mid is None:
+            return np.zeros(fg.shape, bool)
+        reach = np.arange(fg.shape[0])[:, None] < mid[1] + self.params.tone.below_hips * body.torso_length
+        return self._toned(lab, fg, candidates, tone, np.array(torso), reach)
+
+    def _skin_toned_lower(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray, tone: _Tone,
+                          body: _Body) -> np.ndarray:
+        """The ``skin`` pixels that are a plain lower garment of nearly skin's colour
+        (:class:`ToneParams`), up to its waistband; empty without one. What the hems found
+        (:meth:`_skin_coloured_lower`) is no longer skin here: it is what the garment's colour is
+        learned on, and its lit sides and waist that the hems left to skin are found by it."""
+        corners = tuple(body.p(j) for j in (J.R_HIP, J.L_HIP, J.L_KNEE, J.R_KNEE))
+        mid = body.p(J.MID_HIP)
+        if mid is None or any(c is None for c in corners):
+            return np.zeros(fg.shape, bool)
+        reach = np.arange(fg.shape[0])[:, None] > mid[1] - self.params.tone.above_hips * body.torso_length
+        # Not the arms: sleeves of the same knit hanging beside a skirt are the top's, hands skin.
+        hand = self.params.skin_parts.hand_extend
+        arms = _segments_distance(fg.shape, body.chain(R_ARM, hand) + body.chain(L_ARM, hand))
+        legs = _segments_distance(fg.shape, body.chain(R_LEG) + body.chain(L_LEG) + [(corners[0], corners[1])])
+        return self._toned(lab, fg, skin, tone, np.array(corners), reach & (legs < arms))
+
+    def _toned(self, lab: np.ndarray, fg: np.ndarray, candidates: np.ndarray, tone: _Tone, corners: np.ndarray,
+               reach: np.ndarray) -> np.ndarray:
+        """The ``candidates`` within ``reach`` (a mask) nearer to the colour of the garment over the
+        quadrilateral ``corners`` (learned on its core where it is not skin) than to the skin's."""
+        p = self.params.tone
+        found = np.zeros(fg.shape, bool)
+        core = _polygon_mask(fg.shape, corners + (corners.mean(axis=0) - corners) * p.core_shrink) & fg
+        cloth = core & ~candidates
+        if cloth.sum() < max(p.min_core_share * core.sum(), 1):
             return found
-        torso = np.array(torso)
-        core = _polygon_mask(fg.shape, torso + (torso.mean(axis=0) - torso) * p.core_shrink) & fg
-        top = core & ~candidates
-        if top.sum() < max(p.min_core_share * core.sum(), 1):
-            return found
-        chroma = lab[top][:, 1:]
+        chroma = lab[cloth][:, 1:]
         spread = 1.4826 * np.median(np.abs(chroma - np.median(chroma, axis=0)), axis=0)
         if spread.max() > p.max_spread:
             return found
-        top_mean, top_inv = _colour_stats(chroma, floor=p.chroma_floor)
-        lightness = float(np.median(lab[top][:, 0]))
-        above = candidates & (lab[..., 0] > lightness - p.darker_by) & (lab[..., 0] < lightness + p.lighter_by)
-        above[max(0, int(np.ceil(mid[1] + p.below_hips * body.torso_length))):] = False
-        ys, xs = np.nonzero(above)
+        cloth_mean, cloth_inv = _colour_stats(chroma, floor=p.chroma_floor)
+        lightness = float(np.median(lab[cloth][:, 0]))
+        near = candidates & reach & (lab[..., 0] > lightness - p.darker_by) & (lab[..., 0] < lightness + p.lighter_by)
+        ys, xs = np.nonzero(near)
         px = lab[ys, xs, 1:]
-        d2_top = _mahalanobis2(px, top_mean, top_inv)
-        hit = (d2_top < p.top_d2) & (d2_top * p.closer_by < _mahalanobis2(px, mean, inv))
+        d2 = _mahalanobis2(px, cloth_mean, cloth_inv)
+        hit = (d2 < p.garment_d2) & (d2 * p.closer_by < _mahalanobis2(px, *tone))
         found[ys[hit], xs[hit]] = True
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (p.least_width, p.least_width))
         return cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
