@@ -816,6 +816,28 @@ def test_a_hoodie_is_worn_to_the_hips_with_its_hood_down(evalset, engine, person
     assert top[x] > top[x - int(0.4 * torso)] + 0.03 * torso and top[x] > top[x + int(0.4 * torso)] + 0.03 * torso
 
 
+@pytest.mark.parametrize("person_file, garment_file", [("FitDiT__1.jpg", "PF-AFN__006026_1.jpg"),
+                                                       ("Leffa__14092_00_person.jpg", "CatVTON__24083449_54173465_2048.jpg")])
+def test_a_top_is_worn_over_the_trousers_down_to_its_own_hem(evalset, engine, person_analysis, person_file,
+                                                             garment_file):
+    """Tucked into the trousers along the parse's waist, a new top's hem was as ragged as the parse
+    there (beige shorts, half taken for skin, cut a sweatshirt's hem into tongues). A top is worn
+    over the trousers now: where it reaches over them, the picture shows the top."""
+    import cv2
+
+    from tryon.person.parsing import LOWER_GARMENT, of_labels
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith(person_file))
+    garment = next(e for e in evalset.of_kind("garment") if e.file.endswith(garment_file))
+    p = person_analysis(person.path)
+    res = engine.run(person.path, garment.path, "upper", person_analysis=p)
+    inner = cv2.erode((res.layers["warped-mask"] > 127).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    over = inner & of_labels(p.parse, LOWER_GARMENT)
+    assert over.sum() > 0.002 * over.size, over.sum()
+    shown = np.linalg.norm(_lab(res.image[over]) - _lab(res.layers["warped-garment"][over]), axis=1)
+    assert (shown < 12).mean() > 0.9, (shown < 12).mean()
+
+
 def test_a_top_over_a_long_coats_place_leaves_neither_coat_nor_a_block_beside_the_jeans(evalset, engine,
                                                                                       person_analysis):
     """multimodal-garment-designer 050915 wears a tweed coat to mid-thigh, open over jeans. A polo

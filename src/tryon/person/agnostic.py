@@ -176,16 +176,17 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
     return (region > 0).astype(np.uint8) * 255
 
 
-def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str) -> np.ndarray:
+def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str, over: bool = False) -> np.ndarray:
     """What a try-on of ``category`` must leave as it is: face, hair, head, hands, shoes, and the
-    garments and limbs of the other category."""
+    garments and limbs of the other category. ``over``: what a new top may not cover where it
+    reaches past the region (a top is worn over the trousers: it may cover them and the legs)."""
     category = Category.parse(category)
     protect = of_labels(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES)
     # Beside the face the head's box is kept, but for a collar on the neck's way up to the chin:
     # kept, the new neck stopped at the chin's height under a straight line.
     collar = _neck(parse, keypoints) & of_labels(parse, UPPER_GARMENT)
     protect |= _hands(parse, keypoints) | (_head(parse) & ~collar)
-    if category == Category.UPPER:
+    if category == Category.UPPER and not over:
         protect |= of_labels(parse, LOWER_GARMENT + LEGS) | skirt_of_dress(parse, keypoints)
     if category == Category.LOWER:
         # A dress worn now keeps its bodice over new trousers or a skirt: the mask's margin would

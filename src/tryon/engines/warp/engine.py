@@ -108,9 +108,12 @@ class WarpEngine(LazyAnalysers, Engine):
         rgb, alpha = flatten(layers)
         if user_mask is None:
             # A garment longer or wider than the worn one reaches past the computed mask: that
-            # part joins the region (never the face, hair, hands or the other garment).
+            # part joins the region (never the face, hair or hands). A top is worn over the
+            # trousers or skirt, down to its own hem (tucked in along the parse's waist, its hem
+            # was as ragged as that); a bodysuit's brief is worn under them.
             grow = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-            region = region | (grow & ~protected(p.parse, p.keypoints, g.category))
+            over = "brief" not in g.landmarks.points
+            region = region | (grow & ~protected(p.parse, p.keypoints, g.category, over=over))
             drawn = alpha > 0.5
             if (drawn & region).sum() < LEAST_SHOWN * drawn.sum():
                 raise OutfitError(f"the person's worn clothes could not be told apart where the {g.category.value} "
