@@ -814,6 +814,14 @@ def test_a_hoodie_is_worn_to_the_hips_with_its_hood_down(evalset, engine, person
     top = np.array([np.argmax(drawn[:, x]) if drawn[:, x].any() else drawn.shape[0] for x in range(drawn.shape[1])])
     x = int(neck[0])
     assert top[x] > top[x - int(0.4 * torso)] + 0.03 * torso and top[x] > top[x + int(0.4 * torso)] + 0.03 * torso
+    # As wide as a neck, not as the oversized hoodie's dropped shoulders (it opened half the
+    # shoulders wide over a slab of chest): just above the shoulder joints, the hood's base
+    # stands on both sides of the neck.
+    sw = float(np.linalg.norm(kp.xy[Joint.R_SHOULDER] - kp.xy[Joint.L_SHOULDER]))
+    row = drawn[int(shoulders - 0.05 * sw)]
+    beside = np.nonzero(row)[0]
+    left, right = beside[beside < x], beside[beside > x]
+    assert len(left) and len(right) and right.min() - left.max() < 0.4 * sw, (left, right, sw)
 
 
 @pytest.mark.parametrize("person_file, garment_file", [("FitDiT__1.jpg", "PF-AFN__006026_1.jpg"),

@@ -332,7 +332,7 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     if "brief" in pts:
         body_part &= np.arange(body_part.shape[0])[:, None] < _brief_cut(body, seat.frame, pts["brief"][1])
     if "hood" in pts:
-        body_part = _hood_down(body_part, sl, sr, collar)
+        body_part = _hood_down(body_part, collar, seat.width / max(seat.frame.scale, 1e-6))
     for sleeve in sleeves:
         body_part = body_part & ~sleeve.part
     body_part = _without_neck_opening(g, body_part, sl, sr, collar)
@@ -460,20 +460,34 @@ def _middle_hem(mask: np.ndarray, cx: float, half: float) -> float:
 
 #: Half the neck opening's width, as a share of the garment's shoulder points' distance.
 NECK_OPENING_HALF = 0.22
-#: A hood worn down: the garment ends at its shoulder line (the hood lies behind the neck) and
-#: the neck opening is a half ellipse below it, this deep as a share of its half width.
-HOOD_NECK_DEPTH = 0.5
+#: A hood worn down (``_hood_down``), in shares of the wearer's shoulder joints' distance: the
+#: garment ends at its shoulder line (the hood lies behind the neck) but for the hood's fabric
+#: bunched behind the neck, which stands above that line on both sides of the neck, from the
+#: neck's side (HOOD_NECK_HALF out from the middle) within a half ellipse HOOD_WORN_HALF wide
+#: (half width) and HOOD_WORN_RISE high. The neck opening below that line is a half ellipse
+#: HOOD_OPENING_HALF wide (half width) and HOOD_OPENING_DEPTH deep. Sized by the garment's own
+#: shoulder points instead, an oversized hoodie's (its seams dropped down the arms) opened over
+#: a slab of chest, and cut flat at the shoulder line its top was one straight edge.
+HOOD_NECK_HALF = 0.15
+HOOD_WORN_HALF = 0.45
+HOOD_WORN_RISE = 0.1
+HOOD_OPENING_HALF = 0.2
+HOOD_OPENING_DEPTH = 0.1
 
 
-def _hood_down(body_part: np.ndarray, sl: np.ndarray, sr: np.ndarray, collar: np.ndarray) -> np.ndarray:
-    """A hooded top's body part as worn with the hood down (HOOD_NECK_DEPTH): nothing above the
-    collar (the hood's base, on the shoulder line), a round neck opening below it."""
-    out = body_part.copy()
-    out[: int(collar[1])] = False
-    half = NECK_OPENING_HALF * float(np.linalg.norm(sr - sl))
-    opening = np.zeros(out.shape, np.uint8)
-    cv2.ellipse(opening, (int(collar[0]), int(collar[1])), (int(half), int(HOOD_NECK_DEPTH * half)), 0, 0, 180, 1, -1)
-    return out & (opening == 0)
+def _hood_down(body_part: np.ndarray, collar: np.ndarray, shoulders: float) -> np.ndarray:
+    """A hooded top's body part as worn with the hood down: of what is above the collar (the
+    hood's base, on the shoulder line) only the hood's base beside the neck, and a round neck
+    opening below it. ``shoulders``: the wearer's shoulder joints' distance in the garment photo's
+    pixels (the HOOD_ sizes are shares of it)."""
+    centre = (int(collar[0]), int(collar[1]))
+    keep = np.zeros(body_part.shape, np.uint8)
+    keep[int(collar[1]):] = 1
+    cv2.ellipse(keep, centre, (int(HOOD_WORN_HALF * shoulders), int(HOOD_WORN_RISE * shoulders)), 0, 180, 360, 1, -1)
+    neck = HOOD_NECK_HALF * shoulders
+    keep[: int(collar[1]), max(0, int(collar[0] - neck)): int(collar[0] + neck) + 1] = 0
+    cv2.ellipse(keep, centre, (int(HOOD_OPENING_HALF * shoulders), int(HOOD_OPENING_DEPTH * shoulders)), 0, 0, 180, 0, -1)
+    return body_part & (keep > 0)
 
 
 def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndarray, sr: np.ndarray,
