@@ -453,18 +453,21 @@ def test_a_skirt_and_trousers_of_skins_colour_are_garments_down_to_their_hems():
     assert _share(parse, hands, ARMS) > 0.9
 
 
+def _off_skin(light: float, off: float) -> tuple[int, int, int]:
+    """A colour ``light`` Lab units lighter than SKIN and ``off`` units off its chroma, always the
+    same way: a lit front 12 off is past the skin model's three spreads of 3, a shaded side 8.5 off
+    is within it, 3.5 from the front."""
+    skin_lab = cv2.cvtColor(np.array([[SKIN]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(float)
+    lab = np.round(skin_lab + (light, 0, 0) + off * np.array([0.0, -0.6, -0.8])).astype(np.uint8)
+    return tuple(int(v) for v in cv2.cvtColor(lab[None, None], cv2.COLOR_LAB2RGB)[0, 0])
+
+
 def test_the_shaded_sides_of_a_top_of_nearly_skins_colour_are_the_top():
     """A blush top (IDM-VTON 00034's pink shirt): its lit front is too light for skin, but its
     shaded sides pass the face's skin model and were parsed as skin (kept as "real skin", they
     stood as pink strips beside a new top). Nearer in chroma to the top's own colour than to the
     skin's, they are the top; the bare forearms, hands and neck stay skin."""
-    # Off the skin's chroma the same way: the front by 12 Lab units (past the skin model's three
-    # spreads of 3), the sides, in shade, by 8.5 (within it), 3.5 from the front.
-    skin_lab = cv2.cvtColor(np.array([[SKIN]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(float)
-    away = np.array([0.0, -0.6, -0.8])
-    front, side = (tuple(int(v) for v in cv2.cvtColor(np.round(skin_lab + (light, 0, 0) + off * away)
-                                                      .astype(np.uint8)[None, None], cv2.COLOR_LAB2RGB)[0, 0])
-                   for light, off in ((20, 12), (-10, 8.5)))
+    front, side = _off_skin(20, 12), _off_skin(-10, 8.5)
     img, person, face = _person(top=front)
     sides = _colour(img, front) & ((np.arange(SIZE[0]) < 92) | (np.arange(SIZE[0]) > 148))[None, :]
     sides &= (np.arange(SIZE[1]) > 130)[:, None]
@@ -483,11 +486,7 @@ def test_the_shaded_sides_of_a_skirt_of_nearly_skins_colour_are_the_skirt():
     and the waist pass the face's skin model and were parsed as skin, which a new top's hem then
     followed in tongues. Nearer in chroma to the garment's own colour than to the skin's, they are
     the garment's; the hands beside them and the bare legs below stay skin."""
-    skin_lab = cv2.cvtColor(np.array([[SKIN]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(float)
-    away = np.array([0.0, -0.6, -0.8])
-    front, side = (tuple(int(v) for v in cv2.cvtColor(np.round(skin_lab + (light, 0, 0) + off * away)
-                                                      .astype(np.uint8)[None, None], cv2.COLOR_LAB2RGB)[0, 0])
-                   for light, off in ((20, 12), (-10, 8.5)))
+    front, side = _off_skin(20, 12), _off_skin(-10, 8.5)
     img, person, face = _person(skirt=front)
     xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
     sides = _colour(img, front) & ((xs < 104) | (xs > 136)) & (ys > 250) & (ys < 300)
