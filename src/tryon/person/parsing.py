@@ -9,6 +9,7 @@ upper and lower garments from seeds placed by the skeleton). Any object with the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
@@ -967,7 +968,9 @@ class GeometricParser:
         torso, mid = body.torso(), body.p(J.MID_HIP)
         if torso is None or mid is None:
             return np.zeros(fg.shape, bool)
-        reach = np.arange(fg.shape[0])[:, None] < mid[1] + self.params.tone.below_hips * body.torso_length
+        def reach() -> np.ndarray:
+            return np.arange(fg.shape[0])[:, None] < mid[1] + self.params.tone.below_hips * body.torso_length
+
         return self._toned(lab, fg, candidates, tone, np.array(torso), reach)
 
     def _skin_toned_lower(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray, tone: _Tone,
@@ -980,17 +983,21 @@ class GeometricParser:
         mid = body.p(J.MID_HIP)
         if mid is None or any(c is None for c in corners):
             return np.zeros(fg.shape, bool)
-        reach = np.arange(fg.shape[0])[:, None] > mid[1] - self.params.tone.above_hips * body.torso_length
-        # Not the arms: sleeves of the same knit hanging beside a skirt are the top's, hands skin.
-        hand = self.params.skin_parts.hand_extend
-        arms = _segments_distance(fg.shape, body.chain(R_ARM, hand) + body.chain(L_ARM, hand))
-        legs = _segments_distance(fg.shape, body.chain(R_LEG) + body.chain(L_LEG) + [(corners[0], corners[1])])
-        return self._toned(lab, fg, skin, tone, np.array(corners), reach & (legs < arms))
+        def reach() -> np.ndarray:
+            # Not the arms: sleeves of the same knit hanging beside a skirt are the top's, hands skin.
+            hand = self.params.skin_parts.hand_extend
+            arms = _segments_distance(fg.shape, body.chain(R_ARM, hand) + body.chain(L_ARM, hand))
+            legs = _segments_distance(fg.shape, body.chain(R_LEG) + body.chain(L_LEG) + [(corners[0], corners[1])])
+            rows = np.arange(fg.shape[0])[:, None] > mid[1] - self.params.tone.above_hips * body.torso_length
+            return rows & (legs < arms)
+
+        return self._toned(lab, fg, skin, tone, np.array(corners), reach)
 
     def _toned(self, lab: np.ndarray, fg: np.ndarray, candidates: np.ndarray, tone: _Tone, corners: np.ndarray,
-               reach: np.ndarray) -> np.ndarray:
-        """The ``candidates`` within ``reach`` (a mask) nearer to the colour of the garment over the
-        quadrilateral ``corners`` (learned on its core where it is not skin) than to the skin's."""
+               reach: Callable[[], np.ndarray]) -> np.ndarray:
+        """The ``candidates`` within ``reach()`` (a mask, made only for a plain garment found)
+        nearer to the colour of the garment over the quadrilateral ``corners`` (learned on its core
+        where it is not skin) than to the skin's."""
         p = self.params.tone
         found = np.zeros(fg.shape, bool)
         core = _polygon_mask(fg.shape, corners + (corners.mean(axis=0) - corners) * p.core_shrink) & fg
@@ -1003,7 +1010,7 @@ class GeometricParser:
             return found
         cloth_mean, cloth_inv = _colour_stats(chroma, floor=p.chroma_floor)
         lightness = float(np.median(lab[cloth][:, 0]))
-        near = candidates & reach & (lab[..., 0] > lightness - p.darker_by) & (lab[..., 0] < lightness + p.lighter_by)
+        near = candidates & reach() & (lab[..., 0] > lightness - p.darker_by) & (lab[..., 0] < lightness + p.lighter_by)
         ys, xs = np.nonzero(near)
         px = lab[ys, xs, 1:]
         d2 = _mahalanobis2(px, cloth_mean, cloth_inv)
