@@ -315,8 +315,9 @@ def test_a_dark_collar_joined_to_short_hair_is_no_hair():
 
 def test_skin_points_on_lenses_and_a_grey_beard_do_not_make_a_grey_jacket_skin():
     """The face mesh's skin points of a turned head fall on sunglasses and a grey beard: more than
-    half of them here. Only those saturated like skin are samples, and the grey jacket stays the top
-    (with all of them, the skin model takes in grey and the jacket is parsed as skin)."""
+    half of them here. Only those saturated like skin are samples, and the grey jacket stays the top.
+    With all of them the skin model's chroma reaches grey; the jacket, which leans from grey away
+    from the face's tint, stays the top all the same (``SkinParams.warm_share``)."""
     jacket, lens, beard = (128, 126, 130), (40, 42, 46), (165, 163, 160)
     img, person, face = _person(top=jacket)
     for eye in (JOINTS[J.R_EYE], JOINTS[J.L_EYE]):
@@ -332,7 +333,7 @@ def test_skin_points_on_lenses_and_a_grey_beard_do_not_make_a_grey_jacket_skin()
     for name, pts in (("all", points), ("bare", bare)):
         parse = GeometricParser()(img, person, _keypoints(), Face(face.box, face.score, face.outline, pts))
         shares[name] = _share(parse, worn, (Label.UPPER_CLOTHES,))
-    assert shares["bare"] > 0.98 and shares["all"] < 0.1
+    assert shares["bare"] > 0.98 and shares["all"] > 0.98
 
 
 def test_the_jaw_follows_the_face_outline_at_the_photos_own_size():

@@ -284,6 +284,15 @@ class SkinParams:
     lighter_by: int = 50
     #: Hands, forearms and shins are lit differently from the face: a looser d2 there (five spreads).
     distal_d2: float = 25.0
+    #: Skin's chroma points away from grey the way the face's does, in shade too: a pixel is skin
+    #: only with at least ``warm_share`` of the face's mean chroma along that direction, scaled by
+    #: its lightness over the face's (capped at 1): shade draws a colour's a and b toward grey about
+    #: as it lowers L. The chroma model's ellipse is long in that direction and reached past grey:
+    #: dark purple trousers beside a dark-skinned hand, a black leather jacket's cool highlights
+    #: beside a pale one's were skin. Not applied when the face's chroma is under ``warm_least``
+    #: from grey (a black-and-white photo has no direction).
+    warm_share: float = 0.25
+    warm_least: float = 4.0
     #: The limbs' own tone is learned only from more skin pixels than this on the distal parts...
     min_limb_pixels: int = 50
     #: ...and used only if it is itself within this d2 of the face's model (still a skin tone:
@@ -897,8 +906,9 @@ class GeometricParser:
         """Bare skin: a colour model learned on the face (else the hands), widened in the limbs' own
         tone; and the face's chroma model, which a garment of skin's colour is told apart from."""
         samples = self._skin_samples(lab, fg, face, s, face_mask, body)
-        skin, mean, inv = self._face_tone_skin(lab, fg, samples, distal_zone)
-        skin |= self._limb_tone_skin(lab, fg, skin & distal_zone & ~face_mask, limb_zone, mean, inv)
+        warm = fg & self._warm(lab, samples)
+        skin, mean, inv = self._face_tone_skin(lab, warm, samples, distal_zone)
+        skin |= self._limb_tone_skin(lab, warm, skin & distal_zone & ~face_mask, limb_zone, mean, inv)
         skin &= ~self._skin_toned_top(lab, fg, skin & ~face_mask, (mean, inv), body)
         return self._smooth_skin(lab, fg, skin, fine), (mean, inv)
 
@@ -916,6 +926,18 @@ class GeometricParser:
         if len(samples) < p.min_face_samples:
             samples = self._hand_samples(lab, fg, body)
         return samples
+
+    def _warm(self, lab: np.ndarray, samples: np.ndarray) -> np.ndarray:
+        """Where the photo's chroma leans from grey toward the skin samples' own, by at least
+        ``warm_share`` of theirs at the samples' lightness and proportionally less in shade."""
+        p = self.params.skin
+        tint = samples[:, 1:].mean(axis=0) - 128.0
+        strength = float(np.linalg.norm(tint))
+        if strength < p.warm_least:
+            return np.ones(lab.shape[:2], bool)
+        along = (lab[..., 1] - 128.0) * (tint[0] / strength) + (lab[..., 2] - 128.0) * (tint[1] / strength)
+        shade = np.minimum(lab[..., 0] / max(float(np.median(samples[:, 0])), 1.0), 1.0)
+        return along >= p.warm_share * strength * shade
 
     def _skin_like(self, pixels: np.ndarray) -> np.ndarray:
         """Which Lab ``pixels`` have a broad prior skin chroma and are not near grey: what may be
