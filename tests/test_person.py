@@ -336,3 +336,22 @@ def test_skin_is_never_bluish(evalset, person_analysis, name):
     bluish = skin & (lab[..., 2] < 128)
     assert bluish.sum() < 0.02 * skin.sum(), f"{bluish.sum() / skin.sum():.3f} of the skin is bluish"
     assert skin.sum() > 0.001 * skin.size
+
+
+@pytest.mark.parametrize("name", ["FitDiT__8.png", "FitDiT__0179.jpg"])
+def test_a_hem_over_the_shoes_is_the_garment(evalset, person_analysis, name):
+    """A maxi skirt's plaid hem (FitDiT 8) and a trouser's turn-ups (FitDiT 0179) hang below the
+    ankle joints, where every garment pixel about the foot was a shoe: 13 % and 11 % of the
+    shoes had the lower garment's colour, and the old hem stayed under new jeans. The hem is the
+    garment's now; the shoes are still shoes."""
+    import cv2
+
+    from tryon.person.parsing import SHOES
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith(name))
+    p = person_analysis(person.path)
+    lab = cv2.cvtColor(np.ascontiguousarray(p.image), cv2.COLOR_RGB2LAB).astype(np.float32)
+    shoes, lower = np.isin(p.parse, SHOES), np.isin(p.parse, LOWER_GARMENT)
+    like = shoes & (np.linalg.norm(lab - np.median(lab[lower], axis=0), axis=-1) < 25)
+    assert like.sum() < 0.05 * shoes.sum(), f"{like.sum() / shoes.sum():.3f} of the shoes are of the garment's colour"
+    assert shoes.sum() > 0.003 * shoes.size

@@ -421,6 +421,22 @@ class ShoeParams:
     #: many pixels below the ankle.
     colour_distance: float = 30.0
     min_colour_pixels: int = 20
+    #: Below the ankle joint too, a long skirt's or wide trousers' hem hangs over the shoe: there a
+    #: pixel is no shoe when it is nearer in colour to the garment just above the shoe's zone (a
+    #: band ``garment_band`` high, within ``reach`` of the shin) than to the shoe by its toe
+    #: (within ``toe_reach`` of the toe point), and the two differ by over ``colour_distance``
+    #: (black trousers over black shoes cannot be told apart). A maxi skirt's plaid hem, below
+    #: FitDiT 8's ankle joints, was kept as shoes under new jeans.
+    garment_band: float = 0.15
+    toe_reach: float = 0.15
+    #: Only a garment that covers at least this share of that band hangs down: a bare shin's
+    #: rim of backdrop and shade is no garment (a sandal's straps were taken for its hem).
+    hem_cover: float = 0.5
+    #: The hem's pixels are closed over with a square this many working pixels wide: a plaid's
+    #: dark lines, nearer a black shoe's colour, were specks of shoe left in it.
+    hem_close: int = 5
+    #: Up to about this many of each's pixels are its colours.
+    hem_samples: int = 300
 
 
 @dataclass(frozen=True)
@@ -1179,15 +1195,54 @@ class GeometricParser:
             segs = [(a, q) for q in (body.p(heel), body.p(toe)) if q is not None] or [(a, a)]
             near = _segments_distance((h, w), segs) < p.reach * shin
             yy = np.arange(h)[:, None]
-            shoe = cloth & near & (yy > a[1] - p.above_ankle * shin)
+            top = a[1] - p.above_ankle * shin
+            shoe = cloth & near & (yy > top)
             below = shoe & (yy > a[1])
             if below.sum() >= p.min_colour_pixels:
                 colour = np.median(lab[below], axis=0)
                 unlike = np.linalg.norm(lab - colour, axis=-1) > p.colour_distance
                 shoe &= ~(unlike & (yy <= a[1]))
+            shoe &= ~self._hem_over_shoe(lab, cloth, shoe, body.p(toe), (a, k), top, shin)
             out.append(shoe)
         left, right = out
         return left, right & ~left
+
+    def _hem_over_shoe(self, lab: np.ndarray, cloth: np.ndarray, shoe: np.ndarray, toe: np.ndarray | None,
+                       shin_ends: tuple[np.ndarray, np.ndarray | None], top: float, shin: float) -> np.ndarray:
+        """Of ``shoe``, the pixels of the garment that hangs down over it: of the colour of the
+        garment just above the shoe's zone, not of the shoe's by its toe (``ShoeParams.garment_band``)."""
+        p = self.params.shoes
+        h, w = cloth.shape
+        none = np.zeros((h, w), bool)
+        ankle, knee = shin_ends
+        if toe is None or knee is None:
+            return none
+        toe_px = shoe & (_segments_distance((h, w), [(toe, toe)]) < p.toe_reach * shin)
+        yy = np.arange(h)[:, None]
+        by_shin = (yy > top - p.garment_band * shin) & (_segments_distance((h, w), [(knee, ankle)]) < p.reach * shin)
+        band = by_shin & (yy <= top)
+        above = cloth & band
+        by_shin &= cloth
+        if toe_px.sum() < p.min_colour_pixels or above.sum() < p.hem_cover * band.sum():
+            return none
+        shoe_colours, garment_colours = lab[toe_px], lab[above]
+        if np.linalg.norm(np.median(shoe_colours, axis=0) - np.median(garment_colours, axis=0)) <= p.colour_distance:
+            return none
+        # Nearer one of the garment's own colours than any of the shoe's: a print's, a trainer's.
+        ys, xs = np.nonzero(shoe)
+        pixels = lab[ys, xs]
+        nearest = [np.min(np.linalg.norm(pixels[:, None] - c[:: max(1, len(c) // p.hem_samples)][None], axis=-1), axis=1)
+                   for c in (garment_colours, shoe_colours)]
+        nearer = np.zeros((h, w), bool)
+        nearer[ys, xs] = nearest[0] < nearest[1]
+        # A print's dark lines are nearer a black shoe: closed over. And the hem hangs on from the
+        # garment above, down past the ankle joint: a sandal's black straps on the foot, apart from
+        # the black dress, are the shoe's.
+        kernel = np.ones((p.hem_close, p.hem_close), np.uint8)
+        nearer = shoe & (cv2.morphologyEx(nearer.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0)
+        n, comp = cv2.connectedComponents((nearer | (by_shin & (yy <= ankle[1]))).astype(np.uint8), connectivity=8)
+        hung = np.unique(comp[above])
+        return nearer & components_in(comp, hung[hung > 0])
 
     def _garments(self, img: np.ndarray, cloth: np.ndarray, body: _Body) -> tuple[np.ndarray, np.ndarray, Label, bool]:
         """Split garment pixels into upper and lower garments; detect dresses and skirts."""
