@@ -165,6 +165,28 @@ def test_trousers_worn_lower_bare_a_waist_not_two_thigh_tops(evalset, engine, pe
     assert np.mean((band[:, 0] > band[:, 1]) & (band[:, 1] > band[:, 2])) > 0.95  # skin's hue
 
 
+def test_jeans_worn_lower_under_a_tucked_top_show_more_of_the_top(evalset, engine, person_analysis):
+    """DreamO's woman2 wears a white top tucked into high-waisted jeans. New jeans sit lower: the
+    band their waistband uncovers is more of her top, not a bare midriff (9 % of it was nearer the
+    top's colour than her skin's: a flat slab of skin between the two)."""
+    from tryon.person.parsing import UPPER_GARMENT, Label, of_labels
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("DreamO__woman2.png"))
+    analysis = person_analysis(person.path)
+    garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("MagicClothing__a0.jpg"))
+    result = engine.run(person.path, garment.path, "lower", person_analysis=analysis)
+    x = int(analysis.keypoints.xy[8][0])  # the mid-hip's column
+    hem = np.nonzero(of_labels(analysis.parse, UPPER_GARMENT)[:, x])[0].max()
+    waistband = np.nonzero((result.layers["warped-mask"][:, x - 5:x + 6] > 0).any(axis=1))[0].min()
+    h = analysis.image.shape[0]
+    assert waistband - hem > 0.02 * h  # the new jeans sit lower
+    band = result.image[hem + 1:waistband - 1, x - 5:x + 6].reshape(-1, 3).astype(float)
+    top = np.median(analysis.image[hem - round(0.03 * h):hem - 2, x - 5:x + 6].reshape(-1, 3), axis=0)
+    skin = np.median(analysis.image[analysis.parse == Label.FACE], axis=0)
+    nearer_top = np.linalg.norm(band - top, axis=1) < np.linalg.norm(band - skin, axis=1)
+    assert nearer_top.mean() > 0.75, f"{nearer_top.mean():.2f} of the band is the top's"
+
+
 @pytest.mark.parametrize("person_file", ["MEN-Tees_Tanks-id_00007466", "OOTDiffusion__051482_0"])
 def test_full_length_trousers_end_at_the_feet(evalset, engine, person_analysis, person_file):
     """Wide full-length trousers on people standing with their feet in the photo: each leg ends

@@ -1046,6 +1046,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     flanks = trousers_top(parse, readable, region, kp, full_height) if category == Category.UPPER else None
     trousers = _started(pool, _trousers_below, image, region, readable, parse, kp, frame, flanks) \
         if category == Category.UPPER else None
+    if category == Category.LOWER:
+        trousers = _started(pool, _top_tucked, image, region, readable, parse, kp, full_height)
 
     parts = parts_for(category, region, kp, parse)
     ends = arm_ends(kp, parse, readable, region) | sleeve_ends(kp, parse, readable, old) if "arms" in parts else {}
@@ -1670,6 +1672,44 @@ def _trousers_below(image: np.ndarray, region: np.ndarray, readable: np.ndarray,
         fill[bodice] = image[bodice]
         zone |= bodice
     return fill, cv2.GaussianBlur(zone.astype(np.float32), (0, 0), 2.0)
+
+
+def _top_tucked(image: np.ndarray, region: np.ndarray, readable: np.ndarray, parse: np.ndarray, kp: Keypoints,
+                height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where a new lower garment sits lower than the old one under a top that met it (tucked in,
+    or down to the waistband), the top runs on down to the hip joints' line: what the new
+    waistband uncovers is more of the top, mirrored at its hem, as the trousers run on up under a
+    shorter top (``TROUSERS_EDGE``, ``TROUSERS_RUN``). It was a bare midriff between the two, a flat
+    slab of skin. A top that ended above the old waistband (a crop top, with skin between the
+    two: :data:`TOP_MEETS`) leaves the skin drawn as it is."""
+    h, w = region.shape
+    nothing = np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
+    if not (kp.seen(J.R_HIP) and kp.seen(J.L_HIP)):
+        return nothing
+    top = of_labels(parse, UPPER_GARMENT) & readable & ~region
+    lo, hi = sorted(int(np.clip(kp.xy[j][0], 0, w - 1)) for j in (J.R_HIP, J.L_HIP))
+    worn = top[:, lo:hi + 1].any(axis=0)
+    if worn.sum() < TOP_MEETS[0] * (hi - lo + 1):
+        return nothing
+    rows = np.arange(h)[:, None]
+    hem = h - 1 - np.argmax(top[::-1, lo:hi + 1], axis=0)
+    gap = max(1, round(TOP_MEETS[1] * height))
+    beneath = (rows > hem[None]) & (rows <= hem[None] + gap)
+    met = (beneath & of_labels(parse, LOWER_GARMENT)[:, lo:hi + 1]).any(axis=0) & worn
+    if met.sum() < TOP_MEETS[2] * worn.sum():
+        return nothing
+    k = max(3, round(TROUSERS_EDGE * h))
+    inner = cv2.erode(top.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    zone = region & (rows <= _hip_line(kp, np.arange(w)[None, :]))
+    mirrored, found = mirrored_up(image[::-1], inner[::-1], max(2, round(TROUSERS_RUN * h)), where=zone[::-1])
+    return mirrored[::-1], cv2.GaussianBlur(found[::-1].astype(np.float32), (0, 0), 2.0)
+
+
+#: ``_top_tucked``: the top met the old lower garment when it shows in at least TOP_MEETS[0] of the
+#: columns between the hip joints, and in at least TOP_MEETS[2] of those the lower garment lies
+#: within TOP_MEETS[1] of the picture's height below its last pixel (the parse's border and a
+#: belt's shade between them; a crop top's bare midriff is wider).
+TOP_MEETS = (0.5, 0.01, 0.6)
 
 
 def trousers_top(parse: np.ndarray, readable: np.ndarray, region: np.ndarray, kp: Keypoints,
