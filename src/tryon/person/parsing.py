@@ -162,6 +162,13 @@ def _mahalanobis2(pixels: np.ndarray, mean: np.ndarray, inv_cov: np.ndarray) -> 
     return np.einsum("...i,...i->...", d @ inv_cov.astype(np.float32), d)
 
 
+def _nearest_d2(pixels: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """Each of ``pixels``' squared distance to the nearest of ``samples`` (both N x 3)."""
+    pixels, samples = pixels.astype(np.float64), samples.astype(np.float64)
+    d2 = (pixels * pixels).sum(1)[:, None] + (samples * samples).sum(1)[None] - 2.0 * pixels @ samples.T
+    return d2.min(axis=1)
+
+
 def _histogram(pixels: np.ndarray, bins: int = 16) -> np.ndarray:
     q = (pixels.astype(np.int32) * bins) // 256
     idx = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]
@@ -1210,31 +1217,39 @@ class GeometricParser:
     def _hem_over_shoe(self, lab: np.ndarray, cloth: np.ndarray, shoe: np.ndarray, toe: np.ndarray | None,
                        shin_ends: tuple[np.ndarray, np.ndarray | None], top: float, shin: float) -> np.ndarray:
         """Of ``shoe``, the pixels of the garment that hangs down over it: of the colour of the
-        garment just above the shoe's zone, not of the shoe's by its toe (``ShoeParams.garment_band``)."""
+        garment just above the shoe's zone, not of the shoe's by its toe (``ShoeParams.garment_band``).
+        Worked out in the box about the foot and that band."""
         p = self.params.shoes
         h, w = cloth.shape
-        none = np.zeros((h, w), bool)
+        out = np.zeros((h, w), bool)
         ankle, knee = shin_ends
-        if toe is None or knee is None:
-            return none
-        toe_px = shoe & (_segments_distance((h, w), [(toe, toe)]) < p.toe_reach * shin)
-        yy = np.arange(h)[:, None]
-        by_shin = (yy > top - p.garment_band * shin) & (_segments_distance((h, w), [(knee, ankle)]) < p.reach * shin)
+        if toe is None or knee is None or not shoe.any():
+            return out
+        cols = np.nonzero(shoe.any(axis=0))[0]
+        side = p.reach * shin
+        x0 = int(max(0, min(cols[0], min(ankle[0], knee[0]) - side)))
+        x1 = int(min(w, max(cols[-1] + 1, max(ankle[0], knee[0]) + side + 1)))
+        y0 = int(max(0, top - p.garment_band * shin))
+        box = np.s_[y0:, x0:x1]
+        lab, cloth, shoe = lab[box], cloth[box], shoe[box]
+        at = np.array([x0, y0], np.float32)
+        shape = shoe.shape
+        toe_px = shoe & (_segments_distance(shape, [(toe - at, toe - at)]) < p.toe_reach * shin)
+        yy = np.arange(y0, h)[:, None]
+        by_shin = (yy > top - p.garment_band * shin) & (_segments_distance(shape, [(knee - at, ankle - at)]) < side)
         band = by_shin & (yy <= top)
         above = cloth & band
         by_shin &= cloth
         if toe_px.sum() < p.min_colour_pixels or above.sum() < p.hem_cover * band.sum():
-            return none
+            return out
         shoe_colours, garment_colours = lab[toe_px], lab[above]
         if np.linalg.norm(np.median(shoe_colours, axis=0) - np.median(garment_colours, axis=0)) <= p.colour_distance:
-            return none
+            return out
         # Nearer one of the garment's own colours than any of the shoe's: a print's, a trainer's.
-        ys, xs = np.nonzero(shoe)
-        pixels = lab[ys, xs]
-        nearest = [np.min(np.linalg.norm(pixels[:, None] - c[:: max(1, len(c) // p.hem_samples)][None], axis=-1), axis=1)
-                   for c in (garment_colours, shoe_colours)]
-        nearer = np.zeros((h, w), bool)
-        nearer[ys, xs] = nearest[0] < nearest[1]
+        pixels = lab[shoe]
+        nearest = [_nearest_d2(pixels, c[:: max(1, len(c) // p.hem_samples)]) for c in (garment_colours, shoe_colours)]
+        nearer = np.zeros(shape, bool)
+        nearer[shoe] = nearest[0] < nearest[1]
         # A print's dark lines are nearer a black shoe: closed over. And the hem hangs on from the
         # garment above, down past the ankle joint: a sandal's black straps on the foot, apart from
         # the black dress, are the shoe's.
@@ -1242,7 +1257,8 @@ class GeometricParser:
         nearer = shoe & (cv2.morphologyEx(nearer.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0)
         n, comp = cv2.connectedComponents((nearer | (by_shin & (yy <= ankle[1]))).astype(np.uint8), connectivity=8)
         hung = np.unique(comp[above])
-        return nearer & components_in(comp, hung[hung > 0])
+        out[box] = nearer & components_in(comp, hung[hung > 0])
+        return out
 
     def _garments(self, img: np.ndarray, cloth: np.ndarray, body: _Body) -> tuple[np.ndarray, np.ndarray, Label, bool]:
         """Split garment pixels into upper and lower garments; detect dresses and skirts."""
