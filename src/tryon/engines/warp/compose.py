@@ -1044,10 +1044,12 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # too, so none of it smears into the background the region uncovers.
     filled = _started(pool, _filled_background, image, clean_background)
     flanks = trousers_top(parse, readable, region, kp, full_height) if category == Category.UPPER else None
-    trousers = _started(pool, _trousers_below, image, region, readable, parse, kp, frame, flanks) \
-        if category == Category.UPPER else None
-    if category == Category.LOWER:
-        trousers = _started(pool, _top_tucked, image, region, readable, parse, kp, full_height)
+    # What shows at the waist between the two garments: the trousers under a shorter new top, the
+    # top over new trousers worn lower.
+    between = (_started(pool, _trousers_below, image, region, readable, parse, kp, frame, flanks)
+               if category == Category.UPPER else
+               _started(pool, _top_tucked, image, region, readable, parse, kp, full_height)
+               if category == Category.LOWER else None)
 
     parts = parts_for(category, region, kp, parse)
     ends = arm_ends(kp, parse, readable, region) | sleeve_ends(kp, parse, readable, old) if "arms" in parts else {}
@@ -1114,7 +1116,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     gain, folds = lighting()
 
     # Depth order: background, hair falling behind the shoulders, body skin, the trousers' waist
-    # that a shorter top uncovers, the garment's parts back to front (``layers`` comes in that
+    # that a shorter top uncovers (or the top that trousers worn lower uncover), the garment's parts back to front (``layers`` comes in that
     # order from ``fit_garment``: sleeves' upper-arm parts behind the garment body, the rest over
     # it), then, for a sleeveless garment, the bare arms.
     out = plate
@@ -1127,8 +1129,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         arms = (arms & ~seen_background) | real_arms
     out = _over(out, skin_rgb, skin_alpha * ~arms)
     waist = np.zeros((h, w), np.float32)
-    if trousers is not None:
-        waist_rgb, waist = trousers()
+    if between is not None:
+        waist_rgb, waist = between()
         if not bare_arms and drawing.arms is not None:
             # Under the arms hanging beside the hips, not over them: the photo's own arms near
             # the arms drawn (WAIST_UNDER_ARMS), or arms rebuilt under a user's mask.
