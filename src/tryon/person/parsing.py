@@ -429,10 +429,10 @@ class ShoeParams:
     colour_distance: float = 30.0
     min_colour_pixels: int = 20
     #: Below the ankle joint too, a long skirt's or wide trousers' hem hangs over the shoe: there a
-    #: pixel is no shoe when it is nearer in colour to the garment just above the shoe's zone (a
-    #: band ``garment_band`` high, within ``reach`` of the shin) than to the shoe by its toe
-    #: (within ``toe_reach`` of the toe point), and the two differ by over ``colour_distance``
-    #: (black trousers over black shoes cannot be told apart). A maxi skirt's plaid hem, below
+    #: pixel is no shoe when it is nearer one of the colours of the garment just above the shoe's
+    #: zone (a band ``garment_band`` high, within ``reach`` of the shin) than any of the shoe's by
+    #: its toe (within ``toe_reach`` of the toe point), and the two's median colours differ by over
+    #: ``colour_distance`` (black trousers over black shoes cannot be told apart). A maxi skirt's plaid hem, below
     #: FitDiT 8's ankle joints, was kept as shoes under new jeans.
     garment_band: float = 0.15
     toe_reach: float = 0.15
