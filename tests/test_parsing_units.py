@@ -227,9 +227,10 @@ def _limb(img: np.ndarray, joints: tuple[Joint, ...], colour: tuple[int, int, in
 
 
 def _person(top: tuple[int, int, int] = BLUE, bottom: tuple[int, int, int] | None = GREY,
-            skirt: tuple[int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray, Face]:
+            skirt: tuple[int, int, int] | None = None, flare: int = 16) -> tuple[np.ndarray, np.ndarray, Face]:
     """A person facing the camera: hair, a face, a short-sleeved top, bare forearms and hands,
-    trousers (``bottom``) or a knee-length skirt over bare legs (``skirt``), shoes."""
+    trousers (``bottom``) or a knee-length skirt over bare legs (``skirt``, ``flare`` pixels
+    wider on each side at its hem than at its waist), shoes."""
     img = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
     cv2.ellipse(img, (120, 50), (30, 34), 0, 0, 360, HAIR, -1)
     cv2.rectangle(img, (110, 80), (130, 112), SKIN, -1)  # the neck
@@ -244,7 +245,7 @@ def _person(top: tuple[int, int, int] = BLUE, bottom: tuple[int, int, int] | Non
     for leg in legs:
         _limb(img, leg, SKIN if skirt else bottom, 30 if not skirt else 22)
     if skirt:
-        cv2.fillPoly(img, [np.array([(96, 232), (144, 232), (160, 330), (80, 330)], np.int32)], skirt)
+        cv2.fillPoly(img, [np.array([(96, 232), (144, 232), (144 + flare, 330), (96 - flare, 330)], np.int32)], skirt)
     else:
         cv2.fillPoly(img, [np.array([(86, 236), (154, 236), (150, 280), (90, 280)], np.int32)], bottom)
     cv2.fillPoly(img, [np.array([(70, 104), (170, 104), (156, 250), (84, 250)], np.int32)], top)
@@ -498,6 +499,22 @@ def test_the_shaded_sides_of_a_skirt_of_nearly_skins_colour_are_the_skirt():
     hands = _colour(img, SKIN) & (ys > 200) & (ys < 270)
     assert _share(parse, hands, ARMS) > 0.9
     assert _share(parse, _colour(img, SKIN) & (ys > 340), LEGS) > 0.9
+
+
+def test_the_shaded_sides_of_a_skirt_beside_the_hands_are_the_skirt():
+    """A flared skirt of nearly skin's colour (FitDiT 1's beige shorts): its shaded sides beside the
+    hanging hands, nearer the arms than the legs, were parsed as the hands, and stayed as a strip
+    of the old garment beside new trousers. Nearer in chroma to the garment than to the skin by
+    far (``closer_by_near_arms``) they are the garment's; the hands stay skin."""
+    front, side = _off_skin(20, 11), _off_skin(-10, 8.5)  # the side is 2.5 off the front, 8.5 off the skin
+    img, person, face = _person(skirt=front, flare=40)
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    sides = _colour(img, front) & ((xs < 90) | (xs > 150)) & (ys > 240) & (ys < 300)
+    img[sides] = side
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    assert _share(parse, sides, LOWER_GARMENT) > 0.9
+    hands = _colour(img, SKIN) & (ys > 200) & (ys < 270) & ((xs < 85) | (xs > 155))
+    assert _share(parse, hands, ARMS) > 0.9
 
 
 def test_parser_without_face_or_legs():

@@ -568,6 +568,12 @@ class ToneParams:
     #: ...and only if its d2 to the skin's model is this many times larger still (where the two
     #: models overlap, it stays skin).
     closer_by: float = 2.0
+    #: The same, for a lower garment's pixels nearer the arms than the legs (beside and under a
+    #: hand): there a shaded hand is as likely as a fold of khaki shorts. Set on the tuning half:
+    #: FitDiT 1's beige shorts stayed as a strip down his hip beside the hanging hand, under new
+    #: trousers; at 2.0 the fingers of his other hand, on the shorts, went to the garment, at 8.0
+    #: they stay skin and the strip goes.
+    closer_by_near_arms: float = 8.0
     #: The top: down to this share of the torso's length below the hip joints (a top's hem hangs
     #: past them). The lower garment: up from this share above them. Set on the tuning half: at
     #: 0.45 (the hems' reach, :class:`HemParams`) the bare midriff of FitDiT 0347, above a beige
@@ -1028,21 +1034,25 @@ class GeometricParser:
         mid = body.p(J.MID_HIP)
         if mid is None or any(c is None for c in corners):
             return np.zeros(fg.shape, bool)
-        def reach() -> np.ndarray:
-            # Not the arms: sleeves of the same knit hanging beside a skirt are the top's, hands skin.
+        def near_arms() -> np.ndarray:
+            # Hands, and sleeves of the same knit hanging beside a skirt (the top's): the colours
+            # must differ more there (``closer_by_near_arms``).
             hand = self.params.skin_parts.hand_extend
             arms = _segments_distance(fg.shape, body.chain(R_ARM, hand) + body.chain(L_ARM, hand))
             legs = _segments_distance(fg.shape, body.chain(R_LEG) + body.chain(L_LEG) + [(corners[0], corners[1])])
-            rows = np.arange(fg.shape[0])[:, None] > mid[1] - self.params.tone.above_hips * body.torso_length
-            return rows & (legs < arms)
+            return legs >= arms
 
-        return self._toned(lab, fg, skin, tone, np.array(corners), reach)
+        def reach() -> np.ndarray:
+            return np.arange(fg.shape[0])[:, None] > mid[1] - self.params.tone.above_hips * body.torso_length
+
+        return self._toned(lab, fg, skin, tone, np.array(corners), reach, near_arms)
 
     def _toned(self, lab: np.ndarray, fg: np.ndarray, candidates: np.ndarray, tone: _Tone, corners: np.ndarray,
-               reach: Callable[[], np.ndarray]) -> np.ndarray:
+               reach: Callable[[], np.ndarray], strict: Callable[[], np.ndarray] | None = None) -> np.ndarray:
         """The ``candidates`` within ``reach()`` (a mask, made only for a plain garment found)
         nearer to the colour of the garment over the quadrilateral ``corners`` (learned on its core
-        where it is not skin) than to the skin's."""
+        where it is not skin) than to the skin's; within ``strict()`` (a mask) by
+        ``closer_by_near_arms``."""
         p = self.params.tone
         found = np.zeros(fg.shape, bool)
         core = _polygon_mask(fg.shape, corners + (corners.mean(axis=0) - corners) * p.core_shrink) & fg
@@ -1059,7 +1069,8 @@ class GeometricParser:
         ys, xs = np.nonzero(near)
         px = lab[ys, xs, 1:]
         d2 = _mahalanobis2(px, cloth_mean, cloth_inv)
-        hit = (d2 < p.garment_d2) & (d2 * p.closer_by < _mahalanobis2(px, *tone))
+        closer = p.closer_by if strict is None else np.where(strict()[ys, xs], p.closer_by_near_arms, p.closer_by)
+        hit = (d2 < p.garment_d2) & (d2 * closer < _mahalanobis2(px, *tone))
         found[ys[hit], xs[hit]] = True
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (p.least_width, p.least_width))
         return cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
