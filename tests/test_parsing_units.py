@@ -517,6 +517,23 @@ def test_the_shaded_sides_of_a_skirt_beside_the_hands_are_the_skirt():
     assert _share(parse, hands, ARMS) > 0.9
 
 
+def test_fingers_reaching_across_the_body_are_the_hands():
+    """A hand held in front of the body, its fingers reaching to the middle: they lie nearer the
+    torso's chain or a leg's than their own arm's and were parsed as torso or leg skin, which a new
+    lower garment then painted over. Joined to the wrist through skin, above the hips, they are
+    the arm's; the neck stays neck."""
+    img, person, face = _person()
+    cv2.line(img, (72, 236), (100, 236), SKIN, 10)  # from the right wrist, under half a shoulder width
+    person = img.any(axis=2) & ~(img == BACKDROP).all(axis=2)
+    parse = GeometricParser()(img, person.astype(np.float32), _keypoints(), face)
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    fingers = _colour(img, SKIN) & (xs > 90) & (xs < 110) & (ys > 230) & (ys < 242)
+    assert fingers.sum() > 100
+    assert _share(parse, fingers, ARMS) > 0.9
+    neck = _colour(img, SKIN) & (ys > 92) & (ys < 104)
+    assert _share(parse, neck, (Label.NECK, Label.FACE)) > 0.9
+
+
 def test_parser_without_face_or_legs():
     """No face (a head turned away): the head's joints place it, the skin model is learned on the
     hands; no knees or ankles (a close-up): no legs, no shoes, and the top stays the top."""

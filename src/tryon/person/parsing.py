@@ -598,8 +598,17 @@ class SkinPartParams:
     #: The arms' chains run on past the wrist by this share of the forearm (the hand).
     hand_extend: float = 0.5
     #: Skin inside the torso's quadrilateral counts as this close (per shoulder distance) to the
-    #: torso's chain: torso skin, unless an arm is nearer still (a hand on the belly).
+    #: torso's chain: torso skin, unless an arm is nearer still (a hand on the belly)...
     torso_pull: float = 0.12
+    #: ...or it is the hand's: skin above the hips within this share of the shoulder distance of a
+    #: seen wrist, joined to it through skin within that reach, is that arm's, whatever chain lies
+    #: nearer. A hand is about half the shoulder joints' distance long. Fingers of clasped hands in
+    #: front of the body lie nearer the torso's chain than their own arm's; parsed as torso skin,
+    #: they could be painted over by new trousers. Not below the hips: a hand beside a bare thigh
+    #: is joined to it through skin (checking half: a runner's thigh went to the arm).
+    hand_span: float = 0.5
+    #: Where that walk starts: skin within this share of the shoulder distance of the wrist joint.
+    wrist_reach: float = 0.06
     #: A leg the frame cuts off above the knee runs on along a guessed line (:meth:`_Body.leg`):
     #: it takes no skin that is less than ``guessed_leg_margin`` (per shoulder distance) nearer to
     #: that line than to the arms' seen chains (shoulder to wrist: forearms resting on the thighs
@@ -1538,8 +1547,38 @@ class GeometricParser:
             # resting on the belly, a forearm across the body).
             inside = _polygon_mask((h, w), np.array(torso))
             dist[-1][inside] = np.minimum(dist[-1][inside], p.torso_pull * body.shoulder_width)
+        mid = body.p(J.MID_HIP)
+        if mid is not None:
+            # Above the hips only (see ``hand_span``).
+            above = np.arange(h)[:, None] < mid[1]
+            for i, wrist in ((0, J.L_WRIST), (1, J.R_WRIST)):
+                dist[i][self._hand(skin, body, wrist) & above] = 0.0
         codes = np.array([label for label, _ in parts], np.uint8)
         labels[skin] = codes[np.argmin(dist[:, skin], axis=0)]
+
+    def _hand(self, skin: np.ndarray, body: _Body, wrist: int) -> np.ndarray:
+        """The ``skin`` within ``hand_span`` (:class:`SkinPartParams`) of the ``wrist`` and joined
+        to it through skin within that reach: the hand, whatever chain lies nearer its fingers."""
+        p = self.params.skin_parts
+        out = np.zeros(skin.shape, bool)
+        at = body.p(wrist)
+        if at is None:
+            return out
+        r = max(1, int(round(p.hand_span * body.shoulder_width)))
+        x, y = int(round(at[0])), int(round(at[1]))
+        x0, y0 = max(0, x - r), max(0, y - r)
+        box = (slice(y0, max(y0, y + r + 1)), slice(x0, max(x0, x + r + 1)))
+        near = np.zeros(skin[box].shape, np.uint8)
+        if not near.size:
+            return out
+        cv2.circle(near, (x - x0, y - y0), r, 1, -1)
+        near &= skin[box]
+        start = np.zeros_like(near)
+        cv2.circle(start, (x - x0, y - y0), max(1, int(round(p.wrist_reach * body.shoulder_width))), 1, -1)
+        _, pieces = cv2.connectedComponents(near)
+        joined = np.unique(pieces[(start > 0) & (near > 0)])
+        out[box] = components_in(pieces, joined[joined > 0])
+        return out
 
     def _upsample(self, labels: np.ndarray, fg: np.ndarray, person: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         W, H = size
