@@ -600,14 +600,14 @@ class SkinPartParams:
     #: Skin inside the torso's quadrilateral counts as this close (per shoulder distance) to the
     #: torso's chain: torso skin, unless an arm is nearer still (a hand on the belly)...
     torso_pull: float = 0.12
-    #: ...or it is the hand's: skin above the hips within this share of the shoulder distance of a
-    #: seen wrist, joined to it through skin within that reach, is that arm's, whatever chain lies
-    #: nearer. A hand is about half the shoulder joints' distance long. Fingers of clasped hands in
+    #: ...or it is a hand's: skin above the hips within this share of the shoulder distance of a
+    #: seen wrist, joined to it through skin within that reach, is an arm's, whatever other chain
+    #: lies nearer. A hand is about half the shoulder joints' distance long. Fingers of clasped hands in
     #: front of the body lie nearer the torso's chain than their own arm's; parsed as torso skin,
     #: they could be painted over by new trousers. Not below the hips: a hand beside a bare thigh
     #: is joined to it through skin (checking half: a runner's thigh went to the arm).
     hand_span: float = 0.5
-    #: Where that walk starts: skin within this share of the shoulder distance of the wrist joint.
+    #: The hand is joined to the skin within this share of the shoulder distance of the wrist joint.
     wrist_reach: float = 0.06
     #: A leg the frame cuts off above the knee runs on along a guessed line (:meth:`_Body.leg`):
     #: it takes no skin that is less than ``guessed_leg_margin`` (per shoulder distance) nearer to
@@ -1549,10 +1549,10 @@ class GeometricParser:
             dist[-1][inside] = np.minimum(dist[-1][inside], p.torso_pull * body.shoulder_width)
         mid = body.p(J.MID_HIP)
         if mid is not None:
-            # Above the hips only (see ``hand_span``).
-            above = np.arange(h)[:, None] < mid[1]
-            for i, wrist in ((0, J.L_WRIST), (1, J.R_WRIST)):
-                dist[i][self._hand(skin, body, wrist) & above] = 0.0
+            # Above the hips only (see ``hand_span``). Clasped hands are joined to both wrists: the
+            # arms' chains decide between them.
+            hands = self._hand(skin, body, J.L_WRIST) | self._hand(skin, body, J.R_WRIST)
+            dist[2:, hands & (np.arange(h)[:, None] < mid[1])] = np.inf
         codes = np.array([label for label, _ in parts], np.uint8)
         labels[skin] = codes[np.argmin(dist[:, skin], axis=0)]
 
