@@ -1031,6 +1031,25 @@ def test_synthesised_skin_takes_the_photos_light_and_grain():
     assert abs(flat.gain((1, SIZE[0]), (0, 0))[0] - 1).max() < 0.01 and flat.grain < 0.2
 
 
+def test_synthesised_skin_takes_the_faces_grain_when_no_body_skin_is_readable():
+    """A close-up whose every bare part but the face the new garment replaces: the grain comes
+    from the face, scaled to body skin's (BODY_GRAIN_PER_FACE); a smooth face gives none."""
+    from tryon.engines.warp.compose import BODY_GRAIN_PER_FACE, GRAIN_SHARE, skin_light
+
+    parse = _parse()
+    img, _, _ = _person()
+    face = parse == Label.FACE
+    assert face.sum() > 1000
+    readable = ~np.isin(parse, ARMS + LEGS + (Label.NECK,))  # the region: all body skin
+    noise = np.random.default_rng(2).normal(0, 3.0, img.shape[:2])[..., None]
+    grainy = np.where(face[..., None], np.clip(img + noise, 0, 255), img).astype(np.uint8)
+    light = skin_light(grainy, parse, readable)
+    measured = skin_light(grainy, np.where(face, Label.NECK, parse).astype(parse.dtype), face).grain
+    assert light.grain > 0.5 and abs(light.grain - BODY_GRAIN_PER_FACE * measured) < 0.05 * measured
+    assert measured == pytest.approx(GRAIN_SHARE * 3.0, rel=0.15)  # the face's noise, as body skin's would be
+    assert skin_light(img, parse, readable).grain < 0.2
+
+
 def test_a_face_lit_from_one_side_lights_that_side_of_every_rebuilt_arm():
     """A face lighter on its right half (the photo's +x) says the light comes from there: a bare
     arm rebuilt under a sleeveless top is lighter on its +x edge than on its -x edge, in proportion;
