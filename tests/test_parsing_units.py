@@ -748,6 +748,28 @@ def test_a_high_collar_beside_the_chin_is_replaced_under_the_jaw_only():
     assert beside.sum() >= 12 and not region[beside].any()
 
 
+def test_a_collar_under_a_pointed_chin_is_replaced_across_the_necks_width():
+    """Under a pointed chin the collar rises on both sides of it, up to the jaw. The neck runs up
+    to the chin's height across its whole width (``neck_top``), so that collar is replaced there;
+    a round end at the chin point kept its corners (the old collar beside the new neck). What the
+    parse calls garment inside the face (a beard's shade) stays the head's."""
+    parse, kp = _parse(), _keypoints()
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    parse[parse == Label.FACE] = Label.HAIR
+    face = np.zeros(parse.shape, np.uint8)
+    cv2.fillPoly(face, [np.array([(96, 40), (144, 40), (144, 60), (120, 90), (96, 60)], np.int32)], 1)
+    collar = (ys >= 66) & (ys < 100) & (xs >= 92) & (xs <= 148) & (face == 0)
+    parse[collar] = Label.UPPER_CLOTHES
+    parse[face > 0] = Label.FACE
+    parse[74:78, 118:123] = Label.UPPER_CLOTHES  # a patch of the beard parsed as garment
+    region = agnostic_mask(parse, kp, "upper") > 0
+    corners = collar & (np.abs(xs - 120) <= 10) & (ys < 90) & (np.hypot(xs - 120, ys - 90) > 11)
+    assert corners.sum() >= 10 and region[corners].all()
+    beside = collar & (np.abs(xs - 120) > 14) & (ys < 84)
+    assert beside.sum() >= 50 and not region[beside].any()
+    assert not region[74:78, 118:123].any()
+
+
 def test_agnostic_masks_reach_as_far_as_the_new_garment():
     """A longer garment extends the region (never shrinks it): a long top below the hips, a long
     skirt over the shoes' tops; a garment no longer than the worn one changes nothing."""

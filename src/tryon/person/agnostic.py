@@ -63,16 +63,36 @@ def _head(parse: np.ndarray) -> np.ndarray:
 NECK_WIDTH = 0.3
 
 
+def neck_top(chin: np.ndarray, width: float) -> np.ndarray:
+    """The top end (x, y) of the neck's axis under a ``chin`` point (:func:`chin_point`): half the
+    neck's ``width`` above it, so that the neck reaches the chin's height across its whole width.
+    Ended at the chin, its round end left out the corners under the jaw: the old collar was kept
+    there, and the face ended on a straight line at the chin's height above a narrower neck."""
+    return np.asarray(chin, np.float64) - np.array([0.0, width / 2])
+
+
+def _under_jaw(face: np.ndarray) -> np.ndarray:
+    """Below the ``face`` mask's lowest pixel in each of its columns (a mask; none beside it)."""
+    out = np.zeros(face.shape, bool)
+    cols = np.flatnonzero(face.any(axis=0))
+    if len(cols):
+        jaw = face.shape[0] - 1 - np.argmax(face[::-1, cols], axis=0)
+        out[:, cols] = np.arange(face.shape[0])[:, None] > jaw[None, :]
+    return out
+
+
 def _neck(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
-    """The neck from the chin down to the neck joint, :data:`NECK_WIDTH` across (a mask)."""
+    """The neck from under the jaw (:func:`neck_top`) down to the neck joint, :data:`NECK_WIDTH`
+    across (a mask). Not above the face's lowest pixel in any column: what the parse calls
+    garment there (a beard's shade) is the head's."""
     out = np.zeros(parse.shape, np.uint8)
     chin = chin_point(parse == Label.FACE)
     if chin is None or not (kp.seen(J.NECK) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return out.astype(bool)
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
     width = max(1, int(NECK_WIDTH * sw))
-    cv2.line(out, tuple(int(v) for v in chin), tuple(int(v) for v in kp.xy[J.NECK]), 1, width)
-    return out.astype(bool)
+    cv2.line(out, tuple(int(v) for v in neck_top(chin, width)), tuple(int(v) for v in kp.xy[J.NECK]), 1, width)
+    return (out > 0) & _under_jaw(parse == Label.FACE)
 
 
 def chin_point(face: np.ndarray) -> np.ndarray | None:

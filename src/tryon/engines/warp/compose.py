@@ -20,7 +20,7 @@ from tryon.category import Category
 from tryon.colour import colour_distance, to_lab
 from tryon.engines.warp.fill import mirrored_detail, push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
-from tryon.person.agnostic import NECK_WIDTH, chin_point, skirt_of_dress
+from tryon.person.agnostic import NECK_WIDTH, chin_point, neck_top, skirt_of_dress
 from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
@@ -661,10 +661,11 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
 
 def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> None:
     """A neck is about ``NECK_WIDTH`` of the shoulder joints' distance across. It rises to the
-    chin: the nose leaves the neck's axis when the head turns or tilts."""
+    chin (``neck_top``): the nose leaves the neck's axis when the head turns or tilts."""
     kp = body.kp
     if chin is not None and kp.seen(J.NECK):
-        body.add_capsules([kp.xy[J.NECK], chin], [NECK_WIDTH / 2 * body.sw] * 2)
+        width = NECK_WIDTH * body.sw
+        body.add_capsules([kp.xy[J.NECK], neck_top(chin, width)], [width / 2] * 2)
     else:
         body.add_joints((J.NECK, J.NOSE), (NECK_WIDTH / 2, NECK_WIDTH / 2))
 
