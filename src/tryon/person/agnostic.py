@@ -71,13 +71,17 @@ def neck_top(chin: np.ndarray, width: float) -> np.ndarray:
     return np.asarray(chin, np.float64) - np.array([0.0, width / 2])
 
 
+def jaw_rows(face: np.ndarray) -> np.ndarray:
+    """The lowest row of the ``face`` mask in each column (the last row where a column has none)."""
+    return face.shape[0] - 1 - np.argmax(face[::-1], axis=0)
+
+
 def _under_jaw(face: np.ndarray) -> np.ndarray:
     """Below the ``face`` mask's lowest pixel in each of its columns (a mask; none beside it)."""
     out = np.zeros(face.shape, bool)
     cols = np.flatnonzero(face.any(axis=0))
     if len(cols):
-        jaw = face.shape[0] - 1 - np.argmax(face[::-1, cols], axis=0)
-        out[:, cols] = np.arange(face.shape[0])[:, None] > jaw[None, :]
+        out[:, cols] = np.arange(face.shape[0])[:, None] > jaw_rows(face[:, cols])[None, :]
     return out
 
 

@@ -20,7 +20,7 @@ from tryon.category import Category
 from tryon.colour import colour_distance, to_lab
 from tryon.engines.warp.fill import mirrored_detail, push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
-from tryon.person.agnostic import NECK_WIDTH, chin_point, neck_top, skirt_of_dress
+from tryon.person.agnostic import NECK_WIDTH, chin_point, jaw_rows, neck_top, skirt_of_dress
 from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
@@ -1570,14 +1570,9 @@ def _shaded_neck(image: np.ndarray, face: np.ndarray, chin: np.ndarray | None, k
     chroma, chroma0 = np.hypot(a, b), float(np.hypot(ra, rb))
     shaded = ((turn < SHADE_HUE) & (chroma >= SHADE_CHROMA_MIN * chroma0) & (chroma < SHADE_CHROMA * chroma0)
               & (lab[..., 0] <= ref[0]) & (lab[..., 0] > ref[0] - SHADE_DARKER))
-    below_jaw = np.arange(y0, y1)[:, None] > _jaw(face[:, x0:x1])[None, :]
+    below_jaw = np.arange(y0, y1)[:, None] > jaw_rows(face[:, x0:x1])[None, :]
     out[y0:y1, x0:x1] = shaded & below_jaw & ~face[y0:y1, x0:x1]
     return out
-
-
-def _jaw(face: np.ndarray) -> np.ndarray:
-    """The lowest row of the ``face`` mask in each column (0 where a column has none)."""
-    return face.shape[0] - 1 - np.argmax(face[::-1], axis=0)
 
 
 def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
@@ -1589,7 +1584,7 @@ def _chin_shadow(face: np.ndarray, kp: Keypoints) -> np.ndarray:
     cols = np.flatnonzero(face.any(axis=0))
     if len(cols) < 3 or not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return gain
-    jaw = _jaw(face[:, cols])
+    jaw = jaw_rows(face[:, cols])
     drop = max(min(kp.xy[J.R_SHOULDER][1], kp.xy[J.L_SHOULDER][1]) - float(np.median(jaw)), 4.0)
     below = np.arange(h, dtype=np.float32)[:, None] - jaw[None, :]
     shade = np.where(below > 0, CHIN_SHADOW * np.exp(-below / (0.25 * drop)), 0.0)
