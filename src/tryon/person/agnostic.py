@@ -77,12 +77,9 @@ def jaw_rows(face: np.ndarray) -> np.ndarray:
 
 
 def _under_jaw(face: np.ndarray) -> np.ndarray:
-    """Below the ``face`` mask's lowest pixel in each of its columns (a mask; none beside it)."""
-    out = np.zeros(face.shape, bool)
-    cols = np.flatnonzero(face.any(axis=0))
-    if len(cols):
-        out[:, cols] = np.arange(face.shape[0])[:, None] > jaw_rows(face[:, cols])[None, :]
-    return out
+    """Below the ``face`` mask's lowest pixel in each of its columns (a mask; none beside it, where
+    :func:`jaw_rows` is the last row)."""
+    return np.arange(face.shape[0])[:, None] > jaw_rows(face)[None, :]
 
 
 def _neck(parse: np.ndarray, kp: Keypoints) -> np.ndarray:

@@ -888,10 +888,10 @@ def skin_light(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> Sk
     # too little of it outside the region (a close-up whose neck and arms the new garment
     # replaces), the face's, scaled (BODY_GRAIN_PER_FACE): without, that skin was smooth plastic.
     body = real & (parse != Label.FACE)
-    own = body if body.sum() >= MIN_SKIN_PIXELS else real & (parse == Label.FACE)
-    fine = (lum - cv2.GaussianBlur(lum, (0, 0), 1.5))[own]
+    from_face = body.sum() < MIN_SKIN_PIXELS
+    fine = (lum - cv2.GaussianBlur(lum, (0, 0), 1.5))[real & (parse == Label.FACE) if from_face else body]
     mad = 1.4826 * float(np.median(np.abs(fine - np.median(fine)))) if len(fine) else 0.0
-    grain = min(GRAIN_SHARE * mad * (1.0 if own is body else BODY_GRAIN_PER_FACE), MAX_GRAIN)
+    grain = min(GRAIN_SHARE * mad * (BODY_GRAIN_PER_FACE if from_face else 1.0), MAX_GRAIN)
     # Relative to the skin's mean lightness: the colour is the skin colour's, the light only varies it.
     return SkinLight(slope, float(xs.mean()), float(values.mean()), grain, _lateral(lum, real & (parse == Label.FACE)))
 
