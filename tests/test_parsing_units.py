@@ -298,7 +298,8 @@ def test_parser_labels_a_drawn_person():
 def test_a_dark_collar_joined_to_short_hair_is_no_hair():
     """Short dark hair, and a jacket of its colour whose collar reaches the jaw: joined to the head,
     it was taken for hair falling below the chin (a chest-up photo's whole jacket was). With no
-    hair beside the face on either side, nothing below the chin is hair."""
+    hair beside the face on either side, nothing below the ears is hair: neither below the chin
+    nor where the collar rises beside the jaw, above the chin's row."""
     img, person, face = _person(top=HAIR)
     chin = int(face.box[3])
     short = np.zeros(person.shape, bool)
@@ -312,6 +313,8 @@ def test_a_dark_collar_joined_to_short_hair_is_no_hair():
     assert _share(parse, _colour(img, HAIR) & (np.arange(SIZE[1])[:, None] < face.box[1] + 10), (Label.HAIR,)) > 0.9
     below = (parse == Label.HAIR) & (np.arange(SIZE[1])[:, None] > chin)
     assert not below.any(), below.sum()
+    beside_jaw = _colour(img, HAIR) & (np.arange(SIZE[1])[:, None] > face.box[1] + 46)
+    assert beside_jaw.sum() > 20 and not (parse[beside_jaw] == Label.HAIR).any()
 
 
 def test_skin_points_on_lenses_and_a_grey_beard_do_not_make_a_grey_jacket_skin():
@@ -732,20 +735,46 @@ def test_agnostic_masks_per_category():
 
 def test_a_high_collar_beside_the_chin_is_replaced_under_the_jaw_only():
     """A high collar reaches up beside the chin, into the head's box (protected: the mask's
-    margin must not eat into what lies beside the face). Where the neck runs up to the chin the
-    collar is replaced, so the new neck reaches the jaw (it stopped at the chin's height under a
-    straight line); further out, beside the jaw, the box still protects it."""
+    margin must not eat into what lies beside the face, such as hair falling to the jaw parsed
+    as garment). Where the neck runs up to the chin the collar is replaced, so the new neck
+    reaches the jaw (it stopped at the chin's height under a straight line); further out,
+    beside the jaw, the box still protects it."""
     parse, kp = _parse(), _keypoints()
     xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
     collar = np.zeros(parse.shape, bool)
     collar[76:92, 104:137] = True
     collar &= parse != Label.FACE
     parse[collar] = Label.UPPER_CLOTHES
+    parse[76:90, 90:100] = parse[76:90, 141:151] = Label.HAIR  # hair falls to the jaw
     region = agnostic_mask(parse, kp, "upper") > 0
     under_jaw = collar & (np.abs(xs - 120) < 10) & (ys < 90)  # beside the chin, above its lowest row
     assert under_jaw.sum() >= 8 and region[under_jaw].all()
     beside = collar & (np.abs(xs - 120) > 14) & (ys < 86)
     assert beside.sum() >= 12 and not region[beside].any()
+
+
+def test_beside_short_hair_a_collar_is_replaced_up_to_the_jaw_but_not_an_ear():
+    """Short hair, and a high collar rising beside the jaw (a head turned or tilted): there the
+    head's box holds no hair, and the collar is replaced up to the jaw (kept, it stood as a dark
+    wedge beside the new neck). An ear the parse took for garment, hanging on to the collar by a
+    thin strip, stays."""
+    parse, kp = _parse(), _keypoints()
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    parse[(parse == Label.HAIR) & (ys > 56)] = Label.BACKGROUND  # the hair ends above the ears
+    collar = (ys >= 76) & (ys < 92) & (xs >= 96) & (xs <= 144) & (parse != Label.FACE)
+    parse[collar] = Label.UPPER_CLOTHES
+    ear = (ys >= 63) & (ys < 70) & (xs >= 92) & (xs < 97) & (parse != Label.FACE)
+    parse[ear] = Label.UPPER_CLOTHES
+    parse[70:76, 94] = Label.UPPER_CLOTHES  # the strip joining it to the collar
+    region = agnostic_mask(parse, kp, "upper") > 0
+    beside = collar & (np.abs(xs - 120) > 14)
+    assert beside.sum() >= 100 and region[beside].mean() > 0.95
+    assert ear.sum() >= 20 and not region[ear].any()
+    # With hair falling to the jaw, the box keeps the same collar, as garment beside the jaw is
+    # then often the hair's own edge.
+    parse[76:90, 86:92] = parse[76:90, 148:154] = Label.HAIR
+    region = agnostic_mask(parse, kp, "upper") > 0
+    assert not region[beside & (ys < 86)].any()
 
 
 def test_a_collar_under_a_pointed_chin_is_replaced_across_the_necks_width():
@@ -762,6 +791,7 @@ def test_a_collar_under_a_pointed_chin_is_replaced_across_the_necks_width():
     parse[collar] = Label.UPPER_CLOTHES
     parse[face > 0] = Label.FACE
     parse[74:78, 118:123] = Label.UPPER_CLOTHES  # a patch of the beard parsed as garment
+    parse[66:90, 84:92] = parse[66:90, 149:157] = Label.HAIR  # hair falls to the jaw
     region = agnostic_mask(parse, kp, "upper") > 0
     corners = collar & (np.abs(xs - 120) <= 10) & (ys < 90) & (np.hypot(xs - 120, ys - 90) > 11)
     assert corners.sum() >= 10 and region[corners].all()

@@ -59,6 +59,38 @@ def _head(parse: np.ndarray) -> np.ndarray:
     return out & (parse != Label.NECK)
 
 
+#: Hair that ends above this share of the way down the face (from the face's top to its lowest
+#: pixel) is short. The tuning half's short-haired persons' hair ends at 0.30-0.72 of it, that
+#: of those whose hair reaches the jaw or lower (an afro, hair to the chin) at 0.89 and more.
+SHORT_HAIR_END = 0.8
+#: A collar beside the jaw is joined to the garment below by at least this share of the face's
+#: width: an ear the parse took for garment (a head tilted) hangs on by a thin strip.
+COLLAR_MIN_WIDTH = 0.15
+
+
+def _short_haired_collar(parse: np.ndarray) -> np.ndarray:
+    """The garment under the jaw, and beside it below the face's outermost columns' lowest
+    pixels, joined to the garment below the chin, when the hair is short
+    (:data:`SHORT_HAIR_END`; a mask): a collar. Beside a head turned or tilted the collar rises
+    above the chin's row, into the head's box; kept, it stood as a dark wedge beside the new
+    neck. Beside hair that falls to the jaw such garment is often the hair's own edge, and on
+    its own (not joined to the garment below) an earring: both stay."""
+    face = parse == Label.FACE
+    rows = np.flatnonzero(face.any(axis=1))
+    hair = np.flatnonzero((parse == Label.HAIR).any(axis=1))
+    if not len(rows) or (len(hair) and hair[-1] > rows[0] + SHORT_HAIR_END * (rows[-1] - rows[0])):
+        return np.zeros(parse.shape, bool)
+    garment = of_labels(parse, UPPER_GARMENT) & _under_jaw(face, beside=True)
+    cols = np.flatnonzero(face.any(axis=0))
+    k = max(3, int(COLLAR_MIN_WIDTH * (cols[-1] - cols[0] + 1))) | 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    solid = cv2.morphologyEx(garment.astype(np.uint8), cv2.MORPH_OPEN, disc)
+    _, comp = cv2.connectedComponents(solid, connectivity=8)
+    below = np.unique(comp[rows[-1] + 1:][solid[rows[-1] + 1:] > 0])
+    joined = np.isin(comp, below[below > 0]).astype(np.uint8)
+    return garment & (cv2.dilate(joined, disc) > 0)
+
+
 #: The neck's width, as a share of the shoulder joints' distance (the warp engine draws it so).
 NECK_WIDTH = 0.3
 
@@ -76,10 +108,14 @@ def jaw_rows(face: np.ndarray) -> np.ndarray:
     return face.shape[0] - 1 - np.argmax(face[::-1], axis=0)
 
 
-def _under_jaw(face: np.ndarray) -> np.ndarray:
-    """Below the ``face`` mask's lowest pixel in each of its columns (a mask; none beside it, where
-    :func:`jaw_rows` is the last row)."""
-    return np.arange(face.shape[0])[:, None] > jaw_rows(face)[None, :]
+def _under_jaw(face: np.ndarray, beside: bool = False) -> np.ndarray:
+    """Below the ``face`` mask's lowest pixel in each of its columns (a mask). Beside the face,
+    none; or, with ``beside``, below the lowest pixel of its nearest column."""
+    rows = jaw_rows(face)
+    cols = np.flatnonzero(face.any(axis=0))
+    if beside and len(cols):
+        rows = rows[np.clip(np.arange(face.shape[1]), cols[0], cols[-1])]
+    return np.arange(face.shape[0])[:, None] > rows[None, :]
 
 
 def _neck(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
@@ -205,7 +241,7 @@ def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str,
     protect = of_labels(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES)
     # Beside the face the head's box is kept, but for a collar on the neck's way up to the chin:
     # kept, the new neck stopped at the chin's height under a straight line.
-    collar = _neck(parse, keypoints) & of_labels(parse, UPPER_GARMENT)
+    collar = (_neck(parse, keypoints) & of_labels(parse, UPPER_GARMENT)) | _short_haired_collar(parse)
     protect |= _hands(parse, keypoints) | (_head(parse) & ~collar)
     if category == Category.UPPER and not over:
         protect |= of_labels(parse, LOWER_GARMENT + LEGS) | skirt_of_dress(parse, keypoints)

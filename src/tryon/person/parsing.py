@@ -375,12 +375,18 @@ class HairParams:
     #: Hair below the chin falls past the sides of the face. Where the hair on each side of it,
     #: from ``side_from`` face heights below the face box's top (about the eyes) down to the chin,
     #: is on average thinner than ``min_side_hair`` face widths (short hair, hair tied back),
-    #: nothing below the chin is hair: a dark collar, headphones, a jacket joined to short hair.
-    #: The tuning half's short-haired persons measure 0.00-0.08, its long-haired ones 0.14 and
-    #: more. Both sides: long hair falling from behind one ear shows only on the other. Only with
-    #: the face box inside the photo: a head cut off by the frame shows no sides.
+    #: nothing lower than ``short_hair_end`` face heights below the face box's top is hair: a
+    #: dark collar, headphones, a jacket joined to short hair. The tuning half's short-haired
+    #: persons measure 0.00-0.08, its long-haired ones 0.14 and more. Both sides: long hair
+    #: falling from behind one ear shows only on the other. Only with the face box inside the
+    #: photo: a head cut off by the frame shows no sides.
     side_from: float = 0.45
     min_side_hair: float = 0.1
+    #: Short hair ends by the ears' lobes. Not the chin: beside a jaw that slopes up to the ear (a
+    #: head turned or tilted) a collar rises above the chin's row. On the tuning half, short
+    #: hair (sideburns) reaches 0.6-0.7 face heights; what the colour model took lower was a
+    #: collar (from 0.73), an earring or the shade under the jaw (0.75-1.0).
+    short_hair_end: float = 0.7
     #: Below the chin hair is a solid mass: opened by a kernel of a face height over this
     #: (at least ``min_mass_kernel`` pixels), dark dots of a print are not hair.
     mass_kernel_per_face: int = 8
@@ -1155,7 +1161,8 @@ class GeometricParser:
         return self._hair_on_head(hair, face_box, face_h, yy)
 
     def _short_sides(self, hair: np.ndarray, face_box: np.ndarray, face_h: float, yy: np.ndarray) -> np.ndarray:
-        """No hair below the chin when the hair beside the face is short on both sides (``min_side_hair``)."""
+        """No hair below the ears when the hair beside the face is short on both sides (``min_side_hair``,
+        ``short_hair_end``)."""
         p = self.params.hair
         x0, y0, x1, y1 = face_box
         band = hair[max(0, int(y0 + p.side_from * face_h)):max(0, int(y1))]
@@ -1163,7 +1170,7 @@ class GeometricParser:
             return hair
         left = np.arange(hair.shape[1]) < (x0 + x1) / 2
         if all(band[:, side].sum() < p.min_side_hair * (x1 - x0) * len(band) for side in (left, ~left)):
-            return hair & (yy <= y1)
+            return hair & (yy <= y0 + p.short_hair_end * face_h)
         return hair
 
     def _hair_beside_neck(self, hair: np.ndarray, lab: np.ndarray, candidates: np.ndarray, mean: np.ndarray,
