@@ -790,6 +790,27 @@ def test_a_plunging_neckline_stays_a_v(evalset, engine, person_analysis):
     assert opening[bottom].sum() < 0.35 * opening[top].sum()
 
 
+def test_a_camisoles_v_neckline_is_not_squared_off(evalset, garment_analyzer):
+    """A strappy dress's bodice ends in a V between its straps: its shoulder points lie at the
+    bodice's top, level with the V's point, so the V read as a crew neck's opening, and the cut
+    for the inside of the back squared it off (a straight neckline across the chest). On thin
+    straps the neck opening is everything between them: only a found inside of the back is cut."""
+    from tryon.engines.warp.fit import NECK_OPENING_HALF, _without_neck_opening
+
+    entry = next(e for e in evalset.of_kind("garment") if e.file.endswith("Any2anyTryon__garment3.jpg"))
+    g = garment_analyzer.analyze(entry.path, entry.category)
+    pts = g.landmarks.points
+    assert "strap_left" in pts
+    sl, sr, collar = (np.array(pts[k], float) for k in ("shoulder_left", "shoulder_right", "collar"))
+    part = g.mask > 0
+    kept = _without_neck_opening(g, part, sl, sr, collar)
+    half = NECK_OPENING_HALF * float(np.linalg.norm(sr - sl))
+    above = np.zeros_like(part)
+    above[:int(collar[1]), int(collar[0] - half):int(collar[0] + half)] = True  # the V's two sides
+    assert (part & above).sum() > 300
+    assert (kept & above).sum() > 0.5 * (part & above).sum()
+
+
 def test_stages_run_side_by_side_draw_the_same_picture(evalset, engine, vitonhd_person, vitonhd_analysis):
     """The engine analyses the garment and fits it on its second thread while the person is parsed,
     and reads the photo's light there while composing: the picture is the one the stages draw one

@@ -494,12 +494,13 @@ def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndar
                           collar: np.ndarray) -> np.ndarray:
     """Through the neck opening a product photo shows the inside of the back: on a person the
     neck hides it. Cut it away above the front neckline, between the collar's sides. Not under
-    a plunging neckline (its lowest point far below the shoulders): what rises above that point
-    there is the front's two sides, and a cut would square the V off."""
+    a plunging neckline (its lowest point far below the shoulders), nor between thin straps (the
+    shoulder points lie at the bodice's top there, level with its V's point): what rises above
+    that point there is the front's two sides, and a cut would square the V off."""
     rows = np.arange(body_part.shape[0])[:, None]
     cols = np.arange(body_part.shape[1])[None, :]
     neck_half = NECK_OPENING_HALF * float(np.linalg.norm(sr - sl))
-    if collar[1] - min(sl[1], sr[1]) < neck_half:
+    if collar[1] - min(sl[1], sr[1]) < neck_half and "strap_left" not in g.landmarks.points:
         body_part = body_part & ~((rows < collar[1]) & (np.abs(cols - collar[0]) < neck_half))
     return body_part & ~inside_back(g.image, g.mask > 0, collar, neck_half)
 
