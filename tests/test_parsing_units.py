@@ -1779,3 +1779,30 @@ def test_the_person_masks_rim_of_plain_backdrop_is_told_apart():
     patterned[halo] = 238
     lab = cv2.cvtColor(patterned, cv2.COLOR_RGB2LAB).astype(np.float32)
     assert not backdrop_rim(lab, fg).any()
+
+
+
+def test_a_bare_shoulder_is_one_round_outline_not_a_pad():
+    """Bare shoulders (a sleeveless garment) run from the torso's sloping top over the arm's round
+    top in one convex outline: drawn apart, the arm's top stood out beside the torso's slope like a
+    shoulder pad, with a notch where the two met (2.7 % of the shoulder's area short of its convex
+    hull; 1.1 % now, the pixels' steps)."""
+    from tryon.engines.warp.compose import body_shape
+
+    k = 3  # drawn three times as large as the parser's working size: the notch is a few pixels deep
+    base = _keypoints()
+    kp = Keypoints(base.xy * k, base.confidence, SIZE[0] * k, SIZE[1] * k)
+    inside = body_shape(kp, ("arms", "torso"), (SIZE[1] * k, SIZE[0] * k), bare_arms=True).inside
+    sw = k * (JOINTS[J.L_SHOULDER][0] - JOINTS[J.R_SHOULDER][0])
+    centre, below = k * JOINTS[J.NECK][0], round(k * JOINTS[J.R_SHOULDER][1] + 0.15 * sw)
+    for sign in (-1, 1):  # the image's left shoulder, then its right
+        inner = round(centre + sign * 0.3 * sw)  # from the torso's slope outwards
+        shoulder = inside.copy()
+        shoulder[below:] = False
+        if sign < 0:
+            shoulder[:, inner:] = False
+        else:
+            shoulder[:, :inner] = False
+        hull = np.zeros(shoulder.shape, np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.argwhere(shoulder)[:, ::-1].astype(np.int32)), 1)
+        assert int(hull.sum()) - int(shoulder.sum()) < 0.015 * shoulder.sum()

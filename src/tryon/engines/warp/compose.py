@@ -10,7 +10,7 @@ garment (folds, shadows) multiplies the new one. Outside the region nothing chan
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
 import cv2
@@ -551,6 +551,8 @@ class BodyDrawing:
     hands: np.ndarray | None = None  # arm skin the photo keeps: a forearm whose wrist is unseen ends there
     arms: np.ndarray | None = None  # where the arms alone are drawn, when they are
     flanks: tuple[np.ndarray, np.ndarray] | None = None  # the body's sides seen lower down (``trousers_top``)
+    # Each arm's first capsule's centre and radius (its round top), for the shoulders' outline.
+    arm_tops: list[tuple[np.ndarray, float]] = field(default_factory=list)
 
     def blocked(self) -> np.ndarray | None:
         """Where no limb is drawn on to: the background and the hands the photo shows."""
@@ -608,7 +610,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
         body.arms = body.inside.copy()
     if "torso" in parts:
         _draw_neck(body, chin)
-        _draw_torso(body)
+        _draw_torso(body, shoulders=bare_arms)
     if "legs" in parts:
         _draw_legs(body, ends)
         _draw_pelvis(body)
@@ -631,6 +633,7 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
         hang = _off_frame(kp.xy[s_] - upper, kp.xy[s_], body.frame, body.background)
         if hang:
             body.add_capsules([kp.xy[s_] + ARM_START * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
+            body.arm_tops.append((kp.xy[s_] + ARM_START * upper, sw * ARM_RADII[0]))
     if kp.seen(s_) and kp.seen(e_):
         start, elbow = kp.xy[s_] + body.arm_start * (kp.xy[e_] - kp.xy[s_]), kp.xy[e_].astype(np.float64)
         top, at_elbow, widest, at_wrist, hand = (sw * x for x in ARM_RADII)
@@ -641,6 +644,7 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
                 k = float(np.clip(cut[1] / (top + (at_elbow - top) * t), *SLEEVE_CUT_SCALE))
                 top, at_elbow = top * k, at_elbow * k
                 upper = [(np.asarray(cut[0], np.float64), top + (at_elbow - top) * t)]
+        body.arm_tops.append((start, top))
         if end is not None:
             # The forearm tapers to the measured end; the upper arm keeps its width.
             wrist, r_end = end
@@ -670,15 +674,18 @@ def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> None:
         body.add_joints((J.NECK, J.NOSE), (NECK_WIDTH / 2, NECK_WIDTH / 2))
 
 
-def _draw_torso(body: BodyDrawing) -> None:
+def _draw_torso(body: BodyDrawing, shoulders: bool = False) -> None:
     """The torso's outline (``torso_outline``), round across like a flattened cylinder: darker
-    towards the flanks, less so than a limb."""
+    towards the flanks, less so than a limb. ``shoulders``: bare shoulders, whose outline runs
+    on over the arms' round tops (``_shoulders``)."""
     kp = body.kp
     hips = _hips(kp, body.frame)
     if hips is None:
         return
     # Over trousers it runs on under their waistband, which its rounded end would notch.
     torso = _torso_mask(kp, hips, body.inside.shape, body.flanks, TORSO_TAIL if body.flanks is not None else 0.0)
+    if shoulders:
+        torso |= _shoulders(body)
     body.inside |= torso
     top, bottom = (kp.xy[J.R_SHOULDER] + kp.xy[J.L_SHOULDER]) / 2, (hips[0] + hips[1]) / 2
     _, across, side = _capsules(body.inside.shape, [top, bottom],
@@ -686,6 +693,34 @@ def _draw_torso(body: BodyDrawing) -> None:
     flatter = torso & (0.8 * across < body.ratio)
     body.side = np.where(flatter, 0.8 * side, body.side)
     body.ratio = np.where(flatter, 0.8 * across, body.ratio)
+
+
+#: Bare shoulders (``_shoulders``): the torso's outline points from this far out from its middle
+#: (shares of the shoulder joints' distance, ``TORSO_SIDE``) and above the joints' line join the
+#: hull over each arm's round top. From nearer in, the hull would reach up the neck's sides.
+SHOULDER_FROM = 0.3
+
+
+def _shoulders(body: BodyDrawing) -> np.ndarray:
+    """Each bare shoulder as the convex hull of the torso's sloping top and the upper half of the
+    arm's round top below it. Drawn apart, the arm's top stood out beside the torso's slope as
+    a pad, a ball joint, with a notch where the two met; a shoulder is one round outline from
+    the neck over the arm."""
+    kp, sw = body.kp, body.sw
+    out = np.zeros(body.inside.shape, np.uint8)
+    if not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)) or sw < 1:
+        return out > 0
+    right, left = kp.xy[J.R_SHOULDER].astype(np.float64), kp.xy[J.L_SHOULDER].astype(np.float64)
+    mid, across, down = (right + left) / 2, (left - right) / sw, _down(kp)
+    turn = np.linspace(0.0, 2 * np.pi, 36, endpoint=False)
+    circle = np.stack([np.cos(turn), np.sin(turn)], axis=1)
+    for centre, radius in body.arm_tops:
+        sign = 1.0 if float((centre - mid) @ across) >= 0 else -1.0
+        slope = [mid + d * sw * down + sign * a * sw * across for a, d in TORSO_SIDE if d <= 0 and a >= SHOULDER_FROM]
+        ring = centre + radius * circle
+        ring = ring[(ring - centre) @ down <= 0]
+        cv2.fillConvexPoly(out, cv2.convexHull(np.round(np.vstack([slope, ring])).astype(np.int32)), 1)
+    return out > 0
 
 
 def _draw_legs(body: BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> None:
