@@ -1806,3 +1806,32 @@ def test_a_bare_shoulder_is_one_round_outline_not_a_pad():
         hull = np.zeros(shoulder.shape, np.uint8)
         cv2.fillConvexPoly(hull, cv2.convexHull(np.argwhere(shoulder)[:, ::-1].astype(np.int32)), 1)
         assert int(hull.sum()) - int(shoulder.sum()) < 0.015 * shoulder.sum()
+
+
+def test_a_hidden_hand_beside_the_body_goes_into_a_pocket_not_a_stump():
+    """A hand in a trouser pocket: the pose sees the elbow, not the wrist, and the forearm cannot
+    go on straight (the photo shows background beside the body). It bends towards the hips until
+    it ends on the new garment (the hand in its pocket); not drawn at all, the arm ended as a
+    stump at the elbow. Stopped by a hand the photo shows instead (arms crossed), it is not bent:
+    that forearm lies elsewhere."""
+    from tryon.engines.warp.compose import body_shape
+
+    kp = _keypoints(without=(J.R_WRIST,))
+    shoulder, elbow = np.array(JOINTS[J.R_SHOULDER], float), np.array(JOINTS[J.R_ELBOW], float)
+    upper = float(np.linalg.norm(elbow - shoulder))
+    beside = np.zeros((SIZE[1], SIZE[0]), bool)
+    beside[int(elbow[1]):, : int(elbow[0]) - 6] = True  # background beside the hanging forearm
+    garment = np.zeros((SIZE[1], SIZE[0]), bool)
+    garment[JOINTS[J.NECK][1]:JOINTS[J.R_KNEE][1], JOINTS[J.R_HIP][0] - 10:JOINTS[J.L_HIP][0] + 10] = True
+    side = np.arange(SIZE[0])[None, :] <= JOINTS[J.NECK][0]
+
+    def forearm(**kw) -> np.ndarray:
+        arm = body_shape(kp, ("arms",), (SIZE[1], SIZE[0]), **kw).inside & side
+        arm[: int(elbow[1] + 0.2 * upper)] = False  # below the upper arm's round end
+        return arm & ~beside & ~kw.get("hands", np.zeros_like(beside))
+
+    bent = forearm(background=beside, pockets=garment)
+    assert np.flatnonzero(bent.any(axis=1)).max() > elbow[1] + 0.6 * upper
+    assert (bent & garment).any() and (bent & garment).sum() < bent.sum()  # from the side into the garment
+    assert not forearm(background=beside).any()  # no garment to end in: not drawn on
+    assert not forearm(hands=beside, pockets=garment).any()  # a hand in the way: not bent
