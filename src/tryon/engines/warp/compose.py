@@ -444,7 +444,7 @@ HIDDEN_FOREARM = 0.85
 HIDDEN_FOREARM_LEAST = 0.6
 
 
-def _hidden_forearm(body: "BodyDrawing", shoulder: np.ndarray, elbow: np.ndarray, radius: float) -> list[np.ndarray]:
+def _hidden_forearm(body: BodyDrawing, shoulder: np.ndarray, elbow: np.ndarray, radius: float) -> list[np.ndarray]:
     """The end of a forearm whose wrist is not seen (HIDDEN_FOREARM): straight on from the upper
     arm, stopped before what ``body`` blocks (background, hands) on its axis or at its sides
     (``radius`` from it); nothing if that is before HIDDEN_FOREARM_LEAST of the way.
