@@ -453,40 +453,48 @@ def _hidden_forearm(body: BodyDrawing, shoulder: np.ndarray, elbow: np.ndarray, 
     each of HIDDEN_FOREARM_BENDS in turn, if it then ends in ``body.pockets`` (the new garment):
     a hand in a pocket. Not where a hand the photo shows stops it: that forearm lies elsewhere
     (arms crossed), and bent, it drew a third arm."""
-    d0 = np.asarray(elbow, np.float64) - shoulder
-    length = HIDDEN_FOREARM * float(np.linalg.norm(d0))
+    elbow = np.asarray(elbow, np.float64)
+    d = elbow - shoulder
+    length = HIDDEN_FOREARM * float(np.linalg.norm(d))
     if length < 1:
         return []
-    d0 /= np.linalg.norm(d0)
+    d /= np.linalg.norm(d)
     blocked = body.blocked()
     if blocked is None:
-        return [np.asarray(elbow, np.float64) + d0 * length]
+        return [elbow + d * length]
     ts = np.linspace(0.0, length, 24)
+    stop = _clear_steps(blocked, elbow, d, ts, radius)
+    if ts[max(stop - 1, 0)] >= HIDDEN_FOREARM_LEAST * length:
+        return [elbow + d * ts[max(stop - 1, 0)]]
     hips = _hips(body.kp, body.frame)
-    inward = 0.0
-    if hips is not None and body.pockets is not None and body.background is not None:
-        off = (hips[0] + hips[1]) / 2 - elbow
-        inward = float(np.sign(d0[0] * off[1] - d0[1] * off[0]))  # the turn (image axes) towards the hips
-    for bend in HIDDEN_FOREARM_BENDS:
-        a = np.radians(bend) * inward
-        d = np.array([d0[0] * np.cos(a) - d0[1] * np.sin(a), d0[0] * np.sin(a) + d0[1] * np.cos(a)])
-        n = np.array([-d[1], d[0]])
-        pts = [np.asarray(elbow, np.float64)[None] + ts[:, None] * d + offset * n for offset in (0.0, -radius, radius)]
-        clear = np.all([~_mask_at(blocked, p)[1] for p in pts], axis=0)
-        stop = int(np.argmin(clear)) if not clear.all() else len(ts)
-        end = np.asarray(elbow, np.float64) + d * ts[max(stop - 1, 0)]
-        if ts[max(stop - 1, 0)] >= HIDDEN_FOREARM_LEAST * length and (bend == 0 or _mask_at(body.pockets, end[None])[1][0]):
+    if hips is None or body.pockets is None or body.background is None \
+            or _clear_steps(body.background, elbow, d, ts, radius) != stop:
+        return []  # stopped by a hand the photo shows, or nowhere to bend to
+    off = (hips[0] + hips[1]) / 2 - elbow
+    inward = float(np.sign(d[0] * off[1] - d[1] * off[0]))  # the turn (image axes) towards the hips
+    for bend in np.radians(HIDDEN_FOREARM_BENDS) * inward:
+        turned = np.array([d[0] * np.cos(bend) - d[1] * np.sin(bend), d[0] * np.sin(bend) + d[1] * np.cos(bend)])
+        reach = ts[max(_clear_steps(blocked, elbow, turned, ts, radius) - 1, 0)]
+        end = elbow + turned * reach
+        if reach >= HIDDEN_FOREARM_LEAST * length and _mask_at(body.pockets, end[None])[1][0]:
             return [end]
-        if bend == 0 and (not inward or stop == len(ts) or not any(_mask_at(body.background, p[stop:stop + 1])[1][0] for p in pts)):
-            return []  # stopped by a hand, not beside the body: no bend
     return []
+
+
+def _clear_steps(blocked: np.ndarray, start: np.ndarray, d: np.ndarray, ts: np.ndarray, radius: float) -> int:
+    """How many of the steps ``ts`` along ``d`` from ``start`` are clear of ``blocked`` on the axis
+    and ``radius`` to either side of it, before the first that is not."""
+    n = np.array([-d[1], d[0]])
+    lines = [start[None] + ts[:, None] * d + offset * n for offset in (0.0, -radius, radius)]
+    clear = np.all([~_mask_at(blocked, line)[1] for line in lines], axis=0)
+    return int(np.argmin(clear)) if not clear.all() else len(ts)
 
 
 #: The turns (degrees) towards the hips tried in order for a hidden forearm that cannot go on
 #: straight (``_hidden_forearm``). Set on the tuning half: FitDiT 0179's hand in his trouser
 #: pocket turns his forearm by about 23 degrees from the upper arm's line; not drawn, his arm
 #: ended as a stump at the elbow.
-HIDDEN_FOREARM_BENDS = (0.0, 15.0, 30.0, 45.0)
+HIDDEN_FOREARM_BENDS = (15.0, 30.0, 45.0)
 #: A hidden forearm's end (the hand it hides) goes under the new garment within this share of
 #: the forearm's length of its end (``_compose``): drawn over it, it was a round stump on the
 #: garment; tucked under it, the hand is in a pocket or behind the hip.
