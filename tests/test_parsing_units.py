@@ -1835,3 +1835,48 @@ def test_a_hidden_hand_beside_the_body_goes_into_a_pocket_not_a_stump():
     assert (bent & garment).any() and (bent & garment).sum() < bent.sum()  # from the side into the garment
     assert not forearm(background=beside).any()  # no garment to end in: not drawn on
     assert not forearm(hands=beside, pockets=garment).any()  # a hand in the way: not bent
+
+
+def test_a_head_cut_off_above_the_nose_still_gets_a_neck():
+    """A shop's crop at the mouth: no eyes for the face detectors, so the parse has no face and
+    calls the chin's skin neck. The neck is drawn from the neck joint up to that skin's lowest
+    point about the neck's axis (without it no neck was drawn, and the chin floated over the
+    backdrop above the new garment); with a face, the face is what it rises to."""
+    from tryon.engines.warp.compose import body_shape
+    from tryon.person.agnostic import chin_point, head_skin
+
+    kp = _keypoints(without=(J.NOSE, J.R_EYE, J.L_EYE, J.R_EAR, J.L_EAR))
+    x, y = JOINTS[J.NECK]
+    shape = (SIZE[1], SIZE[0])
+    skin = np.zeros(shape, bool)
+    skin[:80, x - 25:x + 25] = True  # the chin, cut off by the frame
+    skin[:40, :10] = True  # skin elsewhere (a hand raised beside the head) is not the head
+    face = np.zeros(shape, bool)
+    chin = chin_point(head_skin(face, skin, kp))
+    assert chin is not None and abs(chin[0] - x) < 2 and abs(chin[1] - 79) < 2
+    neck = body_shape(kp, ("torso",), shape, chin=chin).inside
+    assert neck[80:y, x].all()  # from under the chin down to the joint
+    assert not body_shape(kp, ("torso",), shape).inside[80:y - 25, x].any()  # nothing to rise to
+    face[30:60, x - 20:x + 20] = True
+    assert (head_skin(face, skin, kp) == face).all()
+
+
+def test_the_neck_widens_into_the_shoulders():
+    """Where the neck's column stands on the torso's top, the outline turns through a round
+    (``NECK_FILLET``), as the muscles from the neck to the shoulders do: a square corner there
+    read as a doll's neck under a high collar. Beside the column, above the torso's top, there is
+    body now (none before: 26 pixels here, 0.09 of the radius squared; the torso's top slopes, so
+    the corner is wider than square and its round small)."""
+    from tryon.engines.warp.compose import NECK_FILLET, body_shape
+
+    k = 3
+    base = _keypoints()
+    kp = Keypoints(base.xy * k, base.confidence, SIZE[0] * k, SIZE[1] * k)
+    sw = k * (JOINTS[J.L_SHOULDER][0] - JOINTS[J.R_SHOULDER][0])
+    chin = np.array([k * JOINTS[J.NECK][0], k * 80.0])
+    inside = body_shape(kp, ("torso",), (SIZE[1] * k, SIZE[0] * k), chin=chin).inside
+    top = round(k * JOINTS[J.R_SHOULDER][1] - 0.2 * sw)  # the torso's top beside the neck (TORSO_SIDE)
+    beside = np.abs(np.arange(inside.shape[1]) - k * JOINTS[J.NECK][0]) > 0.15 * sw + 1
+    r = NECK_FILLET * sw
+    assert inside[:top, beside].sum() >= 0.05 * r * r
+    assert not inside[: top - round(r) - 2, beside].any()  # the rounds are no wider than their radius

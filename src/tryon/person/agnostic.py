@@ -127,16 +127,37 @@ def _under_jaw(face: np.ndarray, beside: bool = False) -> np.ndarray:
 
 def _neck(parse: np.ndarray, kp: Keypoints) -> np.ndarray:
     """The neck from under the jaw (:func:`neck_top`) down to the neck joint, :data:`NECK_WIDTH`
-    across (a mask). Not above the face's lowest pixel in any column: what the parse calls
-    garment there (a beard's shade) is the head's."""
+    across (a mask). Not above the head's lowest pixel in any column (:func:`head_skin`): what
+    the parse calls garment there (a beard's shade) is the head's."""
     out = np.zeros(parse.shape, np.uint8)
-    chin = chin_point(parse == Label.FACE)
+    head = head_skin(parse == Label.FACE, parse == Label.NECK, kp)
+    chin = chin_point(head)
     if chin is None or not (kp.seen(J.NECK) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return out.astype(bool)
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
     width = max(1, int(NECK_WIDTH * sw))
     cv2.line(out, tuple(int(v) for v in neck_top(chin, width)), tuple(int(v) for v in kp.xy[J.NECK]), 1, width)
-    return (out > 0) & _under_jaw(parse == Label.FACE)
+    return (out > 0) & _under_jaw(head)
+
+
+def head_skin(face: np.ndarray, neck: np.ndarray, kp: Keypoints) -> np.ndarray:
+    """The skin a neck drawn from the neck joint rises to (a mask; :func:`chin_point` of it is
+    where): the ``face``; or, with no face, the ``neck`` skin above the neck joint about the neck's
+    axis (:data:`NECK_WIDTH` across).
+
+    A head cut off by the frame above the nose (a shop's crop at the mouth) has no eyes for the
+    face detectors, and the parse calls the skin it shows neck: without this the engine drew no
+    neck, and the chin floated over the backdrop above the new garment. That skin's lowest point is
+    the chin under a collar, or the neck's own end at a lower neckline; a neck drawn up to either
+    meets the photo's skin."""
+    if face.any() or not (kp.seen(J.NECK) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
+        return face
+    sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
+    x, y = kp.xy[J.NECK]
+    out = np.zeros(neck.shape, bool)
+    x0, x1 = max(0, int(x - NECK_WIDTH * sw / 2)), max(0, int(x + NECK_WIDTH * sw / 2) + 1)
+    out[: max(0, int(y)), x0:x1] = neck[: max(0, int(y)), x0:x1]
+    return out
 
 
 def chin_point(face: np.ndarray) -> np.ndarray | None:

@@ -20,7 +20,7 @@ from tryon.category import Category
 from tryon.colour import colour_distance, to_lab
 from tryon.engines.warp.fill import mirrored_detail, push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
-from tryon.person.agnostic import NECK_WIDTH, chin_point, jaw_rows, neck_top, skirt_of_dress
+from tryon.person.agnostic import NECK_WIDTH, chin_point, head_skin, jaw_rows, neck_top, skirt_of_dress
 from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
@@ -628,7 +628,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and its
     round-shading terms (``BodyDrawing``). ``ends`` (from ``arm_ends`` and
     ``leg_ends``) fixes where and how wide a forearm or a leg ends; the neck runs up to ``chin``
-    (from ``chin_point``) when given, else towards the nose. ``frame``: the whole picture when
+    (``chin_point`` of ``head_skin``) when given, else towards the nose. ``frame``: the whole picture when
     ``shape`` is a crop of it; limbs and a torso that it cuts off run on past its edges, unless
     the photo shows ``background`` (a mask) where they would run. ``bare_arms``: no sleeve covers
     the shoulders (the arms begin at :data:`BARE_ARM_START`). ``hands``: arm skin the photo keeps
@@ -650,6 +650,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     if "torso" in parts:
         _draw_neck(body, chin)
         _draw_torso(body, shoulders=bare_arms)
+        _neck_fillets(body)
     if "legs" in parts:
         _draw_legs(body, ends)
         _draw_pelvis(body)
@@ -715,6 +716,45 @@ def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> None:
         body.add_capsules([kp.xy[J.NECK], neck_top(chin, width)], [width / 2] * 2)
     else:
         body.add_joints((J.NECK, J.NOSE), (NECK_WIDTH / 2, NECK_WIDTH / 2))
+
+
+#: Where the neck meets the shoulders (``_neck_fillets``), the outline turns through a round of
+#: this radius (a share of the shoulder joints' distance): the muscles from the neck to the
+#: shoulders' top. Looked for up to NECK_FILLET_REACH shoulder distances to each side of the neck.
+NECK_FILLET = 0.08
+NECK_FILLET_REACH = 0.5
+
+
+def _neck_fillets(body: BodyDrawing) -> None:
+    """Round the corners where the neck's column stands on the torso's top: a morphological
+    closing of the drawing between the neck's top and the shoulders' line. Under a collar the
+    neck and the shoulders are drawn whole, and the column met the shoulders' line at a square
+    corner, a doll's neck; a real neck widens into them. The rounds' shading terms continue the
+    drawing's around them."""
+    kp, sw = body.kp, body.sw
+    if not (kp.seen(J.NECK) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)) or sw < 1:
+        return
+    h, w = body.inside.shape
+    r = max(1, round(NECK_FILLET * sw))
+    rows = np.flatnonzero(body.inside[:, int(np.clip(kp.xy[J.NECK][0], 0, w - 1))])
+    top = rows[0] if len(rows) else int(kp.xy[J.NECK][1])
+    y0, y1 = max(0, top - r), min(h, int(max(kp.xy[J.R_SHOULDER][1], kp.xy[J.L_SHOULDER][1])) + r + 1)
+    x0 = max(0, int(kp.xy[J.NECK][0] - NECK_FILLET_REACH * sw) - r)
+    x1 = min(w, int(kp.xy[J.NECK][0] + NECK_FILLET_REACH * sw) + r + 1)
+    if y1 <= y0 + 2 * r or x1 <= x0 + 2 * r:
+        return
+    box = body.inside[y0:y1, x0:x1]
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    padded = cv2.copyMakeBorder(box.astype(np.uint8), r, r, r, r, cv2.BORDER_REPLICATE)
+    added = (cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[r:-r, r:-r] > 0) & ~box
+    if not added.any():
+        return
+    weight = cv2.GaussianBlur(box.astype(np.float32), (0, 0), r)
+    for term in (body.ratio, body.side):
+        part = term[y0:y1, x0:x1]
+        spread = cv2.GaussianBlur(np.where(box, part, 0).astype(np.float32), (0, 0), r)
+        part[added] = (spread / np.maximum(weight, 1e-6))[added]
+    box |= added
 
 
 def _draw_torso(body: BodyDrawing, shoulders: bool = False) -> None:
@@ -1145,7 +1185,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         ends |= leg_ends(kp, parse, readable, region)
     face = (parse == Label.FACE) & readable
     bare_arms = not any(l.name.startswith("sleeve") for l in layers) and category != Category.LOWER
-    chin = chin_point(face)
+    chin = chin_point(head_skin(face, (parse == Label.NECK) & readable, kp))
     hands = of_labels(parse, ARMS) & readable & ~region
     garment = _coverage([layer.alpha for layer in layers], (h, w))
     pockets = garment > 0.5
