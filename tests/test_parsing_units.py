@@ -1880,3 +1880,39 @@ def test_the_neck_widens_into_the_shoulders():
     r = NECK_FILLET * sw
     assert inside[:top, beside].sum() >= 0.05 * r * r
     assert not inside[: top - round(r) - 2, beside].any()  # the rounds are no wider than their radius
+
+
+def test_thighs_drawn_under_a_dress_meet_the_legs_at_its_hem():
+    """A dress's region runs down to the shoes, so the legs below its hem lie inside it, kept as
+    the photo shows them, and no leg left the region: the thighs drawn from the hip joints met them
+    at the hem wherever the joints put them, a step to one side. The legs' ends are found where
+    they leave the dress instead, and the thighs end there at the legs' width; a leg parsed in
+    patches as trousers below that is no hem (``_bare_below``)."""
+    from tryon.engines.warp.compose import _bare_below, body_shape, leg_ends
+
+    kp = _keypoints()
+    shape = (SIZE[1], SIZE[0])
+    parse = np.zeros(shape, np.uint8)
+    parse[100:360, 70:170] = Label.DRESS
+    legs = {J.R_ANKLE: (80, 106), J.L_ANKLE: (134, 160)}  # 6 px outwards of the joints' line
+    for (x0, x1), label in zip(legs.values(), (Label.RIGHT_LEG, Label.LEFT_LEG)):
+        parse[360:430, x0:x1] = label
+        parse[430:456, x0:x1] = Label.LEFT_SHOE
+    region = np.zeros(shape, bool)
+    region[90:440, 60:180] = True
+    visible = np.ones(shape, bool)
+    assert leg_ends(kp, parse, visible, region) == {}  # no leg leaves the region
+    clothed = region & (parse != Label.BACKGROUND) & ~np.isin(parse, LEGS + (Label.LEFT_SHOE,))
+    ends = leg_ends(kp, parse, visible, clothed, below=True)
+    assert set(ends) == set(legs)
+    for j, (x0, x1) in legs.items():
+        point, half = ends[j]
+        assert abs(point[1] - 360) <= 3 and abs(point[0] - (x0 + x1 - 1) / 2) <= 1.5 and abs(half - (x1 - x0) / 2) <= 2
+        assert _bare_below(point, np.array(JOINTS[j], float), clothed)
+    drawn = body_shape(kp, ("legs",), shape, ends).inside
+    for x0, x1 in legs.values():
+        xs = np.flatnonzero(drawn[356, x0 - 15:x1 + 15]) + x0 - 15
+        assert abs(xs.min() - x0) <= 2 and abs(xs.max() - (x1 - 1)) <= 2
+    patchy = clothed.copy()
+    patchy[395:410, 80:106] = True  # skin-toned tights parsed as trousers there
+    assert not _bare_below(ends[J.R_ANKLE][0], np.array(JOINTS[J.R_ANKLE], float), patchy)
