@@ -166,8 +166,10 @@ def _edge_skin(parse: np.ndarray, visible: np.ndarray, region: np.ndarray, label
                below: bool = False) -> np.ndarray:
     """(x, y) of the skin with ``labels`` the photo shows just outside the region (with ``below``,
     only just below it: under a hem, not above a shoe)."""
-    near_region = cv2.dilate(region.astype(np.uint8), np.ones((5, 5) if not below else (5, 1), np.uint8),
-                             anchor=None if not below else (0, 4)).astype(bool)
+    if below:  # spread 4 px downwards only (a column kernel anchored at its bottom)
+        near_region = cv2.dilate(region.astype(np.uint8), np.ones((5, 1), np.uint8), anchor=(0, 4)).astype(bool)
+    else:
+        near_region = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     ys, xs = np.nonzero(near_region & ~region & visible & of_labels(parse, labels))
     return np.c_[xs, ys].astype(np.float64)
 
@@ -675,9 +677,10 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
             _draw_arm(body, arm, ends.get(arm[2]), ends.get(arm[1]))
         body.arms = body.inside.copy()
     if "torso" in parts:
-        _draw_neck(body, chin)
+        top = _draw_neck(body, chin)
         _draw_torso(body, shoulders=bare_arms)
-        _neck_fillets(body)
+        if top is not None:
+            _neck_fillets(body, top)
     if "legs" in parts:
         _draw_legs(body, ends)
         _draw_pelvis(body)
@@ -734,15 +737,20 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
                           [top, *(r for _, r in upper), at_elbow, widest, at_wrist, hand])
 
 
-def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> None:
+def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> float | None:
     """A neck is about ``NECK_WIDTH`` of the shoulder joints' distance across. It rises to the
-    chin (``neck_top``): the nose leaves the neck's axis when the head turns or tilts."""
+    chin (``neck_top``): the nose leaves the neck's axis when the head turns or tilts. Returns
+    the height (y) of its axis's top, None when none is drawn."""
     kp = body.kp
     if chin is not None and kp.seen(J.NECK):
         width = NECK_WIDTH * body.sw
-        body.add_capsules([kp.xy[J.NECK], neck_top(chin, width)], [width / 2] * 2)
-    else:
+        top = neck_top(chin, width)
+        body.add_capsules([kp.xy[J.NECK], top], [width / 2] * 2)
+        return float(top[1])
+    if kp.seen(J.NECK) and kp.seen(J.NOSE):
         body.add_joints((J.NECK, J.NOSE), (NECK_WIDTH / 2, NECK_WIDTH / 2))
+        return float(kp.xy[J.NOSE][1])
+    return None
 
 
 #: Where the neck meets the shoulders (``_neck_fillets``), the outline turns through a round of
@@ -752,9 +760,9 @@ NECK_FILLET = 0.08
 NECK_FILLET_REACH = 0.5
 
 
-def _neck_fillets(body: BodyDrawing) -> None:
+def _neck_fillets(body: BodyDrawing, top: float) -> None:
     """Round the corners where the neck's column stands on the torso's top: a morphological
-    closing of the drawing between the neck's top and the shoulders' line. Under a collar the
+    closing of the drawing between the neck's ``top`` (y) and the shoulders' line. Under a collar the
     neck and the shoulders are drawn whole, and the column met the shoulders' line at a square
     corner, a doll's neck; a real neck widens into them. The rounds' shading terms continue the
     drawing's around them."""
@@ -763,9 +771,7 @@ def _neck_fillets(body: BodyDrawing) -> None:
         return
     h, w = body.inside.shape
     r = max(1, round(NECK_FILLET * sw))
-    rows = np.flatnonzero(body.inside[:, int(np.clip(kp.xy[J.NECK][0], 0, w - 1))])
-    top = rows[0] if len(rows) else int(kp.xy[J.NECK][1])
-    y0, y1 = max(0, top - r), min(h, int(max(kp.xy[J.R_SHOULDER][1], kp.xy[J.L_SHOULDER][1])) + r + 1)
+    y0, y1 = max(0, int(top) - r), min(h, int(max(kp.xy[J.R_SHOULDER][1], kp.xy[J.L_SHOULDER][1])) + r + 1)
     x0 = max(0, int(kp.xy[J.NECK][0] - NECK_FILLET_REACH * sw) - r)
     x1 = min(w, int(kp.xy[J.NECK][0] + NECK_FILLET_REACH * sw) + r + 1)
     if y1 <= y0 + 2 * r or x1 <= x0 + 2 * r:
