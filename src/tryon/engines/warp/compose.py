@@ -366,12 +366,10 @@ HEM_CLOTHED_MAX = 0.05
 def _bare_below(point: np.ndarray, ankle: np.ndarray, clothed: np.ndarray) -> bool:
     """Whether the leg runs bare (``HEM_CLOTHED_MAX``; ``clothed``, a mask) from ``point`` down to
     the ``ankle``."""
-    h, w = clothed.shape
-    steps = max(2, int(np.linalg.norm(np.asarray(ankle, np.float64) - point)))
-    ts = np.linspace(0.0, 1.0, steps)[1:, None]
-    pts = np.round(np.asarray(point, np.float64) + ts * (np.asarray(ankle, np.float64) - point)).astype(int)
-    xs, ys = np.clip(pts[:, 0], 0, w - 1), np.clip(pts[:, 1], 0, h - 1)
-    return float(clothed[ys, xs][2:].mean()) <= HEM_CLOTHED_MAX if len(ys) > 2 else True
+    way = np.asarray(ankle, np.float64) - point
+    ts = np.linspace(0.0, 1.0, max(2, int(np.linalg.norm(way))))[3:, None]  # from a few px below the hem
+    on = _mask_at(clothed, np.asarray(point, np.float64) + ts * way)[1]
+    return len(on) == 0 or float(on.mean()) <= HEM_CLOTHED_MAX
 
 
 def _leg(axis: np.ndarray, radii: list[float], end: tuple[np.ndarray, float] | None
