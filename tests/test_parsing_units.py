@@ -424,6 +424,38 @@ def test_blonde_locks_of_skins_colour_are_hair_by_their_strands():
     assert shares["strands"] > 0.4 and shares["none"] < 0.1, shares
 
 
+def _long_hair_over(top: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Long brown hair, lit in streaks, falling from the head over a ``top`` down to the chest on
+    both sides of the neck; the parse, the locks and the top below the chin."""
+    img, person, face = _person(top=top)
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    head = np.zeros(person.shape, np.uint8)
+    cv2.ellipse(head, (120, 50), (30, 34), 0, 0, 360, 1, -1)
+    outline = np.zeros(person.shape, np.uint8)
+    cv2.fillPoly(outline, [face.outline.astype(np.int32)], 1)
+    locks = np.zeros(person.shape, bool)
+    locks[60:190, 78:98] = locks[60:190, 142:162] = True
+    hair = ((head > 0) & (outline == 0)) | locks
+    img[hair] = HAIR
+    img[hair & (xs % 4 == 0)] = (150, 105, 70)  # lit strands: the hair's model spreads in lightness
+    person = np.maximum(person, hair.astype(person.dtype))
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    below = ys > face.box[3] + 0.3 * (face.box[3] - face.box[1])
+    return parse, locks & below, _colour(img, top) & below
+
+
+def test_long_hair_over_a_dark_top_is_hair_down_to_its_ends():
+    """Brown hair falling over a navy top: hair's colour model spreads wide in lightness, and the
+    top's colour lay within it, so hair was cut off at the chin (the new top was then drawn over
+    the locks). The top's own colour model tells the two apart; black hair over a top of its own
+    colour still ends at the chin, where nothing tells them apart."""
+    parse, locks, top = _long_hair_over((30, 36, 70))
+    assert _share(parse, locks, (Label.HAIR,)) > 0.9
+    assert _share(parse, top, (Label.HAIR,)) < 0.02
+    parse, locks, _ = _long_hair_over(HAIR)
+    assert _share(parse, locks, (Label.HAIR,)) < 0.05
+
+
 def test_parser_tells_skirts_and_dresses_from_trousers():
     img, person, face = _person(skirt=RED)
     parse = GeometricParser()(img, person, _keypoints(), face)
