@@ -585,7 +585,11 @@ def test_parser_without_face_or_legs():
 def test_parser_finds_the_trousers_of_a_photo_cut_off_at_the_hips():
     """A waist-up photo shows the trousers' waistband only, not the thighs the bottom's colour is
     learned from: the band along the frame's bottom, unlike the top, is still the trousers (taken
-    for the top, a new top erased them). A top alike all the way down stays the top."""
+    for the top, a new top erased them). Where the cloth is alike all the way down (a black top
+    over black trousers), nothing tells the two apart but the hips: the top ends about them. (All
+    top, the trousers were erased down to the frame and the body ended at the hips over the
+    backdrop; a long top taken for trousers below the hips at worst stays there under a shorter
+    new one.)"""
     cut = 266  # rows: the frame ends a little below the hip joints, above the thighs' seeds
     legs = (J.R_KNEE, J.L_KNEE, J.R_ANKLE, J.L_ANKLE) + tuple(j for j in Joint if j >= J.L_BIG_TOE)
     base = _keypoints(without=legs)
@@ -599,7 +603,11 @@ def test_parser_finds_the_trousers_of_a_photo_cut_off_at_the_hips():
     assert _share(parse, _colour(img, BLUE), (Label.UPPER_CLOTHES,)) > 0.95
     img, person, face = _person(bottom=BLUE)
     parse = GeometricParser()(img[:cut].copy(), person[:cut].copy(), kp, face)
-    assert _share(parse, _colour(img[:cut], BLUE), (Label.UPPER_CLOTHES,)) > 0.95
+    rows = np.arange(cut)[:, None]
+    hips = JOINTS[J.MID_HIP][1]
+    blue = _colour(img[:cut], BLUE)
+    assert _share(parse, blue & (rows < hips - 20), (Label.UPPER_CLOTHES,)) > 0.95
+    assert _share(parse, blue & (rows > hips + 8), (Label.PANTS,)) > 0.9
 
 
 def test_a_long_coat_over_trousers_is_the_top_down_to_its_hem():

@@ -533,6 +533,9 @@ class GarmentParams:
     #: likelihood) lower than ``band_from`` of the way from the neck to the hips, in one piece with
     #: the frame's bottom edge and across ``band_width`` of the hips' width, seeds it (the
     #: waistband of the jeans a waist-up photo cuts off; without it they were taken for the top).
+    #: Without such a band (trousers of the top's colour) the prior alone splits the cloth, along
+    #: the waistline it finds near the hips: taken all for the top, black trousers under a black
+    #: top were erased down to the frame.
     band_from: float = 0.6
     unlike_top: float = 0.05
     band_width: float = 0.6
@@ -1346,8 +1349,13 @@ class GeometricParser:
         prior_upper = self._upper_prior(body, yy, hip_y, scale, thighs, to_thigh)
         if lower_seed.sum() < p.min_seed_pixels and upper_seed.sum() >= p.min_seed_pixels:
             lower_seed = self._bottom_band(img, cloth, upper_seed, body, yy, float(neck[1]), hip_y)
-        if lower_seed.sum() < p.min_seed_pixels or upper_seed.sum() < p.min_seed_pixels:
+        if upper_seed.sum() < p.min_seed_pixels:
             upper = cloth & (prior_upper > 0.5) if lower_seed.sum() >= p.min_seed_pixels else cloth
+            lower = cloth & ~upper
+        elif lower_seed.sum() < p.min_seed_pixels:
+            flat = np.ones((h, w), np.float32)  # no colour tells the two apart: the prior alone
+            post = self._posterior((flat, flat, 1.0), prior_upper)
+            upper = self._waist(img, cloth, cloth & (prior_upper > 0.5), post, body)
             lower = cloth & ~upper
         else:
             likely = self._likelihoods(img, upper_seed, lower_seed)
