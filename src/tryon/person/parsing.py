@@ -168,8 +168,9 @@ def _log_likelihood(pixels: np.ndarray, mean: np.ndarray, inv_cov: np.ndarray) -
 
 
 def _bhattacharyya(mean1: np.ndarray, inv1: np.ndarray, mean2: np.ndarray, inv2: np.ndarray) -> float:
-    """The Bhattacharyya distance between two Gaussian colour models (0: the same; about 1: one
-    pixel in ten or so would be mistaken for the other)."""
+    """The Bhattacharyya distance between two Gaussian colour models: 0 for the same model; a
+    pixel is told to the wrong one of two equally likely models at most half of exp(-distance)
+    of the time (a fifth at 1)."""
     cov1, cov2 = np.linalg.inv(inv1), np.linalg.inv(inv2)
     cov = (cov1 + cov2) / 2
     d = np.asarray(mean1, np.float64) - mean2
