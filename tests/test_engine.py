@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from tryon.category import Category
 from tryon.engines import available_engines, get_engine
 from tryon.engines.base import MASK_GREY
-from tryon.errors import GarmentError, NoPersonError, TryOnError
+from tryon.errors import GarmentError, NoPersonError, OutfitError, TryOnError
 from tryon.imageio import load_image, load_mask
 
 
@@ -711,6 +713,22 @@ def test_bad_inputs(evalset, engine, tmp_path):
         engine.run(garment.path, flat)
     with pytest.raises(TryOnError, match="mask"):
         engine.run(person.path, garment.path, mask=np.zeros((10, 10), np.uint8))
+
+
+def test_a_garment_hidden_under_what_is_kept_is_refused(evalset, engine, person_analysis):
+    """A parse that reads the trousers as part of the top (a black top over black trousers, as the
+    parse once did in a photo cut off at the hips) leaves new trousers nowhere to go but under the
+    kept top: refused with the reason, not drawn as a picture of the old outfit."""
+    from tryon.person.parsing import Label
+
+    person = next(e for e in evalset.of_kind("person") if "catvton-flux__00064_00" in e.file)
+    trousers = next(e for e in evalset.of_kind("garment") if "FitDiT__0329" in e.file)
+    analysis = person_analysis(person.path)
+    assert engine.run(person.path, trousers.path, "lower", person_analysis=analysis).image.shape == analysis.image.shape
+    one = np.where(np.isin(analysis.parse, (Label.PANTS, Label.SKIRT)), Label.UPPER_CLOTHES, analysis.parse)
+    with pytest.raises(OutfitError, match="told apart"):
+        engine.run(person.path, trousers.path, "lower",
+                   person_analysis=dataclasses.replace(analysis, parse=one.astype(np.uint8)))
 
 
 def test_a_seated_person_gets_a_top_but_no_dress_or_trousers(evalset, engine, person_analysis):

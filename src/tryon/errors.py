@@ -36,8 +36,8 @@ class PoseError(InputError):
 
 
 class OutfitError(InputError):
-    """The person's clothes cannot be told apart where the new garment goes (a black top over
-    black trousers, read as one garment): the new one would be hidden under what is kept."""
+    """The person's clothes cannot be told apart where the new garment goes (the parse reads two
+    garments as one): the new one would be hidden, nearly whole, under what is kept."""
 
 
 class ModelUnavailableError(TryOnError):

@@ -78,8 +78,8 @@ ERRORS: tuple[ErrorKind, ...] = (
               (MultiplePersonsError,)),
     ErrorKind(422, "bad_pose", "the person's pose hides what the garment needs (knees for trousers...)",
               (PoseError,)),
-    ErrorKind(422, "outfit_unclear", "the person's clothes cannot be told apart where the new garment goes (a black "
-              "top over black trousers): it would be hidden under what the try-on keeps", (OutfitError,)),
+    ErrorKind(422, "outfit_unclear", "the person's clothes cannot be told apart where the new garment goes (two "
+              "garments read as one): it would be hidden under what the try-on keeps", (OutfitError,)),
     ErrorKind(422, "bad_garment", "no garment outline in the garment photo, or a photo of a person from which no "
               "garment of the category could be cut out", (GarmentError,)),
     ErrorKind(422, "no_outfit", "`POST /v1/recommend` with a person who wears no garment we can see",

@@ -18,9 +18,9 @@ from tryon.engines.base import Engine, TryOnResult
 from tryon.engines.options import OptionError, option
 from tryon.engines.registry import EngineSpec, register_engine
 from tryon.engines.warp.engine import WarpEngine
-from tryon.errors import WeightsError
+from tryon.errors import OutfitError, WeightsError
 
-FAULTS = ("none", "bug", "oom", "weights")
+FAULTS = ("none", "bug", "oom", "weights", "outfit")
 
 
 class InjectedBug(RuntimeError):
@@ -30,7 +30,8 @@ class InjectedBug(RuntimeError):
 @dataclass(frozen=True)
 class FaultyOptions:
     fault: str = option("none", "What goes wrong: nothing, a bug (500), GPU out of memory (503), missing "
-                                "weights (503).", choices=FAULTS, per_request=True)
+                                "weights (503), clothes that cannot be told apart (422).", choices=FAULTS,
+                        per_request=True)
     sleep_s: float = option(0.0, "Seconds to sleep before the try-on (a slow model).", per_request=True)
 
     def check(self) -> None:
@@ -64,6 +65,8 @@ class FaultyEngine(Engine):
             raise OutOfMemoryError("injected: the GPU ran out of memory (fault=oom)")
         if o.fault == "weights":
             raise WeightsError("injected: the weights are missing (fault=weights)")
+        if o.fault == "outfit":
+            raise OutfitError("injected: the person's clothes could not be told apart (fault=outfit)")
         return self.warp.run(person, garment, category, mask=mask, keypoints=keypoints,
                              person_analysis=person_analysis, garment_analysis=garment_analysis)
 
