@@ -392,6 +392,20 @@ def test_outlines_between_labels_follow_the_photo_at_its_own_size():
     assert np.array_equal(refined[:, : W // 4], full[:, : W // 4])  # neck and arm as they were
 
 
+def _head_and_locks(face: Face, rows: slice, left: tuple[int, int], right: tuple[int, int]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The drawn person's head around the face (``_person``'s hair ellipse less the face), and two
+    locks falling over ``rows`` between the columns ``left`` and ``right`` (masks)."""
+    shape = (SIZE[1], SIZE[0])
+    head = np.zeros(shape, np.uint8)
+    cv2.ellipse(head, (120, 50), (30, 34), 0, 0, 360, 1, -1)
+    outline = np.zeros(shape, np.uint8)
+    cv2.fillPoly(outline, [face.outline.astype(np.int32)], 1)
+    locks = np.zeros(shape, bool)
+    locks[rows, left[0]:left[1]] = locks[rows, right[0]:right[1]] = True
+    return (head > 0) & (outline == 0), locks
+
+
 def test_blonde_locks_of_skins_colour_are_hair_by_their_strands():
     """Blonde locks falling beside the neck, lit to the colour of the skin: the skin's model takes
     them, but they run in strands down and join the hair on the head, so they are hair (kept as
@@ -400,13 +414,8 @@ def test_blonde_locks_of_skins_colour_are_hair_by_their_strands():
 
     img, person, face = _person()
     xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
-    head = np.zeros(person.shape, np.uint8)
-    cv2.ellipse(head, (120, 50), (30, 34), 0, 0, 360, 1, -1)
-    outline = np.zeros(person.shape, np.uint8)
-    cv2.fillPoly(outline, [face.outline.astype(np.int32)], 1)
-    locks = np.zeros(person.shape, bool)
-    locks[60:104, 76:100] = locks[60:104, 140:164] = True
-    crown = (head > 0) & (outline == 0) & ~locks
+    around_face, locks = _head_and_locks(face, slice(60, 104), (76, 100), (140, 164))
+    crown = around_face & ~locks
     img[crown] = (224, 172, 140)
     img[crown & (xs % 3 == 0)] = (150, 110, 72)  # darker strands on the crown: the hair's colour model
     img[locks] = SKIN
@@ -429,13 +438,8 @@ def _long_hair_over(top: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, 
     both sides of the neck; the parse, the locks and the top below the chin."""
     img, person, face = _person(top=top)
     xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
-    head = np.zeros(person.shape, np.uint8)
-    cv2.ellipse(head, (120, 50), (30, 34), 0, 0, 360, 1, -1)
-    outline = np.zeros(person.shape, np.uint8)
-    cv2.fillPoly(outline, [face.outline.astype(np.int32)], 1)
-    locks = np.zeros(person.shape, bool)
-    locks[60:190, 78:98] = locks[60:190, 142:162] = True
-    hair = ((head > 0) & (outline == 0)) | locks
+    around_face, locks = _head_and_locks(face, slice(60, 190), (78, 98), (142, 162))
+    hair = around_face | locks
     img[hair] = HAIR
     img[hair & (xs % 4 == 0)] = (150, 105, 70)  # lit strands: the hair's model spreads in lightness
     person = np.maximum(person, hair.astype(person.dtype))
