@@ -102,6 +102,37 @@ def test_a_sleeve_on_a_sharply_bent_arm_fans_out_nowhere():
     assert layer.alpha[fan].max() < 0.05
 
 
+def test_a_sleeve_wrapped_round_its_arm_is_foreshortened_toward_both_folds():
+    """A long sleeve photographed flat is half a tube: from the front its width is the tube's
+    diameter, and the flat fabric is seen square-on in the middle, edge-on at the folds."""
+    from tryon.engines.warp.mapping import wrap_across
+
+    flat, seen = 60.0, 40.0
+    inward = np.linspace(0.0, seen, 41)
+    back = wrap_across(inward, flat, seen)
+    assert back[0] == pytest.approx(0.0) and back[-1] == pytest.approx(flat) and back[20] == pytest.approx(flat / 2)
+    step = np.diff(back)
+    assert (step > 0).all()
+    # Flat pixels per seen pixel: 2/pi of the mean in the middle (square-on: about one, as the
+    # tube is seen about 2/pi as wide as it lies), several times that at the folds.
+    assert step[19:21].mean() == pytest.approx(2 / np.pi * flat / seen, rel=0.02)
+    assert step[0] > 3 * step[20] and step[-1] > 3 * step[20]
+
+
+def test_a_sleeves_outer_edge_keeps_its_distance_round_a_bent_elbow():
+    """The outer edge is offset from the arm's joints; at a bend its corner is where both offset
+    sides meet (a mitre), so each side keeps the whole radius from its own bone (at the radius
+    along the bisector, it cut inside the arm's round and a strip of the arm showed there)."""
+    from tryon.engines.warp.fit import _outer_contour
+
+    arm = np.array([[100.0, 50.0], [100.0, 150.0], [150.0, 236.6]])  # bent inward by 30 degrees
+    edge = _outer_contour(arm, np.array([200.0, 50.0]), 10.0)
+    elbow, corner = arm[1], edge[1]
+    fore = (arm[2] - elbow) / np.linalg.norm(arm[2] - elbow)
+    assert corner[0] == pytest.approx(90.0, abs=0.01)  # the radius from the upper arm's line
+    assert abs((corner - elbow) @ np.array([-fore[1], fore[0]])) == pytest.approx(10.0, abs=0.01)  # and the forearm's
+
+
 def test_a_trouser_leg_ends_at_the_feet_and_shorts_keep_their_length():
     """A trouser leg longer than the leg it is laid on is laid shorter (at most HEM_SQUEEZE) and cut
     below the feet; a short one (shorts) keeps its scale and every pixel. An ankle the pose does

@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
+from tryon.engines.warp.compose import ARM_RADII
 from tryon.engines.warp.fill import decontaminate
-from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer, polyline_coords
+from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer, polyline_coords, polyline_points
 from tryon.errors import PoseError
 from tryon.garment.analyzer import GarmentAnalysis
 from tryon.garment.neckline import inside_back
@@ -514,7 +515,12 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     arm, nearer the forearm's edge than its own, was left bare."""
     kp = body.kp
     arm = sleeve.side.arm
-    arm_radius = 0.16 * seat.width
+    # The sleeve's outer edge lies this far out from the arm's joints, and it is never seen
+    # narrower than twice that (with a tenth to spare). A long sleeve hangs round the arm: the
+    # drawn arm's widest radius, so what compose draws under it stays covered (at
+    # SHORT_SLEEVE_STANDOFF the long sleeves of a slim wearer were boxes half again as wide as
+    # her arms). A short sleeve's opening stands off the upper arm.
+    arm_radius = (ARM_RADII[0] if sleeve.long else SHORT_SLEEVE_STANDOFF) * seat.width
     limb = body.arm(sleeve.side, sleeve.seam, extend=0.35)
     to_wrist = limb is not None and len(limb) == 4  # seam, elbow, wrist (seen or guessed), past it
     if limb is None:
@@ -526,7 +532,8 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     # (a point down the upper arm), then down it: the sleeve cap sits on the shoulder.
     joint = kp.xy[arm[0]].astype(float)
     limb = np.insert(limb, 1, joint + UPPER_ARM_CAP * (limb[1] - joint), axis=0)
-    limb = _outer_contour(limb, kp.xy[J.NECK].astype(float), arm_radius)
+    joints = limb
+    limb = _outer_contour(joints, kp.xy[J.NECK].astype(float), arm_radius)
     scale = seat.frame.scale
     length_g = _length(sleeve.axis)
     width_g = sleeve.part.sum() / max(length_g, 1.0)
@@ -537,15 +544,21 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     if sleeve.long and to_wrist:
         # A long sleeve ends at the wrist, whatever the arm's length against the shoulders.
         along = float(np.clip(_length(limb[:-1]) / length_g, 0.8 * scale, 1.3 * scale))
-    # The upper arm's part of the sleeve lies behind the garment body (its underarm swings
-    # onto the torso when the arm hangs), the forearm's in front (folded arms). It reaches
-    # a little under the body above the armpit: the two are laid by different maps, and
-    # where they met edge to edge a wedge of skin would show at the shoulder.
+    # The sleeve reaches a little under the body above the armpit: the two are laid by
+    # different maps, and where they met edge to edge a wedge of skin would show at the shoulder.
     rows = np.arange(g.mask.shape[0])[:, None]
     grow = max(2, round(0.03 * g.mask.shape[0]))
     drawn = _grown_into(sleeve.part, body_part & (rows < sleeve.armpit), grow)
+    seen = max(SLEEVE_ROUND * width_g * scale, 1.1 * 2 * arm_radius)
+    # Behind the garment body: a short sleeve's upper-arm part (photographed spread out, its
+    # underarm swings onto the torso when the arm hangs; in front, a colour-blocked polo's pale
+    # sleeve cut into its dark band); of a long sleeve only the cap, and the armhole's fabric
+    # past the tube's inner fold (``limb_layer``): the arm hangs beside the torso, over its side
+    # (behind down to the elbow, the sleeve stepped out from under the body's side there). The
+    # forearm's part is in front (folded arms).
+    behind = _length(limb[:2] if sleeve.long else limb[:3])
     lay = partial(limb_layer, sleeve.name, g.image, scale=along, reach=reach, size=size, across_scale=across,
-                  outer=sleeve.outer, behind_until=_length(limb[:3]))
+                  outer=sleeve.outer, behind_until=behind, wrap=(width_g, seen) if sleeve.long else None)
     if not _folded(limb[1:4]):
         return [lay(drawn, sleeve.axis, limb)]
     # The sleeve's own length to the elbow (the garment's axis is laid ``along`` times longer).
@@ -555,9 +568,34 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     upper, fore = np.zeros_like(drawn), np.zeros_like(drawn)
     upper[ys, xs] = u_g <= elbow + FOLD_OVERLAP * width_g
     fore[ys, xs] = u_g >= elbow - FOLD_OVERLAP * width_g
-    # The upper arm's line runs on past the elbow by the arm's radius: the sleeve's round end.
-    upper_limb = np.vstack([limb[:3], limb[2] + _unit(limb[2] - limb[1]) * arm_radius])
-    return [lay(upper, sleeve.axis, upper_limb), lay(fore, sleeve.axis, limb)]
+    # The upper arm's outer edge, its own (at the fold the whole limb's turns to the elbow's tip,
+    # on the arm's line: the upper arm's part was laid half off the arm), runs on past the elbow
+    # by the arm's radius: the sleeve's round end.
+    upper_joints = np.vstack([joints[:3], joints[2] + _unit(joints[2] - joints[1]) * arm_radius])
+    upper_limb = _outer_contour(upper_joints, kp.xy[J.NECK].astype(float), arm_radius)
+    # The forearm's part is laid along the forearm alone, from the overlap before the elbow's tip
+    # on: along the whole folded line, a pixel of the forearm nearer the upper arm's edge was taken
+    # for a pixel outside that edge, and the forearm's part was a thin strip.
+    start = elbow - FOLD_OVERLAP * width_g
+    fore_limb = np.vstack([limb[2] - _unit(limb[3] - limb[2]) * FOLD_OVERLAP * width_g * along, limb[3:]])
+    return [lay(upper, sleeve.axis, upper_limb), lay(fore, _from_arc(sleeve.axis, start), fore_limb, behind_until=0.0)]
+
+
+def _from_arc(polyline: np.ndarray, s: float) -> np.ndarray:
+    """The polyline from arc length ``s`` on."""
+    ends = np.cumsum(np.linalg.norm(np.diff(polyline, axis=0), axis=1))
+    i = min(int(np.searchsorted(ends, s)), len(ends) - 1)
+    start = polyline_points(polyline, np.array([s]), np.array([0.0]))[0]
+    return np.vstack([start, polyline[i + 1:]])
+
+
+#: A long sleeve's width seen from the front, as a share of its flat width (scaled to the person):
+#: laid flat, a tube's width is half its round; seen, its diameter (2 / pi of that).
+SLEEVE_ROUND = 2 / np.pi
+#: How far out from the arm's joints a short sleeve's outer edge lies, as a share of the shoulder
+#: joints' distance: its opening stands off the upper arm. (Laid round the arm like a long one,
+#: a T-shirt's sleeve read as tight, and the arm under it showed beside it.)
+SHORT_SLEEVE_STANDOFF = 0.16
 
 
 #: The upper arm's and the forearm's parts of a sleeve laid apart on a folded arm overlap by this
@@ -607,11 +645,16 @@ def _outer_contour(limb: np.ndarray, centre: np.ndarray, radius: float) -> np.nd
         normals = -normals
     for i in range(1, len(limb)):
         if i == len(limb) - 1:
-            n = normals[-1]
-        else:
-            n = _bisector(normals[i - 1], normals[i])
-            n = d[i - 1] if n is None else n
-        out[i] = limb[i] + n * radius
+            out[i] = limb[i] + normals[-1] * radius
+            continue
+        n = _bisector(normals[i - 1], normals[i])
+        if n is None:
+            out[i] = limb[i] + d[i - 1] * radius
+            continue
+        # The two sides' offset lines meet this far out along the bisector (a mitre, at most
+        # twice the radius): at the radius only, the outer line cut inside the arm's round at the
+        # elbow, and a strip of the arm drawn under the sleeve showed there.
+        out[i] = limb[i] + n * radius / max(float(n @ normals[i - 1]), 0.5)
     return out
 
 

@@ -236,9 +236,21 @@ def rounded(polyline: np.ndarray, passes: int = 2, closed: bool = False) -> np.n
     return polyline
 
 
+def wrap_across(inward: np.ndarray, flat: float, seen: float) -> np.ndarray:
+    """The flat garment's offset from a tube's outer fold (garment pixels) seen ``inward`` person
+    pixels in from the tube's outer edge, the tube ``seen`` pixels wide and ``flat`` wide laid flat:
+    a point at angle a round a cylinder (0 at the outer fold) lies (1 - cos a) / 2 of its width
+    in. Past the inner fold (a sleeve's flat width there is more than its mean: the armhole) and
+    outside the outer one the flat offsets go on at the mean rate."""
+    t = inward / seen
+    round_ = flat * np.arccos(1 - 2 * np.clip(t, 0.0, 1.0)) / np.pi
+    return round_ + (t - np.clip(t, 0.0, 1.0)) * flat
+
+
 def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np.ndarray,
                limb_p: np.ndarray, scale: float, reach: float, size: tuple[int, int], step: int = 4,
-               across_scale: float | None = None, outer: int = 0, behind_until: float = 0.0) -> Layer:
+               across_scale: float | None = None, outer: int = 0, behind_until: float = 0.0,
+               wrap: tuple[float, float] | None = None) -> Layer:
     """Lay a sleeve or a trouser leg, whose axis in the garment photo is the polyline ``axis_g``,
     along the person's limb polyline (``scale`` along it, ``across_scale`` across it: a sleeve
     never ends up narrower than the arm in it). Both polylines may bend: a sleeve photographed
@@ -250,6 +262,13 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np
 
     What lands within ``behind_until`` of the limb's start (arc length on the person) lies behind
     the garment's body part (``Layer.behind``).
+
+    ``wrap`` (the part's flat width in the garment photo's pixels, the width it is seen at on the
+    person), with ``outer``: the part is a tube round the limb, photographed flat. Its flat width
+    is half the tube's round, which the front view shows as a diameter (``wrap_across``): from the
+    outer edge inward the flat fabric is foreshortened toward both folds, as on a cylinder. What
+    lies past the inner fold (the armhole's fabric, which goes under the arm) is behind the body
+    part too.
     """
     across_scale = across_scale or scale
     w, h = size
@@ -264,7 +283,8 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np
     gy = np.arange(lo[1], hi[1] + step, step)
     px, py = np.meshgrid(gx, gy)
     u, v, dist = polyline_coords(np.c_[px.ravel(), py.ravel()].astype(np.float64), limb_p)
-    src = polyline_points(axis_g, u / scale, v / across_scale)
+    v_g = v / across_scale if wrap is None else wrap_across(v * -outer, *wrap) * -outer
+    src = polyline_points(axis_g, u / scale, v_g)
     # Nothing before the limb's start: behind the shoulder (or hip) is the body part's business.
     # Each limit is a ramp one grid step wide, not a cut: a cut on the coarse grid would leave
     # a staircase along the edge once upsampled.
@@ -281,6 +301,10 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np
     sv = upsample_grid(ok.reshape(px.shape), bw, bh, step)
     behind = None
     if behind_until > 0:
-        behind = upsample_grid(inside(behind_until - u).astype(np.float32).reshape(px.shape), bw, bh, step)
+        back = inside(behind_until - u)
+        if wrap is not None:
+            # Past the tube's inner fold: the armhole's fabric, which goes under the arm.
+            back = np.maximum(back, inside(-v * outer - wrap[1]))
+        behind = upsample_grid(back.astype(np.float32).reshape(px.shape), bw, bh, step)
     return remap_layer(name, garment, part_mask, sx, sy, sv, origin=(int(lo[0]), int(lo[1])), size=(w, h),
                        behind=behind)
