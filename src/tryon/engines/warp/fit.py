@@ -532,8 +532,8 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     # (a point down the upper arm), then down it: the sleeve cap sits on the shoulder.
     joint = kp.xy[arm[0]].astype(float)
     limb = np.insert(limb, 1, joint + UPPER_ARM_CAP * (limb[1] - joint), axis=0)
-    joints = limb
-    limb = _outer_contour(joints, kp.xy[J.NECK].astype(float), arm_radius)
+    joints, neck = limb, kp.xy[J.NECK].astype(float)
+    limb = _outer_contour(joints, neck, arm_radius)
     scale = seat.frame.scale
     length_g = _length(sleeve.axis)
     width_g = sleeve.part.sum() / max(length_g, 1.0)
@@ -549,7 +549,6 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     rows = np.arange(g.mask.shape[0])[:, None]
     grow = max(2, round(0.03 * g.mask.shape[0]))
     drawn = _grown_into(sleeve.part, body_part & (rows < sleeve.armpit), grow)
-    seen = max(SLEEVE_ROUND * width_g * scale, 1.1 * 2 * arm_radius)
     # Behind the garment body: a short sleeve's upper-arm part (photographed spread out, its
     # underarm swings onto the torso when the arm hangs; in front, a colour-blocked polo's pale
     # sleeve cut into its dark band); of a long sleeve only the cap, and the armhole's fabric
@@ -558,7 +557,8 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     # forearm's part is in front (folded arms).
     behind = _length(limb[:2] if sleeve.long else limb[:3])
     lay = partial(limb_layer, sleeve.name, g.image, scale=along, reach=reach, size=size, across_scale=across,
-                  outer=sleeve.outer, behind_until=behind, wrap=(width_g, seen) if sleeve.long else None)
+                  outer=sleeve.outer, behind_until=behind,
+                  wrap=(width_g, max(SLEEVE_ROUND * width_g * scale, 1.1 * 2 * arm_radius)) if sleeve.long else None)
     if not _folded(limb[1:4]):
         return [lay(drawn, sleeve.axis, limb)]
     # The sleeve's own length to the elbow (the garment's axis is laid ``along`` times longer).
@@ -572,7 +572,7 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     # on the arm's line: the upper arm's part was laid half off the arm), runs on past the elbow
     # by the arm's radius: the sleeve's round end.
     upper_joints = np.vstack([joints[:3], joints[2] + _unit(joints[2] - joints[1]) * arm_radius])
-    upper_limb = _outer_contour(upper_joints, kp.xy[J.NECK].astype(float), arm_radius)
+    upper_limb = _outer_contour(upper_joints, neck, arm_radius)
     # The forearm's part is laid along the forearm alone, from the overlap before the elbow's tip
     # on: along the whole folded line, a pixel of the forearm nearer the upper arm's edge was taken
     # for a pixel outside that edge, and the forearm's part was a thin strip.

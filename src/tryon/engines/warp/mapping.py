@@ -266,9 +266,9 @@ def limb_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, axis_g: np
     ``wrap`` (the part's flat width in the garment photo's pixels, the width it is seen at on the
     person), with ``outer``: the part is a tube round the limb, photographed flat. Its flat width
     is half the tube's round, which the front view shows as a diameter (``wrap_across``): from the
-    outer edge inward the flat fabric is foreshortened toward both folds, as on a cylinder. What
-    lies past the inner fold (the armhole's fabric, which goes under the arm) is behind the body
-    part too.
+    outer edge inward the flat fabric is foreshortened toward both folds, as on a cylinder. Of a
+    part with a back (``behind_until``), what lies past the inner fold (the armhole's fabric,
+    which goes under the arm) is behind the body part too.
     """
     across_scale = across_scale or scale
     w, h = size
