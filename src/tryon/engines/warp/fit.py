@@ -50,6 +50,12 @@ LONG_SLEEVE = 1.8
 #: way to the hem, its short sleeves below 1.0 shoulder widths).
 LONG_SLEEVE_HEM = 0.9
 LONG_SLEEVE_HANGING = 1.0
+#: A sleeve at least this many times the garment's shoulder width long reaches well past the elbow
+#: (about one shoulder width from the shoulder point): it hangs round the forearm like a long one,
+#: even where it ends short of the wrist (three-quarter sleeves; the tuning half's blouse 1.57,
+#: its short sleeves at most 1.11, a boxy top's elbow-length ones). Drawn with a short sleeve's
+#: stand-off, such a sleeve was a box beside the arm and stepped out from under the body's side.
+TUBE_SLEEVE = 1.3
 #: The torso's width from the armpits to the waist, as a share of the shoulder joints' distance:
 #: a garment body narrower than this is widened to it. Worn tops in the evalset's studio photos
 #: measure 1.04-1.08 there (median); fitted ones about 1.0.
@@ -313,6 +319,7 @@ class _Sleeve:
     seam: np.ndarray  # where it is sewn on, on the person
     armpit: int  # the garment row where the sleeve leaves the body
     long: bool  # a long sleeve: it ends at the wrist
+    tube: bool  # it reaches well past the elbow: it hangs round the arm (every long sleeve does)
 
 
 def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
@@ -437,15 +444,17 @@ def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, co
     hem_y = _middle_hem(mask, cx, half)
     drop = hem_y - (sl[1] + sr[1]) / 2
 
-    def long(axis: np.ndarray, cuff: tuple[float, float]) -> bool:
+    def length(axis: np.ndarray, cuff: tuple[float, float]) -> tuple[bool, bool]:
+        """Whether the sleeve is long, and whether it is a tube."""
         ratio = _length(axis) / elbow_g
         hanging = drop > 0 and cuff[1] - (sl[1] + sr[1]) / 2 >= LONG_SLEEVE_HEM * drop
-        return ratio >= LONG_SLEEVE or (hanging and ratio >= LONG_SLEEVE_HANGING)
+        long = ratio >= LONG_SLEEVE or (hanging and ratio >= LONG_SLEEVE_HANGING)
+        return long, long or ratio >= TUBE_SLEEVE
 
     return [_Sleeve("sleeve-left", sleeve_l, axis_l, outer_l, seat.left, seat.seam_left, arm_l,
-                    long(axis_l, pts["sleeve_left"])),
+                    *length(axis_l, pts["sleeve_left"])),
             _Sleeve("sleeve-right", sleeve_r, axis_r, outer_r, seat.right, seat.seam_right, arm_r,
-                    long(axis_r, pts["sleeve_right"]))]
+                    *length(axis_r, pts["sleeve_right"]))]
 
 
 def _middle_hem(mask: np.ndarray, cx: float, half: float) -> float:
@@ -509,18 +518,18 @@ def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndar
 def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve, body_part: np.ndarray,
                    size: tuple[int, int]) -> list[Layer]:
     """A sleeve laid along its arm, its outer edge on the arm's outer contour, at least as wide
-    as the arm; a long one ends at the wrist. On an arm folded at the elbow (a hand raised to
+    as the arm; a long one ends at the wrist, a tube hangs round the arm. On an arm folded at the elbow (a hand raised to
     the face) the upper arm's part and the forearm's are laid apart, the forearm's in front: laid
     as one along the folded line, each pixel took the part of the nearer segment, and the upper
     arm, nearer the forearm's edge than its own, was left bare."""
     kp = body.kp
     arm = sleeve.side.arm
     # The sleeve's outer edge lies this far out from the arm's joints, and it is never seen
-    # narrower than twice that (with a tenth to spare). A long sleeve hangs round the arm: the
+    # narrower than twice that (with a tenth to spare). A tube hangs round the arm: the
     # drawn arm's widest radius, so what compose draws under it stays covered (at
     # SHORT_SLEEVE_STANDOFF the long sleeves of a slim wearer were boxes half again as wide as
     # her arms). A short sleeve's opening stands off the upper arm.
-    arm_radius = (ARM_RADII[0] if sleeve.long else SHORT_SLEEVE_STANDOFF) * seat.width
+    arm_radius = (ARM_RADII[0] if sleeve.tube else SHORT_SLEEVE_STANDOFF) * seat.width
     limb = body.arm(sleeve.side, sleeve.seam, extend=0.35)
     to_wrist = limb is not None and len(limb) == 4  # seam, elbow, wrist (seen or guessed), past it
     if limb is None:
@@ -551,14 +560,14 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     drawn = _grown_into(sleeve.part, body_part & (rows < sleeve.armpit), grow)
     # Behind the garment body: a short sleeve's upper-arm part (photographed spread out, its
     # underarm swings onto the torso when the arm hangs; in front, a colour-blocked polo's pale
-    # sleeve cut into its dark band); of a long sleeve only the cap, and the armhole's fabric
+    # sleeve cut into its dark band); of a tube only the cap, and the armhole's fabric
     # past the tube's inner fold (``limb_layer``): the arm hangs beside the torso, over its side
     # (behind down to the elbow, the sleeve stepped out from under the body's side there). The
     # forearm's part is in front (folded arms).
-    behind = _length(limb[:2] if sleeve.long else limb[:3])
+    behind = _length(limb[:2] if sleeve.tube else limb[:3])
     lay = partial(limb_layer, sleeve.name, g.image, scale=along, reach=reach, size=size, across_scale=across,
                   outer=sleeve.outer, behind_until=behind,
-                  wrap=(width_g, max(SLEEVE_ROUND * width_g * scale, 1.1 * 2 * arm_radius)) if sleeve.long else None)
+                  wrap=(width_g, max(SLEEVE_ROUND * width_g * scale, 1.1 * 2 * arm_radius)) if sleeve.tube else None)
     if not _folded(limb[1:4]):
         return [lay(drawn, sleeve.axis, limb)]
     # The sleeve's own length to the elbow (the garment's axis is laid ``along`` times longer).
@@ -589,7 +598,7 @@ def _from_arc(polyline: np.ndarray, s: float) -> np.ndarray:
     return np.vstack([start, polyline[i + 1:]])
 
 
-#: A long sleeve's width seen from the front, as a share of its flat width (scaled to the person):
+#: A tube sleeve's width seen from the front, as a share of its flat width (scaled to the person):
 #: laid flat, a tube's width is half its round; seen, its diameter (2 / pi of that).
 SLEEVE_ROUND = 2 / np.pi
 #: How far out from the arm's joints a short sleeve's outer edge lies, as a share of the shoulder
