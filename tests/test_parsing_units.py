@@ -133,6 +133,23 @@ def test_a_sleeves_outer_edge_keeps_its_distance_round_a_bent_elbow():
     assert abs((corner - elbow) @ np.array([-fore[1], fore[0]])) == pytest.approx(10.0, abs=0.01)  # and the forearm's
 
 
+def test_the_upper_arms_outer_reach_is_read_off_the_silhouette_within_a_bound():
+    """How far the person's silhouette reaches out from the upper arm's joint line, away from the
+    neck: the median along the upper arm (a lock of hair over the shoulder, above REACH_ALONG, does
+    not count), never more than allowed."""
+    from tryon.engines.warp.fit import _outer_reach
+
+    silhouette = np.zeros((300, 300), bool)
+    silhouette[40:160, 75:125] = True  # the upper arm, 25 px either side of its line (x = 100)
+    silhouette[40:60, 20:125] = True  # hair down over the shoulder
+    shoulder, elbow, neck = np.array([100.0, 50.0]), np.array([100.0, 150.0]), np.array([200.0, 40.0])
+    assert _outer_reach(silhouette, shoulder, elbow, neck, most=60) == pytest.approx(25, abs=1)
+    assert _outer_reach(silhouette, shoulder, elbow, neck, most=15) == 15
+    # The neck on the other side: the other edge.
+    silhouette[40:160, 100:140] = True
+    assert _outer_reach(silhouette, shoulder, elbow, np.array([0.0, 40.0]), most=60) == pytest.approx(40, abs=1)
+
+
 def test_a_trouser_leg_ends_at_the_feet_and_shorts_keep_their_length():
     """A trouser leg longer than the leg it is laid on is laid shorter (at most HEM_SQUEEZE) and cut
     below the feet; a short one (shorts) keeps its scale and every pixel. An ankle the pose does

@@ -33,6 +33,9 @@ class PersonAnalysis:
     parse: np.ndarray  # (H, W) uint8, LIP labels
     face: Face | None
     timings: dict[str, float] = field(default_factory=dict)
+    # (H, W) bool: the pose model's person mask (clothes included), when it gave one. Known before
+    # the parse, so what is fitted from it then (a sleeve's stand-off) is fitted the same after.
+    pose_mask: np.ndarray | None = None
 
     @property
     def face_box(self) -> tuple[int, int, int, int] | None:
@@ -58,7 +61,9 @@ class PersonAnalysis:
                         self.face.skin_points * scale)
         return PersonAnalysis(image, self.keypoints.scaled(sx, sy, w, h),
                               cv2.resize(self.person_mask, size, interpolation=cv2.INTER_NEAREST),
-                              cv2.resize(self.parse, size, interpolation=cv2.INTER_NEAREST), face, dict(self.timings))
+                              cv2.resize(self.parse, size, interpolation=cv2.INTER_NEAREST), face, dict(self.timings),
+                              None if self.pose_mask is None else
+                              cv2.resize(self.pose_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0)
 
 
 def _on_head(face: Face | None, kp: Keypoints) -> Face | None:
@@ -85,6 +90,12 @@ class LocatedPerson:
     @property
     def keypoints(self) -> Keypoints:
         return self.pose.keypoints
+
+    @property
+    def pose_mask(self) -> np.ndarray | None:
+        """(H, W) bool: the pose model's person mask, if it gave one."""
+        seg = self.pose.segmentation
+        return None if seg is None else seg > 0.5
 
 
 class PersonAnalyzer:
@@ -142,7 +153,7 @@ class PersonAnalyzer:
         timings["parsing"] = time.perf_counter() - t
         timings["total"] = sum(timings.values())
         person = ((parse > 0) | (soft > 0.5)).astype(np.uint8) * 255
-        return PersonAnalysis(image, located.keypoints, person, parse, located.face, timings)
+        return PersonAnalysis(image, located.keypoints, person, parse, located.face, timings, located.pose_mask)
 
     def close(self) -> None:
         for part in (self.pose, self.face, self.segmenter):

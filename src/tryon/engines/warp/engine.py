@@ -76,7 +76,9 @@ class WarpEngine(LazyAnalysers, Engine):
 
         def fit_upper(located: LocatedPerson) -> list[Layer] | None:
             g = garment_job.result()
-            return None if g.category == Category.LOWER else fit(g, Body(located.keypoints))
+            if g.category == Category.LOWER:
+                return None
+            return fit(g, Body(located.keypoints, silhouette=located.pose_mask))
 
         # The pose model and the parse keep one core busy: the garment's analysis, then the fitting of
         # a garment that needs only the keypoints (not a lower one: it sits at the waist the parse
@@ -100,7 +102,7 @@ class WarpEngine(LazyAnalysers, Engine):
         layers = None if fit_job is None else fit_job.result()
         if layers is None:
             waist = worn_waist(p.parse, p.keypoints) if g.category == Category.LOWER else None
-            layers = fit(g, Body(p.keypoints, waist))
+            layers = fit(g, Body(p.keypoints, waist, p.pose_mask))
 
         t = time.perf_counter()
         region = user_mask if user_mask is not None else p.agnostic_mask(g.category) > 0

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.engines.warp.compose import ARM_RADII
+from tryon.engines.warp.compose import ARM_RADII, ARM_START
 from tryon.engines.warp.fill import decontaminate
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer, polyline_coords, polyline_points
 from tryon.errors import PoseError
@@ -81,11 +81,13 @@ _RIGHT, _LEFT = _Side(R_ARM, R_LEG), _Side(L_ARM, L_LEG)
 
 @dataclass
 class Body:
-    """The person's keypoints, read by image side, and where they wear their waist (the top of the
-    trousers or skirt the photo shows: :func:`tryon.person.agnostic.worn_waist`), if known."""
+    """The person's keypoints, read by image side, where they wear their waist (the top of the
+    trousers or skirt the photo shows: :func:`tryon.person.agnostic.worn_waist`), and their
+    silhouette (the person as photographed, clothes included: the pose model's mask), if known."""
 
     kp: Keypoints
     waist: float | None = None
+    silhouette: np.ndarray | None = None  # (H, W) bool
 
     def side_joints(self, pair: tuple[int, int]) -> tuple[_Side, _Side]:
         """The joints of the image-left and image-right side, decided by the given joint pair
@@ -531,6 +533,14 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     # her arms). A short sleeve's opening stands off the upper arm.
     arm_radius = (ARM_RADII[0] if sleeve.tube else SHORT_SLEEVE_STANDOFF) * seat.width
     limb = body.arm(sleeve.side, sleeve.seam, extend=0.35)
+    # Its outer edge stands off the upper arm as far as the photo's silhouette reaches there (a
+    # muscular arm, the old garment's sleeve), within SLEEVE_REACH_MAX: at the canon a sliver of
+    # the real arm showed beside a slim sleeve. Its inner side stays where the canon puts it.
+    outer_radius = arm_radius
+    if body.silhouette is not None and kp.seen(arm[0]) and kp.seen(arm[1]):
+        seen = _outer_reach(body.silhouette, kp.xy[arm[0]].astype(float), kp.xy[arm[1]].astype(float),
+                            kp.xy[J.NECK].astype(float), SLEEVE_REACH_MAX * seat.width)
+        outer_radius = max(arm_radius, seen)
     to_wrist = limb is not None and len(limb) == 4  # seam, elbow, wrist (seen or guessed), past it
     if limb is None:
         # Elbow out of the frame (a bust shot): the arm hangs down beside the body.
@@ -540,15 +550,16 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     # From the shoulder seam the sleeve's outer edge first runs over the top of the arm
     # (a point down the upper arm), then down it: the sleeve cap sits on the shoulder.
     joint = kp.xy[arm[0]].astype(float)
-    limb = np.insert(limb, 1, joint + UPPER_ARM_CAP * (limb[1] - joint), axis=0)
+    limb = np.insert(limb, 1, joint + (ARM_START if sleeve.tube else UPPER_ARM_CAP) * (limb[1] - joint), axis=0)
     joints, neck = limb, kp.xy[J.NECK].astype(float)
-    limb = _outer_contour(joints, neck, arm_radius)
+    limb = _outer_contour(joints, neck, outer_radius)
     scale = seat.frame.scale
     length_g = _length(sleeve.axis)
     width_g = sleeve.part.sum() / max(length_g, 1.0)
     # The sleeve is at least as wide as the arm in it.
-    across = max(scale, 1.1 * 2 * arm_radius / max(width_g, 1.0))
-    reach = max(1.2 * width_g * across, 2.4 * arm_radius)
+    girth = arm_radius + outer_radius
+    across = max(scale, 1.1 * girth / max(width_g, 1.0))
+    reach = max(1.2 * width_g * across, 1.2 * girth)
     along = scale
     if sleeve.long and to_wrist:
         # A long sleeve ends at the wrist, whatever the arm's length against the shoulders.
@@ -567,7 +578,7 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     behind = _length(limb[:2] if sleeve.tube else limb[:3])
     lay = partial(limb_layer, sleeve.name, g.image, scale=along, reach=reach, size=size, across_scale=across,
                   outer=sleeve.outer, behind_until=behind,
-                  wrap=(width_g, max(SLEEVE_ROUND * width_g * scale, 1.1 * 2 * arm_radius)) if sleeve.tube else None)
+                  wrap=(width_g, max(SLEEVE_ROUND * width_g * scale, 1.1 * girth)) if sleeve.tube else None)
     if not _folded(limb[1:4]):
         return [lay(drawn, sleeve.axis, limb)]
     # The sleeve's own length to the elbow (the garment's axis is laid ``along`` times longer).
@@ -580,8 +591,8 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     # The upper arm's outer edge, its own (at the fold the whole limb's turns to the elbow's tip,
     # on the arm's line: the upper arm's part was laid half off the arm), runs on past the elbow
     # by the arm's radius: the sleeve's round end.
-    upper_joints = np.vstack([joints[:3], joints[2] + _unit(joints[2] - joints[1]) * arm_radius])
-    upper_limb = _outer_contour(upper_joints, neck, arm_radius)
+    upper_joints = np.vstack([joints[:3], joints[2] + _unit(joints[2] - joints[1]) * outer_radius])
+    upper_limb = _outer_contour(upper_joints, neck, outer_radius)
     # The forearm's part is laid along the forearm alone, from the overlap before the elbow's tip
     # on: along the whole folded line, a pixel of the forearm nearer the upper arm's edge was taken
     # for a pixel outside that edge, and the forearm's part was a thin strip.
@@ -596,6 +607,36 @@ def _from_arc(polyline: np.ndarray, s: float) -> np.ndarray:
     i = min(int(np.searchsorted(ends, s)), len(ends) - 1)
     start = polyline_points(polyline, np.array([s]), np.array([0.0]))[0]
     return np.vstack([start, polyline[i + 1:]])
+
+
+#: A sleeve's outer edge stands off the upper arm at most this far (a share of the shoulder joints'
+#: distance) where the photo's silhouette reaches farther out: beyond it, what the silhouette shows
+#: beside the arm is rarely the arm (hair down the shoulder, a jacket, the other arm). On the
+#: tuning half it reaches 0.05-0.2 (median about 0.15), more only in those cases.
+SLEEVE_REACH_MAX = 0.2
+#: Where along the upper arm (shares of the way from the shoulder joint to the elbow) its outer
+#: reach is measured: below the shoulder's round, above the elbow's.
+REACH_ALONG = (0.3, 0.8)
+
+
+def _outer_reach(silhouette: np.ndarray, shoulder: np.ndarray, elbow: np.ndarray, neck: np.ndarray,
+                 most: float) -> float:
+    """How far the silhouette reaches out from the upper arm's joint line on the side away from
+    the neck (the median over points along REACH_ALONG of the upper arm), at most ``most`` pixels."""
+    d = _unit(elbow - shoulder)
+    n = np.array([-d[1], d[0]])
+    if n @ (shoulder - neck) < 0:
+        n = -n
+    h, w = silhouette.shape
+    starts = shoulder + np.linspace(*REACH_ALONG, 6)[:, None] * (elbow - shoulder)
+    steps = np.arange(int(most) + 1)
+    pts = np.rint(starts[:, None, :] + steps[None, :, None] * n).astype(int)
+    inside = (pts[..., 0] >= 0) & (pts[..., 0] < w) & (pts[..., 1] >= 0) & (pts[..., 1] < h)
+    on = np.zeros(inside.shape, bool)
+    on[inside] = silhouette[pts[..., 1][inside], pts[..., 0][inside]]
+    # The first step off the silhouette; all steps on it: as far as allowed.
+    reach = np.where(on.all(axis=1), steps[-1], np.argmin(on, axis=1))
+    return float(np.median(reach))
 
 
 #: A tube sleeve's width seen from the front, as a share of its flat width (scaled to the person):
