@@ -520,17 +520,17 @@ def _without_neck_opening(g: GarmentAnalysis, body_part: np.ndarray, sl: np.ndar
 def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve, body_part: np.ndarray,
                    size: tuple[int, int]) -> list[Layer]:
     """A sleeve laid along its arm, its outer edge on the arm's outer contour, at least as wide
-    as the arm; a long one ends at the wrist, a tube hangs round the arm. On an arm folded at the elbow (a hand raised to
-    the face) the upper arm's part and the forearm's are laid apart, the forearm's in front: laid
-    as one along the folded line, each pixel took the part of the nearer segment, and the upper
-    arm, nearer the forearm's edge than its own, was left bare."""
+    as the arm; a long one ends at the wrist, a tube hangs round the arm. On an arm folded at the
+    elbow (a hand raised to the face) the upper arm's part and the forearm's are laid apart, the
+    forearm's in front: laid as one along the folded line, each pixel took the part of the nearer
+    segment, and the upper arm, nearer the forearm's edge than its own, was left bare."""
     kp = body.kp
     arm = sleeve.side.arm
-    # The sleeve's outer edge lies this far out from the arm's joints, and it is never seen
-    # narrower than twice that (with a tenth to spare). A tube hangs round the arm: the
-    # drawn arm's widest radius, so what compose draws under it stays covered (at
-    # SHORT_SLEEVE_STANDOFF the long sleeves of a slim wearer were boxes half again as wide as
-    # her arms). A short sleeve's opening stands off the upper arm.
+    # The sleeve's inner side lies this far in from the arm's joints, its outer edge at least as
+    # far out, and it is never seen narrower than between the two (with a tenth to spare). A tube
+    # hangs round the arm: the drawn arm's widest radius, so what compose draws under it stays
+    # covered (at SHORT_SLEEVE_STANDOFF the long sleeves of a slim wearer were boxes half again as
+    # wide as her arms). A short sleeve's opening stands off the upper arm.
     arm_radius = (ARM_RADII[0] if sleeve.tube else SHORT_SLEEVE_STANDOFF) * seat.width
     limb = body.arm(sleeve.side, sleeve.seam, extend=0.35)
     # Its outer edge stands off the upper arm as far as the photo's silhouette reaches there (a
@@ -547,8 +547,9 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
         side = _unit(sleeve.seam - kp.xy[J.NECK].astype(float))
         elbow = sleeve.seam + seat.down * 0.85 * seat.width + side * 0.08 * seat.width
         limb = np.array([sleeve.seam, elbow, elbow + (elbow - sleeve.seam) * 0.9])
-    # From the shoulder seam the sleeve's outer edge first runs over the top of the arm
-    # (a point down the upper arm), then down it: the sleeve cap sits on the shoulder.
+    # From the shoulder seam the sleeve's outer edge first runs over the top of the arm (a point
+    # down the upper arm: for a tube where the drawn arm begins, so that its round top stays under
+    # the cap), then down it: the sleeve cap sits on the shoulder.
     joint = kp.xy[arm[0]].astype(float)
     limb = np.insert(limb, 1, joint + (ARM_START if sleeve.tube else UPPER_ARM_CAP) * (limb[1] - joint), axis=0)
     joints, neck = limb, kp.xy[J.NECK].astype(float)
