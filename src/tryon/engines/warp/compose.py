@@ -368,7 +368,7 @@ def _bare_below(point: np.ndarray, ankle: np.ndarray, clothed: np.ndarray) -> bo
     the ``ankle``."""
     way = np.asarray(ankle, np.float64) - point
     ts = np.linspace(0.0, 1.0, max(2, int(np.linalg.norm(way))))[3:, None]  # from a few px below the hem
-    on = _mask_at(clothed, np.asarray(point, np.float64) + ts * way)[1]
+    on = mask_at(clothed, np.asarray(point, np.float64) + ts * way)[1]
     return len(on) == 0 or float(on.mean()) <= HEM_CLOTHED_MAX
 
 
@@ -430,7 +430,7 @@ def _to_edge(pos: float, step: float, lo: float, hi: float) -> float:
     return (lo - pos) / step if step < 0 else np.inf
 
 
-def _mask_at(mask: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mask_at(mask: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For points ((x, y), N x 2): whether each lies in the picture, and the ``mask`` there (False
     outside it)."""
     h, w = mask.shape
@@ -454,7 +454,7 @@ def _off_frame(a: np.ndarray, b: np.ndarray, frame: Frame, background: np.ndarra
         return []
     if background is not None:
         ts = np.linspace(0.0, max(t, 0.0), 16)
-        inside, on = _mask_at(background, np.asarray(b, np.float64)[None] + ts[:, None] * d)
+        inside, on = mask_at(background, np.asarray(b, np.float64)[None] + ts[:, None] * d)
         if inside.any() and on[inside].mean() > 0.5:
             return []
     return [np.asarray(b, np.float64) + d * (t + 0.05 * length)]
@@ -503,7 +503,7 @@ def _hidden_forearm(body: BodyDrawing, shoulder: np.ndarray, elbow: np.ndarray, 
         turned = np.array([d[0] * np.cos(bend) - d[1] * np.sin(bend), d[0] * np.sin(bend) + d[1] * np.cos(bend)])
         reach = ts[max(_clear_steps(blocked, elbow, turned, ts, radius) - 1, 0)]
         end = elbow + turned * reach
-        if reach >= HIDDEN_FOREARM_LEAST * length and _mask_at(body.pockets, end[None])[1][0]:
+        if reach >= HIDDEN_FOREARM_LEAST * length and mask_at(body.pockets, end[None])[1][0]:
             return [end]
     return []
 
@@ -513,7 +513,7 @@ def _clear_steps(blocked: np.ndarray, start: np.ndarray, d: np.ndarray, ts: np.n
     and ``radius`` to either side of it, before the first that is not."""
     n = np.array([-d[1], d[0]])
     lines = [start[None] + ts[:, None] * d + offset * n for offset in (0.0, -radius, radius)]
-    clear = np.all([~_mask_at(blocked, line)[1] for line in lines], axis=0)
+    clear = np.all([~mask_at(blocked, line)[1] for line in lines], axis=0)
     return int(np.argmin(clear)) if not clear.all() else len(ts)
 
 

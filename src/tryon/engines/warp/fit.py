@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.engines.warp.compose import ARM_RADII, ARM_START
+from tryon.engines.warp.compose import ARM_RADII, ARM_START, mask_at
 from tryon.engines.warp.fill import decontaminate
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer, polyline_coords, polyline_points
 from tryon.errors import PoseError
@@ -628,13 +628,10 @@ def _outer_reach(silhouette: np.ndarray, shoulder: np.ndarray, elbow: np.ndarray
     n = np.array([-d[1], d[0]])
     if n @ (shoulder - neck) < 0:
         n = -n
-    h, w = silhouette.shape
     starts = shoulder + np.linspace(*REACH_ALONG, 6)[:, None] * (elbow - shoulder)
     steps = np.arange(int(most) + 1)
-    pts = np.rint(starts[:, None, :] + steps[None, :, None] * n).astype(int)
-    inside = (pts[..., 0] >= 0) & (pts[..., 0] < w) & (pts[..., 1] >= 0) & (pts[..., 1] < h)
-    on = np.zeros(inside.shape, bool)
-    on[inside] = silhouette[pts[..., 1][inside], pts[..., 0][inside]]
+    pts = starts[:, None, :] + steps[None, :, None] * n
+    on = mask_at(silhouette, pts.reshape(-1, 2))[1].reshape(pts.shape[:2])
     # The first step off the silhouette; all steps on it: as far as allowed.
     reach = np.where(on.all(axis=1), steps[-1], np.argmin(on, axis=1))
     return float(np.median(reach))
