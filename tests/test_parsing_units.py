@@ -14,7 +14,7 @@ from tryon.engines.warp.mapping import polyline_coords, polyline_points, rounded
 from tryon.person.agnostic import agnostic_mask, protected
 from tryon.person.face import Face, bare_points
 from tryon.person.keypoints import BODY25_LIMBS, BODY25_NAMES, COCO18_FROM_BODY25, Joint, Keypoints
-from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, GeometricParser, Label, ParserParams
+from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, UPPER_GARMENT, GeometricParser, Label, ParserParams
 from tryon.person.waistline import _reach
 
 # --- the joint enum ----------------------------------------------------------------------------
@@ -506,6 +506,25 @@ def test_long_hair_over_a_dark_top_is_hair_down_to_its_ends():
     assert _share(parse, top, (Label.HAIR,)) < 0.02
     parse, locks, _ = _long_hair_over(HAIR)
     assert _share(parse, locks, (Label.HAIR,)) < 0.05
+
+
+def test_an_open_jacket_of_the_hairs_colour_is_no_hair_down_its_panels():
+    """Long dark hair over a light top, and an open jacket of the hair's colour over it: joined to the
+    locks, the jacket's panels were taken for hair down to where hair can end, and stayed as dark
+    blocks over a new top. Hair's colour going on below that end is a garment's; hair then stops
+    at the shoulders, and the panels are the top's."""
+    img, person, face = _person(top=WHITE)
+    ys = np.arange(SIZE[1])[:, None]
+    around_face, locks = _head_and_locks(face, slice(60, 190), (78, 98), (142, 162))
+    img[around_face | locks] = HAIR
+    for x0, x1 in ((70, 92), (148, 170)):
+        cv2.rectangle(img, (x0, 104), (x1, 300), HAIR, -1)
+    person = (~_colour(img, BACKDROP)).astype(np.float32)
+    parse = GeometricParser()(img, person, _keypoints(), face)
+    panels = _colour(img, HAIR) & (ys > 200)
+    assert panels.sum() > 1000 and _share(parse, panels, (Label.HAIR,)) < 0.02
+    assert _share(parse, panels, UPPER_GARMENT) > 0.9
+    assert _share(parse, around_face & (ys < face.box[3]), (Label.HAIR,)) > 0.9
 
 
 def test_parser_tells_skirts_and_dresses_from_trousers():

@@ -362,6 +362,16 @@ class HairParams:
     long_half_width: float = 1.4
     long_gap: float = 0.2
     long_below_shoulders: float = 2.5
+    #: Hair that reaches the bottom of that zone may be a garment of its colour: an open dark
+    #: jacket under long dark hair, its panels joined to the hair. Over its last ``end_band``
+    #: face heights, the columns the hair fills are looked at in the same band just below the
+    #: zone. Where in more than ``goes_on`` of them the hair's colour fills more than
+    #: ``goes_on`` of that band (the garment going on down), the hair's length cannot be told
+    #: from the garment's: hair stops at the shoulders' line (kept, the panels stayed as black
+    #: blocks over the new top). On the tuning half one person's hair reaches the zone's bottom:
+    #: the jacket's, of which 0.99 goes on.
+    end_band: float = 0.3
+    goes_on: float = 0.5
     #: Without a neck joint the shoulders are this far below the face box's bottom.
     neck_guess: float = 0.5
     #: Hair colour is sampled above the forehead: from this far above the face box's top to
@@ -1189,7 +1199,25 @@ class GeometricParser:
             hair |= strands & (head_zone | long_zone) & (d2 < p.strand_d2)
         hair = self._hair_beside_neck(hair, lab, candidates, mean, inv, y1, face_h, yy, body)
         hair = self._short_sides(hair, face_box, face_h, yy)
-        return self._hair_on_head(hair, face_box, face_h, yy)
+        hair = self._hair_on_head(hair, face_box, face_h, yy)
+        if self._garment_below(hair, candidates & (d2 < p.colour_d2), sh_y + p.long_below_shoulders * face_h,
+                               face_h):
+            hair &= yy <= sh_y
+        return hair
+
+    def _garment_below(self, hair: np.ndarray, coloured: np.ndarray, end: float, face_h: float) -> bool:
+        """Whether the hair reaches ``end``, the bottom of where it can be, and ``coloured`` (person
+        pixels of the hair's colour) goes on below it there: see ``HairParams.end_band``."""
+        p = self.params.hair
+        band = max(1, round(p.end_band * face_h))
+        y = round(end)
+        if y <= band or y + band > hair.shape[0]:
+            return False
+        reached = hair[y - band:y].any(axis=0)
+        if not reached.any():
+            return False
+        goes_on = coloured[y:y + band].mean(axis=0) > p.goes_on
+        return float(goes_on[reached].mean()) > p.goes_on
 
     def _short_sides(self, hair: np.ndarray, face_box: np.ndarray, face_h: float, yy: np.ndarray) -> np.ndarray:
         """No hair below the ears when the hair beside the face is short on both sides (``min_side_hair``,
