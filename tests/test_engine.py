@@ -1120,3 +1120,31 @@ def test_trousers_on_a_photo_cut_at_the_thighs_run_on_past_its_edge(evalset, eng
     assert len(bottom) and bottom.min() < lo and bottom.max() > hi
     hands = of_labels(p.parse, ARMS) & (np.arange(p.image.shape[0])[:, None] > hip)
     assert (~changed[hands]).mean() > 0.9
+
+
+def test_a_forearm_rebuilt_under_a_long_sleeve_meets_the_hand_below_its_cuff(evalset, engine):
+    """A loose long-sleeved cardigan (tuning half, FitDiT 0083) under a sleeveless dress: the
+    pose puts one wrist two thirds of a forearm short of the cuff and does not see the other.
+    Each rebuilt forearm runs down the old sleeve to its cuff: just above the cuff the picture has
+    the colour of the forearm's middle, not the fill's pale smear between an arm ending mid-sleeve
+    and the hand (a third to two thirds of that disc was the forearm's colour then)."""
+    from tryon.engines.warp.compose import cuff_ends
+    from tryon.person.parsing import UPPER_GARMENT, of_labels
+
+    image = load_image(evalset.root / "persons/FitDiT__0083.jpg")
+    analysis = engine.persons.analyze(image)
+    kp = analysis.keypoints
+    h, w = image.shape[:2]
+    ends = cuff_ends(kp, of_labels(analysis.parse, UPPER_GARMENT), (0.0, 0.0, float(w), float(h)))
+    assert len(ends) == 2
+    out = engine.run(image, evalset.root / "garments/Any2anyTryon__garment3.jpg", "dress",
+                     person_analysis=analysis).image.astype(float)
+    ys, xs = np.mgrid[:h, :w]
+    for wrist, (cuff, radius) in ends.items():
+        elbow = kp.xy[wrist - 1].astype(float)
+        middle = (elbow + cuff) / 2
+        forearm = np.median(out[np.hypot(xs - middle[0], ys - middle[1]) < 0.5 * radius], axis=0)
+        c = cuff - (cuff - elbow) / np.linalg.norm(cuff - elbow) * 0.5 * radius
+        disc = np.hypot(xs - c[0], ys - c[1]) < 0.6 * radius
+        like = np.linalg.norm(out[disc] - forearm, axis=1) < 30
+        assert like.mean() > 0.85, (wrist, like.mean())

@@ -1544,6 +1544,46 @@ def test_an_upper_arm_drawn_above_a_short_sleeves_hem_meets_the_arm_below_it():
             assert abs(width - 2 * expected) <= 3, width
 
 
+def test_a_forearm_rebuilt_under_a_long_sleeve_reaches_its_cuff():
+    """The pose's wrist on a loose long sleeve lies short of the cuff: a forearm drawn only to it
+    ended mid-sleeve, and the fill drew background between it and the hand below the cuff. It now
+    runs on down the old sleeve to where that ends on its axis; for a wrist the pose does not see,
+    straight on from the upper arm. Not across the body (the top's own front goes on there), and
+    not for a cuff at the wrist."""
+    from tryon.engines.warp.compose import body_shape, cuff_ends
+
+    h, w = SIZE[1], SIZE[0]
+    frame = (0.0, 0.0, float(w), float(h))
+
+    def sleeve(kp_from, end):  # 24 pixels across, square at its cuff
+        a, b = np.array(JOINTS[kp_from], float), np.asarray(end, float)
+        n = np.array([-(b - a)[1], (b - a)[0]]) / np.linalg.norm(b - a) * 12
+        mask = np.zeros((h, w), np.uint8)
+        cv2.fillConvexPoly(mask, np.round([a - n, a + n, b + n, b - n]).astype(np.int32), 1)
+        return mask > 0
+
+    r_elbow, r_wrist = np.array(JOINTS[J.R_ELBOW], float), np.array(JOINTS[J.R_WRIST], float)
+    cuff = r_wrist + 0.5 * (r_wrist - r_elbow)  # half a forearm past the pose's wrist
+    l_shoulder, l_elbow = np.array(JOINTS[J.L_SHOULDER], float), np.array(JOINTS[J.L_ELBOW], float)
+    hidden = l_elbow + 1.1 * (l_elbow - l_shoulder)  # the left wrist unseen, its sleeve this long
+    sleeves = sleeve(J.R_SHOULDER, cuff) | sleeve(J.L_SHOULDER, hidden)
+    kp = _keypoints(without=(J.L_WRIST,))
+    ends = cuff_ends(kp, sleeves, frame)
+    assert set(ends) == {J.R_WRIST, J.L_WRIST}
+    assert np.linalg.norm(ends[J.R_WRIST][0] - cuff) < 3 and np.linalg.norm(ends[J.L_WRIST][0] - hidden) < 3
+    for given, reaches in ((ends, True), ({}, False)):
+        drawn = body_shape(kp, ("arms",), (h, w), given, frame=frame).inside
+        assert drawn[int(cuff[1]) - 2, int(cuff[0])] == reaches
+    # A cuff at the wrist: nothing past it.
+    assert J.R_WRIST not in cuff_ends(kp, sleeve(J.R_SHOULDER, r_wrist), frame)
+    # A forearm across the body, its wrist over the top's front: the top is no sleeve there.
+    across = _keypoints()
+    across.xy[J.R_WRIST] = (115, 200)
+    front = np.zeros((h, w), bool)
+    front[104:250, 70:170] = True
+    assert J.R_WRIST not in cuff_ends(across, front | sleeve(J.R_SHOULDER, r_elbow), frame)
+
+
 def test_trousers_run_on_up_mirrored_from_their_own_pixels():
     """Above the trousers the photo shows, each column continues them with their own pixels
     mirrored at their top (a short run repeats), so weave and folds go on instead of a blur; not

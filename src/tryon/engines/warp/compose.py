@@ -244,6 +244,52 @@ def sleeve_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, old: np.n
     return ends
 
 
+def cuff_ends(kp: Keypoints, sleeves: np.ndarray, frame: Frame) -> dict[int, tuple[np.ndarray, float]]:
+    """Where each forearm's old sleeve (``sleeves``: the replaced top in the region) ends on the
+    forearm's axis, by wrist joint, where that is past the wrist (CUFF_REACH): the arm is in the
+    sleeve down to its cuff. For a wrist the pose does not see, the axis runs on from the upper
+    arm, and the end counts past HIDDEN_FOREARM of it. At the canon's wrist width."""
+    hips = _hips(kp, frame)
+    if hips is None or not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
+        return {}
+    sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
+    torso = np.array([kp.xy[J.R_SHOULDER], kp.xy[J.L_SHOULDER], hips[1], hips[0]], np.float32)
+    ends = {}
+    for s_, e_, w_ in (R_ARM, L_ARM):
+        if not (kp.seen(s_) and kp.seen(e_)):
+            continue
+        elbow = kp.xy[e_].astype(np.float64)
+        if kp.seen(w_):
+            start, d = kp.xy[w_].astype(np.float64), kp.xy[w_] - elbow
+            least, length = 0.0, float(np.linalg.norm(d))
+        else:
+            start, d = elbow, elbow - kp.xy[s_]
+            least = HIDDEN_FOREARM * float(np.linalg.norm(d))
+            length = least
+        if length < 1:
+            continue
+        d = d / np.linalg.norm(d)
+        ts = np.arange(0.0, least + CUFF_REACH * length, 1.0)
+        pts = start + ts[:, None] * d
+        inside, on = mask_at(sleeves, pts)
+        on &= inside & np.array([cv2.pointPolygonTest(torso, (float(x), float(y)), False) < 0 for x, y in pts])
+        stop = int(np.argmin(on)) if not on.all() else len(on)
+        if stop and ts[stop - 1] > least + CUFF_LEAST * length:
+            ends[w_] = (pts[stop - 1], ARM_RADII[3] * sw)
+    return ends
+
+
+#: A rebuilt forearm reaches as far down the old long sleeve as the arm was in it: the pose's wrist
+#: on a loose sleeve lies short of the cuff (tuning half: FitDiT 0083's, by two thirds of a
+#: forearm), and drawn to it, the forearm ended mid-sleeve with the fill's background between it
+#: and the hand below the cuff. Past the wrist the forearm's axis is followed while it stays on
+#: the old top outside the torso's quadrilateral (shoulder and hip joints: a forearm across the
+#: body lies over the top's own front), for at most CUFF_REACH of the forearm; it counts from
+#: CUFF_LEAST of it (a cuff just past the wrist joint is the hand's start).
+CUFF_REACH = 0.8
+CUFF_LEAST = 0.1
+
+
 #: ``sleeve_ends``: the crossing is looked for between these shares of the way from the shoulder
 #: joint to the elbow (above, the skin is a bare shoulder's; below, the forearm's), and is the edge
 #: skin within SLEEVE_CUT_DEPTH of the upper arm's length of the topmost.
@@ -1211,7 +1257,12 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
                if category == Category.LOWER else None)
 
     parts = parts_for(category, region, kp, parse)
-    ends = arm_ends(kp, parse, readable, region) | sleeve_ends(kp, parse, readable, old) if "arms" in parts else {}
+    ends = {}
+    if "arms" in parts:
+        # The hand the photo shows at the region's edge says where a forearm ends before its old cuff does.
+        sleeves = of_labels(parse, UPPER_GARMENT) & region & readable
+        ends = cuff_ends(kp, sleeves, frame) | arm_ends(kp, parse, readable, region) \
+            | sleeve_ends(kp, parse, readable, old)
     if "legs" in parts:
         # Legs the region takes in whole (a dress's region runs down to the shoes) are kept where
         # the photo shows them: the thighs drawn meet them at the old hem instead.
