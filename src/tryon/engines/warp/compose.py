@@ -1261,8 +1261,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if "arms" in parts:
         # The hand the photo shows at the region's edge says where a forearm ends before its old cuff does.
         sleeves = of_labels(parse, UPPER_GARMENT) & region & readable
-        ends = cuff_ends(kp, sleeves, frame) | arm_ends(kp, parse, readable, region) \
-            | sleeve_ends(kp, parse, readable, old)
+        ends = (cuff_ends(kp, sleeves, frame) | arm_ends(kp, parse, readable, region)
+                | sleeve_ends(kp, parse, readable, old))
     if "legs" in parts:
         # Legs the region takes in whole (a dress's region runs down to the shoes) are kept where
         # the photo shows them: the thighs drawn meet them at the old hem instead.
