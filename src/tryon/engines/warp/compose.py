@@ -253,7 +253,9 @@ def cuff_ends(kp: Keypoints, sleeves: np.ndarray, frame: Frame) -> dict[int, tup
     if hips is None or not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return {}
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER]))
-    torso = np.array([kp.xy[J.R_SHOULDER], kp.xy[J.L_SHOULDER], hips[1], hips[0]], np.float32)
+    # Where a forearm does not run on: off the old top, and over the torso's quadrilateral.
+    off = (~sleeves).astype(np.uint8)
+    cv2.fillPoly(off, [np.round([kp.xy[J.R_SHOULDER], kp.xy[J.L_SHOULDER], hips[1], hips[0]]).astype(np.int32)], 1)
     ends = {}
     for s_, e_, w_ in (R_ARM, L_ARM):
         if not (kp.seen(s_) and kp.seen(e_)):
@@ -270,12 +272,11 @@ def cuff_ends(kp: Keypoints, sleeves: np.ndarray, frame: Frame) -> dict[int, tup
             continue
         d = d / np.linalg.norm(d)
         ts = np.arange(0.0, least + CUFF_REACH * length, 1.0)
-        pts = start + ts[:, None] * d
-        inside, on = mask_at(sleeves, pts)
-        on &= inside & np.array([cv2.pointPolygonTest(torso, (float(x), float(y)), False) < 0 for x, y in pts])
-        stop = int(np.argmin(on)) if not on.all() else len(on)
+        pictured, _ = mask_at(off, start + ts[:, None] * d)
+        ts = ts[: len(ts) if pictured.all() else int(np.argmin(pictured))]  # not past the picture's edge
+        stop = _clear_steps(off > 0, start, d, ts, 0.0)
         if stop and ts[stop - 1] > least + CUFF_LEAST * length:
-            ends[w_] = (pts[stop - 1], ARM_RADII[3] * sw)
+            ends[w_] = (start + ts[stop - 1] * d, ARM_RADII[3] * sw)
     return ends
 
 
