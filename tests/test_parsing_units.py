@@ -1574,6 +1574,11 @@ def test_a_forearm_rebuilt_under_a_long_sleeve_reaches_its_cuff():
     for given, reaches in ((ends, True), ({}, False)):
         drawn = body_shape(kp, ("arms",), (h, w), given, frame=frame).inside
         assert drawn[int(cuff[1]) - 2, int(cuff[0])] == reaches
+    # A picture cut off 25 pixels below the wrist, the sleeve running out of it: the forearm runs
+    # on past the edge (stopped there, it ended in a round cap just inside).
+    edge = int(r_wrist[1]) + 25
+    cut = cuff_ends(kp, sleeve(J.R_SHOULDER, cuff)[:edge], (0.0, 0.0, float(w), float(edge)))
+    assert cut[J.R_WRIST][0][1] > edge + 5
     # A cuff at the wrist: nothing past it.
     assert J.R_WRIST not in cuff_ends(kp, sleeve(J.R_SHOULDER, r_wrist), frame)
     # A forearm across the body, its wrist over the top's front: the top is no sleeve there.

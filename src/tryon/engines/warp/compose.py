@@ -248,7 +248,9 @@ def cuff_ends(kp: Keypoints, sleeves: np.ndarray, frame: Frame) -> dict[int, tup
     """Where each forearm's old sleeve (``sleeves``: the replaced top in the region) ends on the
     forearm's axis, by wrist joint, where that is past the wrist (CUFF_REACH): the arm is in the
     sleeve down to its cuff. For a wrist the pose does not see, the axis runs on from the upper
-    arm, and the end counts past HIDDEN_FOREARM of it. At the canon's wrist width."""
+    arm, and the end counts past HIDDEN_FOREARM of it. At the canon's wrist width. A sleeve the
+    picture's edge cuts off runs on past it, as a limb whose next joint is out of frame does
+    (stopped at the edge, the forearm ended in a round cap just inside it)."""
     hips = _hips(kp, frame)
     if hips is None or not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
         return {}
@@ -272,8 +274,6 @@ def cuff_ends(kp: Keypoints, sleeves: np.ndarray, frame: Frame) -> dict[int, tup
             continue
         d = d / np.linalg.norm(d)
         ts = np.arange(0.0, least + CUFF_REACH * length, 1.0)
-        pictured, _ = mask_at(off, start + ts[:, None] * d)
-        ts = ts[: len(ts) if pictured.all() else int(np.argmin(pictured))]  # not past the picture's edge
         stop = _clear_steps(off > 0, start, d, ts, 0.0)
         if stop and ts[stop - 1] > least + CUFF_LEAST * length:
             ends[w_] = (start + ts[stop - 1] * d, ARM_RADII[3] * sw)
