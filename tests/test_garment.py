@@ -329,6 +329,24 @@ def test_the_inside_of_a_light_crew_neck_is_found_above_its_front_neckline():
     assert (cut & ~inside).sum() < 0.03 * inside.sum()
 
 
+def test_a_dark_panel_down_the_front_is_no_dark_inside():
+    """A black panel down the middle of a white top, printed through to the back: darker than the
+    fabric and joined to the collar's middle like a dark tee's inside, but it runs on down the
+    front. It is no opening (cut away, it showed skin as a rectangle in the chest); the shaded
+    inside above the front neckline still is."""
+    from tryon.garment.neckline import dark_inside, inside_back
+
+    panel = np.full((300, 400, 3), 246, np.uint8)
+    panel[:, 165:235] = 60
+    img, mask, inside = _tee_neck(panel)
+    img[inside & (np.arange(400) >= 165) & (np.arange(400) < 235)] = 40  # the panel on the back, in shade
+    collar = np.array([200.0, 40.0])
+    assert not dark_inside(img, mask, collar, 70.0).any()
+    cut = inside_back(img, mask, collar, 70.0)
+    assert (cut & inside).sum() > 0.85 * inside.sum()
+    assert (cut & ~inside).sum() < 0.03 * inside.sum()
+
+
 def test_a_printed_front_under_the_neckline_is_not_cut():
     """Under a printed neckline the pattern's own edges run across the opening: no neckline is
     taken from them, and nothing below the neckline is cut (a hole in the chest)."""

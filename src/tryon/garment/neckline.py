@@ -51,6 +51,12 @@ NECKLINE_SAME_BOTTOM = 0.05
 NECKLINE_SKIP = 3
 
 
+#: The dark inside is looked for in a box below the collar's middle; a dark region over more than
+#: this share of the box's bottom row goes on down the front and is the fabric's (set on the tuning
+#: half: its insides touch at most 0.02 of that row, the black stripes of a striped wrap 0.49).
+INSIDE_OPEN_BELOW = 0.25
+
+
 @dataclass
 class Neckline:
     """The front neckline across the opening: row ``ys`` at each of the columns ``xs``."""
@@ -183,6 +189,10 @@ def dark_inside(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
         # band at the garment's top edge, across the opening. A dark motif of a print under the
         # neckline (a flower, a cabbage) lies below that band over most of its width: a hole cut
         # there would show skin in the middle of the chest.
+        # The front closes the opening below: a dark region across much of the search box's bottom
+        # row runs on down the front, a stripe or panel of the fabric (a striped wrap's V).
+        if region[y1 - 1, x0:x1].mean() > INSIDE_OPEN_BELOW:
+            continue
         cols = np.flatnonzero(region.any(axis=0))
         below_collar = np.argmax(region[:, cols], axis=0) - top_edge[cols - x0]
         if np.mean(below_collar < 0.25 * neck_half) >= 0.5:
