@@ -640,6 +640,31 @@ def test_fingers_reaching_across_the_body_are_the_hands():
     assert _share(parse, neck, (Label.NECK, Label.FACE)) > 0.9
 
 
+def test_a_hand_past_the_cuff_of_a_long_sleeve_across_the_body_is_the_hand():
+    """On a long sleeve the pose puts the wrist at the cuff, and the hand begins past it. With the
+    forearm across the body and the fingers reaching sideways off its line, the hand is joined
+    to the wrist through no skin at all: parsed as the torso's, a new short-sleeved top was drawn
+    over it (FitDiT 0223's clasped hands). Found along the forearm's line run on past the wrist,
+    it is the arm's."""
+    img, person, face = _person()
+    elbow, wrist = np.array(JOINTS[J.R_ELBOW], float), np.array([96.0, 214.0])
+    u = (wrist - elbow) / np.linalg.norm(wrist - elbow)
+    n = np.array([-u[1], u[0]]) * 9
+    cv2.fillPoly(img, [np.round([elbow + n, wrist + n, wrist - n, elbow - n]).astype(np.int32)], BLUE)  # the sleeve
+    palm = np.round(wrist + 12 * u).astype(int)
+    cv2.circle(img, tuple(int(v) for v in palm), 6, SKIN, -1)
+    cv2.line(img, tuple(int(v) for v in palm), (int(palm[0]) + 26, int(palm[1])), SKIN, 8)  # the fingers
+    kp = _keypoints()
+    kp.xy[J.R_WRIST] = wrist
+    parse = GeometricParser()(img, person, kp, face)
+    xs, ys = np.arange(SIZE[0])[None, :], np.arange(SIZE[1])[:, None]
+    fingers = _colour(img, SKIN) & (xs > palm[0] + 10) & (abs(ys - palm[1]) < 6)
+    assert fingers.sum() > 80
+    assert _share(parse, fingers, ARMS) > 0.9
+    neck = _colour(img, SKIN) & (ys > 92) & (ys < 104)
+    assert _share(parse, neck, (Label.NECK, Label.FACE)) > 0.9
+
+
 def test_parser_without_face_or_legs():
     """No face (a head turned away): the head's joints place it, the skin model is learned on the
     hands; no knees or ankles (a close-up): no legs, no shoes, and the top stays the top."""

@@ -654,8 +654,14 @@ class SkinPartParams:
     #: they could be painted over by new trousers. Not below the hips: a hand beside a bare thigh
     #: is joined to it through skin (checking half: a runner's thigh went to the arm).
     hand_span: float = 0.5
-    #: The hand is joined to the skin within this share of the shoulder distance of the wrist joint.
+    #: The hand is joined to the skin within this share of the shoulder distance of the wrist joint...
     wrist_reach: float = 0.06
+    #: ...or, where no skin is that near (on a long sleeve the pose often puts the wrist on the
+    #: cuff, and the hand begins past it), of the forearm's line run on past it by this share
+    #: (clasped hands at a white cuff went to the torso, and a new top was drawn over them). A
+    #: wrist on bare skin is joined to its hand through it; run on, the line reached a bare midriff
+    #: above a hand on the hip.
+    hand_from: float = 0.15
     #: A leg the frame cuts off above the knee runs on along a guessed line (:meth:`_Body.leg`):
     #: it takes no skin that is less than ``guessed_leg_margin`` (per shoulder distance) nearer to
     #: that line than to the arms' seen chains (shoulder to wrist: forearms resting on the thighs
@@ -1649,7 +1655,12 @@ class GeometricParser:
         cv2.circle(near, (x - x0, y - y0), r, 1, -1)
         near &= skin[box]
         start = np.zeros_like(near)
-        cv2.circle(start, (x - x0, y - y0), max(1, int(round(p.wrist_reach * body.shoulder_width))), 1, -1)
+        reach = max(1, int(round(p.wrist_reach * body.shoulder_width)))
+        cv2.circle(start, (x - x0, y - y0), reach, 1, -1)
+        elbow = body.p(next(e for e, w in FOREARMS if w == wrist))
+        if not (start & near).any() and elbow is not None and np.linalg.norm(at - elbow) > 0:
+            past = at + p.hand_from * body.shoulder_width * (at - elbow) / np.linalg.norm(at - elbow)
+            cv2.line(start, (x - x0, y - y0), (int(round(past[0])) - x0, int(round(past[1])) - y0), 1, 2 * reach)
         _, pieces = cv2.connectedComponents(near)
         joined = np.unique(pieces[(start > 0) & (near > 0)])
         out[box] = components_in(pieces, joined[joined > 0])
