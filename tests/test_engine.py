@@ -1122,6 +1122,31 @@ def test_trousers_on_a_photo_cut_at_the_thighs_run_on_past_its_edge(evalset, eng
     assert (~changed[hands]).mean() > 0.9
 
 
+def test_forearms_across_the_body_lie_over_a_new_short_sleeved_top(evalset, engine):
+    """Clasped hands in front of a long-sleeved top (tuning half, FitDiT 0223) under a new tee:
+    the rebuilt forearms run from the elbows to the hands over the tee's front, not under it
+    (the hands floated on the tee and the arms ended at the sides). Along each forearm's middle
+    the picture has the colour of the person's hands, not the tee's."""
+    from tryon.person.keypoints import Joint as J
+    from tryon.person.parsing import ARMS, of_labels
+
+    image = load_image(evalset.root / "persons/FitDiT__0223.jpg")
+    analysis = engine.persons.analyze(image)
+    kp = analysis.keypoints
+    result = engine.run(image, evalset.root / "garments/Any2anyTryon__garment1.jpg", "upper", person_analysis=analysis)
+    out = result.image.astype(float)
+    hands = np.median(image[of_labels(analysis.parse, ARMS)].astype(float), axis=0)
+    tee = np.median(out[result.layers["warped-mask"] > 0], axis=0)
+    sw = float(np.linalg.norm(kp.xy[J.L_SHOULDER] - kp.xy[J.R_SHOULDER]))
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[:h, :w]
+    for elbow, wrist in ((J.R_ELBOW, J.R_WRIST), (J.L_ELBOW, J.L_WRIST)):
+        for t in (0.4, 0.6):
+            c = kp.xy[elbow] + t * (kp.xy[wrist] - kp.xy[elbow])
+            colour = np.median(out[np.hypot(xs - c[0], ys - c[1]) < 0.04 * sw], axis=0)
+            assert np.linalg.norm(colour - hands) < np.linalg.norm(colour - tee), (elbow, t, colour, hands, tee)
+
+
 def test_a_forearm_rebuilt_under_a_long_sleeve_meets_the_hand_below_its_cuff(evalset, engine):
     """A loose long-sleeved cardigan (tuning half, FitDiT 0083) under a sleeveless dress: the
     pose puts one wrist two thirds of a forearm short of the cuff and does not see the other.

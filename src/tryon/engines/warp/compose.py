@@ -25,6 +25,7 @@ from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, SHOES, UPPER_GARMENT, Label, lightness_spread, of_labels
+from tryon.person.segmentation import components_in
 
 
 #: Radii of a synthesised arm (top of the upper arm, elbow, the forearm's widest, wrist, hand) as
@@ -664,6 +665,9 @@ class BodyDrawing:
     # Where a forearm whose hand the photo hides ends, and how much of it to tuck under the garment.
     hidden_hands: list[tuple[np.ndarray, float]] = field(default_factory=list)
     pockets: np.ndarray | None = None  # where a hidden hand may be (the new garment): see ``_hidden_forearm``
+    # Each forearm drawn: where its wrist may be (the seen joint, where the forearm was ended), and
+    # its coverage from the elbow to the hand.
+    forearms: list[tuple[list[np.ndarray], np.ndarray]] = field(default_factory=list)
 
     def blocked(self) -> np.ndarray | None:
         """Where no limb is drawn on to: the background and the hands the photo shows."""
@@ -778,8 +782,38 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
                 return
             wrist = np.asarray(found[0], np.float64)
             after = wrist + 0.2 * (wrist - elbow)
-        body.add_capsules([start, *(p for p, _ in upper), elbow, elbow + FOREARM_WIDEST * (wrist - elbow), wrist, after],
-                          [top, *(r for _, r in upper), at_elbow, widest, at_wrist, hand])
+        body.add_capsules([start, *(p for p, _ in upper), elbow], [top, *(r for _, r in upper), at_elbow])
+        fore = body.add_capsules([elbow, elbow + FOREARM_WIDEST * (wrist - elbow), wrist, after],
+                                 [at_elbow, widest, at_wrist, hand])
+        joint = [kp.xy[w_].astype(np.float64)] if kp.seen(w_) else []
+        body.forearms.append(([wrist, *joint], fore <= 1.0))
+
+
+#: A forearm whose wrist lies wholly inside the torso's outline, its half width (the canon's
+#: wrist radius, a share of the shoulder joints' distance) from the edge, crosses in front of the
+#: body (a hand on the belly, clasped hands); hands hanging beside the hips do not.
+FRONT_WRIST_DEPTH = ARM_RADII[3]
+
+
+def forearms_in_front(drawing: BodyDrawing, hips: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Where the forearms drawn cross in front of the torso (a mask): a new top with short
+    sleeves lies behind them, where it hid them under its front as if the hands floated on it."""
+    out = np.zeros(drawing.inside.shape, bool)
+    if hips is None or not drawing.forearms:
+        return out
+    torso = _torso_mask(drawing.kp, hips, out.shape)
+    depth = None
+    h, w = out.shape
+    for wrists, coverage in drawing.forearms:
+        for x, y in (np.round(p).astype(int) for p in wrists):
+            if not (0 <= x < w and 0 <= y < h and torso[y, x]):
+                continue
+            if depth is None:
+                depth = cv2.distanceTransform(torso.astype(np.uint8), cv2.DIST_L2, 3)
+            if depth[y, x] >= FRONT_WRIST_DEPTH * drawing.sw:
+                out |= coverage
+                break
+    return out
 
 
 def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> float | None:
@@ -1340,6 +1374,15 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if category != Category.LOWER:
         out = _over(out, *_hair_fall(image, region, readable, parse, kp, plate))
     arms = np.zeros((h, w), bool)
+    front = np.zeros((h, w), bool)
+    if not bare_arms and "arms" in parts:
+        # Forearms across the body lie over the new top's front, under its sleeves; the photo's own
+        # hands at their ends with them (the parse's outline of the old top can take in a hand's edge).
+        front = forearms_in_front(drawing, _hips(kp, frame)) & ~seen_background
+        if front.any():
+            _, pieces = cv2.connectedComponents(real_arms.astype(np.uint8))
+            touching = np.unique(pieces[front & real_arms])
+            front |= components_in(pieces, touching[touching > 0])
     if bare_arms:
         bare = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True,
                           hands=hands, pockets=pockets)
@@ -1363,6 +1406,9 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     for layer in layers:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
     out = _over(out, skin_rgb, skin_alpha * arms)
+    if front.any():
+        sleeves = _coverage([layer.alpha for layer in layers if layer.name.startswith("sleeve")], (h, w))
+        out = _over(out, skin_rgb, skin_alpha * front * (1.0 - sleeves))
 
     # Feather the seam inside the region where the photo under it is known; outside, exact. Not
     # where that photo is the replaced garment (but for skin kept in it): blended back in along a
