@@ -185,14 +185,14 @@ def dark_inside(image: np.ndarray, mask: np.ndarray, collar: np.ndarray, neck_ha
         region = labels == lab
         if region.sum() >= 0.6 * (y1 - y0) * (x1 - x0):  # a dark garment, not a neck opening
             continue
-        # Seen through the opening, the inside of the back reaches up to the back collar, a thin
-        # band at the garment's top edge, across the opening. A dark motif of a print under the
-        # neckline (a flower, a cabbage) lies below that band over most of its width: a hole cut
-        # there would show skin in the middle of the chest.
         # The front closes the opening below: a dark region across much of the search box's bottom
         # row runs on down the front, a stripe or panel of the fabric (a striped wrap's V).
         if region[y1 - 1, x0:x1].mean() > INSIDE_OPEN_BELOW:
             continue
+        # Seen through the opening, the inside of the back reaches up to the back collar, a thin
+        # band at the garment's top edge, across the opening. A dark motif of a print under the
+        # neckline (a flower, a cabbage) lies below that band over most of its width: a hole cut
+        # there would show skin in the middle of the chest.
         cols = np.flatnonzero(region.any(axis=0))
         below_collar = np.argmax(region[:, cols], axis=0) - top_edge[cols - x0]
         if np.mean(below_collar < 0.25 * neck_half) >= 0.5:
