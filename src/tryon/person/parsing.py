@@ -22,7 +22,7 @@ from tryon.person.face import Face
 from tryon.person.hems import HemParams, lab_gradients, skin_coloured_lower
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
-from tryon.person.segmentation import components_in, largest_components
+from tryon.person.segmentation import components_in, components_touching, largest_components
 from tryon.person.waistline import WaistlineParams, waistline
 
 
@@ -1661,9 +1661,7 @@ class GeometricParser:
         if not (start & near).any() and elbow is not None and np.linalg.norm(at - elbow) > 0:
             past = at + p.hand_from * body.shoulder_width * (at - elbow) / np.linalg.norm(at - elbow)
             cv2.line(start, (x - x0, y - y0), (int(round(past[0])) - x0, int(round(past[1])) - y0), 1, 2 * reach)
-        _, pieces = cv2.connectedComponents(near)
-        joined = np.unique(pieces[(start > 0) & (near > 0)])
-        out[box] = components_in(pieces, joined[joined > 0])
+        out[box] = components_touching(near, start > 0)
         return out
 
     def _upsample(self, labels: np.ndarray, fg: np.ndarray, person: np.ndarray, size: tuple[int, int]) -> np.ndarray:

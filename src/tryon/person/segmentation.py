@@ -53,6 +53,13 @@ def largest_components(mask: np.ndarray, anchor: np.ndarray | None = None, min_s
     return components_in(labels, list(keep))
 
 
+def components_touching(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` (8-connected) that hold a pixel of ``seeds`` (bool masks)."""
+    _, labels = cv2.connectedComponents(mask.astype(np.uint8))
+    touched = np.unique(labels[seeds & (labels > 0)])
+    return components_in(labels, touched)
+
+
 def components_in(labels: np.ndarray, keep) -> np.ndarray:
     """Where a connected-component label map holds one of the ``keep`` labels (none when it is
     empty), by a table lookup: ``np.isin`` sorts and takes several times as long on a photo."""

@@ -25,7 +25,7 @@ from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, SHOES, UPPER_GARMENT, Label, lightness_spread, of_labels
-from tryon.person.segmentation import components_in
+from tryon.person.segmentation import components_touching
 
 
 #: Radii of a synthesised arm (top of the upper arm, elbow, the forearm's widest, wrist, hand) as
@@ -1380,9 +1380,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         # hands at their ends with them (the parse's outline of the old top can take in a hand's edge).
         front = forearms_in_front(drawing, _hips(kp, frame)) & ~seen_background
         if front.any():
-            _, pieces = cv2.connectedComponents(real_arms.astype(np.uint8))
-            touching = np.unique(pieces[front & real_arms])
-            front |= components_in(pieces, touching[touching > 0])
+            front |= components_touching(real_arms, front)
     if bare_arms:
         bare = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True,
                           hands=hands, pockets=pockets)
