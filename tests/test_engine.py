@@ -940,10 +940,11 @@ def test_a_hoodie_is_worn_to_the_hips_with_its_hood_down(evalset, engine, person
     assert rows.max() > hip[1] - 0.05 * torso, (rows.max(), hip, torso)
     shoulders = min(kp.xy[Joint.R_SHOULDER][1], kp.xy[Joint.L_SHOULDER][1])
     assert rows.min() > shoulders - 0.2 * torso, (rows.min(), shoulders, torso)
-    # Over the neck, an opening: the garment's top row there is lower than beside it.
+    # Over the neck, an opening: the garment's top row there is lower than beside it (its highest
+    # within 0.4 of the torso's length on each side: the shoulders fall away further out).
     top = np.array([np.argmax(drawn[:, x]) if drawn[:, x].any() else drawn.shape[0] for x in range(drawn.shape[1])])
-    x = int(neck[0])
-    assert top[x] > top[x - int(0.4 * torso)] + 0.03 * torso and top[x] > top[x + int(0.4 * torso)] + 0.03 * torso
+    x, reach = int(neck[0]), int(0.4 * torso)
+    assert top[x] > top[x - reach:x].min() + 0.03 * torso and top[x] > top[x + 1:x + reach + 1].min() + 0.03 * torso
     # As wide as a neck, not as the oversized hoodie's dropped shoulders (it opened half the
     # shoulders wide over a slab of chest): just above the shoulder joints, the hood's base
     # stands on both sides of the neck.
@@ -952,6 +953,30 @@ def test_a_hoodie_is_worn_to_the_hips_with_its_hood_down(evalset, engine, person
     beside = np.nonzero(row)[0]
     left, right = beside[beside < x], beside[beside > x]
     assert len(left) and len(right) and right.min() - left.max() < 0.4 * sw, (left, right, sw)
+
+
+def test_an_oversized_hoodie_has_round_shoulders_not_square_corners_past_them(evalset, engine, person_analysis):
+    """Seated by shoulder points drawn in from its dropped seams, the hoodie's body kept its flat top
+    row out to its own shoulders: two square corners stood up past the wearer's shoulders, like
+    shoulder pads, on every person. That fabric goes down the arms with the sleeves now: above the
+    shoulder joints and outside them the hoodie covers a quarter of what it did."""
+    from tryon.person.keypoints import Joint
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0179.jpg"))
+    hoodie = next(e for e in evalset.of_kind("garment") if e.file.endswith("MagicClothing__t5.jpg"))
+    p = person_analysis(person.path)
+    res = engine.run(person.path, hoodie.path, "upper", person_analysis=p)
+    drawn = res.layers["warped-mask"] > 127
+    kp = p.keypoints
+    rs, ls = kp.xy[Joint.R_SHOULDER], kp.xy[Joint.L_SHOULDER]
+    sw = float(np.linalg.norm(rs - ls))
+    lo, hi = sorted((float(rs[0]), float(ls[0])))
+    cols = np.arange(drawn.shape[1])
+    above = drawn[: int(min(rs[1], ls[1]))][:, (cols < lo) | (cols > hi)]
+    # 0.033 of sw squared before, 0.009 now.
+    assert above.sum() < 0.02 * sw * sw, above.sum() / sw ** 2
+    # The sleeves still reach up to the shoulders: no bare gap between them and the body there.
+    assert above.sum() > 0.002 * sw * sw, above.sum() / sw ** 2
 
 
 @pytest.mark.parametrize("person_file, garment_file", [("FitDiT__1.jpg", "PF-AFN__006026_1.jpg"),

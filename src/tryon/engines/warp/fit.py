@@ -322,6 +322,10 @@ class _Sleeve:
     armpit: int  # the garment row where the sleeve leaves the body
     long: bool  # a long sleeve: it ends at the wrist
     tube: bool  # it reaches well past the elbow: it hangs round the arm (every long sleeve does)
+    # It begins inward of the garment's own shoulder points (a dropped seam's fabric, see
+    # ``fit_top``): down to the armpit it lies behind the body part, under whose print it would
+    # otherwise reach across the chest.
+    dropped: bool = False
 
 
 def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
@@ -335,9 +339,12 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     else:
         seat = _seat(body, sl, sr)
     if "hood" in pts and "hem_left" in pts and "hem_right" in pts:
-        seat = _seat(body, *_reaching_hips(body, seat, sl, sr, (pts["hem_left"][1] + pts["hem_right"][1]) / 2,
-                                           HOODED_LENGTH))
-    sleeves = _sleeves(g, seat, sl, sr, collar)
+        # Seated by points drawn in from its own (an oversized cut), the top's shoulders past those
+        # points are its dropped seams' fabric: laid with the sleeves down the arms, not as the
+        # body's square corners standing out past the wearer's shoulders.
+        sl, sr = _reaching_hips(body, seat, sl, sr, (pts["hem_left"][1] + pts["hem_right"][1]) / 2, HOODED_LENGTH)
+        seat = _seat(body, sl, sr)
+    sleeves = _sleeves(g, seat, sl, sr, collar, dropped="hood" in pts)
     body_part = g.mask > 0
     if "brief" in pts:
         body_part &= np.arange(body_part.shape[0])[:, None] < _brief_cut(body, seat.frame, pts["brief"][1])
@@ -411,10 +418,12 @@ def _brief_cut(body: Body, frame: Frame, brief_y: float) -> float:
     return max(brief_y, float(frame.origin_g[1] + drop_p / max(frame.scale, 1e-6)))
 
 
-def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, collar: np.ndarray) -> list[_Sleeve]:
+def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, collar: np.ndarray,
+             dropped: bool = False) -> list[_Sleeve]:
     """The sleeves (left, right), or none: what lies beside the central run of each row, and
-    beyond the shoulders above the armpit. A garment without sleeve landmarks, or with sleeves
-    too small or too short to lay along an arm, is all body."""
+    beyond the shoulders (``sl``, ``sr``) above the armpit. A garment without sleeve landmarks,
+    or with sleeves too small or too short to lay along an arm, is all body. ``dropped``: the
+    shoulder points lie inward of the garment's own (``_Sleeve.dropped``)."""
     pts = g.landmarks.points
     mask = g.mask > 0
     cx = float(collar[0])
@@ -454,9 +463,9 @@ def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, co
         return long, long or ratio >= TUBE_SLEEVE
 
     return [_Sleeve("sleeve-left", sleeve_l, axis_l, outer_l, seat.left, seat.seam_left, arm_l,
-                    *length(axis_l, pts["sleeve_left"])),
+                    *length(axis_l, pts["sleeve_left"]), dropped),
             _Sleeve("sleeve-right", sleeve_r, axis_r, outer_r, seat.right, seat.seam_right, arm_r,
-                    *length(axis_r, pts["sleeve_right"]))]
+                    *length(axis_r, pts["sleeve_right"]), dropped)]
 
 
 def _middle_hem(mask: np.ndarray, cx: float, half: float) -> float:
@@ -577,6 +586,8 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     # (behind down to the elbow, the sleeve stepped out from under the body's side there). The
     # forearm's part is in front (folded arms).
     behind = _length(limb[:2] if sleeve.tube else limb[:3])
+    if sleeve.dropped:
+        behind = max(behind, _arc_to_row(sleeve.axis, sleeve.armpit) * along)
     lay = partial(limb_layer, sleeve.name, g.image, scale=along, reach=reach, size=size, across_scale=across,
                   outer=sleeve.outer, behind_until=behind,
                   wrap=(width_g, max(SLEEVE_ROUND * width_g * scale, 1.1 * girth)) if sleeve.tube else None)
@@ -600,6 +611,18 @@ def _sleeve_layers(g: GarmentAnalysis, body: Body, seat: _Seat, sleeve: _Sleeve,
     start = elbow - FOLD_OVERLAP * width_g
     fore_limb = np.vstack([limb[2] - _unit(limb[3] - limb[2]) * FOLD_OVERLAP * width_g * along, limb[3:]])
     return [lay(upper, sleeve.axis, upper_limb), lay(fore, _from_arc(sleeve.axis, start), fore_limb, behind_until=0.0)]
+
+
+def _arc_to_row(polyline: np.ndarray, row: float) -> float:
+    """The arc length along ``polyline`` (running down) where it first reaches ``row``; its whole
+    length when it never does."""
+    s = 0.0
+    for a, b in zip(polyline[:-1], polyline[1:]):
+        step = float(np.linalg.norm(b - a))
+        if b[1] >= row:
+            return s + step * float(np.clip((row - a[1]) / max(b[1] - a[1], 1e-6), 0.0, 1.0))
+        s += step
+    return s
 
 
 def _from_arc(polyline: np.ndarray, s: float) -> np.ndarray:
