@@ -338,13 +338,18 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
         seat = _seat(body, np.array(pts["strap_left"], float), np.array(pts["strap_right"], float), STRAP_SPAN)
     else:
         seat = _seat(body, sl, sr)
+    dropped = False
     if "hood" in pts and "hem_left" in pts and "hem_right" in pts:
         # Seated by points drawn in from its own (an oversized cut), the top's shoulders past those
         # points are its dropped seams' fabric: laid with the sleeves down the arms, not as the
-        # body's square corners standing out past the wearer's shoulders.
-        sl, sr = _reaching_hips(body, seat, sl, sr, (pts["hem_left"][1] + pts["hem_right"][1]) / 2, HOODED_LENGTH)
+        # body's square corners standing out past the wearer's shoulders; and its neck opening is
+        # the wearer's neck's, not a box as wide as its dropped shoulders.
+        seat_l, seat_r = _reaching_hips(body, seat, sl, sr, (pts["hem_left"][1] + pts["hem_right"][1]) / 2,
+                                        HOODED_LENGTH)
+        dropped = not np.allclose(seat_l, sl)
+        sl, sr = seat_l, seat_r
         seat = _seat(body, sl, sr)
-    sleeves = _sleeves(g, seat, sl, sr, collar, dropped="hood" in pts)
+    sleeves = _sleeves(g, seat, sl, sr, collar, dropped)
     body_part = g.mask > 0
     if "brief" in pts:
         body_part &= np.arange(body_part.shape[0])[:, None] < _brief_cut(body, seat.frame, pts["brief"][1])
