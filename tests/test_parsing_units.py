@@ -1963,6 +1963,31 @@ def test_the_person_masks_rim_of_plain_backdrop_is_told_apart():
 
 
 
+def test_a_limbs_anti_aliased_outline_is_the_limbs_not_a_garments():
+    """A bare leg on a light backdrop: its outline pixel mixes the two colours, neither skin nor
+    backdrop, and was parsed as the skirt above it (a rim down both legs that a new dress redrew as a
+    ragged edge). Mixed pixels at the mask's outline beside the skin are found; a blue garment's
+    edge beside the skin, pure backdrop and the inside of the mask are not."""
+    from tryon.person.backdrop import mixed_rim
+
+    h, w = 200, 200
+    skin_rgb, back_rgb = np.array([222, 180, 160.0]), np.array([238, 238, 238.0])
+    image = np.tile(back_rgb, (h, w, 1))
+    image[:, 80:120] = skin_rgb  # the leg
+    image[:, 79] = 0.5 * skin_rgb + 0.5 * back_rgb  # its anti-aliased outline, both sides
+    image[:, 120] = 0.3 * skin_rgb + 0.7 * back_rgb
+    image[100:, 120] = (40, 60, 160)  # lower down, a blue garment's edge beside it instead
+    fg = np.zeros((h, w), bool)
+    fg[:, 79:121] = True
+    fg[:, 121] = True  # and a pixel of pure backdrop in the mask beyond it
+    lab = cv2.cvtColor(image.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
+    skin = np.zeros((h, w), bool)
+    skin[:, 80:120] = True
+    rim = mixed_rim(lab, fg, skin)
+    assert rim[:, 79].all() and rim[:100, 120].all()
+    assert not rim[100:, 120].any() and not rim[:, 121].any() and not rim[:, 80:120].any()
+
+
 def test_a_bare_shoulder_is_one_round_outline_not_a_pad():
     """Bare shoulders (a sleeveless garment) run from the torso's sloping top over the arm's round
     top in one convex outline: drawn apart, the arm's top stood out beside the torso's slope like a
@@ -2097,3 +2122,12 @@ def test_thighs_drawn_under_a_dress_meet_the_legs_at_its_hem():
     patchy = clothed.copy()
     patchy[395:410, 80:106] = True  # skin-toned tights parsed as trousers there
     assert not _bare_below(ends[J.R_ANKLE][0], np.array(JOINTS[J.R_ANKLE], float), patchy)
+
+    # The region's edge holds more leg-labelled pixels than the legs' outline at the hem (a hand's
+    # edge beside the dress, the shade between the legs): the ends keep the legs' own width there.
+    parse[340:352, 62:72] = Label.RIGHT_LEG
+    clothed = region & (parse != Label.BACKGROUND) & ~np.isin(parse, LEGS + (Label.LEFT_SHOE,))
+    ends = leg_ends(kp, parse, visible, clothed, below=True)
+    for j, (x0, x1) in legs.items():
+        point, half = ends[j]
+        assert abs(point[0] - (x0 + x1 - 1) / 2) <= 1.5 and abs(half - (x1 - x0) / 2) <= 2

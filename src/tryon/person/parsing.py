@@ -17,7 +17,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from tryon.person.backdrop import BackdropParams, backdrop_rim
+from tryon.person.backdrop import BackdropParams, backdrop_rim, mixed_rim
 from tryon.person.face import Face
 from tryon.person.hems import HemParams, lab_gradients, skin_coloured_lower
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
@@ -488,6 +488,18 @@ class ShoeParams:
     hem_close: int = 5
     #: Up to about this many of each's pixels are its colours.
     hem_samples: int = 300
+    #: A boot's shaft reaches past the shoe's zone (``above_ankle``), up to the knee
+    #: (``shaft_reach`` shins above the ankle): the cloth of the shoe's colour (``colour_distance``)
+    #: joined to it is the boot's where bare skin tops it, at least ``shaft_bare`` of the garment and
+    #: skin in a band ``shaft_band`` shins high above it. Trousers of a boot's colour, which top it
+    #: with more of themselves, stay trousers. Without this, FitDiT 0347's ankle boots (tuning half)
+    #: were a skirt from their tops down, that a new dress redrew as skin over them.
+    shaft_reach: float = 1.0
+    shaft_band: float = 0.1
+    shaft_bare: float = 0.5
+    #: A boot's zip and highlights, too far from its colour, are closed over with a square this many
+    #: working pixels wide.
+    shaft_close: int = 5
 
 
 @dataclass(frozen=True)
@@ -636,6 +648,9 @@ class ToneParams:
     #: (an opening): the outline of a bare arm against a light backdrop or top mixes the two
     #: colours into the top's, a line a pixel or two wide.
     least_width: int = 5
+    #: The garment's pixels among the skin join its core through themselves or other cloth that is
+    #: more than half this many working pixels in from the person's outline.
+    join_margin: int = 5
 
 
 @dataclass(frozen=True)
@@ -815,13 +830,17 @@ class GeometricParser:
         # The mask's rim of backdrop colour is never skin (it would draw a pale, see-through arm).
         person = fg & ~backdrop_rim(lab, fg, self.params.backdrop)
         skin, tone = self._skin(lab, person, face, s, face_mask, limb_zone, distal_zone, body, fine)
+        # Its outline against the backdrop is skin too, not a garment's rim down a bare limb.
+        skin |= mixed_rim(lab, person, skin & ~face_mask, self.params.backdrop) & ~face_mask
         hair = self._hair(lab, fg & ~face_mask & ~skin, face_box, face_h, body,
                           strands=_strands(img, fg, self.params.hair) & skin & ~face_mask)
         skin &= ~hair
         cloth = fg & ~face_mask & ~hair & ~skin
         # Shoes are looked for before a lower garment of skin's colour joins the cloth: its
         # pixels about the feet stay the garment's.
-        shoes_l, shoes_r = self._shoes(lab, cloth, body)
+        shoes_l, shoes_r = (shoe | (mixed_rim(lab, person, shoe, self.params.backdrop) & cloth) for shoe in
+                            self._boot_shafts(lab, cloth, skin, self._shoes(lab, cloth, body), body))
+        shoes_r &= ~shoes_l
         skin_coloured = self._skin_coloured_lower(lab, fg, skin, body)
         skin &= ~skin_coloured
         toned = self._skin_toned_lower(lab, fg, skin & ~face_mask, tone, body) & ~(shoes_l | shoes_r)
@@ -1135,7 +1154,12 @@ class GeometricParser:
         hit = (d2 < p.garment_d2) & (d2 * closer < _mahalanobis2(px, *tone))
         found[ys[hit], xs[hit]] = True
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (p.least_width, p.least_width))
-        return cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+        found = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+        # Only what joins the garment, through itself or other cloth (not along the person's outline,
+        # whose rim is neither skin nor garment): specks of its colour on a bare shin, apart from it
+        # by skin, are skin (FitDiT 0347's legs under a beige skirt, tuning half).
+        inside = cv2.erode(fg.astype(np.uint8), np.ones((p.join_margin, p.join_margin), np.uint8)).astype(bool)
+        return found & components_touching(found | (inside & ~candidates), cloth)
 
     def _smooth_skin(self, lab: np.ndarray, fg: np.ndarray, skin: np.ndarray, fine: np.ndarray | None = None
                      ) -> np.ndarray:
@@ -1307,6 +1331,43 @@ class GeometricParser:
                 shoe &= ~(unlike & (yy <= a[1]))
             shoe &= ~self._hem_over_shoe(lab, cloth, shoe, body.p(toe), (a, k), top, shin)
             out.append(shoe)
+        left, right = out
+        return left, right & ~left
+
+    def _boot_shafts(self, lab: np.ndarray, cloth: np.ndarray, skin: np.ndarray,
+                     shoes: tuple[np.ndarray, np.ndarray], body: _Body) -> tuple[np.ndarray, np.ndarray]:
+        """The ``shoes`` (left, right) with their boots' shafts up the shins, where bare skin tops
+        them (:attr:`ShoeParams.shaft_reach`)."""
+        p = self.params.shoes
+        h, w = cloth.shape
+        yy = np.arange(h)[:, None]
+        out = []
+        for (ankle, knee, _, _), shoe in zip(_FEET, shoes):
+            a, k = body.p(ankle), body.p(knee)
+            if a is None or k is None or shoe.sum() < p.min_colour_pixels:
+                out.append(shoe)
+                continue
+            shin = float(np.linalg.norm(a - k))
+            zone = (_segments_distance((h, w), [(k, a)]) < p.reach * shin) & (yy > a[1] - p.shaft_reach * shin)
+            colour = np.median(lab[shoe], axis=0)
+            like = cloth & zone & ~shoe & (np.linalg.norm(lab - colour, axis=-1) <= p.colour_distance)
+            shaft = like & components_touching(like | shoe, shoe)
+            if not shaft.any():
+                out.append(shoe)
+                continue
+            top = int(np.argmax(shaft.any(axis=1)))
+            band = zone & (yy < top) & (yy >= top - max(1, round(p.shaft_band * shin)))
+            bare, covered = int((band & skin).sum()), int((band & cloth & ~shaft).sum())
+            if not (bare and bare >= p.shaft_bare * (bare + covered)):
+                out.append(shoe)
+                continue
+            # A boot: its zip and highlights, unlike its colour, are the boot's too, and so is the
+            # line of mixed pixels where the leg meets its top (kept as cloth, a new dress redrew
+            # it as a dotted line of backdrop across the boot).
+            boot = (shoe | shaft).astype(np.uint8)
+            kernel = np.ones((p.shaft_close,) * 2, np.uint8)
+            closed = (cv2.morphologyEx(boot, cv2.MORPH_CLOSE, kernel) | cv2.dilate(boot, np.ones((3, 3), np.uint8))) > 0
+            out.append(shoe | shaft | (closed & cloth & zone))
         left, right = out
         return left, right & ~left
 

@@ -400,8 +400,38 @@ def leg_ends(kp: Keypoints, parse: np.ndarray, visible: np.ndarray, region: np.n
         mine = (nearest == k) & (dist < hip_w) & (u > 0.25 * length) & (u < length)
         cut = _crossing(u[mine], v[mine], length)
         if cut is not None:
-            ends[joints[2]] = (polyline_points(axis, np.array([cut[0]]), np.array([cut[1]]))[0], cut[2])
+            middle, half = _leg_below(parse, visible, region, axes, k, cut, length, hip_w) or cut[1:]
+            ends[joints[2]] = (polyline_points(axis, np.array([cut[0]]), np.array([middle]))[0], half)
     return ends
+
+
+#: A leg's width where it leaves the region is the photo's own leg's just past there, over this
+#: share of the leg's length (``_leg_below``).
+LEG_END_BAND = 0.03
+
+
+def _leg_below(parse: np.ndarray, visible: np.ndarray, region: np.ndarray, axes: list[np.ndarray], k: int,
+               cut: tuple[float, float, float], length: float, reach: float) -> tuple[float, float] | None:
+    """The middle and half width across leg ``k``'s axis (of ``axes``) of the leg skin the photo
+    shows just past the ``cut`` (:data:`LEG_END_BAND`), within ``reach`` of the axis and nearer it
+    than the other's. The region's edge points hold more than the leg's own outline there (the
+    shade between the legs under a skirt, a hand beside it): measured on them, a slim thigh was
+    drawn half again as wide as the knee it met, with a step at the old hem. None with too few."""
+    band = LEG_END_BAND * length
+    at = polyline_points(axes[k], np.array([cut[0], cut[0] + band]), np.zeros(2))
+    y0, y1 = (int(np.clip(y, 0, parse.shape[0])) for y in (at[:, 1].min() - band, at[:, 1].max() + band + 1))
+    ys, xs = np.nonzero(of_labels(parse[y0:y1], LEGS) & visible[y0:y1] & ~region[y0:y1])
+    pts = np.c_[xs, ys + y0].astype(np.float64)
+    if len(pts) < 5:
+        return None
+    coords = [polyline_coords(pts, axis) for axis in axes]
+    u, v, dist = coords[k]
+    mine = ((np.argmin([c[2] for c in coords], axis=0) == k) & (dist < reach)
+            & (u >= cut[0]) & (u <= cut[0] + band))
+    if mine.sum() < 5:
+        return None
+    lo, hi = np.percentile(v[mine], [2, 98])
+    return float(lo + hi) / 2, float(hi - lo + 1) / 2
 
 
 #: A hem the legs leave (``_bare_below``) is one when at most this share of the way from it down
