@@ -95,6 +95,12 @@ def mixed_rim(lab: np.ndarray, fg: np.ndarray, inner: np.ndarray, p: BackdropPar
     found = np.zeros(fg.shape, bool)
     if not len(ys):
         return found
+    # Worked out in the box about the candidates (a boot's outline is a small part of the photo).
+    r = max(p.mix_window, p.mix_other_window) // 2 + 1
+    y0, x0 = max(0, ys.min() - r), max(0, xs.min() - r)
+    box = np.s_[y0:ys.max() + r + 1, x0:xs.max() + r + 1]
+    lab, fg, inner, candidates, outside = lab[box], fg[box], inner[box], candidates[box], outside[box]
+    ys, xs = ys - y0, xs - x0
     px = lab[ys, xs]
 
     def mix_with_backdrop(mask: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -118,5 +124,5 @@ def mixed_rim(lab: np.ndarray, fg: np.ndarray, inner: np.ndarray, p: BackdropPar
     # shirt's outline lies on the line from skin to white too) keeps it.
     _, other_off, other_n = mix_with_backdrop(fg & ~inner & ~candidates, p.mix_other_window)
     mixed &= (other_n == 0) | (off < other_off)
-    found[ys[mixed], xs[mixed]] = True
+    found[ys[mixed] + y0, xs[mixed] + x0] = True
     return found

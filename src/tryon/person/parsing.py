@@ -1350,7 +1350,9 @@ class GeometricParser:
             shin = float(np.linalg.norm(a - k))
             zone = (_segments_distance((h, w), [(k, a)]) < p.reach * shin) & (yy > a[1] - p.shaft_reach * shin)
             colour = np.median(lab[shoe], axis=0)
-            like = cloth & zone & ~shoe & (np.linalg.norm(lab - colour, axis=-1) <= p.colour_distance)
+            like = cloth & zone & ~shoe
+            ys, xs = np.nonzero(like)
+            like[ys, xs] = np.linalg.norm(lab[ys, xs] - colour, axis=-1) <= p.colour_distance
             shaft = like & components_touching(like | shoe, shoe)
             if not shaft.any():
                 out.append(shoe)
