@@ -1672,13 +1672,48 @@ def test_light_is_read_off_a_lit_plain_garment_but_not_off_a_black_one():
         image = np.full((h, w, 3), 235.0)
         garment = level * ramp + rng.normal(0, 3, (h, w, 1))
         image = np.where(old[..., None], garment, image)
-        gain, _ = shading_gain(np.clip(image, 0, 255).astype(np.uint8), old, ComposeOptions())
+        gain, _ = shading_gain(np.clip(image, 0, 255).astype(np.uint8), [old], ComposeOptions())
         gains[name] = gain
     grey, black = gains["grey"], gains["black"]
     assert grey[100, 50] > 1.03 and grey[100, 110] < 0.97
     assert np.abs(black[45:155, 45:115] - 1).max() < 0.5 * np.abs(grey[45:155, 45:115] - 1).max()
     steps = np.abs(np.diff(grey[100, 30:50]))
     assert steps.max() < 0.03, steps.round(3)
+
+
+def test_a_print_a_check_or_another_garment_is_not_read_as_light():
+    """Only the old garment's ground colour and its smooth shade say how it is lit. A dark band
+    printed across a plain tee, a check's squares, or a black skirt below an olive top (a dress
+    replaces both) were read as shadow and stamped onto the new garment as grey ghosts; each is
+    now read as no light at all, while the same tee's real shade still is."""
+    from tryon.engines.warp.compose import ComposeOptions, shading_gain
+
+    h, w = 240, 160
+    rng = np.random.default_rng(1)
+    top = np.zeros((h, w), bool)
+    top[40:140, 40:120] = True
+    skirt = np.zeros((h, w), bool)
+    skirt[140:220, 40:120] = True
+
+    def gain_of(garment: np.ndarray, pieces: list[np.ndarray]) -> np.ndarray:
+        image = np.where(np.logical_or.reduce(pieces)[..., None], garment, 235.0)
+        image = np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8)
+        return shading_gain(image, pieces, ComposeOptions())[0]
+
+    lilac = np.array([180.0, 160.0, 210.0])
+    band = np.broadcast_to(lilac, (h, w, 3)).copy()
+    band[80:100] *= 0.35  # a dark band of the same hue, printed across the chest
+    check = np.broadcast_to(lilac, (h, w, 3)).copy()
+    check[((np.arange(h)[:, None] // 12 + np.arange(w)[None, :] // 12) % 2) == 1] *= 0.75
+    olive_over_black = np.broadcast_to(np.array([120.0, 135.0, 90.0]), (h, w, 3)).copy()
+    olive_over_black[140:] = 45.0
+    shaded = np.broadcast_to(lilac, (h, w, 3)) * np.linspace(1.2, 0.8, w)[None, :, None]
+
+    assert np.abs(gain_of(band, [top])[84:96, 50:110] - 1).max() < 0.02
+    assert np.abs(gain_of(check, [top])[50:130, 50:110] - 1).max() < 0.02
+    assert np.abs(gain_of(olive_over_black, [top, skirt])[150:210, 50:110] - 1).max() < 0.02
+    lit = gain_of(shaded, [top])
+    assert lit[90, 50] > 1.03 and lit[90, 110] < 0.97
 
 
 def test_a_forearm_whose_wrist_is_not_seen_is_drawn_on_to_what_hides_it():

@@ -8,22 +8,23 @@ import numpy as np
 
 
 def push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Fill unknown pixels (float image) smoothly from known ones: masked averages down a
-    pyramid, then back up."""
+    """Fill unknown pixels (float image, one channel or several) smoothly from known ones: masked
+    averages down a pyramid, then back up."""
+    per_pixel = (lambda m: m) if image.ndim == 2 else (lambda m: m[..., None])
     if min(known.shape) <= 2 or known.all():
         if not known.any():
             return image
         mean = image[known].mean(axis=0)
-        return np.where(known[..., None], image, mean)
+        return np.where(per_pixel(known), image, mean)
     h, w = known.shape
     half = (max(1, w // 2), max(1, h // 2))
     weight = known.astype(np.float32)
-    num = cv2.resize(image * weight[..., None], half, interpolation=cv2.INTER_AREA)
+    num = cv2.resize(image * per_pixel(weight), half, interpolation=cv2.INTER_AREA)
     den = cv2.resize(weight, half, interpolation=cv2.INTER_AREA)
-    small = num / np.maximum(den, 1e-6)[..., None]
+    small = num / per_pixel(np.maximum(den, 1e-6))
     filled = push_pull(small, den > 1e-6)
     up = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.where(known[..., None], image, up)
+    return np.where(per_pixel(known), image, up)
 
 
 def decontaminate(image: np.ndarray, mask: np.ndarray, rim: int) -> np.ndarray:
