@@ -1240,7 +1240,7 @@ def shading_gain(image: np.ndarray, pieces: list[np.ndarray], opts: ComposeOptio
                  scale_height: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Multiplicative light (low frequency) and additive folds (high frequency) of the old garments.
 
-    Each garment ``pieces`` masks is read on its own, relative to its own lightness: a dress over
+    Each of the ``pieces`` (a mask per old garment) is read on its own, against its own lightness: a dress over
     an olive top and a black skirt read as one cloth took the skirt's darkness for shade, and
     drew a grey band across the new dress's skirt."""
     rows, w = image.shape[:2]
