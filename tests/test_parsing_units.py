@@ -1024,6 +1024,56 @@ def test_a_slip_dress_hangs_from_its_straps_on_the_shoulders():
     assert np.flatnonzero(widths > 0.3 * sw).min() > shoulder_y + 0.3 * sw
 
 
+def test_an_off_shoulder_dress_is_worn_across_the_upper_arms_below_bare_shoulders():
+    """An off-shoulder dress seen flat: a V-necked bodice whose top corners run on into two short
+    bands, their tops rising outwards (the neckline crosses the upper arms), and a bow at the waist.
+    Its neckline is found (not a tee's, whose outline falls from its collar), its right sleeve ends
+    at the band (not the bow); worn, the shoulders' tops stay bare, the bands lie on the upper
+    arms and the V keeps its point. Seated on the shoulders like a tee, the dress rose to the chin,
+    its V's sides went with the sleeves (a flat top edge) and a band was laid towards the bow."""
+    from tryon.category import Category
+    from tryon.engines.warp.compose import _shoulders_covered
+    from tryon.engines.warp.fit import Body, fit_top, flatten
+    from tryon.garment.analyzer import GarmentAnalysis
+    from tryon.garment.shape import landmarks
+
+    dress = np.zeros((520, 400), np.uint8)
+    cv2.fillPoly(dress, [np.array([(130, 120), (200, 160), (270, 120), (280, 230), (350, 500), (50, 500),
+                                   (120, 230)], np.int32)], 255)
+    for sign in (1, -1):
+        x = lambda v: 200 + sign * (v - 200)  # noqa: E731 - mirrors the left band to the right
+        cv2.fillPoly(dress, [np.array([(x(131), 120), (x(65), 108), (x(62), 165), (x(128), 175)], np.int32)], 255)
+    cv2.circle(dress, (285, 235), 12, 255, -1)  # the bow
+    tee = np.zeros((520, 400), np.uint8)
+    cv2.rectangle(tee, (140, 110), (260, 400), 255, -1)
+    for sign in (1, -1):
+        x = lambda v: 200 + sign * (v - 200)  # noqa: E731
+        cv2.fillPoly(tee, [np.array([(x(140), 110), (x(90), 150), (x(110), 190), (x(140), 170)], np.int32)], 255)
+
+    found = landmarks(dress > 0, Category.DRESS).points
+    assert found["neckline_left"][0] < 90 and found["neckline_right"][0] > 310, found
+    assert found["sleeve_right"][1] < 180, found  # the band's end, not the bow
+    assert "neckline_left" not in landmarks(tee > 0, Category.UPPER).points
+
+    kp = _keypoints()
+    sw = JOINTS[J.L_SHOULDER][0] - JOINTS[J.R_SHOULDER][0]
+    covered = {}
+    for name, mask, category in (("dress", dress, Category.DRESS), ("tee", tee, Category.UPPER)):
+        image = np.full(mask.shape + (3,), 255, np.uint8)
+        image[mask > 0] = RED
+        garment = GarmentAnalysis(image, mask, category, 1.0, landmarks(mask > 0, category))
+        _, alpha = flatten(fit_top(garment, Body(kp), SIZE))
+        covered[name] = _shoulders_covered(kp, alpha)
+        if name == "dress":
+            top = {x: np.flatnonzero(alpha[:, x] > 0.5).min() for x in (96, 120, 144)}
+            assert top[120] > max(top[96], top[144]) + 0.1 * sw, top  # the V's point
+            assert min(top.values()) > JOINTS[J.R_SHOULDER][1], top  # below the shoulder joints
+            for s, e in ((J.R_SHOULDER, J.R_ELBOW), (J.L_SHOULDER, J.L_ELBOW)):
+                x, y = np.round(np.add(JOINTS[s], 0.35 * np.subtract(JOINTS[e], JOINTS[s]))).astype(int)
+                assert alpha[y, x] > 0.5, (s, x, y)  # the band on the upper arm
+    assert covered == {"dress": False, "tee": True}
+
+
 def test_a_sleeve_on_an_arm_folded_back_up_covers_it_and_makes_no_loop():
     """A hand raised to the face: the forearm runs back up beside the upper arm. Both are in the
     sleeve; laid as one along the folded line, the forearm's part lay outside the forearm, a
@@ -1851,8 +1901,9 @@ def test_no_rebuilt_skin_shows_beside_a_sleeves_cap():
     img, _, face = _person()
     parse, kp = _parse(), _keypoints()
     region = agnostic_mask(parse, kp, "upper") > 0
-    torso = np.zeros(parse.shape, np.uint8)
-    cv2.fillPoly(torso, [np.array([(86, 116), (154, 116), (150, 240), (90, 240)], np.int32)], 1)
+    torso = np.zeros(parse.shape, np.uint8)  # over the shoulders' tops, with a V neck
+    cv2.fillPoly(torso, [np.array([(86, 100), (105, 100), (120, 116), (135, 100), (154, 100), (150, 240), (90, 240)],
+                                  np.int32)], 1)
     layers = [_red_layer("body", torso > 0), _red_layer("sleeve-left", _sleeves(0.6))]
     covered = layers[0].alpha + layers[1].alpha > 0
     arms = body_shape(kp, ("arms",), parse.shape).inside

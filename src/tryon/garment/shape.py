@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tryon.category import Category
-from tryon.person.segmentation import components_in
+from tryon.person.segmentation import components_in, components_touching
 
 
 @dataclass
@@ -290,6 +290,51 @@ def _strap_tops(mask: np.ndarray, cx: float, half: float, shoulder_y: float, y0:
     return tops[0], tops[1]
 
 
+#: An off-shoulder neckline (a Bardot top, an off-shoulder dress) runs across the upper arms, over
+#: the tops of its short sleeves: on both sides the top outline stays within OFF_SHOULDER_LEVEL of
+#: the garment's height of its highest point out to beyond OFF_SHOULDER_REACH times the shoulder
+#: points' half distance. A tee's outline falls from its collar down the shoulder seams, and a
+#: camisole's or a square neck's straps rise over the shoulders and the outline drops from them. On
+#: the evalset's tuning half the off-shoulder top and dress reach 1.35 and 1.64; a camisole 1.14, a
+#: sweetheart bodysuit's wide straps 1.26, but its sleeves are long: sleeves longer than
+#: OFF_SHOULDER_SLEEVE times the shoulder points' distance (from a shoulder point to the cuff) hang
+#: from a shoulder, and such a garment is never taken for off-shoulder (bands and short sleeves
+#: reach 0.5-0.9).
+OFF_SHOULDER_LEVEL = 0.01
+OFF_SHOULDER_REACH = 1.3
+OFF_SHOULDER_SLEEVE = 1.2
+
+
+def _sewn_on(beside: np.ndarray) -> np.ndarray:
+    """Of the torso's rows standing out beyond a shoulder above the armpit, the piece sewn on at the
+    top: the sleeve's cap. A bow or a flounce at a dress's waist stands out there too (the armpit
+    is guessed a third of the way down a dress), a piece of its own below a short sleeve."""
+    rows = np.flatnonzero(beside.any(axis=1))
+    if not len(rows):
+        return beside
+    return components_touching(beside, beside & (np.arange(beside.shape[0])[:, None] == rows[0]))
+
+
+def _off_shoulder(top_at, pts: dict[str, tuple[float, float]], cx: float, half: float, x0: int, x1: int, h: int
+                  ) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The outer ends (image left, right) of an off-shoulder neckline (OFF_SHOULDER_*), or None."""
+    if "sleeve_left" not in pts or "sleeve_right" not in pts:
+        return None
+    ends = []
+    for side, edge in (("left", x0), ("right", x1)):
+        shoulder, cuff = np.array(pts[f"shoulder_{side}"]), np.array(pts[f"sleeve_{side}"])
+        if np.linalg.norm(cuff - shoulder) > OFF_SHOULDER_SLEEVE * 2 * half:
+            return None
+        xs = np.arange(int(cx), edge - 1, -1) if side == "left" else np.arange(int(cx), edge + 1)
+        tops = np.array([top_at(x) for x in xs])
+        level = np.flatnonzero(tops <= tops.min() + OFF_SHOULDER_LEVEL * h)
+        x = float(xs[level[-1]])
+        if abs(x - cx) < OFF_SHOULDER_REACH * half:
+            return None
+        ends.append((x, float(tops[level[-1]])))
+    return ends[0], ends[1]
+
+
 def _bodice_band(mask: np.ndarray, y0: int, h: int) -> tuple[float, float]:
     """The rows (shares of the height from the top) where a dress's bodice shows alone."""
     has, left, right = row_extents(mask)
@@ -427,13 +472,17 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
     rows = np.arange(mask.shape[0])[:, None]
     cols = np.arange(mask.shape[1])[None, :]
     for name, beyond in (("sleeve_left", cols < cx - 1.15 * half), ("sleeve_right", cols > cx + 1.15 * half)):
-        part = without_hem_flaps(mask & beyond & (~central | (rows < armpit) | fused), mask)
+        part = without_hem_flaps(mask & beyond & (~central | _sewn_on(mask & beyond & central & (rows < armpit))
+                                                  | fused), mask)
         if part.sum() > 0.01 * mask.sum():
             sy, sx = np.nonzero(part)
             origin = np.array(pts[name.replace("sleeve", "shoulder")])
             d = np.hypot(sx - origin[0], sy - origin[1])
             far = d >= 0.97 * d.max()
             pts[name] = (float(sx[far].mean()), float(sy[far].mean()))
+    neckline = _off_shoulder(top_at, pts, cx, half, x0, x1, h)
+    if neckline is not None:
+        pts["neckline_left"], pts["neckline_right"] = neckline
     # Hem corners a little above the lowest row (hems curve); where the run there is implausible
     # (a sleeve cuff touching a top's hem, a slit), the torso width stands in.
     hy = int(y0 + 0.96 * (h - 1))

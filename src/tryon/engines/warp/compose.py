@@ -732,7 +732,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                chin: np.ndarray | None = None, frame: Frame | None = None,
                background: np.ndarray | None = None, bare_arms: bool = False,
                hands: np.ndarray | None = None, flanks: tuple[np.ndarray, np.ndarray] | None = None,
-               pockets: np.ndarray | None = None) -> BodyDrawing:
+               pockets: np.ndarray | None = None, bare_shoulders: bool | None = None) -> BodyDrawing:
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and its
     round-shading terms (``BodyDrawing``). ``ends`` (from ``arm_ends`` and
     ``leg_ends``) fixes where and how wide a forearm or a leg ends; the neck runs up to ``chin``
@@ -742,7 +742,9 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     the shoulders (the arms begin at :data:`BARE_ARM_START`). ``hands``: arm skin the photo keeps
     (a mask), where a forearm whose wrist is not seen ends. ``flanks``: the body's sides the photo
     shows below the torso (``trousers_top``), which the torso is widened to reach. ``pockets``:
-    where a forearm whose hand is hidden may end bent (the new garment, a mask)."""
+    where a forearm whose hand is hidden may end bent (the new garment, a mask). ``bare_shoulders``:
+    the shoulders' round is drawn over the arms' tops (``_shoulders``); by default where the arms
+    are bare, also under an off-shoulder neckline."""
     h, w = shape
     frame = frame or (0.0, 0.0, float(w), float(h))
     shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
@@ -757,7 +759,7 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
         body.arms = body.inside.copy()
     if "torso" in parts:
         top = _draw_neck(body, chin)
-        _draw_torso(body, shoulders=bare_arms)
+        _draw_torso(body, shoulders=bare_arms if bare_shoulders is None else bare_shoulders)
         if top is not None:
             _neck_fillets(body, top)
     if "legs" in parts:
@@ -1415,11 +1417,14 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     hands = of_labels(parse, ARMS) & readable & ~region
     garment = _coverage([layer.alpha for layer in layers], (h, w))
     pockets = garment > 0.5
-    drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms, hands, flanks, pockets)
+    bare_shoulders = bare_arms or not _shoulders_covered(kp, garment)
+    drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms, hands, flanks, pockets,
+                         bare_shoulders)
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body = drawing.inside & ~seen_background
-    caps = _beside_sleeve_caps(kp, layers, (h, w)) if not bare_arms and "arms" in parts else np.zeros((h, w), bool)
+    caps = (_beside_sleeve_caps(kp, layers, (h, w)) if not bare_shoulders and "arms" in parts
+            else np.zeros((h, w), bool))
     body &= ~caps
     round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
     light = light()
@@ -1810,6 +1815,27 @@ def _mixed_border(img: np.ndarray, real: np.ndarray, replaced: np.ndarray, heigh
 #: arm's radius there is 0.12 of it).
 SLEEVE_CAP_DOWN = 0.3
 SLEEVE_CAP_REACH = 0.3
+
+
+#: The tops of the shoulders: SHOULDER_TOP_IN of the shoulder joints' distance in from each joint
+#: towards the neck and SHOULDER_TOP_UP above it. A top seated on the shoulders covers both (its
+#: seams lie above and outward of them, ``fit.SEAM_UP``); an off-shoulder one (and a camisole's
+#: straps, nearer the neck) leaves both bare, and they are drawn round, as over bare arms.
+SHOULDER_TOP_IN = 0.15
+SHOULDER_TOP_UP = 0.05
+
+
+def _shoulders_covered(kp: Keypoints, garment: np.ndarray) -> bool:
+    """Whether the new garment (``garment``: its coverage) covers the top of either shoulder
+    (SHOULDER_TOP_*); True where the shoulders are not seen."""
+    if not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)):
+        return True
+    right, left = kp.xy[J.R_SHOULDER].astype(np.float64), kp.xy[J.L_SHOULDER].astype(np.float64)
+    inward = (left - right) * SHOULDER_TOP_IN
+    lift = _down(kp) * SHOULDER_TOP_UP * float(np.linalg.norm(left - right))
+    tops = np.array([right + inward, left - inward]) - lift
+    inside, values = mask_at(garment > 0.5, tops)
+    return bool((inside & values).any())
 
 
 def _beside_sleeve_caps(kp: Keypoints, layers: list[Layer], shape: tuple[int, int]) -> np.ndarray:

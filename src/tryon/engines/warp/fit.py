@@ -336,6 +336,8 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
     collar = np.array(pts["collar"], float)
     if "strap_left" in pts and "strap_right" in pts:  # thin straps hang from the shoulders' middle
         seat = _seat(body, np.array(pts["strap_left"], float), np.array(pts["strap_right"], float), STRAP_SPAN)
+    elif "neckline_left" in pts:  # an off-shoulder neckline runs across the upper arms
+        seat = _seat(body, sl, sr, drop=OFF_SHOULDER_DROP)
     else:
         seat = _seat(body, sl, sr)
     dropped = False
@@ -368,17 +370,24 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
 STRAP_SPAN = 0.65
 
 
-def _seat(body: Body, sl: np.ndarray, sr: np.ndarray, span: float = 1.0) -> _Seat:
+#: An off-shoulder top's shoulder points (the ends of its neckline over the bodice) sit this share of
+#: the shoulder joints' distance below the shoulder seams' points, on the upper arms' fronts: its
+#: neckline runs across the upper arms below the shoulders' round, which stay bare.
+OFF_SHOULDER_DROP = 0.3
+
+
+def _seat(body: Body, sl: np.ndarray, sr: np.ndarray, span: float = 1.0, drop: float = 0.0) -> _Seat:
     """The garment's shoulders (``sl``, ``sr``) sit on the top of the body's shoulders, ``span`` of
-    the way out from their middle to the shoulder seams' points."""
+    the way out from their middle to the shoulder seams' points, and ``drop`` times the shoulder
+    joints' distance below them."""
     kp = body.kp
     left, right = body.side_joints((J.R_SHOULDER, J.L_SHOULDER))
     jl, jr = kp.xy[left.arm[0]].astype(float), kp.xy[right.arm[0]].astype(float)
     down_p = (_unit(kp.xy[J.MID_HIP] - kp.xy[J.NECK]) if kp.seen(J.MID_HIP) and kp.seen(J.NECK)
               else _down(_unit(jr - jl)))
     width = float(np.linalg.norm(jr - jl))
-    pl = jl + (jl - jr) * SEAM_OUT - down_p * SEAM_UP * width
-    pr = jr + (jr - jl) * SEAM_OUT - down_p * SEAM_UP * width
+    pl = jl + (jl - jr) * SEAM_OUT + down_p * (drop - SEAM_UP) * width
+    pr = jr + (jr - jl) * SEAM_OUT + down_p * (drop - SEAM_UP) * width
     mid = (pl + pr) / 2
     pl, pr = mid + (pl - mid) * span, mid + (pr - mid) * span
     return _Seat(left, right, down_p, width, pl, pr, _frame(sl, sr, pl, pr, down_p))
@@ -433,14 +442,22 @@ def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, co
     mask = g.mask > 0
     cx = float(collar[0])
     half = (sr[0] - sl[0]) / 2
-    core = central_runs(mask, cx)
+    rows = np.arange(mask.shape[0])[:, None]
+    cols = np.arange(mask.shape[1])[None, :]
+    # Below the shoulder points, where the middle column is an opening (a V neck's, down to its
+    # point; a keyhole) a row has no central run: there the body is all the garment between the
+    # shoulder points (the V's two sides), and only what lies beyond them may be sleeve. From the
+    # row where the garment holds both points' columns: a row of one side alone is laid by the body's
+    # row-by-row map as if centred, a stroke across the chest. (Above them the shoulders' tops go
+    # with the sleeves, as the product photo's inside back is cut there.)
+    both = max(int(np.argmax(mask[:, int(sl[0])])), int(np.argmax(mask[:, int(sr[0])])))
+    opening = ~mask[:, int(round(cx))][:, None] & (rows >= both) & (cols >= sl[0]) & (cols <= sr[0])
+    core = central_runs(mask, cx) | (mask & opening)
     ys = np.nonzero(mask.any(axis=1))[0]
     top, hem = int(ys.min()), int(ys.max())
     default = int(top + (0.42 if g.category == Category.UPPER else 0.25) * (hem - top))
     arm_l = _armpit_row(mask, cx, half, -1, int(sl[1]), default)
     arm_r = _armpit_row(mask, cx, half, +1, int(sr[1]), default)
-    rows = np.arange(mask.shape[0])[:, None]
-    cols = np.arange(mask.shape[1])[None, :]
     sleeve_l = without_hem_flaps(mask & ((~core & (cols < cx)) | (core & (rows < arm_l) & (cols < sl[0]))), mask)
     sleeve_r = without_hem_flaps(mask & ((~core & (cols > cx)) | (core & (rows < arm_r) & (cols > sr[0]))), mask)
     if g.category == Category.UPPER:
