@@ -315,18 +315,20 @@ def _sewn_on(beside: np.ndarray) -> np.ndarray:
     return components_touching(beside, beside & (np.arange(beside.shape[0])[:, None] == rows[0]))
 
 
-def _off_shoulder(top_at, pts: dict[str, tuple[float, float]], cx: float, half: float, x0: int, x1: int, h: int
-                  ) -> tuple[tuple[float, float], tuple[float, float]] | None:
+def _off_shoulder(mask: np.ndarray, pts: dict[str, tuple[float, float]], cx: float, half: float, x0: int, x1: int,
+                  h: int) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """The outer ends (image left, right) of an off-shoulder neckline (OFF_SHOULDER_*), or None."""
     if "sleeve_left" not in pts or "sleeve_right" not in pts:
         return None
+    # The top outline; an empty column is never its highest point.
+    top = np.where(mask.any(axis=0), mask.argmax(axis=0), mask.shape[0])
     ends = []
     for side, edge in (("left", x0), ("right", x1)):
         shoulder, cuff = np.array(pts[f"shoulder_{side}"]), np.array(pts[f"sleeve_{side}"])
         if np.linalg.norm(cuff - shoulder) > OFF_SHOULDER_SLEEVE * 2 * half:
             return None
         xs = np.arange(int(cx), edge - 1, -1) if side == "left" else np.arange(int(cx), edge + 1)
-        tops = np.array([top_at(x) for x in xs])
+        tops = top[xs]
         level = np.flatnonzero(tops <= tops.min() + OFF_SHOULDER_LEVEL * h)
         x = float(xs[level[-1]])
         if abs(x - cx) < OFF_SHOULDER_REACH * half:
@@ -480,7 +482,7 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
             d = np.hypot(sx - origin[0], sy - origin[1])
             far = d >= 0.97 * d.max()
             pts[name] = (float(sx[far].mean()), float(sy[far].mean()))
-    neckline = _off_shoulder(top_at, pts, cx, half, x0, x1, h)
+    neckline = _off_shoulder(mask, pts, cx, half, x0, x1, h)
     if neckline is not None:
         pts["neckline_left"], pts["neckline_right"] = neckline
     # Hem corners a little above the lowest row (hems curve); where the run there is implausible
