@@ -152,8 +152,9 @@ def test_the_upper_arms_outer_reach_is_read_off_the_silhouette_within_a_bound():
 
 def test_a_trouser_leg_ends_at_the_feet_and_shorts_keep_their_length():
     """A trouser leg longer than the leg it is laid on is laid shorter (at most HEM_SQUEEZE) and cut
-    below the feet; a short one (shorts) keeps its scale and every pixel. An ankle the pose does
-    not see is put straight below the knee, the other shin's length down."""
+    below the feet; a full-length one that would end above them is laid longer (at most
+    HEM_STRETCH); a short one (shorts, a cropped leg) keeps its scale and every pixel. An ankle
+    the pose does not see is put straight below the knee, the other shin's length down."""
     from tryon.engines.warp import fit
 
     xy = np.zeros((25, 2), np.float32)
@@ -171,16 +172,24 @@ def test_a_trouser_leg_ends_at_the_feet_and_shorts_keep_their_length():
     leg = np.zeros((900, 300), bool)
     leg[100:900, 50:150] = True  # 800 px from the crotch (row 100) down
     axis = (np.array([100.0, 100.0]), np.array([100.0, 899.0]))
-    along, cut = fit._to_the_feet(limb, leg, axis, scale=1.0)
+    waist = 300.0  # the leg is 2.7 waistbands long from the crotch: full length
+    along, cut = fit._to_the_feet(limb, leg, axis, scale=1.0, waist_g=waist)
     assert along == pytest.approx(fit.HEM_SQUEEZE)
     hem = np.nonzero(cut.any(axis=1))[0].max()
     assert (hem - 100) * along == pytest.approx(floor, abs=1.0)
     # Slightly long: squeezed to the feet, nothing cut.
-    along, cut = fit._to_the_feet(limb, leg, axis, scale=1.05 * floor / 799)
+    along, cut = fit._to_the_feet(limb, leg, axis, scale=1.05 * floor / 799, waist_g=waist)
     assert along == pytest.approx(floor / 799) and (cut == leg).all()
-    # Shorts: as they were.
-    along, cut = fit._to_the_feet(limb, leg, axis, scale=0.3)
-    assert along == 0.3 and (cut == leg).all()
+    # Slightly short (a slim person's narrow hips): stretched to the feet, nothing cut.
+    along, cut = fit._to_the_feet(limb, leg, axis, scale=0.8 * floor / 799, waist_g=waist)
+    assert along == pytest.approx(floor / 799) and (cut == leg).all()
+    # Far too short: stretched by HEM_STRETCH at most.
+    along, cut = fit._to_the_feet(limb, leg, axis, scale=0.2, waist_g=waist)
+    assert along == pytest.approx(0.2 * fit.HEM_STRETCH) and (cut == leg).all()
+    # Shorts and a cropped leg (short for their waistband): as they were.
+    for waist in (799 / 0.55, 799 / 1.3):
+        along, cut = fit._to_the_feet(limb, leg, axis, scale=0.3, waist_g=waist)
+        assert along == 0.3 and (cut == leg).all()
 
 
 def test_push_pull_fills_holes_from_the_known_pixels():
@@ -867,6 +876,10 @@ def test_agnostic_masks_per_category():
     assert not upper[int(wrist[1]), int(wrist[0])]
     assert (upper & arms).sum() > 0.3 * arms.sum()
     assert np.array_equal(protected(parse, kp, "upper") & pants, pants)
+    # Trousers longer than the worn ones may cover the shoes' tops (worn over them); nothing else may.
+    assert shoes.any() and not (protected(parse, kp, "lower", over=True) & shoes).any()
+    for category, over in (("lower", False), ("upper", True), ("dress", True)):
+        assert np.array_equal(protected(parse, kp, category, over=over) & shoes, shoes)
 
 
 def test_a_high_collar_beside_the_chin_is_replaced_under_the_jaw_only():

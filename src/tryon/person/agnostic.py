@@ -263,10 +263,13 @@ def agnostic_mask(parse: np.ndarray, keypoints: Keypoints, category: Category | 
 
 def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str, over: bool = False) -> np.ndarray:
     """What a try-on of ``category`` must leave as it is: face, hair, head, hands, shoes, and the
-    garments and limbs of the other category. ``over``: what a new top may not cover where it
-    reaches past the region (a top is worn over the trousers: it may cover them and the legs)."""
+    garments and limbs of the other category. ``over``: what a new garment may not cover where it
+    reaches past the region (a top is worn over the trousers: it may cover them and the legs;
+    trousers are worn over the shoes' tops and a sandal's straps, down to their hem at the heel)."""
     category = Category.parse(category)
-    protect = of_labels(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES) + SHOES)
+    protect = of_labels(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES))
+    if not (category == Category.LOWER and over):
+        protect |= of_labels(parse, SHOES)
     # Beside the face the head's box is kept, but for a collar on the neck's way up to the chin:
     # kept, the new neck stopped at the chin's height under a straight line.
     collar = (_neck(parse, keypoints) & of_labels(parse, UPPER_GARMENT)) | _short_haired_collar(parse)

@@ -759,14 +759,20 @@ FOLD_NORMAL = 0.5
 #: How far above the hip joints a lower garment's waistband sits by default, as a share of the
 #: torso's length (the person's own waist, where the photo shows it, may raise it: :class:`Body`).
 WAISTBAND_LIFT = 0.08
-#: Full-length trousers end at the feet, not beyond them. A leg longer, at the waist's scale, than
-#: the person's leg down to HEM_BELOW_ANKLE of the shin below the ankle joint (about the top of
-#: the heel; the shoe hides the rest) is laid up to HEM_SQUEEZE shorter along the leg (its hem
-#: band kept; a pattern a tenth or so shorter reads as the same pattern), and what still reaches
-#: below the feet is cut off (the break of the trousers, hidden behind the shoes). Legs that end
-#: above the feet (cropped trousers, shorts) keep their length.
+#: Full-length trousers end at the feet, not beyond them and not above them. A leg at least
+#: FULL_LENGTH_LEG times the waistband's width from the crotch to the hem is cut for the feet
+#: (full-length trousers measure 1.8 to 2.7 flat on the evalset, cropped ones and capris about 1.3,
+#: shorts 0.5). It is laid along the person's leg down to HEM_BELOW_ANKLE of the shin below the
+#: ankle joint (about the top of the heel; the shoe hides the rest): up to HEM_SQUEEZE shorter
+#: than the waist's scale makes it (its hem band kept; a pattern a tenth or so shorter reads as
+#: the same pattern), what still reaches below the feet cut off (the break of the trousers, hidden
+#: behind the shoes); or up to HEM_STRETCH longer. The waist's scale alone leaves them ending at
+#: the calf on a slim person or one turned aside, whose hips look narrow for their legs. Shorter
+#: legs (cropped trousers, shorts) keep their length at the waist's scale.
+FULL_LENGTH_LEG = 1.5
 HEM_BELOW_ANKLE = 0.12
 HEM_SQUEEZE = 0.85
+HEM_STRETCH = 1.6
 
 
 def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer]:
@@ -792,6 +798,7 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
     scale = frame.scale
 
     need = body_half_widths(kp, frame.origin_p, down_p)
+    waist_g = float(np.linalg.norm(wr - wl))
     crotch = pts.get("crotch")
     if crotch is not None:
         # Above the crotch the trousers move with the hips as one piece; below it each leg is
@@ -820,7 +827,7 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
                 raise PoseError("the person's knees must be visible to dress them in trousers")
             width_g = top_e[1] - top_e[0]
             reach = 0.9 * width_g * scale
-            along, half = _to_the_feet(limb, half, (top_g, bottom_g), scale)
+            along, half = _to_the_feet(limb, half, (top_g, bottom_g), scale, waist_g)
             layers.append(limb_layer(name, g.image, half, (top_g, bottom_g), limb, along, reach, size,
                                      across_scale=scale))
         return layers
@@ -830,17 +837,19 @@ def fit_bottom(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[La
 
 
 def _to_the_feet(limb: np.ndarray, leg: np.ndarray, axis_g: tuple[np.ndarray, np.ndarray],
-                 scale: float) -> tuple[float, np.ndarray]:
+                 scale: float, waist_g: float) -> tuple[float, np.ndarray]:
     """The scale along the leg and the part of the garment's ``leg`` to lay along ``limb`` (start,
-    knee, ankle, past it: :meth:`Body.leg`) so that its hem ends at the feet (HEM_BELOW_ANKLE,
-    HEM_SQUEEZE); as they are where the leg is short enough."""
+    knee, ankle, past it: :meth:`Body.leg`) so that a full-length leg's hem ends at the feet
+    (FULL_LENGTH_LEG, HEM_BELOW_ANKLE, HEM_SQUEEZE, HEM_STRETCH); shorter legs no longer than
+    the waist's scale makes them."""
     length_g = float(np.linalg.norm(axis_g[1] - axis_g[0]))
     if length_g < 1.0:
         return scale, leg
     floor = _length(limb[:3]) + HEM_BELOW_ANKLE * float(np.linalg.norm(limb[2] - limb[1]))
-    if length_g * scale <= floor:
-        return scale, leg
-    along = max(floor / length_g, HEM_SQUEEZE * scale)
+    stretch = HEM_STRETCH if length_g >= FULL_LENGTH_LEG * waist_g else 1.0
+    along = float(np.clip(floor / length_g, HEM_SQUEEZE * scale, stretch * scale))
+    if length_g * along <= floor:
+        return along, leg
     # Cut square to the leg's axis where the squeezed leg reaches the feet.
     d = (axis_g[1] - axis_g[0]) / length_g
     rows, cols = np.ogrid[:leg.shape[0], :leg.shape[1]]
