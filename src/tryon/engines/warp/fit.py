@@ -761,14 +761,15 @@ FOLD_NORMAL = 0.5
 WAISTBAND_LIFT = 0.08
 #: Full-length trousers end at the feet, not beyond them and not above them. A leg at least
 #: FULL_LENGTH_LEG times the waistband's width from the crotch to the hem is cut for the feet
-#: (full-length trousers measure 1.8 to 2.7 flat on the evalset, cropped ones and capris about 1.3,
-#: shorts 0.5). It is laid along the person's leg down to HEM_BELOW_ANKLE of the shin below the
-#: ankle joint (about the top of the heel; the shoe hides the rest): up to HEM_SQUEEZE shorter
-#: than the waist's scale makes it (its hem band kept; a pattern a tenth or so shorter reads as
-#: the same pattern), what still reaches below the feet cut off (the break of the trousers, hidden
-#: behind the shoes); or up to HEM_STRETCH longer. The waist's scale alone leaves them ending at
-#: the calf on a slim person or one turned aside, whose hips look narrow for their legs. Shorter
-#: legs (cropped trousers, shorts) keep their length at the waist's scale.
+#: (full-length trousers measure 1.8 to 2.7 flat on the evalset's tuning half, its shorts 0.5;
+#: capris, by their usual measures, about 1.3). It is laid along the person's leg down to
+#: HEM_BELOW_ANKLE of the shin below the ankle joint (about the top of the heel; the shoe hides
+#: the rest): up to HEM_SQUEEZE shorter than the waist's scale makes it (its hem band kept; a
+#: pattern a tenth or so shorter reads as the same pattern), what still reaches below the feet
+#: cut off (the break of the trousers, worn over the shoes); or up to HEM_STRETCH longer. The
+#: waist's scale alone left them ending at the calf on a slim person or one turned aside, whose
+#: hips look narrow for their legs. Shorter legs (cropped trousers, shorts) keep their length at
+#: the waist's scale.
 FULL_LENGTH_LEG = 1.5
 HEM_BELOW_ANKLE = 0.12
 HEM_SQUEEZE = 0.85
