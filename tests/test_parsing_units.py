@@ -1087,6 +1087,44 @@ def test_an_off_shoulder_dress_is_worn_across_the_upper_arms_below_bare_shoulder
     assert covered == {"dress": False, "tee": True}
 
 
+def test_a_tie_hanging_below_the_hem_hangs_from_it_as_it_is_worn():
+    """A tee with a tie hanging from its hem's left corner, far narrower than the tee. It is no
+    sleeve, and worn it hangs from the hem where the product photo shows it: neither re-centred on
+    the body nor widened to the hips (which laid it across them as a bar), and not laid as a long
+    sleeve down the arm."""
+    from tryon.category import Category
+    from tryon.engines.warp.fit import Body, fit_top, flatten
+    from tryon.garment.analyzer import GarmentAnalysis
+    from tryon.garment.shape import landmarks
+
+    mask = np.zeros((520, 400), np.uint8)
+    cv2.rectangle(mask, (140, 110), (260, 400), 255, -1)
+    for sign in (1, -1):
+        x = lambda v: 200 + sign * (v - 200)  # noqa: E731 - mirrors the left sleeve to the right
+        cv2.fillPoly(mask, [np.array([(x(140), 110), (x(90), 150), (x(110), 190), (x(140), 170)], np.int32)], 255)
+    image = np.full(mask.shape + (3,), 255, np.uint8)
+    image[mask > 0] = RED
+    cv2.rectangle(mask, (144, 380), (153, 480), 255, -1)
+    image[380:481, 144:154] = BLUE  # the tie, sewn on at the hem's corner
+    garment = GarmentAnalysis(image, mask, Category.UPPER, 1.0, landmarks(mask > 0, Category.UPPER))
+    layers = fit_top(garment, Body(_keypoints()), SIZE)
+    assert [layer.name for layer in layers if layer.name.startswith("sleeve")]  # the tee's sleeves were found
+    for layer in layers:
+        tie = (np.abs(layer.rgb.astype(int) - BLUE).max(axis=2) < 40) & (layer.alpha > 0.5)
+        assert layer.name == "body" or not tie.any(), layer.name
+    rgb, alpha = flatten(layers)
+    tee = (np.abs(rgb.astype(int) - RED).max(axis=2) < 40) & (alpha > 0.5)
+    tie = (np.abs(rgb.astype(int) - BLUE).max(axis=2) < 40) & (alpha > 0.5)
+    ty, tx = np.nonzero(tie)
+    hem = np.flatnonzero(tee.any(axis=1)).max()
+    left = np.flatnonzero(tee[hem - 2]).min()
+    assert ty.max() > hem + 10  # it hangs below the hem
+    below = tie[hem + 3:]
+    widths = below.sum(axis=1)[below.any(axis=1)]
+    assert widths.max() < 0.15 * tee[hem - 2].sum(), widths  # a strip, not a bar across the hips
+    assert abs(np.median(tx[ty > hem + 3]) - left) < 0.15 * tee[hem - 2].sum()  # at the hem's left corner
+
+
 def test_a_sleeve_on_an_arm_folded_back_up_covers_it_and_makes_no_loop():
     """A hand raised to the face: the forearm runs back up beside the upper arm. Both are in the
     sleeve; laid as one along the folded line, the forearm's part lay outside the forearm, a

@@ -44,6 +44,22 @@ def row_extents(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return has, left, right
 
 
+#: Rows of a garment (or of one of its parts) below its last row at least this share of its median
+#: row wide are not the garment's own but something hanging from its hem: a tie, a belt's end, a
+#: drawstring (the evalset's side-tie tee's ties are 0.12 of its median row).
+HANGING_SHARE = 0.3
+
+
+def hanging_rows(has: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Which rows (:func:`row_extents`) only hold something hanging below the hem (HANGING_SHARE)."""
+    width = np.where(has, right - left, 0)
+    own = np.flatnonzero(has & (width >= HANGING_SHARE * np.median(width[has]))) if has.any() else []
+    below = np.zeros_like(has)
+    if len(own):
+        below[own[-1] + 1:] = True
+    return has & below
+
+
 def _runs(row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The runs of True pixels in one row of a mask: their first x and the x just past their last."""
     edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
@@ -77,11 +93,12 @@ def central_runs(mask: np.ndarray, cx: float) -> np.ndarray:
 
 def without_hem_flaps(part: np.ndarray, garment: np.ndarray) -> np.ndarray:
     """The pieces of ``part`` (8-connected) that reach above the lowest 15% of the ``garment``
-    mask: a side slit's flap or a flared hem's corner stands beyond the torso as a sleeve would,
+    mask's own rows (:func:`hanging_rows`): a side slit's flap or a flared hem's corner stands beyond the torso as a sleeve would,
     but is no sleeve; a sleeve's lower half standing clear of the body still is."""
     import cv2
 
-    rows = np.flatnonzero(garment.any(axis=1))
+    has, left, right = row_extents(garment)
+    rows = np.flatnonzero(has & ~hanging_rows(has, left, right))  # the hem, not a tie hanging below it
     if not len(rows):
         return np.zeros(part.shape, bool)
     _, labels = cv2.connectedComponents(part.astype(np.uint8), connectivity=8)

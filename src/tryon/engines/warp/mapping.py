@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tryon.garment.shape import row_extents
+from tryon.garment.shape import hanging_rows, row_extents
 
 
 @dataclass
@@ -140,6 +140,13 @@ def body_layer(name: str, garment: np.ndarray, part_mask: np.ndarray, frame: Fra
     rows = np.arange(y_lo, y_hi + 1)
     # Per garment row: centre and half width of its central run (smoothed over rows).
     has, left, right = row_extents(part_mask[y_lo:y_hi + 1])
+    # Rows of something hanging below the hem (:func:`hanging_rows`) hang from the hem as its row is
+    # laid: neither re-centred on the body nor widened to the hips on their own (which laid a
+    # side-tie tee's ties across the hips as a bar).
+    hanging = hanging_rows(has, left, right)
+    if hanging.any():
+        hem = np.flatnonzero(has & ~hanging)[-1]
+        left, right = np.where(hanging, left[hem], left), np.where(hanging, right[hem], right)
     centres = np.where(has, (left + right) / 2, float(frame.origin_g[0]))
     halves = np.where(has, (right - left) / 2, 0.0)
     halves = cv2.GaussianBlur(halves.reshape(-1, 1).astype(np.float32), (1, 0), max(1.0, len(rows) / 60)).ravel()
