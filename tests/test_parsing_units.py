@@ -1087,6 +1087,28 @@ def test_an_off_shoulder_dress_is_worn_across_the_upper_arms_below_bare_shoulder
     assert covered == {"dress": False, "tee": True}
 
 
+def test_sleeves_hanging_against_the_body_are_found_and_a_flaring_sleeveless_body_is_no_sleeve():
+    """Two tops whose band below the armpits is wider than the shoulders the top outline shows. A
+    sweater's sleeves hang against its body down to the hem: they widen it by their width on both
+    sides, and are sleeves. A sleeveless top's body flares out below its armholes, hardly wider:
+    its sides are no sleeves (they were laid along the arms as wings)."""
+    from tryon.category import Category
+    from tryon.garment.shape import landmarks
+
+    sweater = np.zeros((520, 400), np.uint8)
+    cv2.fillPoly(sweater, [np.array([(140, 110), (260, 110), (305, 390), (95, 390)], np.int32)], 255)
+    sleeveless = np.zeros((520, 400), np.uint8)
+    cv2.fillPoly(sleeveless, [np.array([(150, 110), (180, 110), (200, 130), (220, 110), (250, 110), (250, 200),
+                                        (255, 230), (255, 300), (275, 400), (125, 400), (145, 300), (145, 230),
+                                        (150, 200)], np.int32)], 255)
+    found = landmarks(sweater > 0, Category.UPPER).points
+    assert found["sleeve_left"][1] > 350 and found["sleeve_right"][1] > 350, found  # the cuffs, at the hem
+    assert found["shoulder_left"][0] == pytest.approx(140, abs=6), found
+    found = landmarks(sleeveless > 0, Category.UPPER).points
+    assert "sleeve_left" not in found and "sleeve_right" not in found, found
+    assert found["shoulder_left"][0] == pytest.approx(150, abs=6), found  # the strap's outer corner
+
+
 def test_a_tie_hanging_below_the_hem_hangs_from_it_as_it_is_worn():
     """A tee with a tie hanging from its hem's left corner, far narrower than the tee. It is no
     sleeve, and worn it hangs from the hem where the product photo shows it: neither re-centred on

@@ -255,6 +255,12 @@ SLEEVE_SEARCH = 0.6
 #: sleeves' outer edges, not on the shoulders: the sleeves hang against the body. A dress's
 #: shoulders lie in its top tenth (its bodice is about a third of it), a top's in its top third.
 FUSED_SHOULDER_DROP = {Category.UPPER: 0.3, Category.DRESS: 0.12}
+#: Sleeves hanging against the body widen it by their own width on both sides: the band below
+#: the armpits is then at least this many times as wide as the shoulders the top outline shows
+#: (1.5 and 1.7 on the evalset's tuning half). A sleeveless top's body flaring out below its
+#: armholes is less wider (an A-line top: 1.12); taken for sleeves, its sides were laid along the
+#: arms as wings.
+FUSED_WIDENING = 1.25
 
 
 #: A bodysuit's brief begins where its body narrows for good under this share of the body's
@@ -471,9 +477,11 @@ def landmarks(mask: np.ndarray, category: Category) -> GarmentLandmarks:
         # Long sleeves hanging against the body all the way down (cardigans, sweaters, long-sleeved
         # dresses): no row shows the torso alone, and the "shoulders" found are the cuffs. The top
         # outline tells instead: it runs gently down the shoulder seam, then drops down the
-        # sleeve's outer edge.
-        half = _shoulder_half_from_outline(top_at, cx, x0, x1, h) or half
-        fused = True
+        # sleeve's outer edge. Unless the band is hardly wider than the shoulders the outline shows:
+        # then it is a sleeveless body flaring out below its armholes (FUSED_WIDENING).
+        outline = _shoulder_half_from_outline(top_at, cx, x0, x1, h)
+        fused = outline is None or half >= FUSED_WIDENING * outline
+        half = outline or half
     collar_band = [top_at(x) for x in np.linspace(cx - 0.3 * half, cx + 0.3 * half, 7)]
     pts["collar"] = (cx, float(max(collar_band)))  # the neckline dips below the shoulders
     shoulder_y = min(top_at(cx - half), top_at(cx + half))  # product shots are upright: one height
