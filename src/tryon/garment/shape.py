@@ -93,12 +93,13 @@ def central_runs(mask: np.ndarray, cx: float) -> np.ndarray:
 
 def without_hem_flaps(part: np.ndarray, garment: np.ndarray) -> np.ndarray:
     """The pieces of ``part`` (8-connected) that reach above the lowest 15% of the ``garment``
-    mask's own rows (:func:`hanging_rows`): a side slit's flap or a flared hem's corner stands beyond the torso as a sleeve would,
-    but is no sleeve; a sleeve's lower half standing clear of the body still is."""
+    mask, down to its hem (not a tie hanging below it: :func:`hanging_rows`): a side slit's flap
+    or a flared hem's corner stands beyond the torso as a sleeve would, but is no sleeve; a
+    sleeve's lower half standing clear of the body still is."""
     import cv2
 
     has, left, right = row_extents(garment)
-    rows = np.flatnonzero(has & ~hanging_rows(has, left, right))  # the hem, not a tie hanging below it
+    rows = np.flatnonzero(has & ~hanging_rows(has, left, right))
     if not len(rows):
         return np.zeros(part.shape, bool)
     _, labels = cv2.connectedComponents(part.astype(np.uint8), connectivity=8)
@@ -258,8 +259,8 @@ FUSED_SHOULDER_DROP = {Category.UPPER: 0.3, Category.DRESS: 0.12}
 #: Sleeves hanging against the body widen it by their own width on both sides: the band below
 #: the armpits is then at least this many times as wide as the shoulders the top outline shows
 #: (1.5 and 1.7 on the evalset's tuning half). A sleeveless top's body flaring out below its
-#: armholes is less wider (an A-line top: 1.12); taken for sleeves, its sides were laid along the
-#: arms as wings.
+#: armholes widens it less (an A-line top: 1.12); taken for sleeves, its sides were laid along
+#: the arms as wings.
 FUSED_WIDENING = 1.25
 
 
