@@ -1410,6 +1410,26 @@ def test_side_light_has_no_step_where_an_arm_meets_the_torso():
     assert gain[y, x + 5] - gain[y, x - 5] > 0.03
 
 
+def test_arms_whose_elbows_are_not_seen_hang_out_of_a_close_up_and_not_out_of_a_longer_shot():
+    """A selfie cut at the chest: the pose sees the shoulders, not the elbows, which lie just past
+    the frame's bottom edge (or at it). Each arm hangs from its shoulder down out of the frame, not
+    left out (the new top then stood on a neck between two bands of background). In a photo
+    reaching twice an upper arm below the shoulders, unseen elbows are hidden, not out of it."""
+    from tryon.engines.warp.compose import HANG_REACH, UPPER_ARM, body_shape
+
+    xy = np.zeros((25, 2), np.float32)
+    conf = np.zeros(25, np.float32)
+    xy[J.NOSE], xy[J.NECK], xy[J.R_SHOULDER], xy[J.L_SHOULDER] = (150, 40), (150, 120), (90, 120), (210, 120)
+    conf[[J.NOSE, J.NECK, J.R_SHOULDER, J.L_SHOULDER]] = 0.9
+    sw = 120.0
+    for below, hangs in ((1.0, True), ((1 + HANG_REACH) / 2, True), (2.0, False)):
+        h = int(120 + below * UPPER_ARM * sw)
+        drawing = body_shape(Keypoints(xy, conf, 300, h), ("arms",), (h, 300))
+        for x in (90, 210):
+            assert drawing.inside[h - 1, x - 5:x + 6].all() == hangs, (below, x)
+        assert not drawing.inside[:, 140:161].any()  # the arms only, beside the body
+
+
 def test_a_patterned_band_of_skin_along_the_old_garment_is_no_skin():
     """The parse's border with the old garment is a few pixels off: a band of a houndstooth hem
     labelled legs above smooth kept legs. The band (patterned, beside what is replaced) is taken

@@ -475,6 +475,13 @@ def _leg(axis: np.ndarray, radii: list[float], end: tuple[np.ndarray, float] | N
 TORSO_DROP = 1.5
 #: Shoulder-to-elbow length, likewise.
 UPPER_ARM = 0.8
+#: An elbow the pose does not see hangs below the frame (a close-up cut at the chest) when the
+#: frame's edge is within this many upper arms (``UPPER_ARM``) below its shoulder. Over 1: seen
+#: turned aside, the shoulders are nearer together and the upper arm longer for them (a selfie's,
+#: DreamO man2, is 1.03 of their distance long, the elbow just past the frame), and the pose does
+#: not see an elbow at the frame's very edge either. An elbow hidden higher up (behind the body,
+#: a bag) still has no arm drawn down to the frame.
+HANG_REACH = 1.5
 
 
 #: The picture's extent (left, top, right, bottom) in the coordinates of the keypoints.
@@ -778,10 +785,10 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
     s_, e_, w_ = arm
     if kp.seen(s_) and not kp.seen(e_) and kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER):
         # An elbow that would be below the frame (a close-up): the arm hangs out of it. Seen
-        # as a limb arriving at the shoulder from one upper arm above, it leaves the frame
-        # within that length exactly when the hanging elbow would be outside it.
+        # as a limb arriving at the shoulder from HANG_REACH upper arms above, it leaves the frame
+        # within that length when the hanging elbow would be outside it, or nearly.
         upper = _down(kp) * UPPER_ARM * sw
-        hang = _off_frame(kp.xy[s_] - upper, kp.xy[s_], body.frame, body.background)
+        hang = _off_frame(kp.xy[s_] - HANG_REACH * upper, kp.xy[s_], body.frame, body.background)
         if hang:
             body.add_capsules([kp.xy[s_] + ARM_START * upper, *hang], [sw * ARM_RADII[0], sw * ARM_RADII[1]])
             body.arm_tops.append((kp.xy[s_] + ARM_START * upper, sw * ARM_RADII[0]))
