@@ -2030,10 +2030,11 @@ def test_no_rebuilt_skin_shows_beside_a_sleeves_cap():
 WHITE = (250, 250, 250)
 
 
-def _hair_over_red_top(strand_colour, hair_colour=None, **options):
+def _hair_over_red_top(strand_colour, hair_colour=None, top=104, **options):
     """A lock of hair strands (every third column, of ``strand_colour``) falling over a red top,
     red between them, parsed as one mass of hair; composed with a new white top. Returns the
-    photo, the lock's and its strands' masks, and the composed picture (float)."""
+    photo, the lock's and its strands' masks, and the composed picture (float). The new top's
+    neckline is at row ``top``."""
     from tryon.category import Category
     from tryon.engines.warp.compose import ComposeOptions, compose
     from tryon.engines.warp.mapping import Layer
@@ -2051,7 +2052,7 @@ def _hair_over_red_top(strand_colour, hair_colour=None, **options):
     parse[fall] = Label.HAIR
     region = (agnostic_mask(parse, kp, "upper") > 0) & ~fall
     torso = np.zeros(parse.shape, np.uint8)
-    cv2.fillPoly(torso, [np.array([(80, 104), (160, 104), (154, 240), (86, 240)], np.int32)], 1)
+    cv2.fillPoly(torso, [np.array([(80, top), (160, top), (154, 240), (86, 240)], np.int32)], 1)
     layers = [Layer("body", np.broadcast_to(np.array(WHITE, np.uint8), parse.shape + (3,)).copy(),
                     torso.astype(np.float32))]
     out = compose(img, region, np.ones(region.shape, bool), layers, parse, kp, Category.UPPER,
@@ -2068,6 +2069,17 @@ def test_hair_over_the_replaced_top_shows_the_new_one_between_its_strands():
     assert np.linalg.norm(out[strand] - HAIR, axis=1).mean() < 30
     _, _, _, kept = _hair_over_red_top(HAIR, past_region=False)
     assert (kept[fall] == img[fall]).all()
+
+
+def test_hair_over_the_replaced_top_shows_the_skin_a_lower_neckline_bares_between_its_strands():
+    """The same lock, where the new top's neckline is below it: the skin drawn there shows between
+    the strands, not the old red (dark specks of the old top along the hair over a bare chest)."""
+    img, fall, strand, out = _hair_over_red_top(HAIR, top=180)
+    beside = out[125:160, 80:88].reshape(-1, 3).mean(axis=0)  # the chest drawn beside the lock
+    assert np.linalg.norm(beside - RED) > 100
+    gaps = out[fall & ~strand]
+    assert np.linalg.norm(gaps - beside, axis=1).mean() < 40, (gaps.mean(axis=0), beside)
+    assert np.linalg.norm(out[strand] - HAIR, axis=1).mean() < 30
 
 
 def test_blonde_strands_lit_through_by_the_old_red_top_lose_its_tint():

@@ -1539,9 +1539,10 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # the old top's hem, mixed into the trousers' first pixels there, drew a line across them.
     if opts.past_region:
         weight[(waist >= 0.5) & near_old & ~region] = 1.0
-    # Hair falling over the replaced garment keeps its strands; between them the new garment shows.
+    # Hair falling over the replaced garment keeps its strands; between them the new garment shows,
+    # or the skin drawn where the new garment bares it (a neckline lower than the old one's).
     if hair is not None and chin is not None:
-        covered = garment > 0.5
+        covered = (garment > 0.5) | ((skin_alpha > 0.5) & region & ~kept)
         strands, unmixed = _unmixed_hair(img, out, parse, readable, old & covered, hair, chin, full_height)
         if strands is not None:
             out[strands] = unmixed
