@@ -1430,6 +1430,25 @@ def test_arms_whose_elbows_are_not_seen_hang_out_of_a_close_up_and_not_out_of_a_
         assert not drawing.inside[:, 140:161].any()  # the arms only, beside the body
 
 
+def test_forearms_clasped_before_the_crotch_cross_in_front_of_the_body_and_hands_beside_the_hips_do_not():
+    """Hands clasped in front of the crotch lie a little below the hip joints, below the torso's
+    outline: the forearms there still cross in front of the body, so a new top's front goes under
+    them (it hid them, with the hands floating on it). Arms hanging beside the hips do not."""
+    from tryon.engines.warp.compose import body_shape, forearms_in_front
+
+    xy = np.zeros((25, 2), np.float32)
+    conf = np.zeros(25, np.float32)
+    xy[J.NOSE], xy[J.NECK], xy[J.R_SHOULDER], xy[J.L_SHOULDER] = (150, 40), (150, 120), (90, 120), (210, 120)
+    xy[J.R_HIP], xy[J.MID_HIP], xy[J.L_HIP] = (115, 300), (150, 300), (185, 300)
+    xy[J.R_ELBOW], xy[J.L_ELBOW] = (80, 220), (220, 220)
+    conf[:] = 0.9
+    for wrists, crossing in ((((140, 320), (160, 320)), True), (((70, 320), (230, 320)), False)):
+        xy[J.R_WRIST], xy[J.L_WRIST] = wrists
+        kp = Keypoints(xy.copy(), conf, 300, 400)
+        front = forearms_in_front(body_shape(kp, ("arms",), (400, 300)), (xy[J.R_HIP], xy[J.L_HIP]))
+        assert (front[320, 138:143].all() and front[320, 158:163].all()) if crossing else not front.any(), wrists
+
+
 def test_a_patterned_band_of_skin_along_the_old_garment_is_no_skin():
     """The parse's border with the old garment is a few pixels off: a band of a houndstooth hem
     labelled legs above smooth kept legs. The band (patterned, beside what is replaced) is taken

@@ -830,7 +830,8 @@ def _draw_arm(body: BodyDrawing, arm: tuple[int, int, int], end: tuple[np.ndarra
 
 #: A forearm whose wrist lies wholly inside the torso's outline, its half width (the canon's
 #: wrist radius, a share of the shoulder joints' distance) from the edge, crosses in front of the
-#: body (a hand on the belly, clasped hands); hands hanging beside the hips do not.
+#: body (a hand on the belly, clasped hands); hands hanging beside the hips do not. The outline
+#: runs on below the hip joints (``TORSO_TAIL``): hands clasped in front of the crotch are there.
 FRONT_WRIST_DEPTH = ARM_RADII[3]
 
 
@@ -840,7 +841,7 @@ def forearms_in_front(drawing: BodyDrawing, hips: tuple[np.ndarray, np.ndarray] 
     out = np.zeros(drawing.inside.shape, bool)
     if hips is None or not drawing.forearms:
         return out
-    torso = _torso_mask(drawing.kp, hips, out.shape)
+    torso = _torso_mask(drawing.kp, hips, out.shape, tail=TORSO_TAIL)
     depth = None
     h, w = out.shape
     for wrists, coverage in drawing.forearms:
