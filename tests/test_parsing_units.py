@@ -1430,6 +1430,34 @@ def test_arms_whose_elbows_are_not_seen_hang_out_of_a_close_up_and_not_out_of_a_
         assert not drawing.inside[:, 140:161].any()  # the arms only, beside the body
 
 
+def test_a_neck_under_a_body_turned_aside_is_as_wide_as_the_face_asks_not_a_stalk():
+    """A body turned aside shows its shoulder joints close together; the neck drawn from their
+    distance alone was a stalk under a head as wide as ever. The face's width across its lower
+    half sets the neck's least width; a neck wider than that by the shoulders' share stays so."""
+    from tryon.engines.warp.compose import NECK_PER_FACE, body_shape, face_width
+    from tryon.person.agnostic import NECK_WIDTH, chin_point
+
+    h, w = 400, 300
+    face = np.zeros((h, w), np.uint8)
+    cv2.ellipse(face, (150, 80), (50, 65), 0, 0, 360, 1, -1)
+    face = face > 0
+    width = face_width(face)
+    assert 75 < width < 100  # the cheeks to the jaw, narrower than the widest row
+    xy = np.zeros((25, 2), np.float32)
+    conf = np.zeros(25, np.float32)
+    xy[J.NOSE], xy[J.NECK] = (150, 90), (150, 230)
+    conf[[J.NOSE, J.NECK, J.R_SHOULDER, J.L_SHOULDER]] = 0.9
+    for sw in (100.0, 220.0):  # turned aside; facing the camera
+        xy[J.R_SHOULDER], xy[J.L_SHOULDER] = (150 - sw / 2, 230), (150 + sw / 2, 230)
+        kp = Keypoints(xy.copy(), conf, w, h)
+        drawing = body_shape(kp, ("torso",), (h, w), chin=chin_point(face), neck=NECK_PER_FACE * width)
+        row = drawing.inside[175]  # between the chin and the shoulders' line
+        drawn = np.ptp(np.flatnonzero(row)) + 1
+        expected = max(NECK_PER_FACE * width, NECK_WIDTH * sw)
+        assert abs(drawn - expected) <= 3, (sw, drawn, expected)
+    assert NECK_PER_FACE * width > 1.3 * NECK_WIDTH * 100.0
+
+
 def test_forearms_clasped_before_the_crotch_cross_in_front_of_the_body_and_hands_beside_the_hips_do_not():
     """Hands clasped in front of the crotch lie a little below the hip joints, below the torso's
     outline: the forearms there still cross in front of the body, so a new top's front goes under

@@ -705,6 +705,7 @@ class BodyDrawing:
     # Each forearm drawn: where its wrist may be (the seen joint, where the forearm was ended), and
     # its coverage from the elbow to the hand.
     forearms: list[tuple[list[np.ndarray], np.ndarray]] = field(default_factory=list)
+    neck: float = 0.0  # the neck's least width (pixels): see ``NECK_PER_FACE``
 
     def blocked(self) -> np.ndarray | None:
         """Where no limb is drawn on to: the background and the hands the photo shows."""
@@ -739,7 +740,8 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
                chin: np.ndarray | None = None, frame: Frame | None = None,
                background: np.ndarray | None = None, bare_arms: bool = False,
                hands: np.ndarray | None = None, flanks: tuple[np.ndarray, np.ndarray] | None = None,
-               pockets: np.ndarray | None = None, bare_shoulders: bool | None = None) -> BodyDrawing:
+               pockets: np.ndarray | None = None, bare_shoulders: bool | None = None, neck: float = 0.0
+               ) -> BodyDrawing:
     """Where bare body would be (``parts``: arms, torso with neck, legs with pelvis) and its
     round-shading terms (``BodyDrawing``). ``ends`` (from ``arm_ends`` and
     ``leg_ends``) fixes where and how wide a forearm or a leg ends; the neck runs up to ``chin``
@@ -751,14 +753,14 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
     shows below the torso (``trousers_top``), which the torso is widened to reach. ``pockets``:
     where a forearm whose hand is hidden may end bent (the new garment, a mask). ``bare_shoulders``:
     the shoulders' round is drawn over the arms' tops (``_shoulders``); by default where the arms
-    are bare, also under an off-shoulder neckline."""
+    are bare, also under an off-shoulder neckline. ``neck``: the neck's least width (pixels)."""
     h, w = shape
     frame = frame or (0.0, 0.0, float(w), float(h))
     shoulders = kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)
     sw = float(np.linalg.norm(kp.xy[J.R_SHOULDER] - kp.xy[J.L_SHOULDER])) if shoulders else 0.25 * w
     body = BodyDrawing(kp, sw, frame, background, np.zeros((h, w), bool), np.full((h, w), 2.0, np.float32),
                        np.zeros((h, w), np.float32), BARE_ARM_START if bare_arms else ARM_START, hands,
-                       flanks=flanks, pockets=pockets)
+                       flanks=flanks, pockets=pockets, neck=neck)
     ends = ends or {}
     if "arms" in parts:
         for arm in (R_ARM, L_ARM):
@@ -856,13 +858,38 @@ def forearms_in_front(drawing: BodyDrawing, hips: tuple[np.ndarray, np.ndarray] 
     return out
 
 
+#: A neck is at least this share of the face's width across its lower half (``face_width``); seen
+#: from the front it is about 0.8 of the cheeks' width, and the shoulder joints' share
+#: (``NECK_WIDTH``) is the wider of the two. A body turned aside draws its shoulder joints close
+#: together, and a neck drawn from their distance alone was a stalk under the head.
+NECK_PER_FACE = 0.6
+#: ``face_width`` measures the face mask's rows over this span of its height, from its top.
+FACE_WIDTH_ROWS = (0.6, 0.8)
+
+
+def face_width(face: np.ndarray) -> float:
+    """The ``face`` mask's width across its lower half (the median of its rows' widths over
+    :data:`FACE_WIDTH_ROWS` of its height), 0 for none."""
+    rows = np.flatnonzero(face.any(axis=1))
+    if len(rows) < 10:
+        return 0.0
+    top, span = rows[0], rows[-1] - rows[0]
+    band = face[top + int(FACE_WIDTH_ROWS[0] * span): top + int(FACE_WIDTH_ROWS[1] * span) + 1]
+    band = band[band.any(axis=1)]
+    if not len(band):
+        return 0.0
+    first, last = np.argmax(band, axis=1), band.shape[1] - 1 - np.argmax(band[:, ::-1], axis=1)
+    return float(np.median(last - first + 1))
+
+
 def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> float | None:
-    """A neck is about ``NECK_WIDTH`` of the shoulder joints' distance across. It rises to the
+    """A neck is about ``NECK_WIDTH`` of the shoulder joints' distance across, and at least
+    ``body.neck`` (from the face's width, ``NECK_PER_FACE``). It rises to the
     chin (``neck_top``): the nose leaves the neck's axis when the head turns or tilts. Returns
     the height (y) of its axis's top, None when none is drawn."""
     kp = body.kp
     if chin is not None and kp.seen(J.NECK):
-        width = NECK_WIDTH * body.sw
+        width = max(NECK_WIDTH * body.sw, body.neck)
         top = neck_top(chin, width)
         body.add_capsules([kp.xy[J.NECK], top], [width / 2] * 2)
         return float(top[1])
@@ -1427,7 +1454,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     pockets = garment > 0.5
     bare_shoulders = bare_arms or not _shoulders_covered(kp, garment)
     drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms, hands, flanks, pockets,
-                         bare_shoulders)
+                         bare_shoulders, NECK_PER_FACE * face_width(face))
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body = drawing.inside & ~seen_background
