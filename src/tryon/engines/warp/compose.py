@@ -20,6 +20,7 @@ from tryon.category import Category
 from tryon.colour import colour_distance, to_lab
 from tryon.engines.warp.fill import mirrored_detail, push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
+from tryon.garment.shape import row_extents
 from tryon.person.agnostic import NECK_WIDTH, chin_point, head_skin, jaw_rows, neck_top, skirt_of_dress
 from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
@@ -876,12 +877,8 @@ def face_width(face: np.ndarray) -> float:
     if len(rows) < 10:
         return 0.0
     top, span = rows[0], rows[-1] - rows[0]
-    band = face[top + int(FACE_WIDTH_ROWS[0] * span): top + int(FACE_WIDTH_ROWS[1] * span) + 1]
-    band = band[band.any(axis=1)]
-    if not len(band):
-        return 0.0
-    first, last = np.argmax(band, axis=1), band.shape[1] - 1 - np.argmax(band[:, ::-1], axis=1)
-    return float(np.median(last - first + 1))
+    has, left, right = row_extents(face[top + int(FACE_WIDTH_ROWS[0] * span): top + int(FACE_WIDTH_ROWS[1] * span) + 1])
+    return float(np.median(right[has] - left[has] + 1)) if has.any() else 0.0
 
 
 def _draw_neck(body: BodyDrawing, chin: np.ndarray | None) -> float | None:
