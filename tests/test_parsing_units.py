@@ -1959,6 +1959,38 @@ def test_a_hands_tone_on_rebuilt_skin_fades_out_beside_it_without_a_step():
     assert step < 0.1 * np.abs(difference).max(), step
 
 
+def test_an_upper_arm_rebuilt_above_a_short_sleeve_takes_the_tone_of_the_forearm_below():
+    """An upper arm rebuilt above the bare forearm the photo shows under a short sleeve takes that
+    forearm's tone just below the hem, not the face's (a shaded face drew it darker than the arm
+    below, a step at the old hem); towards the shoulder it turns back to the torso's. An arm with
+    no crossing out of a short sleeve (a long sleeve, a hand only) keeps the face's."""
+    from tryon.engines.warp.compose import ARM_TONE_FROM, arm_tones
+
+    h, w = SIZE[1], SIZE[0]
+    skin = np.array(SKIN, np.float32)
+    image = np.full((h, w, 3), BACKDROP, np.uint8)
+    parse = np.zeros((h, w), np.uint8)
+    elbow, wrist, shoulder = (np.array(JOINTS[j], np.float64) for j in (J.R_ELBOW, J.R_WRIST, J.R_SHOULDER))
+    hem = shoulder + 0.7 * (elbow - shoulder)
+    cv2.line(parse, tuple(int(v) for v in np.round(hem)), JOINTS[J.R_WRIST], int(Label.RIGHT_ARM), 14)
+    forearm = (160, 110, 85)
+    image[parse > 0] = forearm
+    sw = float(JOINTS[J.L_SHOULDER][0] - JOINTS[J.R_SHOULDER][0])
+    offset, tones = arm_tones(image, parse, np.ones((h, w), bool), _keypoints(), skin, sw,
+                              {J.R_ELBOW: (hem, 7.0)})
+    difference = np.array(forearm, np.float32) - skin
+    below = shoulder + (ARM_TONE_FROM + 0.1) * (elbow - shoulder)
+    x, y = (int(v) for v in np.round(below))
+    assert np.allclose(offset[y, x], difference, atol=2), (offset[y, x], difference)
+    x, y = JOINTS[J.R_SHOULDER]
+    assert np.abs(offset[y, x]).max() < 0.1 * np.abs(difference).max(), offset[y, x]
+    assert np.allclose(tones[J.R_WRIST], forearm, atol=1)
+    # No tone for the left arm, nor for an arm without the crossing.
+    assert not offset[:, w // 2 + 10:].any()
+    offset, tones = arm_tones(image, parse, np.ones((h, w), bool), _keypoints(), skin, sw, {})
+    assert not offset.any() and not tones
+
+
 def test_bare_arms_begin_at_the_shoulder_and_arms_under_sleeves_below_it():
     """A bare arm's round top is the shoulder's (an arm begun lower hung from nothing beside a
     sleeveless top); under a sleeve the arm begins lower, so it never peeks out above the sleeve."""
