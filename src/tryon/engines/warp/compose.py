@@ -330,14 +330,14 @@ def _points_box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tu
 
 
 def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: Keypoints,
-                skin: np.ndarray, arm_tones: dict[int, np.ndarray] | None = None) -> np.ndarray:
+                skin: np.ndarray, bases: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """What to add to the lit ``skin`` colour (H, W, 3, or zeros to broadcast) so that each rebuilt
     forearm takes the tone of the hand the photo shows (arm skin in ``visible`` near the wrist)
     over its last HAND_BLEND, and keeps it over the hand, fading out beside and beyond it
-    (HAND_WIDTH); a hand shown by under 50 lit pixels changes nothing. ``arm_tones`` (by wrist
+    (HAND_WIDTH); a hand shown by under 50 lit pixels changes nothing. ``bases`` (by wrist
     joint, from ``arm_tones``): an arm given its own tone turns from that one to its hand's."""
     h, w = parse.shape
-    arm_tones = arm_tones or {}
+    bases = bases or {}
     out = np.zeros((1, 1, 3), np.float32)
     for elbow, wrist in FOREARMS:
         if not (kp.seen(elbow) and kp.seen(wrist)):
@@ -365,7 +365,7 @@ def _hand_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: K
         share *= np.clip((HAND_REACH - across) / fade, 0.0, 1.0) * np.clip((1.0 + HAND_REACH - along) / fade, 0.0, 1.0)
         if out.shape[0] == 1:
             out = np.zeros((h, w, 3), np.float32)
-        base = arm_tones.get(wrist, skin)
+        base = bases.get(wrist, skin)
         out[y0:y1, x0:x1] += (tone - base).astype(np.float32)[None, None, :] * share[..., None]
     return out
 
@@ -406,9 +406,15 @@ def arm_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: Key
         x0, y0, x1, y1 = _points_box(np.array(chain), ARM_TONE_REACH * sw, (h, w))
         if x1 <= x0 or y1 <= y0:
             continue
-        # Worked out on every 4th pixel of the arm's box: the share is smooth.
-        ys, xs = (g.astype(np.float32) + 1.5 for g in np.ogrid[y0:y1:4, x0:x1:4])  # the 4x4 cells' centres
-        along, gap = _chain_frame(chain, xs, ys)
+        # Worked out at the centres of the arm's box's 4x4 cells: the share is smooth.
+        ys, xs = np.mgrid[y0:y1:4, x0:x1:4] + 1.5
+        cells = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        along, _, gap = polyline_coords(cells, np.array(chain))
+        # Past the wrist (or the elbow, without one) the distance is to that joint, not to the
+        # line run on past it.
+        last = along > sum(float(np.linalg.norm(b - a)) for a, b in zip(chain[:-1], chain[1:]))
+        gap[last] = np.linalg.norm(cells[last] - chain[-1], axis=1)
+        along, gap = (v.reshape(ys.shape) for v in (along / float(np.linalg.norm(chain[1] - chain[0])), gap))
         centre, half = cuts[e_]
         near = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.circle(near, (int(round(centre[0])) - x0, int(round(centre[1])) - y0),
@@ -432,22 +438,6 @@ def arm_tones(image: np.ndarray, parse: np.ndarray, visible: np.ndarray, kp: Key
         if x1 > x0 and y1 > y0:
             out[y0:y1, x0:x1] /= np.maximum(den[y0:y1, x0:x1], 1.0)[..., None]
     return out, tones
-
-
-def _chain_frame(chain: list[np.ndarray], xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Position along a chain of joints (0 at its first, 1 at the next, 2 at the third) of the
-    points (``xs``, ``ys``, broadcast) and their distance from it, by the nearest of its segments."""
-    along = gap = None
-    for k, (a, b) in enumerate(zip(chain[:-1], chain[1:])):
-        d = b - a
-        t = np.clip(((xs - a[0]) * d[0] + (ys - a[1]) * d[1]) / max(float(d @ d), 1.0), 0.0, 1.0)
-        g = np.hypot(xs - (a[0] + t * d[0]), ys - (a[1] + t * d[1]))
-        if gap is None:
-            along, gap = k + t, g
-        else:
-            nearer = g < gap
-            along, gap = np.where(nearer, k + t, along), np.minimum(g, gap)
-    return along, gap
 
 
 #: A bare leg's radii as shares of the hip joints' distance, at the hip joint, mid-thigh, the
