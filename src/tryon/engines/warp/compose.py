@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.colour import colour_distance, to_lab
+from tryon.colour import channel_mean, colour_distance, to_lab
 from tryon.engines.warp.fill import mirrored_detail, push_pull
 from tryon.engines.warp.mapping import Layer, polyline_coords, polyline_points, rounded
 from tryon.garment.shape import row_extents
@@ -90,16 +90,15 @@ def background_plate(image: np.ndarray, unknown: np.ndarray) -> np.ndarray:
 
 
 def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float]
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[slice, slice]]:
     """Coverage, normalised distance to the axis (0 on the axis, 1 at the edge) and its sideways
     share (from -1 at the edge towards -x to +1 at the edge towards +x; 0 across a level limb,
-    whose two sides face up and down) of tapered capsules."""
+    whose two sides face up and down) of tapered capsules, and the box (rows, columns) outside
+    which they leave the distance at 2 and the share at 0."""
     h, w = shape
-    inside = np.zeros((h, w), bool)
     ratio = np.full((h, w), 2.0, np.float32)
     side = np.zeros((h, w), np.float32)
-    if len(chain) < 2:
-        return inside, ratio, side
+    ys0, xs0, ys1, xs1 = h, w, 0, 0
     xs = np.arange(w, dtype=np.float32)[None, :]
     ys = np.arange(h, dtype=np.float32)[:, None]
     for (a, b), (ra, rb) in zip(zip(chain, chain[1:]), zip(radii, radii[1:])):
@@ -109,6 +108,7 @@ def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float
         x1, y1 = min(hi[0] + 1, w), min(hi[1] + 1, h)
         if x1 <= x0 or y1 <= y0:
             continue
+        ys0, xs0, ys1, xs1 = min(ys0, y0), min(xs0, x0), max(ys1, y1), max(xs1, x1)
         seg = b - a
         length2 = max(float(seg @ seg), 1e-6)
         px, py = xs[:, x0:x1] - a[0], ys[y0:y1] - a[1]
@@ -120,8 +120,7 @@ def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float
         closer = q < ratio[y0:y1, x0:x1]
         ratio[y0:y1, x0:x1] = np.where(closer, q, ratio[y0:y1, x0:x1])
         side[y0:y1, x0:x1] = np.where(closer, dx / r, side[y0:y1, x0:x1])
-    inside = ratio <= 1.0
-    return inside, ratio, side
+    return ratio <= 1.0, ratio, side, (slice(ys0, max(ys0, ys1)), slice(xs0, max(xs0, xs1)))
 
 
 def parts_for(category: Category, region: np.ndarray | None = None, kp: Keypoints | None = None,
@@ -789,10 +788,11 @@ class BodyDrawing:
 
     def add_capsules(self, pts: list[np.ndarray], radii: list[float]) -> np.ndarray:
         """Tapered capsules along ``pts`` (a radius per point) added; their own shading term returned."""
-        i, r, side = _capsules(self.inside.shape, [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
-        self.inside |= i
-        self.side = np.where(r < self.ratio, side, self.side)
-        self.ratio = np.minimum(self.ratio, r)
+        i, r, side, box = _capsules(self.inside.shape, [np.asarray(p, np.float64) for p in pts], radii[: len(pts)])
+        # Only in the capsules' box: outside it they change nothing, and the drawing is the crop's size.
+        self.inside[box] |= i[box]
+        self.side[box] = np.where(r[box] < self.ratio[box], side[box], self.side[box])
+        self.ratio[box] = np.minimum(self.ratio[box], r[box])
         return r
 
     def add_joints(self, joints: tuple[int, ...], radii: tuple[float, ...]) -> None:
@@ -995,15 +995,19 @@ def _neck_fillets(body: BodyDrawing, top: float) -> None:
     if y1 <= y0 + 2 * r or x1 <= x0 + 2 * r:
         return
     box = body.inside[y0:y1, x0:x1]
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    # The closing by a disc as two exact distance transforms (five times faster than cv2's
+    # elliptic kernel of this size).
     padded = cv2.copyMakeBorder(box.astype(np.uint8), r, r, r, r, cv2.BORDER_REPLICATE)
-    added = (cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[r:-r, r:-r] > 0) & ~box
+    grown = (cv2.distanceTransform(1 - padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= r).astype(np.uint8)
+    added = (cv2.distanceTransform(grown, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[r:-r, r:-r] > r) & ~box
     if not added.any():
         return
-    weight = cv2.GaussianBlur(box.astype(np.float32), (0, 0), r)
+    # Stack blur: a Gaussian of standard deviation about r, at a cost that does not grow with r.
+    side = 2 * round(2.5 * r) + 1
+    weight = cv2.stackBlur(box.astype(np.float32), (side, side))
     for term in (body.ratio, body.side):
         part = term[y0:y1, x0:x1]
-        spread = cv2.GaussianBlur(np.where(box, part, 0).astype(np.float32), (0, 0), r)
+        spread = cv2.stackBlur(np.where(box, part, 0).astype(np.float32), (side, side))
         part[added] = (spread / np.maximum(weight, 1e-6))[added]
     box |= added
 
@@ -1022,7 +1026,7 @@ def _draw_torso(body: BodyDrawing, shoulders: bool = False) -> None:
         torso |= _shoulders(body)
     body.inside |= torso
     top, bottom = (kp.xy[J.R_SHOULDER] + kp.xy[J.L_SHOULDER]) / 2, (hips[0] + hips[1]) / 2
-    _, across, side = _capsules(body.inside.shape, [top, bottom],
+    _, across, side, _ = _capsules(body.inside.shape, [top, bottom],
                                 [0.55 * body.sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
     flatter = torso & (0.8 * across < body.ratio)
     body.side = np.where(flatter, 0.8 * side, body.side)
@@ -1245,7 +1249,7 @@ def skin_light(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> Sk
     # Worked in the skin's box only: a try-on's every millisecond counts.
     y0, x0 = ys.min(), xs.min()
     box = (slice(y0, ys.max() + 1), slice(x0, xs.max() + 1))
-    lum = image[box].astype(np.float32).mean(axis=2)
+    lum = channel_mean(image[box])
     real, parse = real[box], parse[box]
     values = lum[ys - y0, xs - x0]
     # Lit skin only, as for the colour: creases, shade and highlights say little about the light.
@@ -1560,7 +1564,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         shade = shade * light.gain((h, w), origin)
     # Shade darkens skin but keeps its colour (scaling RGB would grey it: a flat grey-beige neck
     # under the jaw): the grey level moves, the channels' differences from it stay.
-    skin_rgb = colour - (1.0 - shade)[..., None] * colour.mean(axis=-1, keepdims=True)
+    skin_rgb = colour - ((1.0 - shade) * channel_mean(np.broadcast_to(colour, (h, w, 3))))[..., None]
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised,
     # and where it is, not where the keypoints' capsules say: an arm bent behind the back or a
     # slim one is not a straight tube.
@@ -1918,7 +1922,7 @@ def _mixed_border(img: np.ndarray, real: np.ndarray, replaced: np.ndarray, heigh
     candidates = real & _within(replaced, max(1, round(MIXED_BORDER * height)))
     if not candidates.any():
         return candidates
-    return candidates & (lightness_spread(img.mean(axis=2), 5) > MIXED_BORDER_SPREAD)
+    return candidates & (lightness_spread(channel_mean(img), 5) > MIXED_BORDER_SPREAD)
 
 
 #: Under a sleeve the shoulder is the sleeve's cap: the drawn arm's round top, where it shows
@@ -2006,7 +2010,7 @@ def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray
     garment parsed as skin must not paint the body)."""
     h, w = real.shape
     none = np.zeros((h, w, 3), np.float32)
-    target = body & ~real
+    target = np.ascontiguousarray(body & ~real)
     ys, xs = np.nonzero((cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & _within(target, 7))
     diff = img[ys, xs] - synthesised[ys, xs]
     # Pixels further off than SKIN_MATCH_MAX are no skin of this person's (the dark edge of a
@@ -2023,7 +2027,8 @@ def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray
     spread = push_pull((num.reshape(sh, sw, 3) / np.maximum(den, 1.0)[..., None]).astype(np.float32), seen)
     distance = 4.0 * cv2.distanceTransform((~seen).astype(np.uint8), cv2.DIST_L2, 3)
     spread *= np.exp(-distance / max(SKIN_MATCH_REACH * height, 1.0))[..., None]
-    return cv2.resize(spread, (w, h), interpolation=cv2.INTER_LINEAR) * target[..., None]
+    # Kept on the target only (a masked copy: three times as fast as a product with the mask).
+    return cv2.copyTo(cv2.resize(spread, (w, h), interpolation=cv2.INTER_LINEAR), target.view(np.uint8), none)
 
 
 def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
