@@ -2401,3 +2401,51 @@ def test_thighs_drawn_under_a_dress_meet_the_legs_at_its_hem():
     for j, (x0, x1) in legs.items():
         point, half = ends[j]
         assert abs(point[0] - (x0 + x1 - 1) / 2) <= 1.5 and abs(half - (x1 - x0) / 2) <= 2
+
+
+def test_an_arm_hanging_against_the_body_keeps_its_own_round_shading_over_the_torso_below_the_armpit():
+    """Arms hanging close beside the torso overlap its outline. The torso drawn under them took
+    the arm's pixels into its own roundness, and the two became one flat slab with no line where
+    the arm lies against the body. Below the armpit the arm keeps its own shading term (dark at
+    its outline, the torso beside it too); at the shoulder it runs into the torso without a line."""
+    from tryon.engines.warp.compose import body_shape
+
+    base = _keypoints()
+    xy = base.xy.copy()
+    xy[J.R_ELBOW], xy[J.R_WRIST], xy[J.L_ELBOW], xy[J.L_WRIST] = (86, 172), (88, 232), (154, 172), (152, 232)
+    kp = Keypoints(xy, base.confidence, *SIZE)
+    shape = (SIZE[1], SIZE[0])
+    both = body_shape(kp, ("arms", "torso"), shape, bare_arms=True).ratio
+    arms = body_shape(kp, ("arms",), shape, bare_arms=True).ratio
+    torso = body_shape(kp, ("torso",), shape, bare_arms=True).ratio
+    for y in (150, 170):
+        for xs in (np.arange(80, 120), np.arange(160, 120, -1)):  # outwards in, each side
+            on = xs[arms[y, xs] <= 1.0]
+            edge = on[-1]  # the arm's inner outline, over the torso
+            assert torso[y, edge] < 0.8  # the torso alone is round and lit there
+            np.testing.assert_allclose(both[y, on], arms[y, on], atol=1e-5)
+            assert both[y, edge] >= 0.85
+    shoulder = 115
+    np.testing.assert_allclose(both[shoulder], np.minimum(arms[shoulder], torso[shoulder]), atol=1e-5)
+
+
+def test_synthesised_skin_keeps_clear_of_the_background_along_its_smoothed_outline():
+    """A limb drawn wider than the old sleeve was cut by the parse's outline of it: a staircase.
+    The skin now keeps a few pixels inside the background along that outline smoothed; a straight
+    outline stays where it is."""
+    from tryon.engines.warp.compose import SKIN_CLEAR, _clear_of
+
+    height = 1000
+    margin = SKIN_CLEAR * height
+    background = np.zeros((200, 120), bool)
+    teeth = np.where((np.arange(200) // 8) % 2 == 0, 50, 58)  # the parse's staircase, 8 px steps
+    for y, x in enumerate(teeth):
+        background[y, :x] = True
+    skin = _clear_of(background, height) & ~background  # as compose clips it
+    first = np.argmax(skin, axis=1)[20:-20]
+    assert first.max() - first.min() <= 2  # the staircase (8 px) is gone
+    assert abs(first.mean() - (teeth.mean() + margin)) <= 1.5
+    straight = np.zeros((200, 120), bool)
+    straight[:, :50] = True
+    first = np.argmax(_clear_of(straight, height), axis=1)
+    assert np.all(np.abs(first - (50 + margin)) <= 1)

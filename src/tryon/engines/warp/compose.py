@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Callable, TypeVar
 
 import cv2
@@ -840,11 +841,14 @@ def body_shape(kp: Keypoints, parts: tuple[str, ...], shape: tuple[int, int],
         for arm in (R_ARM, L_ARM):
             _draw_arm(body, arm, ends.get(arm[2]), ends.get(arm[1]))
         body.arms = body.inside.copy()
+    arm_terms = (body.ratio.copy(), body.side.copy()) if "arms" in parts and "torso" in parts else None
     if "torso" in parts:
         top = _draw_neck(body, chin)
         _draw_torso(body, shoulders=bare_arms if bare_shoulders is None else bare_shoulders)
         if top is not None:
             _neck_fillets(body, top)
+        if arm_terms is not None:
+            _arms_in_front(body, *arm_terms)
     if "legs" in parts:
         _draw_legs(body, ends)
         _draw_pelvis(body)
@@ -1059,6 +1063,40 @@ def _shoulders(body: BodyDrawing) -> np.ndarray:
         ring = ring[(ring - centre) @ down <= 0]
         cv2.fillConvexPoly(out, cv2.convexHull(np.round(np.vstack([slope, ring])).astype(np.int32)), 1)
     return out > 0
+
+
+#: Arms in front of the torso (``_arms_in_front``): from ARM_FRONT_FROM below the shoulder joints'
+#: line (a share of their distance; the armpit is about 0.25 below it), fully by ARM_FRONT_FULL,
+#: an arm keeps its own round shading over the torso, and the torso darkens like a limb's edge
+#: within ARM_CREASE (a share of the arm's radius) outside the arm's outline. Above, the arm
+#: runs into the shoulder without a line.
+ARM_FRONT_FROM = 0.2
+ARM_FRONT_FULL = 0.35
+ARM_CREASE = 0.3
+
+
+def _arms_in_front(body: BodyDrawing, arm_ratio: np.ndarray, arm_side: np.ndarray) -> None:
+    """Seen from the front, an arm hanging beside the body lies in front of the torso's side. The
+    torso drawn under it took the arm's pixels into its own roundness (the smaller shading term
+    wins), and arm and torso became one flat slab from one arm's outer edge to the other's, with
+    no line where the arm lies against the body. ``arm_ratio`` and ``arm_side``: the shading terms
+    of the arms alone, before the torso was drawn."""
+    kp, sw = body.kp, body.sw
+    if not (kp.seen(J.R_SHOULDER) and kp.seen(J.L_SHOULDER)) or sw < 1:
+        return
+    near = arm_ratio < 1.0 + ARM_CREASE
+    ys, xs = np.nonzero(near)
+    if not len(ys):
+        return
+    mid, down = (kp.xy[J.R_SHOULDER] + kp.xy[J.L_SHOULDER]) / 2, _down(kp)
+    drop = ((xs - mid[0]) * down[0] + (ys - mid[1]) * down[1]) / sw
+    weight = np.clip((drop - ARM_FRONT_FROM) / (ARM_FRONT_FULL - ARM_FRONT_FROM), 0.0, 1.0).astype(np.float32)
+    q, ratio, side = arm_ratio[ys, xs], body.ratio[ys, xs], body.side[ys, xs]
+    arm = q <= 1.0
+    # On the arm, its own terms; beside it on the torso, a crease as dark as a limb's edge at the outline.
+    crease = np.maximum(ratio, 1.0 - (q - 1.0) / ARM_CREASE)
+    body.ratio[ys, xs] = ratio + (np.where(arm, q, crease) - ratio) * weight
+    body.side[ys, xs] = side + (np.where(arm, arm_side[ys, xs], side) - side) * weight
 
 
 def _draw_legs(body: BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> None:
@@ -1534,6 +1572,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # The person does not move: where the photo shows background, no body is synthesised (a
     # capsule of a bent or slim arm reaching past the real one would leave a pale ghost there).
     body = drawing.inside & ~seen_background
+    clear = _clear_of(seen_background, full_height)
+    body &= clear
     caps = (_beside_sleeve_caps(kp, layers, (h, w)) if not bare_shoulders and "arms" in parts
             else np.zeros((h, w), bool))
     body &= ~caps
@@ -1611,7 +1651,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if bare_arms:
         bare = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True,
                           hands=hands, pockets=pockets)
-        arms = (bare.inside & ~seen_background) | real_arms
+        arms = (bare.inside & ~seen_background & clear) | real_arms
         for end, reach in bare.hidden_hands:  # under the garment: the hand the photo hides
             x0, y0, x1, y1 = _box(end, reach, (h, w))
             ys, xs = np.mgrid[y0:y1, x0:x1]
@@ -1990,6 +2030,30 @@ def _between(mask: np.ndarray, gap: float) -> np.ndarray:
     r = gap / 2
     grown = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) <= r
     return (cv2.distanceTransform(grown.astype(np.uint8), cv2.DIST_L2, 3) > r) & ~mask
+
+
+#: Synthesised skin keeps SKIN_CLEAR (a share of the photo's height) inside the background the
+#: photo shows, along that background's outline smoothed over SKIN_CLEAR_SMOOTH (sigma, likewise).
+#: A limb drawn wider than the old sleeve or dress was cut by the parse's outline of it, and its
+#: edge was that outline's staircase and notches: a paper cut-out.
+SKIN_CLEAR = 0.003
+SKIN_CLEAR_SMOOTH = 0.01
+
+
+def _clear_of(background: np.ndarray, height: int) -> np.ndarray:
+    """Where synthesised skin may be: clear of the ``background`` by :data:`SKIN_CLEAR`, along its
+    outline smoothed. That is a level line of the background blurred (a Gaussian of
+    SKIN_CLEAR_SMOOTH): the one at SKIN_CLEAR off a straight outline, which it leaves straight;
+    a staircase or a notch is evened out. Worked at a reduced size, since the blurred mask is smooth."""
+    if not background.any():
+        return np.ones(background.shape, bool)
+    h, w = background.shape
+    sigma = max(1.0, SKIN_CLEAR_SMOOTH * height)
+    step = max(1, int(sigma / 2.5))  # keeps 2.5 pixels of blur at the reduced size
+    small = cv2.resize(background.astype(np.float32), (max(1, w // step), max(1, h // step)),
+                       interpolation=cv2.INTER_AREA)
+    share = cv2.resize(cv2.GaussianBlur(small, (0, 0), sigma / step), (w, h), interpolation=cv2.INTER_LINEAR)
+    return share < NormalDist().cdf(-max(1.0, SKIN_CLEAR * height) / sigma)
 
 
 def _within(mask: np.ndarray, radius: int) -> np.ndarray:
