@@ -2449,3 +2449,24 @@ def test_synthesised_skin_keeps_clear_of_the_background_along_its_smoothed_outli
     straight[:, :50] = True
     first = np.argmax(_clear_of(straight, height), axis=1)
     assert np.all(np.abs(first - (50 + margin)) <= 1)
+
+
+def test_arm_skin_over_a_sleeveless_garment_is_the_arms_not_scraps_of_midriff_parsed_as_arm():
+    """The photo's arm skin is drawn over a new sleeveless garment. The parse's arm label also
+    takes in scraps of the bare midriff beside the old top; drawn over the new one they stood on
+    it as skin-coloured patches. Arm skin near the arms drawn stays, and so does a piece the size
+    of a hand anywhere (a hand whose arm the keypoints missed)."""
+    from tryon.engines.warp.compose import ARM_SKIN_LEAST, _arm_skin, body_shape
+
+    kp = _keypoints()
+    shape = (SIZE[1], SIZE[0])
+    bare = body_shape(kp, ("arms",), shape, bare_arms=True)
+    real = np.zeros(shape, bool)
+    wrist = np.array(JOINTS[J.R_WRIST])
+    real[wrist[1] - 8:wrist[1] + 8, wrist[0] - 6:wrist[0] + 6] = True  # the hand at the arm's end
+    real[200:206, 115:121] = True  # a scrap of midriff, far from both arms
+    side = int(np.ceil(np.sqrt(2 * ARM_SKIN_LEAST) * bare.sw))
+    real[20:20 + side, 200:200 + side] = True  # a hand-sized piece, far from the arms too
+    kept = _arm_skin(real, bare)
+    assert kept[wrist[1], wrist[0]] and kept[20, 200]
+    assert not kept[200:206, 115:121].any()

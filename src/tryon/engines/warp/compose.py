@@ -27,7 +27,7 @@ from tryon.person.face import Face
 from tryon.person.keypoints import FOREARMS, L_ARM, L_LEG, R_ARM, R_LEG, Keypoints
 from tryon.person.keypoints import Joint as J
 from tryon.person.parsing import ARMS, LEGS, LOWER_GARMENT, SHOES, UPPER_GARMENT, Label, lightness_spread, of_labels
-from tryon.person.segmentation import components_touching
+from tryon.person.segmentation import components_in, components_touching
 
 
 #: Radii of a synthesised arm (top of the upper arm, elbow, the forearm's widest, wrist, hand) as
@@ -1075,6 +1075,25 @@ ARM_FRONT_FULL = 0.35
 ARM_CREASE = 0.3
 
 
+#: Arm skin the photo shows goes over a sleeveless garment when it lies within ARM_SKIN_REACH (a
+#: share of the shoulder joints' distance; the keypoints' arm lies off the photo's by up to about
+#: 0.14 of it) of the arms drawn, or when a piece of it is at least ARM_SKIN_LEAST (a share of that
+#: distance squared) on its own: a hand is about 0.3 of it long and 0.12 across, 0.036.
+ARM_SKIN_REACH = 0.1
+ARM_SKIN_LEAST = 0.01
+
+
+def _arm_skin(real_arms: np.ndarray, bare: BodyDrawing) -> np.ndarray:
+    """The photo's arm skin that is an arm's: the parse's arm label also takes in scraps of bare
+    midriff or chest beside the old garment, and drawn over the new one they stood on it as
+    skin-coloured patches."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(real_arms.astype(np.uint8))
+    near = _within(bare.inside, max(1, round(ARM_SKIN_REACH * bare.sw)))
+    keep = np.unique(labels[near & (labels > 0)]).tolist()
+    keep += [i for i in range(1, len(stats)) if stats[i, cv2.CC_STAT_AREA] >= ARM_SKIN_LEAST * bare.sw ** 2]
+    return components_in(labels, keep)
+
+
 def _arms_in_front(body: BodyDrawing, arm_ratio: np.ndarray, arm_side: np.ndarray) -> None:
     """Seen from the front, an arm hanging beside the body lies in front of the torso's side. The
     torso drawn under it took the arm's pixels into its own roundness (the smaller shading term
@@ -1651,7 +1670,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     if bare_arms:
         bare = body_shape(kp, ("arms",), (h, w), ends, frame=frame, background=seen_background, bare_arms=True,
                           hands=hands, pockets=pockets)
-        arms = (bare.inside & ~seen_background & clear) | real_arms
+        arms = (bare.inside & ~seen_background & clear) | _arm_skin(real_arms, bare)
         for end, reach in bare.hidden_hands:  # under the garment: the hand the photo hides
             x0, y0, x1, y1 = _box(end, reach, (h, w))
             ys, xs = np.mgrid[y0:y1, x0:x1]
