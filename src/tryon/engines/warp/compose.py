@@ -1031,7 +1031,7 @@ def _draw_torso(body: BodyDrawing, shoulders: bool = False) -> None:
     body.inside |= torso
     top, bottom = (kp.xy[J.R_SHOULDER] + kp.xy[J.L_SHOULDER]) / 2, (hips[0] + hips[1]) / 2
     _, across, side, _ = _capsules(body.inside.shape, [top, bottom],
-                                [0.55 * body.sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
+                                   [0.55 * body.sw, 0.55 * float(np.linalg.norm(hips[0] - hips[1]))])
     flatter = torso & (0.8 * across < body.ratio)
     body.side = np.where(flatter, 0.8 * side, body.side)
     body.ratio = np.where(flatter, 0.8 * across, body.ratio)
@@ -1075,25 +1075,6 @@ ARM_FRONT_FULL = 0.35
 ARM_CREASE = 0.3
 
 
-#: Arm skin the photo shows goes over a sleeveless garment when it lies within ARM_SKIN_REACH (a
-#: share of the shoulder joints' distance; the keypoints' arm lies off the photo's by up to about
-#: 0.14 of it) of the arms drawn, or when a piece of it is at least ARM_SKIN_LEAST (a share of that
-#: distance squared) on its own: a hand is about 0.3 of it long and 0.12 across, 0.036.
-ARM_SKIN_REACH = 0.1
-ARM_SKIN_LEAST = 0.01
-
-
-def _arm_skin(real_arms: np.ndarray, bare: BodyDrawing) -> np.ndarray:
-    """The photo's arm skin that is an arm's: the parse's arm label also takes in scraps of bare
-    midriff or chest beside the old garment, and drawn over the new one they stood on it as
-    skin-coloured patches."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(real_arms.astype(np.uint8))
-    near = _within(bare.inside, max(1, round(ARM_SKIN_REACH * bare.sw)))
-    keep = np.unique(labels[near & (labels > 0)]).tolist()
-    keep += [i for i in range(1, len(stats)) if stats[i, cv2.CC_STAT_AREA] >= ARM_SKIN_LEAST * bare.sw ** 2]
-    return components_in(labels, keep)
-
-
 def _arms_in_front(body: BodyDrawing, arm_ratio: np.ndarray, arm_side: np.ndarray) -> None:
     """Seen from the front, an arm hanging beside the body lies in front of the torso's side. The
     torso drawn under it took the arm's pixels into its own roundness (the smaller shading term
@@ -1116,6 +1097,25 @@ def _arms_in_front(body: BodyDrawing, arm_ratio: np.ndarray, arm_side: np.ndarra
     crease = np.maximum(ratio, 1.0 - (q - 1.0) / ARM_CREASE)
     body.ratio[ys, xs] = ratio + (np.where(arm, q, crease) - ratio) * weight
     body.side[ys, xs] = side + (np.where(arm, arm_side[ys, xs], side) - side) * weight
+
+
+#: Arm skin the photo shows goes over a sleeveless garment when it lies within ARM_SKIN_REACH (a
+#: share of the shoulder joints' distance; the keypoints' arm lies off the photo's by up to about
+#: 0.14 of it) of the arms drawn, or when a piece of it is at least ARM_SKIN_LEAST (a share of that
+#: distance squared) on its own: a hand is about 0.3 of it long and 0.12 across, 0.036.
+ARM_SKIN_REACH = 0.1
+ARM_SKIN_LEAST = 0.01
+
+
+def _arm_skin(real_arms: np.ndarray, bare: BodyDrawing) -> np.ndarray:
+    """The photo's arm skin that is an arm's: the parse's arm label also takes in scraps of bare
+    midriff or chest beside the old garment, and drawn over the new one they stood on it as
+    skin-coloured patches."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(real_arms.astype(np.uint8))
+    near = _within(bare.inside, max(1, round(ARM_SKIN_REACH * bare.sw)))
+    keep = np.unique(labels[near & (labels > 0)]).tolist()
+    keep += [i for i in range(1, len(stats)) if stats[i, cv2.CC_STAT_AREA] >= ARM_SKIN_LEAST * bare.sw ** 2]
+    return components_in(labels, keep)
 
 
 def _draw_legs(body: BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> None:
