@@ -1623,7 +1623,7 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
         shade = shade * light.gain((h, w), origin)
     # Shade darkens skin but keeps its colour (scaling RGB would grey it: a flat grey-beige neck
     # under the jaw): the grey level moves, the channels' differences from it stay.
-    skin_rgb = colour - ((1.0 - shade) * channel_mean(np.broadcast_to(colour, (h, w, 3))))[..., None]
+    skin_rgb = colour - ((1.0 - shade) * channel_mean(colour))[..., None]
     # Skin the photo already shows (bare arms, neck, legs) is kept as it is, not re-synthesised,
     # and where it is, not where the keypoints' capsules say: an arm bent behind the back or a
     # slim one is not a straight tube.
@@ -2093,7 +2093,7 @@ def _toward_real_skin(img: np.ndarray, synthesised: np.ndarray, real: np.ndarray
     garment parsed as skin must not paint the body)."""
     h, w = real.shape
     none = np.zeros((h, w, 3), np.float32)
-    target = np.ascontiguousarray(body & ~real)
+    target = body & ~real
     ys, xs = np.nonzero((cv2.erode(real.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & _within(target, 7))
     diff = img[ys, xs] - synthesised[ys, xs]
     # Pixels further off than SKIN_MATCH_MAX are no skin of this person's (the dark edge of a
