@@ -979,6 +979,28 @@ def test_an_oversized_hoodie_has_round_shoulders_not_square_corners_past_them(ev
     assert above.sum() > 0.002 * sw * sw, above.sum() / sw ** 2
 
 
+def test_a_hand_in_a_trouser_pocket_keeps_its_forearm_under_a_short_new_top(evalset, engine, person_analysis):
+    """FitDiT 0179's right hand is in his trouser pocket (the pose sees no wrist). A hidden forearm
+    bends towards the hips only where it then ends in a pocket, and a pocket was the new garment
+    alone: under a short polo that ends above the trousers it was not drawn, and the arm ended as a
+    stump at the elbow over the filled backdrop. The trousers the photo keeps are pockets too."""
+    from tryon.person.keypoints import Joint
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0179.jpg"))
+    polo = next(e for e in evalset.of_kind("garment") if e.file.endswith("MagicClothing__t4.jpg"))
+    p = person_analysis(person.path)
+    res = engine.run(person.path, polo.path, "upper", person_analysis=p)
+    kp = p.keypoints
+    assert not kp.seen(Joint.R_WRIST)
+    shoulder, elbow, hip = (kp.xy[j].astype(float) for j in (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_HIP))
+    upper = float(np.linalg.norm(elbow - shoulder))
+    r = max(2, round(0.03 * upper))
+    for t in (0.2, 0.35):  # on the way from the elbow to the pocket: skin, not the backdrop (248 grey before)
+        x, y = np.round(elbow + t * upper * (hip - elbow) / np.linalg.norm(hip - elbow)).astype(int)
+        rgb = res.image[y - r:y + r + 1, x - r:x + r + 1].reshape(-1, 3).mean(axis=0)
+        assert rgb.mean() < 200 and rgb[0] > rgb[2] + 30, (t, rgb)
+
+
 def test_a_short_dress_keeps_the_bare_shins_and_ankle_boots_below_the_old_skirt(evalset, engine, person_analysis):
     """A camisole dress on a woman in a beige skirt and ankle boots (FitDiT 0347). Below the skirt the
     parse had the skirt's label on the boots' tops, along both legs' outlines and in specks on the

@@ -1830,19 +1830,37 @@ def test_trousers_run_on_up_mirrored_from_their_own_pixels():
 def test_a_hem_casts_a_soft_shadow_down_on_the_body_only():
     """A garment's hem darkens the body just below it, fading out further down; the body under
     the garment, the body well below, and what is no body (the backdrop) keep their light."""
-    from tryon.engines.warp.compose import HEM_SHADOW, _hem_shadow
+    from tryon.engines.warp.compose import HEM_SHADOW, _cast_shadow
 
     h, w = 400, 100
     garment = np.zeros((h, w), np.float32)
     garment[:200] = 1.0
     body = np.zeros((h, w), np.float32)
     body[:, :50] = 1.0
-    gain = _hem_shadow(garment, body, h)
+    gain = _cast_shadow(garment, body, h, HEM_SHADOW)
     reach = HEM_SHADOW[1] * h
     assert gain[200:200 + round(3 * reach), 25].min() < 1 - 0.5 * HEM_SHADOW[0]  # just below the hem
     assert gain[200 + round(8 * reach), 25] > 0.99  # well below
     assert (gain[:195, :50] == 1).all()  # under the garment
     assert (gain[:, 50:] == 1).all()  # no body: no shadow
+
+
+def test_a_bare_arm_casts_a_soft_shadow_on_the_garment_beside_it():
+    """An arm lying against a new sleeveless garment darkens the garment along its edge (without,
+    the arm lay on it like a sticker); under the arm, far from it, and where there is no garment
+    (the backdrop behind an arm held away) the light stays."""
+    from tryon.engines.warp.compose import ARM_SHADOW, _cast_shadow
+
+    h, w = 400, 200
+    arm = np.zeros((h, w), np.float32)
+    arm[100:300, 90:110] = 1.0
+    garment = np.zeros((h, w), np.float32)
+    garment[:, 40:] = 1.0
+    gain = _cast_shadow(arm, garment, h, ARM_SHADOW)
+    assert gain[200, 111] < 1 - 0.3 * ARM_SHADOW[0] and gain[200, 88] < 1 - 0.3 * ARM_SHADOW[0]  # both sides
+    assert gain[200, 110 + round(8 * ARM_SHADOW[1] * h)] > 0.99  # well beside it
+    assert (gain[110:290, 92:108] == 1).all()  # under the arm
+    assert (gain[:, :40] == 1).all()  # no garment: no shadow
 
 
 def test_light_is_read_off_a_lit_plain_garment_but_not_off_a_black_one():
@@ -2454,9 +2472,10 @@ def test_synthesised_skin_keeps_clear_of_the_background_along_its_smoothed_outli
 def test_arm_skin_over_a_sleeveless_garment_is_the_arms_not_scraps_of_midriff_parsed_as_arm():
     """The photo's arm skin is drawn over a new sleeveless garment. The parse's arm label also
     takes in scraps of the bare midriff beside the old top; drawn over the new one they stood on
-    it as skin-coloured patches. Arm skin near the arms drawn stays, and so does a piece the size
-    of a hand anywhere (a hand whose arm the keypoints missed)."""
-    from tryon.engines.warp.compose import ARM_SKIN_LEAST, _arm_skin, body_shape
+    it as skin-coloured patches. Arm skin near the arms drawn stays, but not what of it runs on
+    beyond that (into trousers of skin's colour beside a hand: a strip at the hip), and so does a
+    piece the size of a hand anywhere (a hand whose arm the keypoints missed)."""
+    from tryon.engines.warp.compose import ARM_RADII, ARM_SKIN_LEAST, ARM_SKIN_REACH, _arm_skin, body_shape
 
     kp = _keypoints()
     shape = (SIZE[1], SIZE[0])
@@ -2467,6 +2486,10 @@ def test_arm_skin_over_a_sleeveless_garment_is_the_arms_not_scraps_of_midriff_pa
     real[200:206, 115:121] = True  # a scrap of midriff, far from both arms
     side = int(np.ceil(np.sqrt(2 * ARM_SKIN_LEAST) * bare.sw))
     real[20:20 + side, 200:200 + side] = True  # a hand-sized piece, far from the arms too
+    # The parse's arm running on from the hand into the trousers beside it (skin-coloured corduroy).
+    real[wrist[1] + 4:wrist[1] + 8, wrist[0] + 6:wrist[0] + 42] = True
     kept = _arm_skin(real, bare)
     assert kept[wrist[1], wrist[0]] and kept[20, 200]
     assert not kept[200:206, 115:121].any()
+    far = wrist[0] + round((ARM_RADII[4] + ARM_SKIN_REACH) * bare.sw) + 3
+    assert kept[wrist[1] + 6, wrist[0] + 6] and not kept[wrist[1] + 4:wrist[1] + 8, far:wrist[0] + 42].any()

@@ -1101,8 +1101,9 @@ def _arms_in_front(body: BodyDrawing, arm_ratio: np.ndarray, arm_side: np.ndarra
 
 #: Arm skin the photo shows goes over a sleeveless garment when it lies within ARM_SKIN_REACH (a
 #: share of the shoulder joints' distance; the keypoints' arm lies off the photo's by up to about
-#: 0.14 of it) of the arms drawn, or when a piece of it is at least ARM_SKIN_LEAST (a share of that
-#: distance squared) on its own: a hand is about 0.3 of it long and 0.12 across, 0.036.
+#: 0.14 of it) of the arms drawn (not what runs on further, even joined to it), or when a piece of
+#: it apart from them is at least ARM_SKIN_LEAST (a share of that distance squared): a hand is
+#: about 0.3 of it long and 0.12 across, 0.036.
 ARM_SKIN_REACH = 0.1
 ARM_SKIN_LEAST = 0.01
 
@@ -1113,9 +1114,12 @@ def _arm_skin(real_arms: np.ndarray, bare: BodyDrawing) -> np.ndarray:
     skin-coloured patches."""
     _, labels, stats, _ = cv2.connectedComponentsWithStats(real_arms.astype(np.uint8))
     near = _within(bare.inside, max(1, round(ARM_SKIN_REACH * bare.sw)))
-    keep = np.unique(labels[near & (labels > 0)]).tolist()
-    keep += [i for i in range(1, len(stats)) if stats[i, cv2.CC_STAT_AREA] >= ARM_SKIN_LEAST * bare.sw ** 2]
-    return components_in(labels, keep)
+    touching = set(np.unique(labels[near]).tolist())
+    least = ARM_SKIN_LEAST * bare.sw ** 2
+    apart = [i for i in range(1, len(stats)) if i not in touching and stats[i, cv2.CC_STAT_AREA] >= least]
+    # Near the arms drawn, only what is near them: the parse's arm can run on from a hand into
+    # trousers of skin's colour beside it, and that strip stood on the new garment at the hip.
+    return (real_arms & near) | components_in(labels, apart)
 
 
 def _draw_legs(body: BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> None:
@@ -1584,7 +1588,11 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     chin = chin_point(head_skin(face, (parse == Label.NECK) & readable, kp))
     hands = of_labels(parse, ARMS) & readable & ~region
     garment = _coverage([layer.alpha for layer in layers], (h, w))
+    # Where a hand the photo hides may be: in the new garment, or in the pockets of the trousers it
+    # keeps (a short new top ends above them).
     pockets = garment > 0.5
+    if category == Category.UPPER:
+        pockets |= of_labels(parse, LOWER_GARMENT) & readable & ~region
     bare_shoulders = bare_arms or not _shoulders_covered(kp, garment)
     drawing = body_shape(kp, parts, (h, w), ends, chin, frame, seen_background, bare_arms, hands, flanks, pockets,
                          bare_shoulders, NECK_PER_FACE * face_width(face))
@@ -1686,9 +1694,11 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
             arms_over = ((real_arms & near) | (drawing.arms & ~readable)) & (skin_alpha > 0.5)
             waist = waist * ~arms_over
         out = _over(out, waist_rgb, waist)
-    out *= _hem_shadow(garment, np.maximum(skin_alpha * ~arms, waist), full_height)[..., None]
+    out *= _cast_shadow(garment, np.maximum(skin_alpha * ~arms, waist), full_height, HEM_SHADOW)[..., None]
     for layer in layers:
         out = _over(out, layer.rgb, layer.alpha, gain, folds)
+    if arms.any():
+        out *= _cast_shadow(skin_alpha * arms, garment, full_height, ARM_SHADOW)[..., None]
     out = _over(out, skin_rgb, skin_alpha * arms)
     if front.any():
         sleeves = _coverage([layer.alpha for layer in layers if layer.name.startswith("sleeve")], (h, w))
@@ -1932,20 +1942,31 @@ def side_light(drawing: BodyDrawing, lateral: float, height: int) -> np.ndarray:
     return 1.0 + lateral * _soft(np.clip(drawing.side, -1.0, 1.0), LATERAL_SOFT * height)
 
 
-def _hem_shadow(cover: np.ndarray, body: np.ndarray, height: int) -> np.ndarray:
-    """Gain (H, W) of the body (``body``: its alpha) in the soft shadow the garment (``cover``: its
-    coverage) casts down onto it from its hem and cuffs (:data:`HEM_SHADOW`): without it a crop
-    top or a sleeve lay on the skin below like a sticker."""
-    drop = max(1, round(HEM_SHADOW[1] * height))
-    cast = np.zeros_like(cover)
-    cast[drop:] = cover[:-drop]
-    cast = _soft(cast, HEM_SHADOW[1] * height)
-    return 1.0 - HEM_SHADOW[0] * cast * (1.0 - cover) * body
+def _cast_shadow(cover: np.ndarray, body: np.ndarray, height: int, shadow: tuple[float, float, float]
+                 ) -> np.ndarray:
+    """Gain (H, W) of what lies under (``body``: its alpha) the soft shadow that ``cover`` (what
+    lies over it: its coverage) casts on it: ``shadow`` is how much darker at its deepest, its
+    softness and how far down it falls (shares of the photo's ``height``; :data:`HEM_SHADOW`,
+    :data:`ARM_SHADOW`). Without it a crop top or a sleeve lay on the skin below, and an arm on
+    the garment beside it, like a sticker."""
+    depth, soft, fall = shadow
+    drop = round(fall * height)
+    cast = cover
+    if drop:
+        cast = np.zeros_like(cover)
+        cast[drop:] = cover[:-drop]
+    cast = _soft(cast, soft * height)
+    return 1.0 - depth * cast * (1.0 - cover) * body
 
 
-#: The shadow a garment's hem casts down on the body (``_hem_shadow``): this much darker at its
-#: deepest, cast down and softened by HEM_SHADOW[1] of the photo's height.
-HEM_SHADOW = (0.3, 0.006)
+#: The shadow a garment's hem casts down on the body (``_cast_shadow``): this much darker at its
+#: deepest, softened by and cast down by 0.006 of the photo's height.
+HEM_SHADOW = (0.3, 0.006, 0.006)
+#: The shadow a bare arm casts on the garment it lies against (``_cast_shadow``): the crease beside
+#: an arm hanging against the body, and under a forearm across it. Softer and shallower than a hem's
+#: (an arm is round, its edge does not touch the cloth along a line) and hardly down (the light of
+#: a fashion photo comes from the front).
+ARM_SHADOW = (0.25, 0.008, 0.002)
 
 
 def _coverage(alphas: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
