@@ -1960,7 +1960,7 @@ def _cast_shadow(cover: np.ndarray, body: np.ndarray, height: int, shadow: tuple
 
 
 #: The shadow a garment's hem casts down on the body (``_cast_shadow``): this much darker at its
-#: deepest, softened by and cast down by 0.006 of the photo's height.
+#: deepest, softened over 0.006 of the photo's height and cast down as far.
 HEM_SHADOW = (0.3, 0.006, 0.006)
 #: The shadow a bare arm casts on the garment it lies against (``_cast_shadow``): the crease beside
 #: an arm hanging against the body, and under a forearm across it. Softer and shallower than a hem's
