@@ -1951,10 +1951,8 @@ def _cast_shadow(cover: np.ndarray, body: np.ndarray, height: int, shadow: tuple
     the garment beside it, like a sticker."""
     depth, soft, fall = shadow
     drop = round(fall * height)
-    cast = cover
-    if drop:
-        cast = np.zeros_like(cover)
-        cast[drop:] = cover[:-drop]
+    cast = np.zeros_like(cover)
+    cast[drop:] = cover[:cover.shape[0] - drop]
     cast = _soft(cast, soft * height)
     return 1.0 - depth * cast * (1.0 - cover) * body
 
