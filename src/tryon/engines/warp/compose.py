@@ -1527,7 +1527,9 @@ def compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers:
     box = (slice(y0, y1), slice(x0, x1))
     crop_layers = [Layer(l.name, l.rgb[box], l.alpha[box]) for l in layers]
     crop_kp = Keypoints(kp.xy - np.array([x0, y0], np.float32), kp.confidence, x1 - x0, y1 - y0)
-    skin = skin_colour(image, parse, readable & ~region, face)  # the face may lie outside the box
+    # The face may lie outside the box. The neck is read in the region too: it is kept (the skin
+    # synthesised meets it), and for a head the photo crops, it is the only lit skin left.
+    skin = skin_colour(image, parse, readable & ~(region & (parse != Label.NECK)), face)
     # Legs the photo shows (below a hem) have their own tone (tights, a tan, the light down there):
     # synthesised legs take it.
     leg_skin = _lit_skin(image, of_labels(parse, LEGS) & readable & ~region)
@@ -1604,13 +1606,15 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     caps = (_beside_sleeve_caps(kp, layers, (h, w)) if not bare_shoulders and "arms" in parts
             else np.zeros((h, w), bool))
     body &= ~caps
+    legs = body_shape(kp, ("legs",), (h, w), ends, frame=frame).inside if "legs" in parts else None
+    if legs is not None and category == Category.DRESS:
+        body &= ~_under_skirt(legs, garment)
     round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
     light = light()
     if light is not None and light.lateral:
         round_shade *= side_light(drawing, light.lateral, full_height)
     colour = skin[None, None, :]
-    if leg_skin is not None and "legs" in parts:
-        legs = body_shape(kp, ("legs",), (h, w), ends, frame=frame).inside
+    if leg_skin is not None and legs is not None:
         share = _soft(legs, 0.01 * full_height)
         colour = colour + (leg_skin - skin)[None, None, :] * share[..., None]
     tones: dict[int, np.ndarray] = {}
@@ -2138,6 +2142,20 @@ def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
     h, w = mask.shape
     small = cv2.resize(mask.astype(np.float32), (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
     return cv2.resize(cv2.GaussianBlur(small, (0, 0), max(0.5, sigma / 4)), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _under_skirt(legs: np.ndarray, garment: np.ndarray) -> np.ndarray:
+    """The legs drawn above the new dress's hem: inside its skirt, never bare beside it. A narrow
+    skirt (a mermaid gown) on a person standing with her feet apart left a bare leg beside it
+    from the hip to the ankle. The hem is the garment's lowest row in each column it covers, and in
+    the columns beside it, that of the nearest column it covers."""
+    covered = garment > 0.5
+    cols = np.flatnonzero(covered.any(axis=0))
+    if len(cols) == 0:
+        return np.zeros_like(legs)
+    bottom = covered.shape[0] - 1 - np.argmax(covered[::-1, cols], axis=0)
+    hem = np.interp(np.arange(covered.shape[1]), cols, bottom)
+    return legs & (np.arange(covered.shape[0])[:, None] < hem[None, :])
 
 
 def _replaced(category: Category) -> tuple[Label, ...]:
