@@ -276,7 +276,7 @@ def cuff_ends(kp: Keypoints, sleeves: np.ndarray, frame: Frame) -> dict[int, tup
             continue
         d = d / np.linalg.norm(d)
         ts = np.arange(0.0, least + CUFF_REACH * length, 1.0)
-        stop = _clear_steps(off > 0, start, d, ts, 0.0)
+        stop = clear_steps(off > 0, start, d, ts, 0.0)
         if stop and ts[stop - 1] > least + CUFF_LEAST * length:
             ends[w_] = (start + ts[stop - 1] * d, ARM_RADII[3] * sw)
     return ends
@@ -649,25 +649,36 @@ def _hidden_forearm(body: BodyDrawing, shoulder: np.ndarray, elbow: np.ndarray, 
     if blocked is None:
         return [elbow + d * length]
     ts = np.linspace(0.0, length, 24)
-    stop = _clear_steps(blocked, elbow, d, ts, radius)
+    stop = clear_steps(blocked, elbow, d, ts, radius)
     if ts[max(stop - 1, 0)] >= HIDDEN_FOREARM_LEAST * length:
         return [elbow + d * ts[max(stop - 1, 0)]]
     hips = _hips(body.kp, body.frame)
     if hips is None or body.pockets is None or body.background is None \
-            or _clear_steps(body.background, elbow, d, ts, radius) != stop:
+            or clear_steps(body.background, elbow, d, ts, radius) != stop:
         return []  # stopped by a hand the photo shows, or nowhere to bend to
-    off = (hips[0] + hips[1]) / 2 - elbow
+    end = turned_to_hips(elbow, d, ts, blocked, radius, (hips[0] + hips[1]) / 2, body.pockets)
+    return [] if end is None else [end]
+
+
+def turned_to_hips(elbow: np.ndarray, d: np.ndarray, ts: np.ndarray, blocked: np.ndarray, radius: float,
+                   hips: np.ndarray, pockets: np.ndarray) -> np.ndarray | None:
+    """The end of a hidden forearm that cannot go on straight from the elbow (along ``d``, the
+    steps ``ts``): turned towards the ``hips`` by each of HIDDEN_FOREARM_BENDS in turn, the first
+    that runs clear of ``blocked`` for HIDDEN_FOREARM_LEAST of the way and ends in ``pockets``;
+    None if none does. The engine's fit lays a sleeve down the same turned forearm that compose
+    draws under it."""
+    off = hips - elbow
     inward = float(np.sign(d[0] * off[1] - d[1] * off[0]))  # the turn (image axes) towards the hips
     for bend in np.radians(HIDDEN_FOREARM_BENDS) * inward:
         turned = np.array([d[0] * np.cos(bend) - d[1] * np.sin(bend), d[0] * np.sin(bend) + d[1] * np.cos(bend)])
-        reach = ts[max(_clear_steps(blocked, elbow, turned, ts, radius) - 1, 0)]
+        reach = ts[max(clear_steps(blocked, elbow, turned, ts, radius) - 1, 0)]
         end = elbow + turned * reach
-        if reach >= HIDDEN_FOREARM_LEAST * length and mask_at(body.pockets, end[None])[1][0]:
-            return [end]
-    return []
+        if reach >= HIDDEN_FOREARM_LEAST * ts[-1] and mask_at(pockets, end[None])[1][0]:
+            return end
+    return None
 
 
-def _clear_steps(blocked: np.ndarray, start: np.ndarray, d: np.ndarray, ts: np.ndarray, radius: float) -> int:
+def clear_steps(blocked: np.ndarray, start: np.ndarray, d: np.ndarray, ts: np.ndarray, radius: float) -> int:
     """How many of the steps ``ts`` along ``d`` from ``start`` are clear of ``blocked`` on the axis
     and ``radius`` to either side of it, before the first that is not."""
     n = np.array([-d[1], d[0]])

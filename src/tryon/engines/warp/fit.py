@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.category import Category
-from tryon.engines.warp.compose import ARM_RADII, ARM_START, mask_at
+from tryon.engines.warp.compose import ARM_RADII, ARM_START, HIDDEN_FOREARM_LEAST, clear_steps, mask_at, turned_to_hips
 from tryon.engines.warp.fill import decontaminate
 from tryon.engines.warp.mapping import Frame, Layer, body_layer, in_depth_order, limb_layer, polyline_coords, polyline_points
 from tryon.errors import PoseError
@@ -123,7 +123,11 @@ class Body:
         past it). A wrist the pose does not see on an arm that hangs (a hand in a pocket, behind
         the back, below the frame) goes on in the upper arm's direction, a forearm's length (the
         other forearm's, else ``FOREARM_PER_UPPER_ARM`` of this upper arm): a long sleeve ended
-        at the elbow's extension, a hand's width below it, and the rest of the old sleeve showed."""
+        at the elbow's extension, a hand's width below it, and the rest of the old sleeve showed.
+        Where that line soon leaves the person's silhouette (an elbow held out, the hand in a
+        trouser pocket), it turns towards the hips as compose's drawn forearm does
+        (:func:`~tryon.engines.warp.compose.turned_to_hips`): laid straight on, the sleeve stood
+        off the body into the background, the forearm drawn under it bent to the pocket."""
         shoulder, elbow, wrist = side.arm
         if not (self.kp.seen(shoulder) and self.kp.seen(elbow)) or self.kp.seen(wrist):
             return self.limb((elbow, wrist), start, extend)
@@ -137,7 +141,22 @@ class Body:
             forearm = float(np.linalg.norm(self.kp.xy[other.arm[2]] - self.kp.xy[other.arm[1]]))
         else:
             forearm = FOREARM_PER_UPPER_ARM * float(np.linalg.norm(upper))
+        d = self._turned_forearm(e, d, forearm)
         return np.array([start, e, e + d * forearm, e + d * (1.0 + extend) * forearm])
+
+    def _turned_forearm(self, elbow: np.ndarray, d: np.ndarray, forearm: float) -> np.ndarray:
+        """The direction of a hidden forearm (see :meth:`arm`): ``d`` where it stays on the
+        silhouette, else turned towards the hips where it runs on the silhouette to its end."""
+        kp = self.kp
+        if self.silhouette is None or not all(kp.seen(j) for j in (J.R_SHOULDER, J.L_SHOULDER, J.MID_HIP)):
+            return d
+        outside = ~self.silhouette
+        ts = np.linspace(0.0, forearm, 24)
+        radius = ARM_RADII[3] * float(np.linalg.norm(kp.xy[J.L_SHOULDER] - kp.xy[J.R_SHOULDER]))
+        if ts[max(clear_steps(outside, elbow, d, ts, radius) - 1, 0)] >= HIDDEN_FOREARM_LEAST * forearm:
+            return d
+        end = turned_to_hips(elbow, d, ts, outside, radius, kp.xy[J.MID_HIP].astype(np.float64), self.silhouette)
+        return d if end is None else _unit(end - elbow)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
