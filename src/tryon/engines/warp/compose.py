@@ -1619,7 +1619,8 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     body &= ~caps
     legs = body_shape(kp, ("legs",), (h, w), ends, frame=frame).inside if "legs" in parts else None
     if legs is not None and category == Category.DRESS:
-        body &= ~_under_skirt(legs, garment)
+        # The arms hanging beside the skirt are no legs: they stay, in front of it.
+        body &= ~(_under_skirt(legs, garment) & (True if drawing.arms is None else ~drawing.arms))
     round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
     light = light()
     if light is not None and light.lateral:
