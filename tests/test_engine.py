@@ -1304,3 +1304,30 @@ def test_a_sleeve_follows_a_forearm_bent_to_a_trouser_pocket(evalset, engine, pe
     below[int(kp.xy[3][1]):, :int(kp.xy[1][0])] = True  # below the right elbow, on its side of the neck
     assert (garment_mask & below).sum() > 0.3 * sw * sw  # the sleeve is there
     assert (garment_mask & below & (analysis.pose_mask == 0)).sum() < 0.09 * sw * sw
+
+
+@pytest.mark.parametrize("person_file", ["IDM-VTON__00121_00.jpg", "catvton-flux__00008_00.jpg"])
+def test_arms_hanging_beside_a_short_dress_stay_when_the_legs_beside_it_go(evalset, engine, person_analysis,
+                                                                           person_file):
+    """A short flared dress: the legs' round tops beside its skirt are cut (they stood out at the
+    hips as skin bulges), not the arms hanging there, in front of the skirt: along each forearm
+    the picture shows arm (nearer the lit skin's colour than the backdrop's, or the dress's). Cut
+    with the legs, a forearm ended in a round bite beside the skirt, or the dress showed through."""
+    from tryon.engines.warp.compose import skin_colour
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith(person_file))
+    garment = next(e for e in evalset.of_kind("garment") if e.file.endswith("Any2anyTryon__garment3.jpg"))
+    analysis = person_analysis(person.path)
+    result = engine.run(person.path, garment.path, "dress", person_analysis=analysis)
+    kp = analysis.keypoints
+    skin = skin_colour(analysis.image, analysis.parse, np.ones(analysis.parse.shape, bool))
+    backdrop = np.median(analysis.image[analysis.parse == 0], axis=0)
+    out = result.image.astype(float)
+    for elbow, wrist in ((3, 4), (6, 7)):
+        assert kp.seen(elbow) and kp.seen(wrist)
+        for t in np.linspace(0.2, 0.8, 7):
+            x, y = np.round(kp.xy[elbow] + t * (kp.xy[wrist] - kp.xy[elbow])).astype(int)
+            pixel = out[y - 2:y + 3, x - 2:x + 3].reshape(-1, 3).mean(axis=0)
+            dress = result.layers["warped-garment"][y, x].astype(float)
+            assert np.linalg.norm(pixel - skin) < min(np.linalg.norm(pixel - backdrop), np.linalg.norm(pixel - dress)), \
+                (elbow, t)
