@@ -1617,10 +1617,14 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     caps = (_beside_sleeve_caps(kp, layers, (h, w)) if not bare_shoulders and "arms" in parts
             else np.zeros((h, w), bool))
     body &= ~caps
-    legs = body_shape(kp, ("legs",), (h, w), ends, frame=frame).inside if "legs" in parts else None
+    # The legs alone, drawn only where something needs them: a dress's hem, the legs' own tone.
+    legs = (body_shape(kp, ("legs",), (h, w), ends, frame=frame).inside
+            if "legs" in parts and (category == Category.DRESS or leg_skin is not None) else None)
     if legs is not None and category == Category.DRESS:
-        # The arms hanging beside the skirt are no legs: they stay, in front of it.
-        body &= ~(_under_skirt(legs, garment) & (True if drawing.arms is None else ~drawing.arms))
+        cut = _under_skirt(legs, garment)
+        if drawing.arms is not None:
+            cut &= ~drawing.arms  # the arms hanging beside the skirt are no legs: they stay, in front of it
+        body &= ~cut
     round_shade = 1.0 - ROUND_SHADE * np.clip(drawing.ratio, 0, 1) ** 2
     light = light()
     if light is not None and light.lateral:
