@@ -372,3 +372,24 @@ def test_a_hem_over_the_shoes_is_the_garment(evalset, person_analysis, name):
     like = shoes & (np.linalg.norm(lab - np.median(lab[lower], axis=0), axis=-1) < 25)
     assert like.sum() < 0.05 * shoes.sum(), f"{like.sum() / shoes.sum():.3f} of the shoes are of the garment's colour"
     assert shoes.sum() > 0.003 * shoes.size
+
+
+def test_a_trousers_hem_over_trainers_with_a_sole_of_its_colour_is_the_trousers(evalset, person_analysis):
+    """FitDiT 0223's navy trousers hang over white trainers with navy soles: their hem was as
+    near the shoes' colours (the soles') as the trousers', and stayed a shoe, 20 % of the shoes
+    navy above their white uppers: a new dress left navy scraps at the ankles. The hem is the
+    trousers' now; the navy soles, below the white, are still the shoes'."""
+    import cv2
+
+    from tryon.person.parsing import SHOES
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__0223.jpg"))
+    p = person_analysis(person.path)
+    lab = cv2.cvtColor(np.ascontiguousarray(p.image), cv2.COLOR_RGB2LAB).astype(np.float32)
+    shoes, lower = np.isin(p.parse, SHOES), np.isin(p.parse, LOWER_GARMENT)
+    navy = shoes & (np.linalg.norm(lab - np.median(lab[lower], axis=0), axis=-1) < 25)
+    white = shoes & (lab[..., 0] > 200)
+    first_white = np.where(white.any(axis=0), np.argmax(white, axis=0), -1)
+    above = navy & (np.arange(shoes.shape[0])[:, None] < first_white[None, :])
+    assert above.sum() < 0.08 * shoes.sum(), f"{above.sum() / shoes.sum():.3f} of the shoes are navy above the white"
+    assert navy.sum() > 0.05 * shoes.sum() and white.sum() > 0.3 * shoes.sum()  # the soles and uppers stay

@@ -488,6 +488,16 @@ class ShoeParams:
     hem_close: int = 5
     #: Up to about this many of each's pixels are its colours.
     hem_samples: int = 300
+    #: A trainer's sole of the trousers' colour (navy on white) made their hem as near the shoe's
+    #: colours as the garment's: FitDiT 0223's navy hem stayed as shoes, scraps at the ankles under
+    #: a new dress. A pixel within ``hem_like`` (CIELAB, 8-bit) of the garment's median colour and
+    #: no further than ``hem_tie`` more from the garment's colours than from the shoe's is the
+    #: hem's too, but for the sole: below ``sole_height`` shins above the toe point. The navy hem's
+    #: pixels lie 0-2.3 further (10th-90th percentile), a boot's grey elastic under light jeans
+    #: (multimodal-garment-designer 050915) 2.3-8.4.
+    hem_like: float = 20.0
+    hem_tie: float = 2.5
+    sole_height: float = 0.1
     #: A boot's shaft reaches past the shoe's zone (``above_ankle``), up to the knee
     #: (``shaft_reach`` shins above the ankle): the cloth of the shoe's colour (``colour_distance``)
     #: joined to it is the boot's where bare skin tops it, at least ``shaft_bare`` of the garment and
@@ -1409,6 +1419,13 @@ class GeometricParser:
         nearest = [_nearest_d2(pixels, c[:: max(1, len(c) // p.hem_samples)]) for c in (garment_colours, shoe_colours)]
         nearer = np.zeros(shape, bool)
         nearer[shoe] = nearest[0] < nearest[1]
+        # A trainer's sole may be of the trousers' colour: their hem is then as near its colours
+        # as the garment's. Near the garment's own median colour, above the sole, it is the hem's.
+        d_garment, d_shoe = (np.sqrt(np.maximum(d2, 0.0)) for d2 in nearest)
+        tied = np.zeros(shape, bool)
+        tied[shoe] = (d_garment < d_shoe + p.hem_tie) & (
+            np.linalg.norm(pixels - np.median(garment_colours, axis=0), axis=-1) <= p.hem_like)
+        nearer |= tied & (yy < toe[1] - p.sole_height * shin)
         # A print's dark lines are nearer a black shoe: closed over. And the hem hangs on from the
         # garment above, down past the ankle joint: a sandal's black straps on the foot, apart from
         # the black dress, are the shoe's.
