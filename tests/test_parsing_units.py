@@ -1258,6 +1258,32 @@ def test_a_bodysuits_brief_is_not_drawn_below_the_top():
     assert lowest(mask, without) > lowest(mask, found) + 20  # the brief drawn: further down
 
 
+def test_a_bodysuit_is_worn_tucked_in_its_body_going_on_under_the_waistband():
+    """A bodysuit whose brief begins above the wearer's hips: cut off there, the brief's leg
+    openings lay above a waistband worn at the hips, with skin drawn beside them. It is worn as a
+    top tucked in instead: down to the cut, its body keeps its width where the brief begins, in
+    the fabric of the rows above (their pattern mirrored, not one row smeared down)."""
+    from tryon.engines.warp.fit import _tucked_in
+
+    mask = np.zeros((400, 300), bool)
+    mask[50:240, 80:220] = True  # the body
+    for y in range(240, 380):  # the brief: leg openings narrowing it to the crotch
+        inset = min(60, (y - 240) * 2)
+        mask[y, 80 + inset: 220 - inset] = True
+    image = np.zeros(mask.shape + (3,), np.uint8)
+    image[:240] = np.arange(240)[:, None, None] % 20 * 10  # horizontal stripes
+    image[240:] = BLUE
+    out_image, out = _tucked_in(image, mask, 150.0, 240, 300.0)
+    assert (out[:240] == mask[:240]).all() and (out_image[:240] == image[:240]).all()
+    assert out[240:300, 80:220].all() and not out[300:].any() and not out[240:300, :80].any()
+    below = out_image[240:300, 80:220].astype(int)
+    assert not (below == BLUE).all(axis=-1).any()  # the body's fabric, not the brief's
+    rows = below[:, 0, 0]
+    assert set(rows) <= set(image[200:240, 100, 0].astype(int)) and len(set(rows)) > 5
+    # No brief found above the cut (``brief_y`` at or below it): cut there, as before.
+    _, kept = _tucked_in(image, mask, 150.0, 320, 300.0)
+    assert (kept == (mask & (np.arange(400)[:, None] < 300))).all()
+
 def test_a_bodysuits_long_sleeves_hanging_against_it_are_sleeves():
     """A bodysuit laid with its long sleeves hanging against the body down to the brief: no row
     shows the torso alone, and measured with the sleeves its shoulder points lay on the sleeves'

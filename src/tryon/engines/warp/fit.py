@@ -371,16 +371,18 @@ def fit_top(g: GarmentAnalysis, body: Body, size: tuple[int, int]) -> list[Layer
         sl, sr = seat_l, seat_r
         seat = _seat(body, sl, sr)
     sleeves = _sleeves(g, seat, sl, sr, collar, dropped)
-    body_part = g.mask > 0
-    if "brief" in pts:
-        body_part &= np.arange(body_part.shape[0])[:, None] < _brief_cut(body, seat.frame, pts["brief"][1])
+    body_part, body_image = g.mask > 0, g.image
     if "hood" in pts:
         body_part = _hood_down(body_part, collar, seat.width / max(seat.frame.scale, 1e-6))
     for sleeve in sleeves:
         body_part = body_part & ~sleeve.part
     body_part = _without_neck_opening(g, body_part, sl, sr, collar)
+    if "brief" in pts:
+        body_image, body_part = _tucked_in(g.image, body_part, collar[0], int(pts["brief"][1]),
+                                           _brief_cut(body, seat.frame, pts["brief"][1]))
     need = body_half_widths(body.kp, seat.frame.origin_p, seat.down)
-    layers = [body_layer("body", g.image, body_part, seat.frame, need, size)]
+    layers = [body_layer("body", body_image, body_part, seat.frame, need, size)]
+    body_part = body_part[: g.mask.shape[0]]  # the sleeves meet the garment's own rows
     return layers + [part for sleeve in sleeves for part in _sleeve_layers(g, body, seat, sleeve, body_part, size)]
 
 
@@ -449,6 +451,37 @@ def _brief_cut(body: Body, frame: Frame, brief_y: float) -> float:
         return brief_y
     drop_p = float((kp.xy[J.MID_HIP] - frame.origin_p) @ frame.down_p)
     return max(brief_y, float(frame.origin_g[1] + drop_p / max(frame.scale, 1e-6)))
+
+
+#: A bodysuit tucked in (``_tucked_in``) continues its body below the brief's start with the
+#: fabric of this band of rows above it (a share of the garment's height), mirrored to and fro.
+TUCKED_BAND = 0.06
+
+
+def _tucked_in(image: np.ndarray, mask: np.ndarray, cx: float, brief_y: int, cut: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """A bodysuit's product photo (``image``, ``mask``) worn as a top tucked into the trousers or
+    skirt: from the row where its brief begins (``brief_y``) down to ``cut``, its body as wide as
+    there. Scaled by its own shoulders, the brief's leg openings lay above the waist of trousers
+    worn at the hips, the skin drawn beside them; the body goes on under the waistband instead."""
+    h = mask.shape[0]
+    stop = int(np.ceil(cut))
+    run = np.flatnonzero(central_runs(mask[brief_y - 1: brief_y], cx)[0]) if 0 < brief_y < h else []
+    if stop <= brief_y or len(run) < 2:
+        return image, mask & (np.arange(h)[:, None] < cut)
+    rows = max(stop, h)
+    image = np.concatenate([image, np.repeat(image[-1:], rows - h, axis=0)]) if rows > h else image.copy()
+    out = np.zeros((rows, mask.shape[1]), bool)
+    out[:brief_y] = mask[:brief_y]
+    band = max(1, min(brief_y, round(TUCKED_BAND * h)))
+    k = np.arange(stop - brief_y)
+    # To and fro through the band: row brief_y + k takes the band's row at that distance back.
+    back = np.abs((k + band) % (2 * band) - band)
+    src = brief_y - 1 - np.minimum(back, band - 1)
+    a, b = run[0], run[-1] + 1
+    image[brief_y:stop, a:b] = image[src, a:b]
+    out[brief_y:stop, a:b] = True
+    return image, out
 
 
 def _sleeves(g: GarmentAnalysis, seat: _Seat, sl: np.ndarray, sr: np.ndarray, collar: np.ndarray,
