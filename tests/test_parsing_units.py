@@ -1363,9 +1363,34 @@ def test_synthesised_skin_takes_the_photos_light_and_grain():
     assert gain[40] > 1.03 and gain[200] < 0.97 and abs(gain[120] - 1) < 0.03
     assert 0.5 < light.grain < 2.0
     texture = light.texture((50, 60))
-    assert np.array_equal(texture, light.texture((50, 60))) and abs(texture.std() - light.grain) < 0.01
+    strength = np.hypot(light.grain, light.mottle)  # two independent noises
+    assert np.array_equal(texture, light.texture((50, 60))) and abs(texture.std() * light.mean - strength) < 0.1
     flat = skin_light(np.where(skin[..., None], _person()[0], img), parse, np.ones(parse.shape, bool))
     assert abs(flat.gain((1, SIZE[0]), (0, 0))[0] - 1).max() < 0.01 and flat.grain < 0.2
+
+
+def test_synthesised_skin_is_mottled_as_the_photos_is():
+    """Skin mottled at the scale of a few pixels (blotches, not grain): the mottling measured is
+    MOTTLE_SHARE of its spread, and the synthesised texture varies at that scale as much; smooth
+    skin gives none."""
+    from tryon.engines.warp.compose import MOTTLE_SHARE, MOTTLE_SIGMAS, skin_light
+
+    parse = _parse()
+    img, _, _ = _person()
+    skin = np.isin(parse, ARMS + LEGS + (Label.NECK,))
+    rng = np.random.default_rng(4)
+    blotches = cv2.GaussianBlur(rng.standard_normal(img.shape[:2]).astype(np.float32), (0, 0), 1.8)
+    blotches *= 4.0 / blotches.std()
+    mottled = np.where(skin[..., None], np.clip(img + blotches[..., None], 0, 255), img).astype(np.uint8)
+    light = skin_light(mottled, parse, np.ones(parse.shape, bool))
+    # The blotches' own spread in that band (over the whole field: no outlines in it).
+    band = cv2.GaussianBlur(blotches, (0, 0), MOTTLE_SIGMAS[0]) - cv2.GaussianBlur(blotches, (0, 0), MOTTLE_SIGMAS[1])
+    spread = 1.4826 * np.median(np.abs(band - np.median(band)))
+    assert light.mottle == pytest.approx(MOTTLE_SHARE * spread, rel=0.25) and light.mottle > 0.5
+    texture = light.texture((120, 120))[..., 0] * light.mean
+    t_band = cv2.GaussianBlur(texture, (0, 0), MOTTLE_SIGMAS[0]) - cv2.GaussianBlur(texture, (0, 0), MOTTLE_SIGMAS[1])
+    assert t_band.std() > 0.5 * light.mottle
+    assert skin_light(img, parse, np.ones(parse.shape, bool)).mottle < 0.2
 
 
 def test_synthesised_skin_takes_the_faces_grain_when_no_body_skin_is_readable():

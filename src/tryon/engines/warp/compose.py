@@ -1267,6 +1267,17 @@ GRAIN_SHARE = 0.6
 #: tuning-half photo (28 that show both), 0.49 in the checking half's (42). The face predicts it
 #: only loosely (the ratio spreads by about a factor of 1.5 either way), but better than none.
 BODY_GRAIN_PER_FACE = 0.68
+#: Skin is mottled: between blurs of these sigmas (pixels; of the skin alone) its lightness varies
+#: by a robust spread of 2.05 grey levels in the median tuning-half photo (2.15 in the checking
+#: half's; folds, knuckles, the JPEG's blocks and the parse's strays included). Synthesised skin
+#: gets MOTTLE_SHARE of it (as GRAIN_SHARE), at most MAX_MOTTLE: fine grain alone left a rebuilt
+#: chest smooth as plastic beside a real neck; blurs of 1.5 and 6 gave it a sponge's blotches.
+#: Body skin's is BODY_MOTTLE_PER_FACE of the face's in the median tuning-half photo (26 that show
+#: both; 0.39 in the checking half's 37), for photos with no bare body skin to measure.
+MOTTLE_SIGMAS = (1.0, 3.0)
+MOTTLE_SHARE = 0.6
+MAX_MOTTLE = 2.5
+BODY_MOTTLE_PER_FACE = 0.51
 #: A limb lit from one side is lighter on that side. How much, the face tells: the lightness of
 #: its right half less its left half's, relative to its median (``SkinLight.lateral``), times
 #: LATERAL_PER_FACE is the rebuilt limb's gain change at its edge (one side up, the other down).
@@ -1295,6 +1306,7 @@ class SkinLight:
     mean: float  # that mean lightness
     grain: float  # standard deviation (grey levels) of the skin's fine-scale texture and noise
     lateral: float = 0.0  # gain change at a limb's +x edge from the light's side (LATERAL_PER_FACE)
+    mottle: float = 0.0  # standard deviation (grey levels) of its mottling (MOTTLE_SIGMAS)
 
     def gain(self, shape: tuple[int, int], origin: tuple[int, int]) -> np.ndarray:
         """Light gain (H, W) of a crop of ``shape`` whose top-left pixel is ``origin`` (x, y) of the photo."""
@@ -1303,10 +1315,22 @@ class SkinLight:
         return np.broadcast_to(row.astype(np.float32), shape)
 
     def texture(self, shape: tuple[int, int]) -> np.ndarray:
-        """Fine grain (H, W) of the measured strength, the same in every run (a fixed seed)."""
-        noise = np.random.default_rng(0).standard_normal(shape)
-        noise = cv2.GaussianBlur(noise.astype(np.float32), (0, 0), 1.0)
-        return noise * (self.grain / max(float(noise.std()), 1e-6))
+        """The skin's texture (H, W, 1) relative to its colour (a share to add to one): fine grain and
+        mottling of the measured strengths, the same in every run (fixed seeds)."""
+        rng = np.random.default_rng(0)
+        noise = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), 1.0)
+        out = noise * (self.grain / max(float(noise.std()), 1e-6))
+        if self.mottle > 0:
+            # Band-limited like the measure: white noise between the two blurs.
+            out += self.mottle * _band_noise(rng, shape, *MOTTLE_SIGMAS)
+        return (out / max(self.mean, 1.0))[..., None]
+
+
+def _band_noise(rng: np.random.Generator, shape: tuple[int, int], fine: float, coarse: float) -> np.ndarray:
+    """Noise (H, W) of unit standard deviation between two blurs (sigmas, pixels)."""
+    noise = rng.standard_normal(shape).astype(np.float32)
+    band = cv2.GaussianBlur(noise, (0, 0), fine) - cv2.GaussianBlur(noise, (0, 0), coarse)
+    return band / max(float(band.std()), 1e-6)
 
 
 def skin_light(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> SkinLight | None:
@@ -1318,9 +1342,11 @@ def skin_light(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> Sk
     if real.sum() < MIN_SKIN_PIXELS:
         return None
     ys, xs = np.nonzero(real)
-    # Worked in the skin's box only: a try-on's every millisecond counts.
-    y0, x0 = ys.min(), xs.min()
-    box = (slice(y0, ys.max() + 1), slice(x0, xs.max() + 1))
+    # Worked in the skin's box only (a try-on's every millisecond counts), with the blurs' reach
+    # around it: the photo's own pixels there, not the box's edge mirrored.
+    reach = int(3 * max(MOTTLE_SIGMAS))
+    y0, x0 = max(0, ys.min() - reach), max(0, xs.min() - reach)
+    box = (slice(y0, ys.max() + reach + 1), slice(x0, xs.max() + reach + 1))
     lum = channel_mean(image[box])
     real, parse = real[box], parse[box]
     values = lum[ys - y0, xs - x0]
@@ -1337,8 +1363,18 @@ def skin_light(image: np.ndarray, parse: np.ndarray, readable: np.ndarray) -> Sk
     fine = (lum - cv2.GaussianBlur(lum, (0, 0), 1.5))[real & (parse == Label.FACE) if from_face else body]
     mad = 1.4826 * float(np.median(np.abs(fine - np.median(fine)))) if len(fine) else 0.0
     grain = min(GRAIN_SHARE * mad * (BODY_GRAIN_PER_FACE if from_face else 1.0), MAX_GRAIN)
+    # Its mottling, the same way, between two blurs of the skin alone: the slimmest limbs are not
+    # much wider than the blurs' reach, and their outlines' contrast is no mottling.
+    where = real & (parse == Label.FACE) if from_face else body
+    inside = where.astype(np.float32)
+    fine_blur, coarse_blur = (cv2.GaussianBlur(lum * inside, (0, 0), s)[where]
+                              / np.maximum(cv2.GaussianBlur(inside, (0, 0), s)[where], 1e-3) for s in MOTTLE_SIGMAS)
+    band = fine_blur - coarse_blur
+    spread = 1.4826 * float(np.median(np.abs(band - np.median(band)))) if len(band) else 0.0
+    mottle = min(MOTTLE_SHARE * spread * (BODY_MOTTLE_PER_FACE if from_face else 1.0), MAX_MOTTLE)
     # Relative to the skin's mean lightness: the colour is the skin colour's, the light only varies it.
-    return SkinLight(slope, float(xs.mean()), float(values.mean()), grain, _lateral(lum, real & (parse == Label.FACE)))
+    return SkinLight(slope, float(xs.mean()), float(values.mean()), grain, _lateral(lum, real & (parse == Label.FACE)),
+                     mottle)
 
 
 def _lateral(lum: np.ndarray, face: np.ndarray) -> float:
@@ -1667,8 +1703,11 @@ def _compose(image: np.ndarray, region: np.ndarray, readable: np.ndarray, layers
     # parse's holes) are skin too: where they became background, the skin stood in it as shards.
     body |= _between(real_skin, SKIN_GAP * full_height) & region & ~seen_background
     skin_rgb += _toward_real_skin(img, skin_rgb, kept, body, full_height)
-    if light is not None:
-        skin_rgb += light.texture((h, w))[..., None]  # and its grain
+    bys, bxs = np.nonzero(body)
+    if light is not None and len(bys):
+        # And its texture, over the synthesised skin's box only (a try-on's every millisecond counts).
+        tex = (slice(bys.min(), bys.max() + 1), slice(bxs.min(), bxs.max() + 1))
+        skin_rgb[tex] *= 1.0 + light.texture((tex[0].stop - tex[0].start, tex[1].stop - tex[1].start))
     # Faded in from the real skin's outline over a few pixels: the parse's outline is coarse (a
     # staircase where it meets synthesised skin, at the neck above all).
     keep = cv2.GaussianBlur(kept.astype(np.float32), (0, 0), max(1.0, REAL_SKIN_FADE * full_height)) * kept
