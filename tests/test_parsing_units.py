@@ -2472,6 +2472,32 @@ def test_thighs_drawn_under_a_dress_meet_the_legs_at_its_hem():
         assert abs(point[0] - (x0 + x1 - 1) / 2) <= 1.5 and abs(half - (x1 - x0) / 2) <= 2
 
 
+def test_a_leg_under_a_new_dress_reaches_down_into_the_shoe():
+    """Trousers down to a trainer's top, the ankle joint found above it: a leg drawn under a new
+    dress down to the joint stopped short of the shoe, and the backdrop showed between them. It
+    runs on down the shin's line as far as the heel lies (not bent to the heel: that drew a foot
+    turned aside over the shoe's tongue); without a heel seen, it ends at the ankle as before."""
+    from tryon.engines.warp.compose import body_shape
+
+    shape = (SIZE[1], SIZE[0])
+    kp = _keypoints()
+    kp.xy[[J.R_ANKLE, J.L_ANKLE], 1] -= 25  # the joints 25 px above the heels' row, 448
+    kp.xy[J.L_HEEL, 0] += 12  # the left foot turned outwards
+    drawn = body_shape(kp, ("legs",), shape, {}).inside
+    for knee, ankle in ((J.R_KNEE, J.R_ANKLE), (J.L_KNEE, J.L_ANKLE)):
+        x, knee_x = kp.xy[ankle][0], kp.xy[knee][0]
+        rows = np.flatnonzero(drawn[:, int(round(x))])
+        assert rows.max() >= JOINTS[J.R_HEEL][1] - 3, (ankle, rows.max())
+        # Down the shin's line: at the heel's row, as far out as the shin's slope puts it.
+        cols = np.flatnonzero(drawn[JOINTS[J.R_HEEL][1] - 4])
+        side = cols[(cols > 120) == (x > 120)]
+        shin_x = x + (x - knee_x) * 25 / (kp.xy[ankle][1] - kp.xy[knee][1])
+        assert abs((side.min() + side.max()) / 2 - shin_x) <= 2.5
+    blind = _keypoints(without=(J.R_HEEL, J.L_HEEL))
+    blind.xy[[J.R_ANKLE, J.L_ANKLE], 1] -= 25
+    short = body_shape(blind, ("legs",), shape, {}).inside
+    assert np.flatnonzero(short[:, int(round(kp.xy[J.R_ANKLE][0]))]).max() < JOINTS[J.R_HEEL][1] - 12
+
 def test_an_arm_hanging_against_the_body_keeps_its_own_round_shading_over_the_torso_below_the_armpit():
     """Arms hanging close beside the torso overlap its outline. The torso drawn under them took
     the arm's pixels into its own roundness, and the two became one flat slab with no line where

@@ -524,11 +524,20 @@ def _bare_below(point: np.ndarray, ankle: np.ndarray, clothed: np.ndarray) -> bo
     return len(on) == 0 or float(on.mean()) <= HEM_CLOTHED_MAX
 
 
-def _leg(axis: np.ndarray, radii: list[float], end: tuple[np.ndarray, float] | None
-         ) -> tuple[list[np.ndarray], list[float]]:
-    """A leg's capsule chain (points, radii): down to the ankle, or, given the ``end`` where it
-    leaves the region, down to that point and tapered to that width from the hip on."""
-    pts = list(axis) + [axis[-1] + 0.1 * (axis[-1] - axis[-2])]
+def _leg(axis: np.ndarray, radii: list[float], end: tuple[np.ndarray, float] | None,
+         heel: np.ndarray | None = None) -> tuple[list[np.ndarray], list[float]]:
+    """A leg's capsule chain (points, radii): down to the ankle and on as far down the shin's line
+    as the ``heel`` lies (the shoe drawn over it: ended at the ankle joint, the leg stopped short
+    of a trainer's top, and the backdrop showed between them where the trousers' hem had been;
+    bent to the heel itself, it drew a foot turned aside over the shoe's tongue), or, given the
+    ``end`` where it leaves the region, down to that point and tapered to that width from the
+    hip on."""
+    shin = axis[-1] - axis[-2]
+    shin = shin / max(float(np.linalg.norm(shin)), 1e-6)
+    on = axis[-1] + 0.1 * (axis[-1] - axis[-2])
+    if end is None and heel is not None:
+        on = axis[-1] + shin * max(float(np.dot(heel - axis[-1], shin)), float(np.dot(on - axis[-1], shin)))
+    pts = list(axis) + [on]
     radii = list(radii) + [radii[-1]]
     if end is None:
         return pts, radii
@@ -1147,7 +1156,9 @@ def _draw_legs(body: BodyDrawing, ends: dict[int, tuple[np.ndarray, float]]) -> 
         leg = kp.standing_leg(joints) if not kp.seen(joints[1]) else None
         if leg is not None or all(kp.seen(j) for j in joints):
             axis = _leg_axis(kp.xy[list(joints)] if leg is None else leg)
-            pts, radii = _leg(axis, [sw * hip * r for r in LEG_RADII], ends.get(joints[2]))
+            heel = {J.R_ANKLE: J.R_HEEL, J.L_ANKLE: J.L_HEEL}[joints[2]]
+            pts, radii = _leg(axis, [sw * hip * r for r in LEG_RADII], ends.get(joints[2]),
+                              kp.xy[heel] if leg is None and kp.seen(heel) else None)
             across.append(body.add_capsules(pts, radii))
         else:  # a leg cut off by the frame below the knee
             body.add_joints(joints, tuple(hip * r for r in LEG_RADII[::2]) + (hip * LEG_RADII[-1],))
