@@ -123,6 +123,23 @@ def test_a_short_top_on_a_dress_wearer_shows_the_dress_under_it(evalset, engine,
     assert gap < 4, gap
 
 
+def test_a_floor_length_gown_hides_the_shoes_a_short_dress_leaves_them(evalset, engine, person_analysis):
+    """A sequin gown down to the floor on a woman in ankle boots: it covers the boots (kept over
+    it, they stood on its skirt as if pasted there); a slip dress ending above the knees leaves
+    them as the photo shows them."""
+    from tryon.person.parsing import SHOES, of_labels
+
+    person = next(e for e in evalset.of_kind("person") if e.file.endswith("FitDiT__7.jpg"))
+    analysis = person_analysis(person.path)
+    shoes = of_labels(analysis.parse, SHOES)
+    assert shoes.sum() > 0.002 * shoes.size
+    changed = {}
+    for name in ("DreamO__dress.png", "Any2anyTryon__garment3.jpg"):
+        garment = next(e for e in evalset.of_kind("garment", "dress") if e.file.endswith(name))
+        result = engine.run(person.path, garment.path, "dress", person_analysis=analysis)
+        changed[name] = float((result.image != analysis.image).any(axis=2)[shoes].mean())
+    assert changed["DreamO__dress.png"] > 0.8 and changed["Any2anyTryon__garment3.jpg"] < 0.05, changed
+
 def test_trousers_on_a_dress_wearer_meet_the_bodice(evalset, engine, person_analysis):
     """Trousers tried on a woman in a dress: the dress above its waist stays, as a top, down to the
     new waistband. (The mask's margin took its last rows, and the band between it and the

@@ -265,10 +265,12 @@ def protected(parse: np.ndarray, keypoints: Keypoints, category: Category | str,
     """What a try-on of ``category`` must leave as it is: face, hair, head, hands, shoes, and the
     garments and limbs of the other category. ``over``: what a new garment may not cover where it
     reaches past the region (a top is worn over the trousers: it may cover them and the legs;
-    trousers are worn over the shoes' tops and a sandal's straps, down to their hem at the heel)."""
+    trousers are worn over the shoes' tops and a sandal's straps, down to their hem at the heel;
+    a gown down to the floor over the shoes likewise: kept over it, ankle boots stood on its skirt
+    as if pasted there)."""
     category = Category.parse(category)
     protect = of_labels(parse, (Label.FACE, Label.HAIR, Label.HAT, Label.SUNGLASSES))
-    if not (category == Category.LOWER and over):
+    if not (category in (Category.LOWER, Category.DRESS) and over):
         protect |= of_labels(parse, SHOES)
     # Beside the face the head's box is kept, but for a collar on the neck's way up to the chin:
     # kept, the new neck stopped at the chin's height under a straight line.
